@@ -1,0 +1,87 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// One set of compiler settings for every target, so that every module is
+/// held to the same language mode and checks.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "Sunledger",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "sunledger", targets: ["sunledger"]),
+        .library(name: "EventStore", targets: ["EventStore"]),
+        .library(name: "LedgerDomain", targets: ["LedgerDomain"]),
+        .library(name: "LedgerApp", targets: ["LedgerApp"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLMDB",
+            pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"])]
+        ),
+        .target(
+            name: "LMDBKit",
+            dependencies: ["CLMDB"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "LedgerValues",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "EventStore",
+            dependencies: [
+                "LMDBKit",
+                "LedgerValues",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "LedgerSeeds",
+            path: "seeds",
+            sources: ["Seeds.swift"],
+            resources: [.copy("units.json"), .copy("worked-example.jsonl")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "LedgerDomain",
+            dependencies: ["LedgerValues"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "LedgerApp",
+            dependencies: ["EventStore", "LedgerDomain", "LedgerValues", "LedgerSeeds"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "sunledger",
+            dependencies: [
+                "LedgerApp",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "LMDBKitTests", dependencies: ["LMDBKit"], swiftSettings: swiftSettings),
+        .testTarget(name: "LedgerValuesTests", dependencies: ["LedgerValues"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "EventStoreTests",
+            dependencies: ["EventStore", "LMDBKit", "LedgerValues"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "LedgerDomainTests", dependencies: ["LedgerDomain"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LedgerAppTests",
+            dependencies: ["LedgerApp", "EventStore", "LMDBKit", "LedgerValues", "sunledger"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,4 @@
+#ifndef SUNLEDGER_CLMDB_SHIM_H
+#define SUNLEDGER_CLMDB_SHIM_H
+#include <lmdb.h>
+#endif

@@ -1,0 +1,168 @@
+import LedgerValues
+
+/// The part an event type plays in its stream (events.md §5).
+public enum StreamRole: Sendable, Equatable {
+    /// Must be the stream's first event, and only ever first.
+    case opener
+    /// May occur once; nothing dated after it is accepted afterwards.
+    case closer
+    /// Any other event.
+    case ordinary
+}
+
+/// An event that has passed the shape rules and is offered to the ledger.
+///
+/// The store knows no catalogue: whoever builds a `NewEvent` tells it the
+/// event's role in its stream and whether the stream's kind has an opener, and
+/// the store enforces identity, time, stream order and effective dates
+/// (events.md §6 rules 2–5) from that.
+public struct NewEvent: Sendable, Equatable {
+    public var id: String
+    public var stream: String
+    public var type: String
+    public var schema: Int64
+    public var occurredAt: LocalDate
+    /// When the federation learned it; nil takes the store's clock.
+    public var recordedAt: Instant?
+    public var actor: String
+    public var orgUnit: String
+    /// The stream's version this event expects to follow (0: a new stream).
+    public var expectedVersion: Int64?
+    public var data: JSONObject
+    /// Personal data, kept in the vault and only committed to in the chain.
+    public var pii: JSONObject?
+    /// The event's role in its stream.
+    public var role: StreamRole
+    /// Whether streams of this kind must begin with an opener (and its name, for messages).
+    public var streamOpener: String?
+    /// Appending it removes every vault entry of its stream (`PersonPiiErased`).
+    public var erasesStreamPII: Bool
+    /// Set when the event is a record being restored from an export: what the
+    /// stored record must turn out to be.
+    public var restoration: Restoration?
+
+    /// A chained record carried over from an export: its position, link and hash,
+    /// and its personal-data commitment with, where the export had them, the salt
+    /// that opens it.
+    public struct Restoration: Sendable, Equatable {
+        public var seq: Int64
+        public var version: Int64
+        public var prevHash: [UInt8]
+        public var hash: [UInt8]
+        public var piiCommitment: String?
+        public var piiSalt: [UInt8]?
+
+        public init(
+            seq: Int64, version: Int64, prevHash: [UInt8], hash: [UInt8], piiCommitment: String?,
+            piiSalt: [UInt8]?
+        ) {
+            self.seq = seq
+            self.version = version
+            self.prevHash = prevHash
+            self.hash = hash
+            self.piiCommitment = piiCommitment
+            self.piiSalt = piiSalt
+        }
+    }
+
+    public init(
+        id: String, stream: String, type: String, schema: Int64 = 1, occurredAt: LocalDate,
+        recordedAt: Instant?, actor: String, orgUnit: String, expectedVersion: Int64? = nil,
+        data: JSONObject, pii: JSONObject? = nil, role: StreamRole = .ordinary, streamOpener: String? = nil,
+        erasesStreamPII: Bool = false, restoration: Restoration? = nil
+    ) {
+        self.id = id
+        self.stream = stream
+        self.type = type
+        self.schema = schema
+        self.occurredAt = occurredAt
+        self.recordedAt = recordedAt
+        self.actor = actor
+        self.orgUnit = orgUnit
+        self.expectedVersion = expectedVersion
+        self.data = data
+        self.pii = pii
+        self.role = role
+        self.streamOpener = streamOpener
+        self.erasesStreamPII = erasesStreamPII
+        self.restoration = restoration
+    }
+}
+
+/// One broken rule: the field at fault and the rule in a clerk's words.
+public struct RuleViolation: Error, Equatable, Sendable, CustomStringConvertible {
+    /// What kind of rule, so that callers (the HTTP API) can answer a version
+    /// conflict differently from bad data.
+    public enum Kind: Sendable, Equatable {
+        case identity, time, streamOrder, versionConflict, effectiveDate, chain
+    }
+
+    public let kind: Kind
+    /// The input key at fault (`occurredAt`, `id`, `expectedVersion`, …).
+    public let field: String
+    /// The rule, with the values that break it.
+    public let rule: String
+
+    public init(_ kind: Kind, field: String, rule: String) {
+        self.kind = kind
+        self.field = field
+        self.rule = rule
+    }
+
+    public var description: String { "\(field): \(rule)" }
+}
+
+/// What the ledger remembers of each stream to judge the next event in it.
+struct StreamState: Equatable {
+    /// The number of events stored in the stream (its current version).
+    var version: Int64
+    /// `occurredAt` of the stream's first event.
+    var openedOn: LocalDate
+    /// The latest `occurredAt` in the stream.
+    var latestOn: LocalDate
+    /// `occurredAt` of the closer, once stored.
+    var closedOn: LocalDate?
+
+    init(version: Int64, openedOn: LocalDate, latestOn: LocalDate, closedOn: LocalDate?) {
+        self.version = version
+        self.openedOn = openedOn
+        self.latestOn = latestOn
+        self.closedOn = closedOn
+    }
+
+    /// The state after `event`, dated `occurredAt`, is appended.
+    func appending(_ occurredAt: LocalDate, role: StreamRole) -> StreamState {
+        StreamState(
+            version: version + 1, openedOn: openedOn, latestOn: max(latestOn, occurredAt),
+            closedOn: role == .closer ? occurredAt : closedOn)
+    }
+
+    /// The state of a stream whose first event is dated `occurredAt`.
+    static func opened(on occurredAt: LocalDate, role: StreamRole) -> StreamState {
+        StreamState(
+            version: 1, openedOn: occurredAt, latestOn: occurredAt, closedOn: role == .closer ? occurredAt : nil)
+    }
+
+    private static let notClosed = Int32.min
+
+    /// 20 bytes: version (8), openedOn, latestOn, closedOn (4 each, day numbers).
+    var encoded: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(20)
+        appendBigEndian(UInt64(version), to: &out)
+        for day in [openedOn.dayNumber, latestOn.dayNumber, closedOn?.dayNumber ?? StreamState.notClosed] {
+            appendBigEndian(UInt64(UInt32(bitPattern: day)), count: 4, to: &out)
+        }
+        return out
+    }
+
+    init?(encoded buffer: UnsafeRawBufferPointer) {
+        guard buffer.count == 20 else { return nil }
+        func day(_ offset: Int) -> Int32 { Int32(bitPattern: UInt32(readBigEndian(buffer, at: offset, count: 4))) }
+        version = Int64(readBigEndian(buffer))
+        openedOn = LocalDate(dayNumber: day(8))
+        latestOn = LocalDate(dayNumber: day(12))
+        let closed = day(16)
+        closedOn = closed == StreamState.notClosed ? nil : LocalDate(dayNumber: closed)
+    }
+}

@@ -1,0 +1,225 @@
+import LedgerValues
+
+/// What the ledger decides for one offered event.
+public enum Admission: Sendable, Equatable {
+    /// It will be stored at `seq`, as `version` of its stream, recorded at `recordedAt`.
+    case append(seq: Int64, version: Int64, recordedAt: Instant)
+    /// The same event is already stored at `seq` (or earlier in the same run): skipped.
+    case duplicate(seq: Int64)
+    /// It breaks these rules and changes nothing.
+    case rejected([RuleViolation])
+}
+
+/// Judges offered events against the ledger as it stands plus the events it has
+/// already admitted in the same run (events.md §6 rules 2–5).
+///
+/// The same judge serves the check of a whole file before anything is written
+/// (over a read snapshot) and each write transaction that then stores it, so the
+/// two can never disagree about what a line means.
+struct Sequencer {
+    private let lookup: StoreTransaction
+    /// The store's clock for this run.
+    let clock: Instant
+    private(set) var headSeq: Int64
+    private(set) var headRecordedAt: Instant?
+    /// Streams touched in this run, with their state after its admitted events.
+    private(set) var touchedStreams: [String: StreamState] = [:]
+    private var admittedIDs: [String: AdmittedIdentity] = [:]
+
+    /// How long after the store's clock a stated `recordedAt` may lie.
+    static let clockTolerance: Int64 = 5 * 60 * 1000
+
+    private struct AdmittedIdentity {
+        var seq: Int64
+        var fingerprint: [UInt8]
+        var recordedAt: Instant
+        var recordedAtGiven: Bool
+        var expectedVersion: Int64?
+    }
+
+    init(lookup: StoreTransaction, clock: Instant) throws {
+        self.lookup = lookup
+        self.clock = clock
+        let head = try lookup.head()
+        headSeq = head.seq
+        headRecordedAt = head.recordedAt
+    }
+
+    /// The state of `stream` as this run sees it.
+    func streamState(_ stream: String) throws -> StreamState? {
+        if let touched = touchedStreams[stream] { return touched }
+        return try lookup.streamState(stream)
+    }
+
+    /// Decides `event`'s fate and, when it is appended, takes its effects into account
+    /// for the events that follow.
+    mutating func admit(_ event: NewEvent) throws -> Admission {
+        if let duplicate = try identity(of: event) { return duplicate }
+
+        var violations: [RuleViolation] = []
+        let recordedAt = event.recordedAt ?? max(clock, headRecordedAt ?? clock)
+        if let given = event.recordedAt {
+            if let last = headRecordedAt, given < last {
+                violations.append(
+                    RuleViolation(
+                        .time, field: "recordedAt",
+                        rule: "\(given) is before the last stored recordedAt \(last); recorded time never goes backwards"))
+            }
+            if given.milliseconds > clock.milliseconds + Sequencer.clockTolerance {
+                violations.append(
+                    RuleViolation(
+                        .time, field: "recordedAt",
+                        rule: "\(given) is more than five minutes after the store's clock (\(clock))"))
+            }
+        }
+        if event.occurredAt > recordedAt.localDate {
+            violations.append(
+                RuleViolation(
+                    .time, field: "occurredAt",
+                    rule: "\(event.occurredAt) is after the local (UTC+8) date of recordedAt (\(recordedAt.localDate))"))
+        }
+
+        let state = try streamState(event.stream)
+        violations += Sequencer.streamRules(event, state: state)
+        guard violations.isEmpty else { return .rejected(violations) }
+
+        let seq = headSeq + 1
+        let next =
+            state.map { $0.appending(event.occurredAt, role: event.role) }
+            ?? StreamState.opened(on: event.occurredAt, role: event.role)
+        touchedStreams[event.stream] = next
+        headSeq = seq
+        headRecordedAt = recordedAt
+        admittedIDs[event.id] = AdmittedIdentity(
+            seq: seq, fingerprint: Sequencer.fingerprint(event), recordedAt: recordedAt,
+            recordedAtGiven: event.recordedAt != nil, expectedVersion: event.expectedVersion)
+        return .append(seq: seq, version: next.version, recordedAt: recordedAt)
+    }
+
+    /// Rule 2: nil when the id is new; a duplicate or a conflict otherwise.
+    private func identity(of event: NewEvent) throws -> Admission? {
+        if let earlier = admittedIDs[event.id] {
+            let same =
+                earlier.fingerprint == Sequencer.fingerprint(event)
+                && (!earlier.recordedAtGiven || event.recordedAt == nil || earlier.recordedAt == event.recordedAt)
+                && (earlier.expectedVersion == nil || event.expectedVersion == nil
+                    || earlier.expectedVersion == event.expectedVersion)
+            if same { return .duplicate(seq: earlier.seq) }
+            return .rejected([
+                RuleViolation(
+                    .identity, field: "id",
+                    rule: "\"\(event.id)\" is used earlier in this input for an event with other content")
+            ])
+        }
+        guard let seq = try lookup.seq(ofID: event.id) else { return nil }
+        guard let stored = try lookup.record(at: seq) else {
+            return .rejected([RuleViolation(.identity, field: "id", rule: "the id index names seq \(seq), which is missing")])
+        }
+        if let field = try differingField(stored: stored, event: event) {
+            return .rejected([
+                RuleViolation(
+                    .identity, field: "id",
+                    rule: "\"\(event.id)\" is already stored as seq \(seq) with a different \(field)")
+            ])
+        }
+        return .duplicate(seq: seq)
+    }
+
+    /// The first input key in which `event` differs from the stored record of the same id.
+    private func differingField(stored: LedgerRecord, event: NewEvent) throws -> String? {
+        if stored.stream != event.stream { return "stream" }
+        if stored.type != event.type { return "type" }
+        if stored.schema != event.schema { return "schema" }
+        if stored.occurredAt != event.occurredAt { return "occurredAt" }
+        if let given = event.recordedAt, given != stored.recordedAt { return "recordedAt" }
+        if stored.actor != event.actor { return "actor" }
+        if stored.orgUnit != event.orgUnit { return "orgUnit" }
+        if let expected = event.expectedVersion, expected != stored.version - 1 { return "expectedVersion" }
+        if stored.data != event.data { return "data" }
+        switch (stored.piiCommitment, event.pii) {
+        case (nil, nil): return nil
+        case (nil, _?), (_?, nil): return "pii"
+        case (let commitment?, let pii?):
+            // Erased personal data cannot be compared; the rest of the event matched.
+            guard let vault = try lookup.vaultEntry(at: stored.seq) else { return nil }
+            return piiCommitment(salt: vault.salt, pii: CanonicalJSON.encode(.object(pii))) == commitment ? nil : "pii"
+        }
+    }
+
+    /// Rules 4 and 5 for `event` in a stream whose state is `state` (nil: new stream).
+    static func streamRules(_ event: NewEvent, state: StreamState?) -> [RuleViolation] {
+        var violations: [RuleViolation] = []
+        guard let state else {
+            if let opener = event.streamOpener, event.role != .opener {
+                violations.append(
+                    RuleViolation(
+                        .streamOrder, field: "type",
+                        rule: "\(event.stream) has no events yet, so its first event must be \(opener), not \(event.type)"))
+            }
+            if let expected = event.expectedVersion, expected != 0 {
+                violations.append(
+                    RuleViolation(
+                        .versionConflict, field: "expectedVersion",
+                        rule: "is \(expected) but \(event.stream) has no events yet (version 0)"))
+            }
+            return violations
+        }
+        if event.role == .opener {
+            violations.append(
+                RuleViolation(
+                    .streamOrder, field: "type",
+                    rule: "\(event.type) opens a stream and is only ever first, but \(event.stream) already has \(state.version) events"))
+        }
+        if event.role == .closer, let closed = state.closedOn {
+            violations.append(
+                RuleViolation(
+                    .streamOrder, field: "type",
+                    rule: "\(event.stream) was already closed (on \(closed)); \(event.type) occurs only once"))
+        }
+        if let expected = event.expectedVersion, expected != state.version {
+            violations.append(
+                RuleViolation(
+                    .versionConflict, field: "expectedVersion",
+                    rule: "is \(expected) but \(event.stream) is at version \(state.version)"))
+        }
+        if event.occurredAt < state.openedOn {
+            violations.append(
+                RuleViolation(
+                    .effectiveDate, field: "occurredAt",
+                    rule: "\(event.occurredAt) is before the first event of \(event.stream) (\(state.openedOn))"))
+        }
+        if event.role == .closer, event.occurredAt < state.latestOn {
+            violations.append(
+                RuleViolation(
+                    .effectiveDate, field: "occurredAt",
+                    rule: "a closer dated \(event.occurredAt) is before an event already in \(event.stream) (dated \(state.latestOn))"))
+        }
+        if let closed = state.closedOn, event.occurredAt > closed {
+            violations.append(
+                RuleViolation(
+                    .effectiveDate, field: "occurredAt",
+                    rule: "\(event.occurredAt) is after \(event.stream) was closed on \(closed)"))
+        }
+        return violations
+    }
+
+    /// A digest of every input key except `id`, `recordedAt` and `expectedVersion`,
+    /// which are compared on their own: equal digests mean the same event.
+    private static func fingerprint(_ event: NewEvent) -> [UInt8] {
+        var object = JSONObject()
+        object["stream"] = .string(event.stream)
+        object["type"] = .string(event.type)
+        object["schema"] = .integer(event.schema)
+        object["occurredAt"] = .string(event.occurredAt.description)
+        object["actor"] = .string(event.actor)
+        object["orgUnit"] = .string(event.orgUnit)
+        object["data"] = .object(event.data)
+        if let pii = event.pii { object["pii"] = .object(pii) }
+        return Array(sha256(CanonicalJSON.encode(.object(object))).prefix(16))
+    }
+}
+
+/// Lowercase hex SHA-256(salt ‖ JCS(pii)) (events.md §3).
+func piiCommitment(salt: [UInt8], pii canonical: [UInt8]) -> String {
+    Hex.encode(sha256(salt + canonical))
+}

@@ -1,0 +1,156 @@
+import LMDBKit
+import LedgerValues
+
+/// The named databases of a ledger, all in one LMDB environment so that one
+/// transaction covers the records, their indexes and the vault together.
+struct LedgerDatabases: Sendable {
+    /// seq (8 bytes big-endian) → SHA-256 of the record (32 bytes) ‖ its canonical JSON.
+    let records: LMDBDatabase
+    /// id (UTF-8) → seq.
+    let ids: LMDBDatabase
+    /// stream (UTF-8) ‖ 0x00 ‖ version (4 bytes big-endian) → seq.
+    let streamIndex: LMDBDatabase
+    /// stream (UTF-8) → `StreamState`.
+    let streams: LMDBDatabase
+    /// seq → salt (16 bytes) ‖ canonical JSON of the pii: the personal-data vault.
+    let vault: LMDBDatabase
+    /// "head" → seq ‖ hash ‖ recordedAt.
+    let meta: LMDBDatabase
+
+    static let names = ["records", "ids", "stream-index", "streams", "vault", "meta"]
+
+    init(_ handles: [LMDBDatabase]) {
+        records = handles[0]
+        ids = handles[1]
+        streamIndex = handles[2]
+        streams = handles[3]
+        vault = handles[4]
+        meta = handles[5]
+    }
+}
+
+/// The last record of the ledger: what the next one links to.
+public struct LedgerHead: Equatable, Sendable {
+    /// Its seq; 0 for an empty ledger.
+    public var seq: Int64
+    /// Its hash; 32 zero bytes for an empty ledger.
+    public var hash: [UInt8]
+    /// Its recordedAt; nil for an empty ledger.
+    public var recordedAt: Instant?
+
+    public static let empty = LedgerHead(seq: 0, hash: genesisHash, recordedAt: nil)
+
+    var encoded: [UInt8] {
+        var out: [UInt8] = []
+        appendBigEndian(UInt64(seq), to: &out)
+        out += hash
+        appendBigEndian(UInt64(bitPattern: recordedAt?.milliseconds ?? 0), to: &out)
+        return out
+    }
+
+    init(seq: Int64, hash: [UInt8], recordedAt: Instant?) {
+        self.seq = seq
+        self.hash = hash
+        self.recordedAt = recordedAt
+    }
+
+    init?(encoded buffer: UnsafeRawBufferPointer) {
+        guard buffer.count == 48 else { return nil }
+        seq = Int64(readBigEndian(buffer))
+        hash = Array(buffer[8..<40])
+        recordedAt = Instant(milliseconds: Int64(bitPattern: readBigEndian(buffer, at: 40)))
+    }
+}
+
+/// A vault entry: the salt of a record's commitment and its personal data.
+public struct VaultEntry: Equatable, Sendable {
+    /// The 16 random bytes drawn when the record was appended.
+    public let salt: [UInt8]
+    /// The canonical JSON of the pii object.
+    public let canonicalPII: [UInt8]
+
+    /// The pii as an object.
+    public var pii: JSONObject {
+        (try? JSONParser.parse(canonicalPII))?.objectValue ?? JSONObject()
+    }
+
+    init(salt: [UInt8], canonicalPII: [UInt8]) {
+        self.salt = salt
+        self.canonicalPII = canonicalPII
+    }
+
+    init?(encoded buffer: UnsafeRawBufferPointer) {
+        guard buffer.count > 16 else { return nil }
+        salt = Array(buffer[0..<16])
+        canonicalPII = Array(buffer[16...])
+    }
+
+    var encoded: [UInt8] { salt + canonicalPII }
+}
+
+/// Reads and writes of the ledger's own structures inside one LMDB transaction.
+struct StoreTransaction {
+    let txn: LMDBTransaction
+    let dbs: LedgerDatabases
+
+    static let headKey = Array("head".utf8)
+
+    func head() throws -> LedgerHead {
+        let stored = try txn.withValue(in: dbs.meta, forKey: StoreTransaction.headKey) { LedgerHead(encoded: $0) }
+        return (stored ?? nil) ?? .empty
+    }
+
+    func seq(ofID id: String) throws -> Int64? {
+        try txn.withValue(in: dbs.ids, forKey: Array(id.utf8)) { Int64(readBigEndian($0)) }
+    }
+
+    func streamState(_ stream: String) throws -> StreamState? {
+        try txn.withValue(in: dbs.streams, forKey: Array(stream.utf8)) { StreamState(encoded: $0) } ?? nil
+    }
+
+    func vaultEntry(at seq: Int64) throws -> VaultEntry? {
+        try txn.withValue(in: dbs.vault, forKey: bigEndianKey(seq)) { VaultEntry(encoded: $0) } ?? nil
+    }
+
+    /// The stored record at `seq`, decoded in full.
+    func record(at seq: Int64) throws -> LedgerRecord? {
+        try txn.withValue(in: dbs.records, forKey: bigEndianKey(seq)) { value -> LedgerRecord? in
+            guard value.count > 32 else { return nil }
+            return try? LedgerRecord(stored: UnsafeRawBufferPointer(rebasing: value[32...]))
+        } ?? nil
+    }
+
+    /// The stored hash of the record at `seq`.
+    func hash(at seq: Int64) throws -> [UInt8]? {
+        try txn.withValue(in: dbs.records, forKey: bigEndianKey(seq)) { Array($0.prefix(32)) }
+    }
+
+    /// The seqs of `stream`'s events, in version order.
+    func seqs(ofStream stream: String) throws -> [Int64] {
+        let prefix = Array(stream.utf8) + [0]
+        var seqs: [Int64] = []
+        try txn.scan(dbs.streamIndex, from: prefix) { key, value in
+            guard key.count == prefix.count + 4, key.starts(with: prefix) else { return .stop }
+            seqs.append(Int64(readBigEndian(value)))
+            return .next
+        }
+        return seqs
+    }
+
+    static func streamIndexKey(_ stream: String, version: Int64) -> [UInt8] {
+        var key = Array(stream.utf8)
+        key.append(0)
+        appendBigEndian(UInt64(version), count: 4, to: &key)
+        return key
+    }
+}
+
+extension LedgerRecord {
+    /// Decodes a record from its stored canonical bytes.
+    init(stored bytes: UnsafeRawBufferPointer) throws {
+        guard case .object(let object) = try JSONParser.parse(bytes.bindMemory(to: UInt8.self)) else {
+            throw RecordFormatError(field: "record", reason: "is not a JSON object")
+        }
+        try self.init(json: object)
+    }
+}

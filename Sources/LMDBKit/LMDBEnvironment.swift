@@ -1,0 +1,209 @@
+internal import CLMDB
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// An LMDB environment: one directory holding `data.mdb` and `lock.mdb`, shared
+/// by every process that opens it.
+///
+/// Transactions exist only inside `read {}` and `write {}` closures, so none can
+/// outlive its scope or be forgotten open. The memory map grows by itself: when
+/// a write runs out of map, the transaction is abandoned, the map is doubled and
+/// the closure runs again from the start (so a write closure must compute
+/// everything it writes from what it reads in that transaction). Readers never
+/// block the writer or each other, in this process or any other.
+///
+/// The raw `MDB_env` pointer lives only here; the class is `@unchecked Sendable`
+/// because LMDB environments are thread-safe once opened (with `MDB_NOTLS`, a read
+/// transaction is not tied to the thread that began it) and the one piece of
+/// mutable state, the map size, changes only under `resizeLock` held exclusively.
+public final class LMDBEnvironment: @unchecked Sendable {
+    /// How an environment is opened.
+    public struct Options: Sendable {
+        /// The map size to start with; an existing, larger environment keeps its own.
+        public var initialMapSize: Int
+        /// How many named databases may be opened.
+        public var maxDatabases: Int
+        /// How many read transactions may be open at once across all processes.
+        public var maxReaders: Int
+
+        public init(initialMapSize: Int = 256 << 20, maxDatabases: Int = 32, maxReaders: Int = 254) {
+            self.initialMapSize = initialMapSize
+            self.maxDatabases = maxDatabases
+            self.maxReaders = maxReaders
+        }
+    }
+
+    private let env: OpaquePointer
+    /// Held shared by every transaction and exclusively while the map is resized:
+    /// LMDB allows `mdb_env_set_mapsize` only when this process has no transaction.
+    private var resizeLock = pthread_rwlock_t()
+    /// The directory of the environment.
+    public let path: String
+
+    /// Opens (creating if need be) the environment in the directory `path`.
+    ///
+    /// Commits write the data pages durably but not the meta page
+    /// (`MDB_NOMETASYNC`): an operating-system crash may undo the last commit, never
+    /// corrupt the file. Call `sync()` before reporting a write as durable.
+    public init(path: String, options: Options = Options()) throws(LMDBError) {
+        self.path = path
+        if mkdir(path, 0o755) != 0 && errno != EEXIST {
+            throw LMDBError(code: errno, operation: "mkdir \(path)")
+        }
+        var handle: OpaquePointer?
+        try check(mdb_env_create(&handle), "mdb_env_create")
+        guard let handle else { throw LMDBError(code: EINVAL, operation: "mdb_env_create") }
+        do {
+            try check(mdb_env_set_maxdbs(handle, MDB_dbi(options.maxDatabases)), "mdb_env_set_maxdbs")
+            try check(mdb_env_set_maxreaders(handle, UInt32(options.maxReaders)), "mdb_env_set_maxreaders")
+            try check(mdb_env_set_mapsize(handle, options.initialMapSize), "mdb_env_set_mapsize")
+            let flags = UInt32(MDB_NOTLS | MDB_NOMETASYNC)
+            try check(mdb_env_open(handle, path, flags, 0o644), "mdb_env_open \(path)")
+            // Free the reader slots of processes that died (kill -9) holding them.
+            var dead: Int32 = 0
+            try check(mdb_reader_check(handle, &dead), "mdb_reader_check")
+        } catch {
+            mdb_env_close(handle)
+            throw error
+        }
+        env = handle
+        pthread_rwlock_init(&resizeLock, nil)
+    }
+
+    deinit {
+        mdb_env_close(env)
+        pthread_rwlock_destroy(&resizeLock)
+    }
+
+    /// The current size of the memory map in bytes: the most the data file may
+    /// hold before the map grows again.
+    public var mapSize: Int {
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        return info.me_mapsize
+    }
+
+    /// Flushes every committed transaction to disk. The corresponding C function is `mdb_env_sync`.
+    public func sync() throws(LMDBError) {
+        try check(mdb_env_sync(env, 1), "mdb_env_sync")
+    }
+
+    /// Runs `body` in a read-only transaction that sees one consistent snapshot.
+    public func read<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
+        while true {
+            pthread_rwlock_rdlock(&resizeLock)
+            var txn: OpaquePointer?
+            let rc = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn)
+            if rc == MDB_MAP_RESIZED {
+                pthread_rwlock_unlock(&resizeLock)
+                try adoptMapSize()
+                continue
+            }
+            defer { pthread_rwlock_unlock(&resizeLock) }
+            try check(rc, "mdb_txn_begin (read)")
+            let transaction = LMDBTransaction(txn!, readOnly: true)
+            defer { mdb_txn_abort(txn) }
+            return try body(transaction)
+        }
+    }
+
+    /// Runs `body` in the one write transaction and commits it when `body`
+    /// returns; any error thrown aborts it, so the write is all or nothing.
+    ///
+    /// Only one write transaction exists at a time across all processes: a second
+    /// writer waits here until the first commits or aborts. When the map is full,
+    /// the map grows and `body` runs again from the start.
+    public func write<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
+        while true {
+            var transaction: LMDBTransaction?
+            do {
+                pthread_rwlock_rdlock(&resizeLock)
+                defer { pthread_rwlock_unlock(&resizeLock) }
+                var txn: OpaquePointer?
+                try check(mdb_txn_begin(env, nil, 0, &txn), "mdb_txn_begin (write)")
+                let current = LMDBTransaction(txn!, readOnly: false)
+                transaction = current
+                let result: T
+                do {
+                    result = try body(current)
+                } catch {
+                    mdb_txn_abort(txn)
+                    throw error
+                }
+                // mdb_txn_commit frees the transaction whether or not it succeeds.
+                let rc = mdb_txn_commit(txn)
+                if rc == MDB_MAP_FULL { current.ranOutOfMap = true }
+                try check(rc, "mdb_txn_commit")
+                return result
+            } catch {
+                if transaction?.ranOutOfMap == true || LMDBError.mapFull ~= error {
+                    try grow()
+                } else if LMDBError.mapResized ~= error {
+                    try adoptMapSize()
+                } else {
+                    throw error
+                }
+            }
+        }
+    }
+
+    /// Opens the named databases, creating the missing ones.
+    ///
+    /// It tries a read transaction first, so that a process that only reads never
+    /// waits for a writer; only if a database does not exist yet does it take the
+    /// write transaction to create it.
+    public func openDatabases(named names: [String]) throws -> [LMDBDatabase] {
+        do {
+            // A read-only transaction must be committed, not aborted, for the
+            // handles it opened to stay valid in the environment.
+            pthread_rwlock_rdlock(&resizeLock)
+            defer { pthread_rwlock_unlock(&resizeLock) }
+            var txn: OpaquePointer?
+            try check(mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn), "mdb_txn_begin (read)")
+            let transaction = LMDBTransaction(txn!, readOnly: true)
+            let handles: [LMDBDatabase]
+            do {
+                handles = try names.map { try transaction.openDatabase(named: $0, create: false) }
+            } catch {
+                mdb_txn_abort(txn)
+                throw error
+            }
+            try check(mdb_txn_commit(txn), "mdb_txn_commit (read)")
+            return handles
+        } catch LMDBError.notFound {
+            return try write { txn in try names.map { try txn.openDatabase(named: $0, create: true) } }
+        } catch LMDBError.mapResized {
+            try adoptMapSize()
+            return try openDatabases(named: names)
+        }
+    }
+
+    /// Doubles the map (by at most 16 GiB at a time). Virtual address space
+    /// only: the data file grows as pages are written, not when the map grows.
+    private func grow() throws(LMDBError) {
+        pthread_rwlock_wrlock(&resizeLock)
+        defer { pthread_rwlock_unlock(&resizeLock) }
+        let current = mapSize
+        let next = current + min(current, 16 << 30)
+        try check(mdb_env_set_mapsize(env, next), "mdb_env_set_mapsize")
+    }
+
+    /// Takes on the larger map size another process has committed.
+    private func adoptMapSize() throws(LMDBError) {
+        pthread_rwlock_wrlock(&resizeLock)
+        defer { pthread_rwlock_unlock(&resizeLock) }
+        try check(mdb_env_set_mapsize(env, 0), "mdb_env_set_mapsize")
+    }
+}
+
+/// A named database inside an environment. The handle stays valid for the life
+/// of the environment.
+public struct LMDBDatabase: Sendable, Hashable {
+    let handle: MDB_dbi
+    /// The name it was opened by.
+    public let name: String
+}

@@ -1,0 +1,157 @@
+internal import CLMDB
+
+/// A transaction, valid only inside the `read {}` or `write {}` closure that
+/// received it. Byte buffers handed to closures point into the memory map and
+/// are valid only during that call.
+public final class LMDBTransaction {
+    private let txn: OpaquePointer
+    /// True for a read-only snapshot.
+    public let isReadOnly: Bool
+    /// Set when an operation ran out of map, so that `write` grows it and retries
+    /// even if the caller wrapped the error in one of its own.
+    var ranOutOfMap = false
+
+    init(_ txn: OpaquePointer, readOnly: Bool) {
+        self.txn = txn
+        self.isReadOnly = readOnly
+    }
+
+    /// How a value is put.
+    public struct PutOptions: OptionSet, Sendable {
+        public let rawValue: UInt32
+        public init(rawValue: UInt32) { self.rawValue = rawValue }
+        /// The key sorts after every key in the database (`MDB_APPEND`): a fast
+        /// append that fails with `keyExists` if the order is broken.
+        public static let append = PutOptions(rawValue: UInt32(MDB_APPEND))
+        /// Fail with `keyExists` rather than overwrite (`MDB_NOOVERWRITE`).
+        public static let noOverwrite = PutOptions(rawValue: UInt32(MDB_NOOVERWRITE))
+    }
+
+    /// Opens a named database in this transaction. The corresponding C function is `mdb_dbi_open`.
+    func openDatabase(named name: String, create: Bool) throws(LMDBError) -> LMDBDatabase {
+        var dbi: MDB_dbi = 0
+        try check(mdb_dbi_open(txn, name, create ? UInt32(MDB_CREATE) : 0, &dbi), "mdb_dbi_open \(name)")
+        return LMDBDatabase(handle: dbi, name: name)
+    }
+
+    /// Calls `body` with the value stored under `key`, or returns nil when there is none.
+    public func withValue<T>(
+        in db: LMDBDatabase, forKey key: UnsafeRawBufferPointer,
+        _ body: (UnsafeRawBufferPointer) throws -> T
+    ) throws -> T? {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val()
+        let rc = mdb_get(txn, db.handle, &k, &v)
+        if rc == MDB_NOTFOUND { return nil }
+        try check(rc, "mdb_get \(db.name)")
+        return try body(UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+    }
+
+    /// Calls `body` with the value stored under `key`, or returns nil when there is none.
+    public func withValue<T>(
+        in db: LMDBDatabase, forKey key: [UInt8], _ body: (UnsafeRawBufferPointer) throws -> T
+    ) throws -> T? {
+        try key.withUnsafeBytes { try withValue(in: db, forKey: $0, body) }
+    }
+
+    /// A copy of the value stored under `key`, or nil.
+    public func value(in db: LMDBDatabase, forKey key: [UInt8]) throws -> [UInt8]? {
+        try withValue(in: db, forKey: key) { Array($0) }
+    }
+
+    /// Stores `value` under `key`. The corresponding C function is `mdb_put`.
+    public func put(
+        _ value: UnsafeRawBufferPointer, forKey key: UnsafeRawBufferPointer, in db: LMDBDatabase,
+        options: PutOptions = []
+    ) throws(LMDBError) {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
+        let rc = mdb_put(txn, db.handle, &k, &v, options.rawValue)
+        if rc == MDB_MAP_FULL { ranOutOfMap = true }
+        try check(rc, "mdb_put \(db.name)")
+    }
+
+    /// Stores `value` under `key`.
+    public func put(_ value: [UInt8], forKey key: [UInt8], in db: LMDBDatabase, options: PutOptions = []) throws {
+        try value.withUnsafeBytes { v in
+            try key.withUnsafeBytes { k in try put(v, forKey: k, in: db, options: options) }
+        }
+    }
+
+    /// Removes `key`; returns false when it was not there. The corresponding C function is `mdb_del`.
+    @discardableResult
+    public func delete(_ key: [UInt8], in db: LMDBDatabase) throws -> Bool {
+        try key.withUnsafeBytes { buffer in
+            var k = MDB_val(mv_size: buffer.count, mv_data: UnsafeMutableRawPointer(mutating: buffer.baseAddress))
+            let rc = mdb_del(txn, db.handle, &k, nil)
+            if rc == MDB_NOTFOUND { return false }
+            try check(rc, "mdb_del \(db.name)")
+            return true
+        }
+    }
+
+    /// Removes every entry of `db`, keeping the database. The corresponding C function is `mdb_drop`.
+    public func removeAll(in db: LMDBDatabase) throws(LMDBError) {
+        try check(mdb_drop(txn, db.handle, 0), "mdb_drop \(db.name)")
+    }
+
+    /// The number of entries in `db`. The corresponding C function is `mdb_stat`.
+    public func count(in db: LMDBDatabase) throws(LMDBError) -> Int {
+        var stat = MDB_stat()
+        try check(mdb_stat(txn, db.handle, &stat), "mdb_stat \(db.name)")
+        return stat.ms_entries
+    }
+
+    /// What a scan does after each entry.
+    public enum ScanStep: Sendable {
+        case next
+        case stop
+    }
+
+    /// Visits the entries of `db` in key order, starting at the first key ≥ `start`
+    /// (or at the first key when `start` is nil), until `body` says stop.
+    public func scan(
+        _ db: LMDBDatabase, from start: [UInt8]? = nil,
+        _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> ScanStep
+    ) throws {
+        var cursor: OpaquePointer?
+        try check(mdb_cursor_open(txn, db.handle, &cursor), "mdb_cursor_open \(db.name)")
+        defer { mdb_cursor_close(cursor) }
+        var k = MDB_val()
+        var v = MDB_val()
+        var rc: Int32
+        if let start {
+            rc = start.withUnsafeBytes { buffer in
+                k = MDB_val(mv_size: buffer.count, mv_data: UnsafeMutableRawPointer(mutating: buffer.baseAddress))
+                return mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE)
+            }
+        } else {
+            rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST)
+        }
+        while rc == MDB_SUCCESS {
+            let step = try body(
+                UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
+                UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+            if step == .stop { return }
+            rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)
+        }
+        if rc != MDB_NOTFOUND { try check(rc, "mdb_cursor_get \(db.name)") }
+    }
+
+    /// Calls `body` with the entry of the greatest key in `db`, or returns nil when `db` is empty.
+    public func withLast<T>(
+        in db: LMDBDatabase, _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> T
+    ) throws -> T? {
+        var cursor: OpaquePointer?
+        try check(mdb_cursor_open(txn, db.handle, &cursor), "mdb_cursor_open \(db.name)")
+        defer { mdb_cursor_close(cursor) }
+        var k = MDB_val()
+        var v = MDB_val()
+        let rc = mdb_cursor_get(cursor, &k, &v, MDB_LAST)
+        if rc == MDB_NOTFOUND { return nil }
+        try check(rc, "mdb_cursor_get \(db.name)")
+        return try body(
+            UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
+            UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+    }
+}

@@ -1,0 +1,149 @@
+import EventStore
+import LedgerDomain
+import LedgerValues
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// How much personal data an export carries.
+public enum PIIExposure: Sendable {
+    /// None: the chain alone.
+    case none
+    /// `pii` and `piiSalt`, so a reader can check them against the commitment.
+    case full
+    /// `piiMasked` (events.md §3).
+    case masked
+}
+
+/// Buffered writes to a file descriptor.
+final class OutputStream {
+    private let fd: Int32
+    private let ownsDescriptor: Bool
+    private var buffer: [UInt8] = []
+    private let name: String
+
+    /// Writes to standard output.
+    init() {
+        fd = 1
+        ownsDescriptor = false
+        name = "standard output"
+        buffer.reserveCapacity(1 << 20)
+    }
+
+    /// Creates (or truncates) the file at `path`.
+    init(path: String) throws {
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw AppError.io("cannot write \(path): \(String(cString: strerror(errno)))") }
+        ownsDescriptor = true
+        name = path
+        buffer.reserveCapacity(1 << 20)
+    }
+
+    deinit {
+        if ownsDescriptor { close(fd) }
+    }
+
+    func write(_ bytes: some Sequence<UInt8>) throws {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 20 { try flush() }
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 20 { try flush() }
+    }
+
+    func flush() throws {
+        var written = 0
+        while written < buffer.count {
+            let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, buffer.count - written) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw AppError.io("cannot write \(name): \(String(cString: strerror(errno)))") }
+            written += n
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Flushes and makes the file durable.
+    func finish() throws {
+        try flush()
+        if ownsDescriptor && fsync(fd) != 0 {
+            throw AppError.io("cannot sync \(name): \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+/// Writes the chained records as JSON Lines (events.md §2): each line is the
+/// record's canonical JSON with `hash` added at the end, then `pii` and
+/// `piiSalt`, or `piiMasked`, when asked and still held in the vault.
+public struct Exporter {
+    public let ledger: Ledger
+
+    public init(ledger: Ledger) {
+        self.ledger = ledger
+    }
+
+    /// Exports seqs `from…through` to `path` (nil: standard output); returns the number of records.
+    @discardableResult
+    public func export(from: Int64 = 1, through: Int64? = nil, pii: PIIExposure = .none, to path: String?) throws -> Int64 {
+        if let path {
+            // Written beside the target and renamed into place: a reader never sees half an export.
+            let partial = path + ".partial"
+            let out = try OutputStream(path: partial)
+            let count = try export(from: from, through: through, pii: pii, into: out)
+            try out.finish()
+            guard rename(partial, path) == 0 else {
+                throw AppError.io("cannot rename \(partial) to \(path): \(String(cString: strerror(errno)))")
+            }
+            return count
+        }
+        let out = OutputStream()
+        let count = try export(from: from, through: through, pii: pii, into: out)
+        try out.flush()
+        return count
+    }
+
+    func export(from: Int64, through: Int64?, pii: PIIExposure, into out: OutputStream) throws -> Int64 {
+        var count: Int64 = 0
+        var line: [UInt8] = []
+        line.reserveCapacity(1024)
+        try ledger.log.forEachRecord(from: from, through: through, withVault: pii != .none) { _, hash, canonical, vault in
+            line.removeAll(keepingCapacity: true)
+            Exporter.appendLine(hash: hash, canonical: canonical, vault: vault, pii: pii, to: &line)
+            try out.write(line)
+            count += 1
+        }
+        return count
+    }
+
+    private static let hashKey = Array(",\"hash\":\"".utf8)
+
+    /// One export line: the canonical record without its closing brace, then the added keys.
+    static func appendLine(
+        hash: UnsafeRawBufferPointer, canonical: UnsafeRawBufferPointer, vault: VaultEntry?, pii: PIIExposure,
+        to line: inout [UInt8]
+    ) {
+        line.append(contentsOf: canonical[0..<(canonical.count - 1)])
+        line.append(contentsOf: hashKey)
+        line.append(contentsOf: Hex.encode(hash).utf8)
+        line.append(UInt8(ascii: "\""))
+        if let vault {
+            switch pii {
+            case .none: break
+            case .full:
+                line.append(contentsOf: ",\"pii\":".utf8)
+                line.append(contentsOf: vault.canonicalPII)
+                line.append(contentsOf: ",\"piiSalt\":\"".utf8)
+                line.append(contentsOf: Hex.encode(vault.salt).utf8)
+                line.append(UInt8(ascii: "\""))
+            case .masked:
+                line.append(contentsOf: ",\"piiMasked\":".utf8)
+                CanonicalJSON.write(.object(Masking.mask(vault.pii)), into: &line)
+            }
+        }
+        line.append(contentsOf: "}\n".utf8)
+    }
+}

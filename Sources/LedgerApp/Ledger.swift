@@ -1,0 +1,119 @@
+import EventStore
+import Foundation
+import LedgerDomain
+import LedgerSeeds
+import LedgerValues
+
+/// An error of the application layer, in words a clerk or an auditor understands.
+public enum AppError: Error, CustomStringConvertible {
+    /// Reading or writing a file failed.
+    case io(String)
+    /// A seed file is missing or malformed.
+    case seeds(String)
+    /// The user asked for something that cannot be done as asked.
+    case usage(String)
+
+    public var description: String {
+        switch self {
+        case .io(let message), .seeds(let message), .usage(let message): message
+        }
+    }
+}
+
+/// One ledger directory opened with the federation's catalogue and reference
+/// data: what every command works on.
+public final class Ledger: @unchecked Sendable {
+    /// The event log underneath.
+    public let log: EventLog
+    /// The units of the district, from `seeds/units.json`.
+    public let units: UnitDirectory
+
+    /// The directory used when neither `--ledger` nor `$SUNLEDGER_LEDGER` is given.
+    public static let defaultPath = "./ledger"
+
+    /// The ledger directory a command uses: `explicit`, else `$SUNLEDGER_LEDGER`, else `./ledger`.
+    public static func resolvePath(_ explicit: String?) -> String {
+        explicit ?? ProcessInfo.processInfo.environment["SUNLEDGER_LEDGER"] ?? defaultPath
+    }
+
+    /// Opens the ledger at `path`; `create` makes it when missing (writing commands do).
+    public init(path: String, create: Bool) throws {
+        units = try Ledger.loadUnits()
+        log = try EventLog(path: path, create: create)
+    }
+
+    /// Reads the units from the seed data.
+    public static func loadUnits() throws -> UnitDirectory {
+        struct File: Decodable {
+            struct Unit: Decodable { let code: String }
+            struct District: Decodable { let code: String }
+            let district: District
+            let units: [Unit]
+        }
+        do {
+            let file = try JSONDecoder().decode(File.self, from: try Seeds.data(named: "units.json"))
+            return UnitDirectory(district: file.district.code, units: Set(file.units.map(\.code)))
+        } catch {
+            throw AppError.seeds("cannot read the units from seeds/units.json: \(error)")
+        }
+    }
+
+    /// The event types that open streams, for rebuilding stream state.
+    public static let openerTypes = Set(EventType.allCases.filter { $0.role == .opener }.map(\.rawValue))
+    /// The event types that close streams.
+    public static let closerTypes = Set(EventType.allCases.filter { $0.role == .closer }.map(\.rawValue))
+
+    /// Checks one interchange line's shape and turns it into what the store judges.
+    func newEvent(from value: JSONValue) -> Result<NewEvent, FieldErrors> {
+        InterchangeEvent.validate(value, units: units).map(Ledger.newEvent)
+    }
+
+    /// The store's view of a validated interchange event.
+    static func newEvent(_ event: InterchangeEvent) -> NewEvent {
+        let role: StreamRole =
+            switch event.type.role {
+            case .opener: .opener
+            case .closer: .closer
+            case .ordinary: .ordinary
+            }
+        return NewEvent(
+            id: event.id, stream: event.stream, type: event.type.rawValue, schema: event.type.schema,
+            occurredAt: event.occurredAt, recordedAt: event.recordedAt, actor: event.actor, orgUnit: event.orgUnit,
+            expectedVersion: event.expectedVersion, data: event.data, pii: event.pii, role: role,
+            streamOpener: event.kind.opener?.rawValue, erasesStreamPII: event.type.erasesPersonalData)
+    }
+
+    /// The digest of the ledger as it stands: `{"seq":N,"hash":"…","recordedAt":"…"}`.
+    public func digest() throws -> LedgerDigest {
+        LedgerDigest(try log.head())
+    }
+
+    /// Verifies the whole ledger (see `EventLog.verify`).
+    public func verify(digest: LedgerDigest? = nil, progress: (Int64) -> Void = { _ in }) throws -> VerificationReport {
+        try log.verify(closerTypes: Ledger.closerTypes, openerTypes: Ledger.openerTypes, digest: digest, progress: progress)
+    }
+}
+
+extension LedgerDigest {
+    /// The digest as one line of JSON, keys in the order seq, hash, recordedAt.
+    public var json: String {
+        let recorded = recordedAt.map { "\"\($0)\"" } ?? "null"
+        return "{\"seq\":\(seq),\"hash\":\"\(Hex.encode(hash))\",\"recordedAt\":\(recorded)}"
+    }
+
+    /// Reads a digest from its JSON (extra keys, such as a Merkle root, are ignored).
+    public init(json text: String) throws {
+        guard case .object(let object) = try JSONParser.parse(text),
+            case .integer(let seq)? = object["seq"], seq >= 0,
+            case .string(let hashText)? = object["hash"], hashText.utf8.count == 64, let hash = Hex.decode(hashText)
+        else {
+            throw AppError.usage("a digest is {\"seq\":N,\"hash\":\"<64 hex digits>\",\"recordedAt\":\"…\"}")
+        }
+        var recordedAt: Instant?
+        if case .string(let raw)? = object["recordedAt"] {
+            guard let instant = Instant(rfc3339: raw) else { throw AppError.usage("the digest's recordedAt is not an instant") }
+            recordedAt = instant
+        }
+        self.init(seq: seq, hash: hash, recordedAt: recordedAt)
+    }
+}

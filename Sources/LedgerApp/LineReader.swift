@@ -1,0 +1,100 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// A file the import reads, line by line, in fixed-size chunks: memory stays
+/// the same however large the file. Standard input (`-`) is first copied to a
+/// private temporary file, because an import reads its input twice (once to
+/// check every line, once to store them).
+final class InputFile {
+    /// The name used in messages (`FILE` of `FILE:LINE`).
+    let name: String
+    private let fd: Int32
+    private let temporaryPath: String?
+
+    init(path: String) throws {
+        if path == "-" {
+            name = "<stdin>"
+            var template = Array("/tmp/sunledger-stdin-XXXXXX".utf8CString)
+            let tmp = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+            guard tmp >= 0 else { throw AppError.io("cannot create a temporary file for standard input") }
+            let tmpPath = String(cString: template.map { UInt8(bitPattern: $0) } + [0])
+            unlink(tmpPath)  // private: gone when closed
+            var buffer = [UInt8](repeating: 0, count: 1 << 20)
+            while true {
+                let count = read(0, &buffer, buffer.count)
+                if count < 0 && errno == EINTR { continue }
+                guard count >= 0 else { throw AppError.io("cannot read standard input: \(String(cString: strerror(errno)))") }
+                if count == 0 { break }
+                var written = 0
+                while written < count {
+                    let n = buffer.withUnsafeBytes { write(tmp, $0.baseAddress! + written, count - written) }
+                    guard n > 0 else { throw AppError.io("cannot spool standard input: \(String(cString: strerror(errno)))") }
+                    written += n
+                }
+            }
+            fd = tmp
+            temporaryPath = tmpPath
+        } else {
+            name = path
+            fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw AppError.io("cannot open \(path): \(String(cString: strerror(errno)))") }
+            temporaryPath = nil
+        }
+    }
+
+    deinit { close(fd) }
+
+    /// Calls `body` with each non-blank line (without its line ending) and its
+    /// 1-based number, from the start of the file. A leading UTF-8 byte-order
+    /// mark is skipped.
+    func forEachLine(_ body: (_ number: Int, _ line: UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+        let chunkSize = 4 << 20
+        var buffer = [UInt8](repeating: 0, count: chunkSize)
+        var carried: [UInt8] = []
+        var offset: off_t = 0
+        var number = 0
+        var first = true
+
+        func emit(_ line: UnsafeBufferPointer<UInt8>) throws {
+            number += 1
+            var line = line
+            if first {
+                first = false
+                if line.count >= 3 && line[0] == 0xEF && line[1] == 0xBB && line[2] == 0xBF {
+                    line = UnsafeBufferPointer(rebasing: line[3...])
+                }
+            }
+            if let last = line.last, last == UInt8(ascii: "\r") { line = UnsafeBufferPointer(rebasing: line.dropLast()) }
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
+            try body(number, line)
+        }
+
+        while true {
+            let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, chunkSize, offset) }
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { throw AppError.io("cannot read \(name): \(String(cString: strerror(errno)))") }
+            if count == 0 { break }
+            offset += off_t(count)
+            try buffer.withUnsafeBufferPointer { chunk in
+                var start = 0
+                let end = count
+                while let newline = UnsafeBufferPointer(rebasing: chunk[start..<end]).firstIndex(of: 0x0A) {
+                    let lineEnd = start + newline
+                    if carried.isEmpty {
+                        try emit(UnsafeBufferPointer(rebasing: chunk[start..<lineEnd]))
+                    } else {
+                        carried.append(contentsOf: chunk[start..<lineEnd])
+                        try carried.withUnsafeBufferPointer { try emit($0) }
+                        carried.removeAll(keepingCapacity: true)
+                    }
+                    start = lineEnd + 1
+                }
+                carried.append(contentsOf: chunk[start..<end])
+            }
+        }
+        if !carried.isEmpty { try carried.withUnsafeBufferPointer { try emit($0) } }
+    }
+}

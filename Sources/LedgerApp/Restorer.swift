@@ -1,0 +1,195 @@
+import EventStore
+import LedgerDomain
+import LedgerValues
+
+/// An export that cannot be restored: where it breaks and why. Nothing was stored.
+public struct RestoreRefused: Error, CustomStringConvertible {
+    public let file: String
+    public let line: Int
+    public let seq: Int64?
+    public let reason: String
+
+    public var description: String {
+        "\(file):\(line): " + (seq.map { "seq \($0): " } ?? "") + reason + "\nnothing was restored"
+    }
+}
+
+/// What a restore did.
+public struct RestoreReport: Equatable, Sendable {
+    /// Records newly stored.
+    public var restored = 0
+    /// Records the ledger already held, identical to the export's.
+    public var alreadyPresent = 0
+    public var firstSeq: Int64?
+    public var lastSeq: Int64?
+}
+
+/// Loads an export (chained records, events.md §2) into an empty ledger or one
+/// it continues: the backup path.
+///
+/// Every line's hash is recomputed from its fields and every link checked
+/// before anything is stored, and each record must still obey the catalogue's
+/// shape and the ledger's rules; the first line where the export breaks
+/// refuses the whole file. Records the ledger already holds must be identical
+/// and are skipped, so a cut-off restore completes when run again.
+public struct Restorer {
+    public let ledger: Ledger
+    public var batchSize = 50_000
+
+    public init(ledger: Ledger) {
+        self.ledger = ledger
+    }
+
+    private struct Line {
+        let record: LedgerRecord
+        let hash: [UInt8]
+        let event: NewEvent?
+    }
+
+    public func restore(_ path: String, waiting: (String) -> Void = { _ in }) throws -> RestoreReport {
+        let input = try InputFile(path: path)
+        return try ledger.log.exclusively(doing: "restore \(input.name)", waiting: waiting) {
+            try check(input)
+            return try store(input)
+        }
+    }
+
+    /// Pass one: the whole export, checked, nothing stored.
+    private func check(_ input: InputFile) throws {
+        let head = try ledger.log.head()
+        var previous: (seq: Int64, hash: [UInt8])?
+        try ledger.log.check(clock: .now()) { admission in
+            try input.forEachLine { number, bytes in
+                func refuse(_ reason: String, seq: Int64? = nil) -> RestoreRefused {
+                    RestoreRefused(file: input.name, line: number, seq: seq, reason: reason)
+                }
+                let line = try decode(bytes, headSeq: head.seq, refuse: refuse)
+                let record = line.record
+                if let previous {
+                    guard record.seq == previous.seq + 1 else {
+                        throw refuse(
+                            "expected seq \(previous.seq + 1) here: the export is reordered or has a gap", seq: record.seq)
+                    }
+                    guard record.prevHash == previous.hash else {
+                        throw refuse("prevHash does not link to the hash of seq \(previous.seq)", seq: record.seq)
+                    }
+                } else {
+                    guard record.seq <= head.seq + 1 else {
+                        throw refuse(
+                            "the ledger ends at seq \(head.seq), so an export starting at seq \(record.seq) does not continue it",
+                            seq: record.seq)
+                    }
+                    let predecessor = record.seq == 1 ? genesisHash : try ledger.log.hash(at: record.seq - 1)
+                    guard record.prevHash == predecessor else {
+                        throw refuse("prevHash does not link to the ledger's record \(record.seq - 1)", seq: record.seq)
+                    }
+                }
+                previous = (record.seq, line.hash)
+                if record.seq <= head.seq {
+                    guard try ledger.log.hash(at: record.seq) == line.hash else {
+                        throw refuse("the ledger already holds a different record at this seq", seq: record.seq)
+                    }
+                    return
+                }
+                guard let event = line.event else { return }
+                let admitted = try admission.admit(event)
+                guard case .append(record.seq, record.version, record.recordedAt) = admitted else {
+                    let reason: String =
+                        switch admitted {
+                        case .rejected(let violations): violations.map(\.description).joined(separator: "; ")
+                        case .duplicate(let seq): "its id is already stored at seq \(seq)"
+                        case .append(let seq, let version, _): "the ledger would store it as seq \(seq), version \(version)"
+                        }
+                    throw refuse(reason, seq: record.seq)
+                }
+            }
+        }
+    }
+
+    /// Pass two: store what the ledger does not hold yet.
+    private func store(_ input: InputFile) throws -> RestoreReport {
+        var report = RestoreReport()
+        var batch: [NewEvent] = []
+        let headSeq = try ledger.log.head().seq
+        func flush() throws {
+            guard !batch.isEmpty else { return }
+            try ledger.log.append(batch, clock: .now())
+            report.restored += batch.count
+            report.firstSeq = report.firstSeq ?? batch.first?.restoration?.seq
+            report.lastSeq = batch.last?.restoration?.seq
+            batch.removeAll(keepingCapacity: true)
+        }
+        try input.forEachLine { number, bytes in
+            let line = try decode(bytes, headSeq: headSeq) { reason, seq in
+                RestoreRefused(file: input.name, line: number, seq: seq, reason: reason)
+            }
+            guard let event = line.event else {
+                report.alreadyPresent += 1
+                return
+            }
+            batch.append(event)
+            if batch.count >= batchSize { try flush() }
+        }
+        try flush()
+        try ledger.log.sync()
+        return report
+    }
+
+    /// Reads one export line: the record, its stated hash (checked against the
+    /// recomputed one) and, for records the ledger does not hold yet, the event
+    /// that restores it.
+    private func decode(
+        _ bytes: UnsafeBufferPointer<UInt8>, headSeq: Int64, refuse: (String, Int64?) -> RestoreRefused
+    ) throws -> Line {
+        let value: JSONValue
+        do { value = try JSONParser.parse(bytes) } catch { throw refuse(error.description, nil) }
+        guard case .object(var object) = value else { throw refuse("a line must be a JSON object", nil) }
+        let seqHint = object["seq"]?.integerValue
+        guard case .string(let hashText)? = object["hash"], hashText.utf8.count == 64, let hash = Hex.decode(hashText) else {
+            throw refuse("hash: must be 64 lowercase hex digits", seqHint)
+        }
+        let pii = object["pii"]
+        let saltText = object["piiSalt"]
+        for key in ["hash", "pii", "piiSalt", "piiMasked"] { object[key] = nil }
+        let record: LedgerRecord
+        do { record = try LedgerRecord(json: object) } catch { throw refuse(error.description, seqHint) }
+        guard record.computedHash == hash else {
+            throw refuse("hash does not match the record (the line was changed)", record.seq)
+        }
+        if record.seq <= headSeq { return Line(record: record, hash: hash, event: nil) }
+
+        var salt: [UInt8]?
+        if let saltText {
+            guard case .string(let text) = saltText, text.utf8.count == 32, let bytes = Hex.decode(text) else {
+                throw refuse("piiSalt: must be 32 lowercase hex digits", record.seq)
+            }
+            salt = bytes
+        }
+        guard (pii == nil) == (salt == nil) else { throw refuse("pii and piiSalt come together", record.seq) }
+        if pii != nil && record.piiCommitment == nil { throw refuse("pii: the record has no piiCommitment", record.seq) }
+
+        var interchange = JSONObject()
+        interchange["id"] = .string(record.id)
+        interchange["stream"] = .string(record.stream)
+        interchange["type"] = .string(record.type)
+        interchange["occurredAt"] = .string(record.occurredAt.description)
+        interchange["recordedAt"] = .string(record.recordedAt.description)
+        interchange["actor"] = .string(record.actor)
+        interchange["orgUnit"] = .string(record.orgUnit)
+        interchange["data"] = .object(record.data)
+        if let pii { interchange["pii"] = pii }
+        switch InterchangeEvent.validate(.object(interchange), units: ledger.units, piiWithheld: record.piiCommitment != nil) {
+        case .failure(let errors):
+            throw refuse(errors.all.map(\.description).joined(separator: "; "), record.seq)
+        case .success(let valid):
+            guard valid.type.schema == record.schema else {
+                throw refuse("schema \(record.schema) is not the schema of \(record.type) (\(valid.type.schema))", record.seq)
+            }
+            var event = Ledger.newEvent(valid)
+            event.restoration = NewEvent.Restoration(
+                seq: record.seq, version: record.version, prevHash: record.prevHash, hash: hash,
+                piiCommitment: record.piiCommitment, piiSalt: salt)
+            return Line(record: record, hash: hash, event: event)
+        }
+    }
+}

@@ -1,0 +1,123 @@
+/// The kinds of stream, the first part of a stream name (`person-P1`).
+public enum StreamKind: String, CaseIterable, Sendable {
+    case person, `case`, call, project, volunteer, rights, org
+
+    /// The type that must open a stream of this kind, if the kind has one.
+    public var opener: EventType? {
+        EventType.allCases.first { $0.kind == self && $0.role == .opener }
+    }
+}
+
+/// The part a type plays in its stream.
+public enum EventRole: Sendable {
+    /// Must be the stream's first event and only ever first.
+    case opener
+    /// May occur once in a stream; nothing dated after it is accepted afterwards.
+    case closer
+    case ordinary
+}
+
+/// Which personal data a type carries (events.md §3, §5).
+public struct PIIPolicy: Sendable, Equatable {
+    /// Keys that must be present.
+    public let required: Set<String>
+    /// Keys that may be present besides the required ones.
+    public let optional: Set<String>
+    /// Whether the `pii` object itself must be given.
+    public let mustBeGiven: Bool
+
+    /// Types that carry no personal data.
+    public static let none = PIIPolicy(required: [], optional: [], mustBeGiven: false)
+
+    /// Every key allowed.
+    public var allowed: Set<String> { required.union(optional) }
+
+    /// The only keys personal data ever has.
+    public static let allKeys: Set<String> = ["name", "idNumber", "phone", "address"]
+}
+
+/// Every service action the federation records: the 32 types of events.md §5.
+public enum EventType: String, CaseIterable, Sendable {
+    case personRegistered = "PersonRegistered"
+    case personReassessed = "PersonReassessed"
+    case personMoved = "PersonMoved"
+    case personPiiCorrected = "PersonPiiCorrected"
+    case personPiiErased = "PersonPiiErased"
+    case personDeregistered = "PersonDeregistered"
+    case needsAssessed = "NeedsAssessed"
+    case employmentStarted = "EmploymentStarted"
+    case employmentEnded = "EmploymentEnded"
+    case trainingCompleted = "TrainingCompleted"
+    case rehabServiceDelivered = "RehabServiceDelivered"
+    case assistiveDeviceFitted = "AssistiveDeviceFitted"
+    case homeModificationCompleted = "HomeModificationCompleted"
+    case healthCheckCompleted = "HealthCheckCompleted"
+    case familyDoctorContracted = "FamilyDoctorContracted"
+    case familyDoctorContractEnded = "FamilyDoctorContractEnded"
+    case careEnrolled = "CareEnrolled"
+    case careEnded = "CareEnded"
+    case caseOpened = "CaseOpened"
+    case caseReassigned = "CaseReassigned"
+    case caseClosed = "CaseClosed"
+    case callReceived = "CallReceived"
+    case callResolved = "CallResolved"
+    case projectLaunched = "ProjectLaunched"
+    case projectEvaluated = "ProjectEvaluated"
+    case projectAdopted = "ProjectAdopted"
+    case projectEliminated = "ProjectEliminated"
+    case volunteerRegistered = "VolunteerRegistered"
+    case volunteerServiceLogged = "VolunteerServiceLogged"
+    case rightsCaseOpened = "RightsCaseOpened"
+    case rightsCaseClosed = "RightsCaseClosed"
+    case legalEducationHeld = "LegalEducationHeld"
+
+    /// The kind of stream the type belongs to.
+    public var kind: StreamKind {
+        switch self {
+        case .personRegistered, .personReassessed, .personMoved, .personPiiCorrected, .personPiiErased,
+            .personDeregistered, .needsAssessed, .employmentStarted, .employmentEnded, .trainingCompleted,
+            .rehabServiceDelivered, .assistiveDeviceFitted, .homeModificationCompleted, .healthCheckCompleted,
+            .familyDoctorContracted, .familyDoctorContractEnded, .careEnrolled, .careEnded:
+            .person
+        case .caseOpened, .caseReassigned, .caseClosed: .case
+        case .callReceived, .callResolved: .call
+        case .projectLaunched, .projectEvaluated, .projectAdopted, .projectEliminated: .project
+        case .volunteerRegistered, .volunteerServiceLogged: .volunteer
+        case .rightsCaseOpened, .rightsCaseClosed: .rights
+        case .legalEducationHeld: .org
+        }
+    }
+
+    /// Its role in the stream: opener, closer or neither (events.md §5).
+    public var role: EventRole {
+        switch self {
+        case .personRegistered, .caseOpened, .callReceived, .projectLaunched, .volunteerRegistered,
+            .rightsCaseOpened:
+            .opener
+        case .personDeregistered, .caseClosed, .callResolved, .projectEliminated, .rightsCaseClosed:
+            .closer
+        default:
+            .ordinary
+        }
+    }
+
+    /// The personal data it carries.
+    public var pii: PIIPolicy {
+        switch self {
+        case .personRegistered:
+            PIIPolicy(required: ["name", "idNumber"], optional: ["phone", "address"], mustBeGiven: true)
+        case .personPiiCorrected:
+            PIIPolicy(required: [], optional: ["name", "phone", "address"], mustBeGiven: true)
+        case .volunteerRegistered:
+            PIIPolicy(required: [], optional: ["name", "phone"], mustBeGiven: false)
+        default:
+            .none
+        }
+    }
+
+    /// Appending it erases the stream's personal data from the vault.
+    public var erasesPersonalData: Bool { self == .personPiiErased }
+
+    /// The payload version of the type; 1 for every type today.
+    public var schema: Int64 { 1 }
+}

@@ -1,0 +1,296 @@
+import LedgerValues
+
+/// A broken shape rule: the field (a path such as `data.grade` or `pii.name`)
+/// and the rule in a clerk's words.
+public struct FieldError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let field: String
+    public let rule: String
+
+    public init(field: String, rule: String) {
+        self.field = field
+        self.rule = rule
+    }
+
+    public var description: String { "\(field): \(rule)" }
+}
+
+/// Every broken shape rule of one event.
+public struct FieldErrors: Error, Equatable, Sendable {
+    public var all: [FieldError]
+
+    public init(_ all: [FieldError]) {
+        self.all = all
+    }
+}
+
+/// The organisational units an event may name (events.md §4): the district
+/// and its twelve streets and towns.
+public struct UnitDirectory: Sendable {
+    /// The district's code (`jiading`).
+    public let district: String
+    /// The twelve units, which residences and cases may name.
+    public let units: Set<String>
+
+    public init(district: String, units: Set<String>) {
+        self.district = district
+        self.units = units
+    }
+
+    /// Whether `code` may record an event (`orgUnit`).
+    public func canRecord(_ code: String) -> Bool { code == district || units.contains(code) }
+}
+
+/// An event in the interchange form (events.md §1) that has passed the shape rules.
+public struct InterchangeEvent: Sendable, Equatable {
+    public var id: String
+    public var stream: String
+    public var kind: StreamKind
+    public var type: EventType
+    public var occurredAt: LocalDate
+    public var recordedAt: Instant?
+    public var actor: String
+    public var orgUnit: String
+    public var expectedVersion: Int64?
+    public var data: JSONObject
+    public var pii: JSONObject?
+
+    /// The top-level keys of the interchange form.
+    public static let keys: Set<String> = [
+        "id", "stream", "type", "occurredAt", "recordedAt", "actor", "orgUnit", "expectedVersion", "data", "pii",
+    ]
+    static let requiredKeys = ["id", "stream", "type", "occurredAt", "actor", "orgUnit", "data"]
+
+    /// Checks `value` against rule 1 of events.md §6 (the shape of every field)
+    /// and returns the event, or every field that is wrong.
+    ///
+    /// - Parameter piiWithheld: the event is a stored record restored from an
+    ///   export that did not carry its personal data (erased, or not exported), so
+    ///   personal data the type requires may be missing.
+    public static func validate(
+        _ value: JSONValue, units: UnitDirectory, piiWithheld: Bool = false
+    ) -> Result<InterchangeEvent, FieldErrors> {
+        guard case .object(let object) = value else {
+            return .failure(FieldErrors([FieldError(field: "line", rule: "must be a JSON object, not \(value.kindName)")]))
+        }
+        var errors: [FieldError] = []
+        for key in object.keys where !keys.contains(key) {
+            errors.append(FieldError(field: key, rule: "is not a key of the interchange form"))
+        }
+        for key in requiredKeys where object[key] == nil {
+            errors.append(FieldError(field: key, rule: "is required"))
+        }
+
+        func text(_ key: String) -> String? {
+            guard let value = object[key] else { return nil }
+            guard case .string(let s) = value else {
+                errors.append(FieldError(field: key, rule: "must be a string, not \(value.kindName)"))
+                return nil
+            }
+            return s
+        }
+
+        let id = text("id")
+        if let id, !Pattern.identifier(id, first: Pattern.alphanumeric, rest: Pattern.idCharacter, maxLength: 64) {
+            errors.append(FieldError(field: "id", rule: "must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$ (got \"\(id)\")"))
+        }
+
+        let stream = text("stream")
+        var kind: StreamKind?
+        var streamKey: String?
+        if let stream {
+            let parts = stream.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+            if parts.count == 2, let k = StreamKind(rawValue: String(parts[0])),
+                Pattern.identifier(String(parts[1]), first: Pattern.alphanumeric, rest: Pattern.streamKeyCharacter, maxLength: 48)
+            {
+                kind = k
+                streamKey = String(parts[1])
+            } else {
+                errors.append(
+                    FieldError(
+                        field: "stream",
+                        rule: "must be <kind>-<key> with kind one of \(StreamKind.allCases.map(\.rawValue).joined(separator: " ")) and key matching ^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$ (got \"\(stream)\")"))
+            }
+        }
+
+        var type: EventType?
+        if let name = text("type") {
+            if let t = EventType(rawValue: name) {
+                type = t
+                if let kind, t.kind != kind {
+                    errors.append(FieldError(field: "type", rule: "\(name) belongs to \(t.kind.rawValue) streams, not \(kind.rawValue)"))
+                }
+            } else {
+                errors.append(FieldError(field: "type", rule: "\"\(name)\" is not an event type of the catalogue"))
+            }
+        }
+
+        var occurredAt: LocalDate?
+        if let raw = text("occurredAt") {
+            occurredAt = LocalDate(iso: raw)
+            if occurredAt == nil {
+                errors.append(FieldError(field: "occurredAt", rule: "must be a real date YYYY-MM-DD (got \"\(raw)\")"))
+            } else if !(LocalDate.earliest...LocalDate.latest).contains(occurredAt!) {
+                errors.append(FieldError(field: "occurredAt", rule: "must lie in 1900–2100 (got \(raw))"))
+                occurredAt = nil
+            }
+        }
+
+        var recordedAt: Instant?
+        if let raw = text("recordedAt") {
+            recordedAt = Instant(rfc3339: raw)
+            if recordedAt == nil {
+                errors.append(
+                    FieldError(field: "recordedAt", rule: "must be an RFC 3339 instant such as 2024-03-05T09:12:00+08:00 (got \"\(raw)\")"))
+            } else if !(LocalDate.earliest...LocalDate.latest).contains(recordedAt!.localDate) {
+                errors.append(FieldError(field: "recordedAt", rule: "must lie in 1900–2100 (got \(raw))"))
+            }
+        }
+
+        let actor = text("actor")
+        if let actor, !Pattern.identifier(actor, first: Pattern.actorCharacter, rest: Pattern.actorCharacter, maxLength: 64) {
+            errors.append(FieldError(field: "actor", rule: "must match ^[A-Za-z0-9_.@-]{1,64}$ (got \"\(actor)\")"))
+        }
+
+        let orgUnit = text("orgUnit")
+        if let orgUnit {
+            if !units.canRecord(orgUnit) {
+                errors.append(
+                    FieldError(field: "orgUnit", rule: "\"\(orgUnit)\" is not a unit code (\(([units.district] + units.units.sorted()).joined(separator: " ")))"))
+            } else if kind == .org, let streamKey, streamKey != orgUnit {
+                errors.append(FieldError(field: "orgUnit", rule: "an org-\(streamKey) stream takes only orgUnit \(streamKey), not \(orgUnit)"))
+            }
+        }
+        if kind == .org, let streamKey, !units.canRecord(streamKey) {
+            errors.append(FieldError(field: "stream", rule: "org streams are named org-<unit>; \"\(streamKey)\" is not a unit code"))
+        }
+
+        var expectedVersion: Int64?
+        if let value = object["expectedVersion"] {
+            if case .integer(let v) = value, v >= 0 {
+                expectedVersion = v
+            } else {
+                errors.append(FieldError(field: "expectedVersion", rule: "must be an integer ≥ 0 (got \(value.quoted))"))
+            }
+        }
+
+        var data: JSONObject?
+        if let value = object["data"] {
+            if case .object(let payload) = value {
+                data = payload
+                for member in payload { checkDataValue(member.value, path: "data.\(member.key)", into: &errors) }
+            } else {
+                errors.append(FieldError(field: "data", rule: "must be an object, not \(value.kindName)"))
+            }
+        }
+
+        let pii = checkPII(object["pii"], type: type, withheld: piiWithheld, into: &errors)
+
+        guard errors.isEmpty, let id, let stream, let kind, let type, let occurredAt, let actor, let orgUnit, let data
+        else { return .failure(FieldErrors(errors)) }
+        return .success(
+            InterchangeEvent(
+                id: id, stream: stream, kind: kind, type: type, occurredAt: occurredAt, recordedAt: recordedAt,
+                actor: actor, orgUnit: orgUnit, expectedVersion: expectedVersion, data: data, pii: pii))
+    }
+
+    /// Values in `data` are strings, integers, booleans or arrays of strings.
+    private static func checkDataValue(_ value: JSONValue, path: String, into errors: inout [FieldError]) {
+        switch value {
+        case .string, .integer, .bool: return
+        case .array(let elements):
+            for (index, element) in elements.enumerated() {
+                if case .string = element { continue }
+                errors.append(FieldError(field: "\(path)[\(index)]", rule: "must be a string, not \(element.kindName)"))
+            }
+        case .null:
+            errors.append(FieldError(field: path, rule: "must not be null (leave the field out only where it is optional)"))
+        case .number(let raw):
+            errors.append(FieldError(field: path, rule: "must be an integer in the 64-bit range, not \(raw)"))
+        case .object:
+            errors.append(FieldError(field: path, rule: "must be a string, integer, boolean or array of strings, not an object"))
+        }
+    }
+
+    /// `pii` only where the type lists it, with only its keys, each a non-empty string.
+    private static func checkPII(
+        _ value: JSONValue?, type: EventType?, withheld: Bool, into errors: inout [FieldError]
+    ) -> JSONObject? {
+        guard let type else { return nil }
+        let policy = type.pii
+        guard let value else {
+            if policy.mustBeGiven && !withheld {
+                errors.append(FieldError(field: "pii", rule: "\(type.rawValue) requires personal data (\(describe(policy)))"))
+            }
+            return nil
+        }
+        guard policy != .none else {
+            errors.append(FieldError(field: "pii", rule: "\(type.rawValue) carries no personal data"))
+            return nil
+        }
+        guard case .object(let object) = value else {
+            errors.append(FieldError(field: "pii", rule: "must be an object, not \(value.kindName)"))
+            return nil
+        }
+        if object.count == 0 {
+            errors.append(FieldError(field: "pii", rule: "must hold at least one of \(policy.allowed.sorted().joined(separator: ", "))"))
+        }
+        for key in policy.required.sorted() where object[key] == nil {
+            errors.append(FieldError(field: "pii.\(key)", rule: "is required for \(type.rawValue)"))
+        }
+        for member in object {
+            guard policy.allowed.contains(member.key) else {
+                errors.append(
+                    FieldError(
+                        field: "pii.\(member.key)",
+                        rule: "is not personal data \(type.rawValue) takes (\(policy.allowed.sorted().joined(separator: ", ")))"))
+                continue
+            }
+            guard case .string(let text) = member.value else {
+                errors.append(FieldError(field: "pii.\(member.key)", rule: "must be a string, not \(member.value.kindName)"))
+                continue
+            }
+            if text.isEmpty || text.count > 128 {
+                errors.append(FieldError(field: "pii.\(member.key)", rule: "must be 1–128 characters"))
+            }
+        }
+        return object
+    }
+
+    private static func describe(_ policy: PIIPolicy) -> String {
+        var parts: [String] = []
+        if !policy.required.isEmpty { parts.append("required: " + policy.required.sorted().joined(separator: ", ")) }
+        if !policy.optional.isEmpty {
+            parts.append((policy.required.isEmpty ? "any of: " : "optional: ") + policy.optional.sorted().joined(separator: ", "))
+        }
+        return parts.joined(separator: "; ")
+    }
+}
+
+/// The character classes of the identifier patterns of events.md §1, checked
+/// by hand: they run on every field of every line.
+enum Pattern {
+    static func alphanumeric(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+    }
+    /// `[A-Za-z0-9._:-]`
+    static func idCharacter(_ b: UInt8) -> Bool {
+        alphanumeric(b) || b == UInt8(ascii: ".") || b == UInt8(ascii: "_") || b == UInt8(ascii: ":") || b == UInt8(ascii: "-")
+    }
+    /// `[A-Za-z0-9_.-]`
+    static func streamKeyCharacter(_ b: UInt8) -> Bool {
+        alphanumeric(b) || b == UInt8(ascii: ".") || b == UInt8(ascii: "_") || b == UInt8(ascii: "-")
+    }
+    /// `[A-Za-z0-9_.@-]`
+    static func actorCharacter(_ b: UInt8) -> Bool {
+        streamKeyCharacter(b) || b == UInt8(ascii: "@")
+    }
+
+    /// True when `text` is 1…`maxLength` ASCII characters, the first in `first`, the rest in `rest`.
+    static func identifier(
+        _ text: String, first: (UInt8) -> Bool, rest: (UInt8) -> Bool, maxLength: Int
+    ) -> Bool {
+        let utf8 = text.utf8
+        guard let head = utf8.first, utf8.count <= maxLength, first(head) else { return false }
+        return utf8.dropFirst().allSatisfy(rest)
+    }
+}

@@ -1,0 +1,281 @@
+import ArgumentParser
+import EventStore
+import Foundation
+import LedgerApp
+import LedgerDomain
+import LedgerValues
+
+/// The `sunledger` command line (the stable surface of cli.md).
+@main
+struct Sunledger: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sunledger",
+        abstract: "The services ledger of a disabled persons' federation: append-only, hash-chained, auditable.",
+        subcommands: [
+            Import.self, Export.self, Verify.self, Digest.self, History.self, Restore.self, Demo.self,
+        ])
+
+    /// Runs the command and maps failures to cli.md's exit codes: 1 when the data
+    /// was rejected or a check failed, 2 for wrong usage, 3 for anything else.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let failure as CommandFailure {
+            printError(failure.message)
+            Foundation.exit(1)
+        } catch let error as LedgerError {
+            printError("sunledger: \(error)")
+            if case .writerBusy = error { Foundation.exit(1) }
+            if case .noLedger = error { Foundation.exit(1) }
+            Foundation.exit(3)
+        } catch let error as AppError {
+            printError("sunledger: \(error)")
+            if case .usage = error { Foundation.exit(2) }
+            Foundation.exit(3)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            if code == .validationFailure || error is ValidationError {
+                printError(fullMessage(for: error))
+                Foundation.exit(2)
+            }
+            if let exit = error as? ExitCode { Foundation.exit(exit.rawValue) }
+            printError("sunledger: \(error)")
+            Foundation.exit(3)
+        }
+    }
+}
+
+/// A rejection or failed check, already worded for the user: exit status 1.
+struct CommandFailure: Error {
+    let message: String
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// `--ledger PATH`, shared by every command.
+struct LedgerOption: ParsableArguments {
+    @Option(name: .long, help: "The ledger directory (default: $SUNLEDGER_LEDGER, else ./ledger).")
+    var ledger: String?
+
+    var path: String { Ledger.resolvePath(ledger) }
+
+    /// Opens the ledger; `create` for commands that write.
+    func open(create: Bool = false) throws -> Ledger {
+        try Ledger(path: path, create: create)
+    }
+}
+
+func waitingNotice(_ holder: String) {
+    printError("sunledger: another process is writing to the ledger (\(holder)); waiting for it to finish…")
+}
+
+extension Sunledger {
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Append interchange-form events (JSON Lines); each file all or nothing.",
+            discussion: """
+                Every line is checked before any is stored. A file with a rejected line stores \
+                nothing, and every rejected line is printed as FILE:LINE: field: rule (exit 1). \
+                Lines already in the ledger are skipped and counted as duplicates, so an import \
+                that was cut off completes when run again.
+                """)
+
+        @OptionGroup var options: LedgerOption
+        @Argument(help: "Interchange files; - reads standard input.") var files: [String]
+
+        func run() throws {
+            let ledger = try options.open(create: true)
+            let importer = Importer(ledger: ledger)
+            for (index, file) in files.enumerated() {
+                do {
+                    let report = try importer.importFile(file, waiting: waitingNotice)
+                    let range = report.firstSeq.map { " (seq \($0)–\(report.lastSeq!))" } ?? ""
+                    print("\(report.file): \(report.stored) stored\(range), \(report.duplicates) duplicate\(report.duplicates == 1 ? "" : "s")")
+                } catch let rejected as ImportRejected {
+                    var message = rejected.description
+                    let rest = files.count - index - 1
+                    if rest > 0 { message += "\n\(rest) later file\(rest == 1 ? "" : "s") not imported" }
+                    throw CommandFailure(message: message)
+                }
+            }
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the chained records, with their hashes, as JSON Lines in seq order.")
+
+        @OptionGroup var options: LedgerOption
+        @Option(name: .customLong("from-seq"), help: "The first seq to export.") var fromSeq: Int64 = 1
+        @Option(name: .customLong("to-seq"), help: "The last seq to export.") var toSeq: Int64?
+        @Flag(help: "Add pii and piiSalt where the vault still holds them.") var pii = false
+        @Flag(help: "Add piiMasked: personal data masked (events.md §3).") var masked = false
+        @Option(help: "Write to this file (atomically) instead of standard output.") var out: String?
+
+        func validate() throws {
+            if pii && masked { throw ValidationError("--pii and --masked exclude each other") }
+            if fromSeq < 1 { throw ValidationError("--from-seq must be at least 1") }
+            if let toSeq, toSeq < fromSeq { throw ValidationError("--to-seq must not be below --from-seq") }
+        }
+
+        func run() throws {
+            let ledger = try options.open()
+            let exposure: PIIExposure = pii ? .full : masked ? .masked : .none
+            let count = try Exporter(ledger: ledger).export(from: fromSeq, through: toSeq, pii: exposure, to: out)
+            if let out { printError("exported \(count) records to \(out)") }
+        }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Re-hash every record and check the chain, versions, indexes and pii commitments.",
+            discussion: "With --digest, also prove the ledger still extends that digest. Exit 1 names the first bad seq.")
+
+        @OptionGroup var options: LedgerOption
+        @Option(help: "A digest printed earlier by `sunledger digest`, or a file holding it.") var digest: String?
+
+        func run() throws {
+            let ledger = try options.open()
+            var kept: LedgerDigest?
+            if let digest {
+                let text =
+                    FileManager.default.fileExists(atPath: digest)
+                    ? try String(contentsOfFile: digest, encoding: .utf8) : digest
+                do { kept = try LedgerDigest(json: text.trimmingCharacters(in: .whitespacesAndNewlines)) } catch {
+                    throw ValidationError("--digest: \(error)")
+                }
+            }
+            do {
+                let report = try ledger.verify(digest: kept)
+                var line =
+                    "verified \(report.records) records: chain, seq and version continuity, indexes, head of \(report.streams) streams, \(report.piiCommitments) pii commitments"
+                if let kept { line += "; the ledger extends the digest at seq \(kept.seq)" }
+                print(line)
+            } catch let failure as VerificationFailure {
+                throw CommandFailure(message: "verify failed at seq \(failure.seq): \(failure.reason)")
+            }
+        }
+    }
+
+    struct Digest: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the digest of the last record: {\"seq\":N,\"hash\":\"…\",\"recordedAt\":\"…\"}.")
+
+        @OptionGroup var options: LedgerOption
+
+        func run() throws {
+            print(try options.open().digest().json)
+        }
+    }
+
+    struct History: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A stream's events as recorded, with seq, recordedAt and occurredAt.")
+
+        @OptionGroup var options: LedgerOption
+        @Argument(help: "The stream, e.g. person-P1.") var stream: String
+        @Option(name: .customLong("known-at"), help: "Only what was recorded at or before this RFC 3339 instant.")
+        var knownAt: String?
+        @Flag(help: "Print the records as JSON Lines (with hash; personal data masked).") var json = false
+
+        func run() throws {
+            let ledger = try options.open()
+            var limit: Instant?
+            if let knownAt {
+                guard let instant = Instant(rfc3339: knownAt) else {
+                    throw ValidationError("--known-at must be an RFC 3339 instant such as 2025-01-15T00:00:00Z")
+                }
+                limit = instant
+            }
+            let entries = try ledger.log.history(of: stream, withVault: true).filter { entry in
+                limit.map { entry.record.recordedAt <= $0 } ?? true
+            }
+            if json {
+                for entry in entries {
+                    var object = entry.record.jsonObject
+                    object["hash"] = .string(Hex.encode(entry.hash))
+                    if let vault = entry.vault { object["piiMasked"] = .object(Masking.mask(vault.pii)) }
+                    print(String(decoding: CanonicalJSON.encode(.object(object)), as: UTF8.self))
+                }
+                return
+            }
+            guard !entries.isEmpty else {
+                throw CommandFailure(message: "\(stream): no events" + (knownAt.map { " recorded by \($0)" } ?? ""))
+            }
+            print("\(stream): \(entries.count) event\(entries.count == 1 ? "" : "s")" + (knownAt.map { " known at \($0)" } ?? ""))
+            let rows = entries.map { entry -> [String] in
+                let record = entry.record
+                var data = String(decoding: CanonicalJSON.encode(.object(record.data)), as: UTF8.self)
+                if let vault = entry.vault {
+                    let masked = Masking.mask(vault.pii).map { "\($0.key)=\($0.value.stringValue ?? "")" }
+                    data += "  [" + masked.joined(separator: " ") + "]"
+                } else if record.piiCommitment != nil {
+                    data += "  [personal data erased]"
+                }
+                return [
+                    String(record.seq), String(record.version), record.occurredAt.description,
+                    record.recordedAt.description, record.type, record.actor, record.orgUnit, data,
+                ]
+            }
+            printTable(header: ["seq", "ver", "occurredAt", "recordedAt", "type", "actor", "orgUnit", "data"], rows: rows)
+        }
+    }
+
+    struct Restore: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Load an export into an empty ledger, or one it continues, checking every hash.",
+            discussion: "A broken or reordered export is refused with the seq where it breaks, and nothing is stored.")
+
+        @OptionGroup var options: LedgerOption
+        @Argument(help: "An export written by `sunledger export` (- reads standard input).") var file: String
+
+        func run() throws {
+            let ledger = try options.open(create: true)
+            do {
+                let report = try Restorer(ledger: ledger).restore(file, waiting: waitingNotice)
+                let range = report.firstSeq.map { " (seq \($0)–\(report.lastSeq!))" } ?? ""
+                print("restored \(report.restored) records\(range); \(report.alreadyPresent) already present")
+                print(try ledger.digest().json)
+            } catch let refused as RestoreRefused {
+                throw CommandFailure(message: refused.description)
+            }
+        }
+    }
+}
+
+/// Prints rows as left-aligned columns (widths by characters; the last column is not padded).
+func printTable(header: [String], rows: [[String]]) {
+    let all = [header] + rows
+    var widths = [Int](repeating: 0, count: header.count)
+    for row in all {
+        for (index, cell) in row.enumerated() where index < header.count - 1 {
+            widths[index] = max(widths[index], displayWidth(cell))
+        }
+    }
+    for row in all {
+        var line = ""
+        for (index, cell) in row.enumerated() {
+            line += cell
+            if index < row.count - 1 { line += String(repeating: " ", count: widths[index] - displayWidth(cell) + 2) }
+        }
+        print(line)
+    }
+}
+
+/// Terminal columns of `text`: CJK characters take two.
+func displayWidth(_ text: String) -> Int {
+    text.unicodeScalars.reduce(0) { sum, scalar in
+        let v = scalar.value
+        let wide = (0x1100...0x115F).contains(v) || (0x2E80...0xA4CF).contains(v) || (0xAC00...0xD7A3).contains(v)
+            || (0xF900...0xFAFF).contains(v) || (0xFE30...0xFE4F).contains(v) || (0xFF00...0xFF60).contains(v)
+            || (0xFFE0...0xFFE6).contains(v)
+        return sum + (wide ? 2 : 1)
+    }
+}
