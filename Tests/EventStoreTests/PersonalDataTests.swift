@@ -1,0 +1,59 @@
+import Crypto
+import EventStore
+import LedgerValues
+import Testing
+
+@Suite("personal data (events.md §3)")
+struct PersonalDataTests {
+    @Test("the chain holds only a commitment: SHA-256(salt ‖ JCS(pii)) with a fresh 16-byte salt")
+    func commitment() throws {
+        try withLedgerDirectory { path in
+            let log = try EventLog(path: path, create: true)
+            try log.append([registration("e1"), registration("e2", stream: "person-P2")], clock: laterClock)
+            var commitments: [String] = []
+            try log.forEachRecord(withVault: true) { _, _, canonical, vault in
+                let text = String(decoding: canonical, as: UTF8.self)
+                #expect(!text.contains("王芳"))
+                #expect(!text.contains("310114198002290025"))
+                let vault = try #require(vault)
+                #expect(vault.salt.count == 16)
+                #expect(vault.canonicalPII == Array(#"{"idNumber":"310114198002290025","name":"王芳"}"#.utf8))
+                let record = try #require(try JSONParser.parse(Array(canonical)).objectValue)
+                let expected = Hex.encode(SHA256.hash(data: vault.salt + vault.canonicalPII))
+                #expect(record["piiCommitment"] == .string(expected))
+                commitments.append(expected)
+            }
+            // The same personal data under a fresh salt gives another commitment.
+            #expect(commitments.count == 2 && commitments[0] != commitments[1])
+        }
+    }
+
+    @Test("an erasure removes every vault entry of that stream and nothing else; the chain still verifies")
+    func erasure() throws {
+        try withLedgerDirectory { path in
+            let log = try EventLog(path: path, create: true)
+            var pii = JSONObject()
+            pii["phone"] = .string("13800000000")
+            try log.append(
+                [registration("a1"), registration("b1", stream: "person-P2"),
+                 personEvent("a2", type: "PersonPiiCorrected", pii: pii)],
+                clock: laterClock)
+            let headBefore = try log.head()
+            var reason = JSONObject()
+            reason["reason"] = .string("request of the person")
+            try log.append([personEvent("a3", type: "PersonPiiErased", on: "2024-01-11", recorded: "2024-01-11T00:00:00Z", data: reason)], clock: laterClock)
+            var held: [Int64] = []
+            try log.forEachRecord(withVault: true) { seq, _, _, vault in if vault != nil { held.append(seq) } }
+            #expect(held == [2])
+            #expect(try log.hash(at: 3) == headBefore.hash)
+            let report = try log.verify(closerTypes: closers, openerTypes: openers)
+            #expect(report.records == 4)
+            #expect(report.piiCommitments == 1)
+            // Later corrections add personal data again.
+            try log.append([personEvent("a4", type: "PersonPiiCorrected", on: "2024-01-12", recorded: "2024-01-12T00:00:00Z", pii: pii)], clock: laterClock)
+            held = []
+            try log.forEachRecord(withVault: true) { seq, _, _, vault in if vault != nil { held.append(seq) } }
+            #expect(held == [2, 5])
+        }
+    }
+}

@@ -1,0 +1,148 @@
+import Crypto
+import EventStore
+import LMDBKit
+import LedgerValues
+import Testing
+
+/// Builds a small ledger, lets `tamper` change the raw LMDB databases behind the
+/// store's back, and returns what verify then says.
+func verifyAfterTampering(
+    _ tamper: (LMDBTransaction, [String: LMDBDatabase]) throws -> Void, digest: LedgerDigest? = nil
+) throws -> VerificationFailure? {
+    try withLedgerDirectory { path in
+        do {
+            let log = try EventLog(path: path, create: true)
+            var events = [registration("a1"), registration("b1", stream: "person-P2")]
+            for i in 2...6 { events.append(personEvent("a\(i)", on: "2024-01-1\(i)", recorded: "2024-02-01T00:00:0\(i)Z")) }
+            try log.append(events, clock: laterClock)
+        }
+        do {
+            let env = try LMDBEnvironment(path: path)
+            let names = ["records", "ids", "stream-index", "streams", "vault", "meta"]
+            let dbs = Dictionary(uniqueKeysWithValues: zip(names, try env.openDatabases(named: names)))
+            try env.write { try tamper($0, dbs) }
+        }
+        let log = try EventLog(path: path, create: false)
+        do {
+            _ = try log.verify(closerTypes: closers, openerTypes: openers, digest: digest)
+            return nil
+        } catch let failure as VerificationFailure {
+            return failure
+        }
+    }
+}
+
+func key(_ seq: Int64) -> [UInt8] { withUnsafeBytes(of: UInt64(seq).bigEndian) { Array($0) } }
+
+@Suite("verify finds what was changed behind the store's back")
+struct VerificationTests {
+    @Test("an untouched ledger verifies")
+    func clean() throws {
+        #expect(try verifyAfterTampering { _, _ in } == nil)
+    }
+
+    @Test("one byte changed inside a stored record names that seq")
+    func changedByte() throws {
+        let failure = try verifyAfterTampering { txn, dbs in
+            var value = try #require(try txn.value(in: dbs["records"]!, forKey: key(4)))
+            let index = value.firstIndex(of: UInt8(ascii: "s"))!
+            value[index] = UInt8(ascii: "t")
+            try txn.put(value, forKey: key(4), in: dbs["records"]!)
+        }
+        #expect(failure?.seq == 4)
+    }
+
+    @Test("a record rewritten with a matching stored hash still breaks the next link")
+    func rewrittenRecord() throws {
+        let failure = try verifyAfterTampering { txn, dbs in
+            let value = try #require(try txn.value(in: dbs["records"]!, forKey: key(3)))
+            var canonical = Array(value[32...])
+            let index = canonical.firstIndex(of: UInt8(ascii: "s"))!
+            canonical[index] = UInt8(ascii: "t")
+            let hash = Array(Crypto.SHA256.hash(data: canonical))
+            try txn.put(hash + canonical, forKey: key(3), in: dbs["records"]!)
+        }
+        #expect(failure?.seq == 3 || failure?.seq == 4)
+    }
+
+    @Test("a missing record is named")
+    func gap() throws {
+        let failure = try verifyAfterTampering { txn, dbs in try txn.delete(key(5), in: dbs["records"]!) }
+        #expect(failure?.seq == 5)
+    }
+
+    @Test("a missing id index entry names its record")
+    func idIndex() throws {
+        let failure = try verifyAfterTampering { txn, dbs in try txn.delete(Array("a3".utf8), in: dbs["ids"]!) }
+        #expect(failure?.seq == 4)
+        #expect(failure?.reason.contains("id index") == true)
+    }
+
+    @Test("an id index entry pointing elsewhere is found")
+    func idIndexRedirected() throws {
+        let failure = try verifyAfterTampering { txn, dbs in try txn.put(key(6), forKey: Array("a3".utf8), in: dbs["ids"]!) }
+        #expect(failure?.seq == 4)
+    }
+
+    @Test("an extra index entry is found")
+    func extraEntry() throws {
+        let failure = try verifyAfterTampering { txn, dbs in try txn.put(key(99), forKey: Array("ghost".utf8), in: dbs["ids"]!) }
+        #expect(failure?.seq == 99)
+    }
+
+    @Test("a stream index entry removed is found")
+    func streamIndex() throws {
+        let failure = try verifyAfterTampering { txn, dbs in
+            try txn.delete(Array("person-P2".utf8) + [0, 0, 0, 0, 1], in: dbs["stream-index"]!)
+        }
+        #expect(failure?.seq == 2)
+        #expect(failure?.reason.contains("stream index") == true)
+    }
+
+    @Test("a stream's stored state that disagrees with its events is found")
+    func streamState() throws {
+        let failure = try verifyAfterTampering { txn, dbs in try txn.delete(Array("person-P2".utf8), in: dbs["streams"]!) }
+        #expect(failure != nil)
+    }
+
+    @Test("personal data changed in the vault no longer matches its commitment")
+    func vault() throws {
+        let failure = try verifyAfterTampering { txn, dbs in
+            var value = try #require(try txn.value(in: dbs["vault"]!, forKey: key(2)))
+            value[value.count - 3] ^= 1
+            try txn.put(value, forKey: key(2), in: dbs["vault"]!)
+        }
+        #expect(failure?.seq == 2)
+    }
+
+    @Test("personal data planted for a record without a commitment is found")
+    func orphanVault() throws {
+        let failure = try verifyAfterTampering { txn, dbs in
+            try txn.put([UInt8](repeating: 1, count: 20), forKey: key(5), in: dbs["vault"]!)
+        }
+        #expect(failure?.seq == 5)
+    }
+
+    @Test("a head that does not match the last record is found")
+    func head() throws {
+        let failure = try verifyAfterTampering { txn, dbs in
+            var value = try #require(try txn.value(in: dbs["meta"]!, forKey: Array("head".utf8)))
+            value[7] = 5
+            try txn.put(value, forKey: Array("head".utf8), in: dbs["meta"]!)
+        }
+        #expect(failure != nil)
+    }
+
+    @Test("the ledger extends a digest it really had, and not one it never had")
+    func digests() throws {
+        let good = try withLedgerDirectory { path -> LedgerDigest in
+            let log = try EventLog(path: path, create: true)
+            try log.append([registration("a1")], clock: laterClock)
+            return LedgerDigest(try log.head())
+        }
+        // Another ledger with other content at seq 1: the digest fails there.
+        #expect(try verifyAfterTampering({ _, _ in }, digest: good)?.seq == 1)
+        let beyond = LedgerDigest(seq: 100, hash: good.hash, recordedAt: nil)
+        #expect(try verifyAfterTampering({ _, _ in }, digest: beyond)?.seq == 100)
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import Testing
+
+/// The worked example of kpis.md, as shipped in seeds/.
+let workedExample = repositoryRoot + "/seeds/worked-example.jsonl"
+
+@Suite("export, verify, restore and the independent verifier", .serialized)
+struct AuditCommandTests {
+    @Test("import → export → tools/verify-export → restore into a fresh ledger → byte-identical export")
+    func roundTrip() throws {
+        try withScratch { dir in
+            let ledger = dir + "/ledger"
+            #expect(try sunledger("import", workedExample, "--ledger", ledger).status == 0)
+            try write(syntheticEvents(persons: 50, perPerson: 3, start: "2025-06-01T00:00:00Z"), to: dir + "/more.jsonl")
+            #expect(try sunledger("import", dir + "/more.jsonl", "--ledger", ledger).status == 0)
+            for mode in [[], ["--pii"]] {
+                let export = dir + "/export\(mode.count).jsonl"
+                #expect(try run(sunledgerPath, ["export", "--ledger", ledger, "--out", export] + mode).status == 0)
+                let independent = try run("/usr/bin/env", ["python3", repositoryRoot + "/tools/verify-export", export])
+                #expect(independent.status == 0, "\(independent.stderr)")
+                let digest = try sunledger("digest", "--ledger", ledger).stdout
+                #expect(independent.stdout.split(separator: "\n").last.map(String.init) == digest.trimmingCharacters(in: .newlines))
+
+                let copy = dir + "/copy\(mode.count)"
+                let restored = try sunledger("restore", export, "--ledger", copy)
+                #expect(restored.status == 0, "\(restored.stderr)")
+                let again = dir + "/again\(mode.count).jsonl"
+                #expect(try run(sunledgerPath, ["export", "--ledger", copy, "--out", again] + mode).status == 0)
+                #expect(try Data(contentsOf: URL(fileURLWithPath: again)) == Data(contentsOf: URL(fileURLWithPath: export)))
+                #expect(try sunledger("verify", "--ledger", copy).status == 0)
+            }
+        }
+    }
+
+    @Test("a restore continues a ledger that holds a prefix, and a cut-off restore completes when run again")
+    func restoreContinues() throws {
+        try withScratch { dir in
+            let ledger = dir + "/ledger"
+            try write(syntheticEvents(persons: 20, perPerson: 2), to: dir + "/e.jsonl")
+            #expect(try sunledger("import", dir + "/e.jsonl", "--ledger", ledger).status == 0)
+            #expect(try sunledger("export", "--pii", "--ledger", ledger, "--out", dir + "/all.jsonl").status == 0)
+            #expect(try sunledger("export", "--pii", "--to-seq", "25", "--ledger", ledger, "--out", dir + "/head.jsonl").status == 0)
+            #expect(try sunledger("restore", dir + "/head.jsonl", "--ledger", dir + "/copy").status == 0)
+            let rest = try sunledger("restore", dir + "/all.jsonl", "--ledger", dir + "/copy")
+            #expect(rest.status == 0)
+            #expect(rest.stdout.contains("restored 35 records (seq 26–60); 25 already present"))
+            #expect(try sunledger("digest", "--ledger", dir + "/copy").stdout == sunledger("digest", "--ledger", ledger).stdout)
+        }
+    }
+
+    @Test("a broken or reordered export is refused with the seq where it breaks, and nothing is stored")
+    func brokenExport() throws {
+        try withScratch { dir in
+            let ledger = dir + "/ledger"
+            #expect(try sunledger("import", workedExample, "--ledger", ledger).status == 0)
+            #expect(try sunledger("export", "--pii", "--ledger", ledger, "--out", dir + "/e.jsonl").status == 0)
+            var lines = try String(contentsOfFile: dir + "/e.jsonl", encoding: .utf8).split(separator: "\n").map(String.init)
+
+            var changed = lines
+            changed[5] = changed[5].replacingOccurrences(of: "physical_therapy", with: "speech_therapy")
+            try write(changed, to: dir + "/changed.jsonl")
+            let refusedChange = try sunledger("restore", dir + "/changed.jsonl", "--ledger", dir + "/a")
+            #expect(refusedChange.status == 1)
+            #expect(refusedChange.stderr.contains("changed.jsonl:6: seq 6: hash does not match"))
+            #expect(try sunledger("digest", "--ledger", dir + "/a").stdout.hasPrefix(#"{"seq":0,"#))
+
+            lines.swapAt(3, 4)
+            try write(lines, to: dir + "/swapped.jsonl")
+            let refusedOrder = try sunledger("restore", dir + "/swapped.jsonl", "--ledger", dir + "/b")
+            #expect(refusedOrder.status == 1)
+            #expect(refusedOrder.stderr.contains("swapped.jsonl:4: seq 5: expected seq 4 here"))
+
+            var pii = try String(contentsOfFile: dir + "/e.jsonl", encoding: .utf8).split(separator: "\n").map(String.init)
+            pii[0] = pii[0].replacingOccurrences(of: "王芳", with: "王方")
+            try write(pii, to: dir + "/pii.jsonl")
+            let refusedPII = try sunledger("restore", dir + "/pii.jsonl", "--ledger", dir + "/c")
+            #expect(refusedPII.status == 1)
+            #expect(refusedPII.stderr.contains("seq 1: pii: does not match piiCommitment"))
+        }
+    }
+
+    @Test("one byte changed inside a stored record, behind the store's back, makes verify exit 1 naming that seq")
+    func tamperedDataFile() throws {
+        try withScratch { dir in
+            let ledger = dir + "/ledger"
+            #expect(try sunledger("import", workedExample, "--ledger", ledger).status == 0)
+            #expect(try sunledger("verify", "--ledger", ledger).status == 0)
+            let url = URL(fileURLWithPath: ledger + "/data.mdb")
+            var bytes = try Data(contentsOf: url)
+            let needle = Data(#""serviceKind":"physical_therapy""#.utf8)
+            let found = try #require(bytes.range(of: needle))
+            bytes[found.lowerBound + 16] = UInt8(ascii: "P")
+            try bytes.write(to: url)
+            let result = try sunledger("verify", "--ledger", ledger)
+            #expect(result.status == 1)
+            #expect(result.stderr.contains("verify failed at seq 6"))
+        }
+    }
+
+    @Test("verify --digest proves the ledger still extends a digest taken earlier, and refuses one it does not")
+    func digestExtension() throws {
+        try withScratch { dir in
+            let ledger = dir + "/ledger"
+            try write(syntheticEvents(persons: 3, perPerson: 1, prefix: "a"), to: dir + "/a.jsonl")
+            try write(syntheticEvents(persons: 3, perPerson: 1, prefix: "b", start: "2021-01-01T00:00:00Z"), to: dir + "/b.jsonl")
+            #expect(try sunledger("import", dir + "/a.jsonl", "--ledger", ledger).status == 0)
+            let early = try sunledger("digest", "--ledger", ledger).stdout
+            try early.write(toFile: dir + "/digest.json", atomically: true, encoding: .utf8)
+            #expect(try sunledger("import", dir + "/b.jsonl", "--ledger", ledger).status == 0)
+            let good = try sunledger("verify", "--digest", dir + "/digest.json", "--ledger", ledger)
+            #expect(good.status == 0)
+            #expect(good.stdout.contains("extends the digest at seq 6"))
+            var digest = early
+            let hashStart = digest.range(of: #""hash":""#)!.upperBound
+            digest.replaceSubrange(hashStart..<digest.index(after: hashStart), with: digest[hashStart] == "a" ? "b" : "a")
+            let bad = try sunledger("verify", "--digest", digest, "--ledger", ledger)
+            #expect(bad.status == 1)
+            #expect(bad.stderr.contains("seq 6"))
+        }
+    }
+
+    @Test("history shows a stream as recorded, masked, and as known at an earlier instant")
+    func history() throws {
+        try withScratch { dir in
+            let ledger = dir + "/ledger"
+            #expect(try sunledger("import", workedExample, "--ledger", ledger).status == 0)
+            let all = try sunledger("history", "person-P1", "--ledger", ledger)
+            #expect(all.stdout.contains("person-P1: 6 events"))
+            #expect(all.stdout.contains("name=王**"))
+            #expect(!all.stdout.contains("王芳"))
+            let known = try sunledger("history", "person-P1", "--known-at", "2025-01-15T00:00:00Z", "--ledger", ledger)
+            #expect(known.stdout.contains("person-P1: 5 events known at"))
+            #expect(!known.stdout.contains("PersonMoved"))
+        }
+    }
+
+    @Test("export --masked masks, plain export carries no personal data at all")
+    func maskedExport() throws {
+        try withScratch { dir in
+            let ledger = dir + "/ledger"
+            #expect(try sunledger("import", workedExample, "--ledger", ledger).status == 0)
+            let plain = try sunledger("export", "--ledger", ledger).stdout
+            #expect(!plain.contains("王") && !plain.contains("310114198002290025") && !plain.contains("pii\""))
+            let masked = try sunledger("export", "--masked", "--ledger", ledger).stdout
+            #expect(masked.contains(#""piiMasked":{"idNumber":"310114********0025","name":"王**"}"#))
+            let ranged = try sunledger("export", "--from-seq", "3", "--to-seq", "4", "--ledger", ledger).stdout
+            #expect(ranged.split(separator: "\n").count == 2)
+            #expect(ranged.hasPrefix(#"{"actor":"staff-001","data":{"birthDate":"1965-12-31""#))
+        }
+    }
+}

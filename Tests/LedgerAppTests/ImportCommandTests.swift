@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+
+@Suite("sunledger import", .serialized)
+struct ImportCommandTests {
+    @Test("a good file is stored and counted; importing it again stores nothing and counts duplicates")
+    func storesAndCounts() throws {
+        try withScratch { dir in
+            let file = dir + "/events.jsonl"
+            try write(syntheticEvents(persons: 3, perPerson: 2), to: file)
+            let first = try sunledger("import", file, "--ledger", dir + "/ledger")
+            #expect(first.status == 0)
+            #expect(first.stdout.contains("9 stored (seq 1–9), 0 duplicates"))
+            let again = try sunledger("import", file, "--ledger", dir + "/ledger")
+            #expect(again.status == 0)
+            #expect(again.stdout.contains("0 stored, 9 duplicates"))
+        }
+    }
+
+    @Test("standard input is read with -")
+    func standardInput() throws {
+        try withScratch { dir in
+            let lines = syntheticEvents(persons: 2, perPerson: 1).joined(separator: "\n") + "\n"
+            let result = try sunledger("import", "-", "--ledger", dir + "/ledger", stdin: Data(lines.utf8))
+            #expect(result.status == 0)
+            #expect(result.stdout.contains("<stdin>: 4 stored"))
+        }
+    }
+
+    @Test("every rejected line is reported as FILE:LINE: field: rule, exit 1, and the ledger's bytes are unchanged")
+    func rejection() throws {
+        try withScratch { dir in
+            let ledger = dir + "/ledger"
+            try write(syntheticEvents(persons: 2, perPerson: 1, prefix: "a"), to: dir + "/first.jsonl")
+            #expect(try sunledger("import", dir + "/first.jsonl", "--ledger", ledger).status == 0)
+            let before = try Data(contentsOf: URL(fileURLWithPath: ledger + "/data.mdb"))
+
+            var lines = syntheticEvents(persons: 3, perPerson: 1, prefix: "b", start: "2021-01-01T00:00:00Z")
+            lines[1] = lines[1].replacingOccurrences(of: #""orgUnit":"anting""#, with: #""orgUnit":"pudong""#)
+            lines[3] = lines[3].replacingOccurrences(of: #""occurredAt":"2019-12-02""#, with: #""occurredAt":"2019-11-30""#)
+            lines.append("{not json")
+            let file = dir + "/bad.jsonl"
+            try write(lines, to: file)
+            let result = try sunledger("import", file, "--ledger", ledger)
+            #expect(result.status == 1)
+            #expect(result.stderr.contains("\(file):2: orgUnit: \"pudong\" is not a unit code"))
+            #expect(result.stderr.contains("\(file):4: occurredAt: 2019-11-30 is before the first event of person-b0"))
+            // A rejected opener leaves its stream unopened, so the stream's next line is refused too.
+            #expect(result.stderr.contains("\(file):5: type: person-b1 has no events yet, so its first event must be PersonRegistered"))
+            #expect(result.stderr.contains("\(file):7: line: not valid JSON at column 2"))
+            #expect(result.stderr.contains("4 lines rejected; nothing was stored"))
+            let after = try Data(contentsOf: URL(fileURLWithPath: ledger + "/data.mdb"))
+            #expect(before == after)
+        }
+    }
+
+    @Test("one bad line among 100,000 good ones stores nothing and names that line")
+    func oneBadLine() throws {
+        try withScratch { dir in
+            var lines = syntheticEvents(persons: 20_000, perPerson: 4)
+            #expect(lines.count == 100_000)
+            lines[77_776] = lines[77_776].replacingOccurrences(of: #""actor":"staff-002""#, with: #""actor":"staff 002""#)
+            let file = dir + "/big.jsonl"
+            try write(lines, to: file)
+            let result = try sunledger("import", file, "--ledger", dir + "/ledger")
+            #expect(result.status == 1)
+            #expect(result.stderr.contains("\(file):77777: actor: must match"))
+            #expect(result.stderr.contains("1 line rejected; nothing was stored"))
+            #expect(try sunledger("digest", "--ledger", dir + "/ledger").stdout.hasPrefix(#"{"seq":0,"#))
+        }
+    }
+
+    @Test("the same id with other content is an error; within a file a repeated identical line is a duplicate")
+    func identity() throws {
+        try withScratch { dir in
+            var lines = syntheticEvents(persons: 1, perPerson: 1)
+            lines.append(lines[1])
+            try write(lines, to: dir + "/a.jsonl")
+            let result = try sunledger("import", dir + "/a.jsonl", "--ledger", dir + "/ledger")
+            #expect(result.stdout.contains("2 stored (seq 1–2), 1 duplicate"))
+            let changed = lines[1].replacingOccurrences(of: "staff-002", with: "staff-003")
+            try write([changed], to: dir + "/b.jsonl")
+            let refused = try sunledger("import", dir + "/b.jsonl", "--ledger", dir + "/ledger")
+            #expect(refused.status == 1)
+            #expect(refused.stderr.contains("b.jsonl:1: id: \"ev-h0-0\" is already stored as seq 2 with a different actor"))
+        }
+    }
+
+    @Test("usage errors exit 2; reading a ledger that does not exist exits 1 and creates nothing")
+    func exitCodes() throws {
+        try withScratch { dir in
+            #expect(try sunledger("import").status == 2)
+            #expect(try sunledger("export", "--pii", "--masked", "--ledger", dir).status == 2)
+            #expect(try sunledger("frobnicate").status == 2)
+            let missing = try sunledger("verify", "--ledger", dir + "/none")
+            #expect(missing.status == 1)
+            #expect(missing.stderr.contains("there is no ledger at"))
+            #expect(!FileManager.default.fileExists(atPath: dir + "/none"))
+        }
+    }
+}
