@@ -74,7 +74,9 @@ let package = Package(
         .testTarget(name: "LedgerValuesTests", dependencies: ["LedgerValues"], swiftSettings: swiftSettings),
         .testTarget(
             name: "EventStoreTests",
-            dependencies: ["EventStore", "LMDBKit", "LedgerValues"],
+            dependencies: [
+                "EventStore", "LMDBKit", "LedgerValues", .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "LedgerDomainTests", dependencies: ["LedgerDomain"], swiftSettings: swiftSettings),

@@ -193,12 +193,30 @@ public final class EventLog: @unchecked Sendable {
     }
 
     /// Turns a storage failure into the error a clerk can act on.
+    ///
+    /// A disk that fills up in the middle of a write often shows as a short
+    /// write, which LMDB reports as an input/output error: so an I/O error is
+    /// reported as a full disk when the disk (or the process's file-size limit)
+    /// has no room left.
     private func mapStorageErrors<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()
-        } catch let error as LMDBError where error.isOutOfSpace {
+        } catch let error as LMDBError where error.isOutOfSpace || (error.code == EIO && storageIsFull()) {
             throw LedgerError.outOfSpace(detail: error.description)
         }
+    }
+
+    /// Whether the ledger's file system has less than 16 MiB free, or the data
+    /// file has reached the process's file-size limit.
+    private func storageIsFull() -> Bool {
+        var fs = statvfs()
+        if statvfs(path, &fs) == 0 && UInt64(fs.f_bavail) * UInt64(fs.f_frsize) < 16 << 20 { return true }
+        var limit = rlimit()
+        var file = stat()
+        if getrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max, stat(path + "/data.mdb", &file) == 0 {
+            return UInt64(file.st_size) + (16 << 20) >= UInt64(limit.rlim_cur)
+        }
+        return false
     }
 
     // MARK: Reading

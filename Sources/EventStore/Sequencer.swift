@@ -182,7 +182,8 @@ struct Sequencer {
                     .versionConflict, field: "expectedVersion",
                     rule: "is \(expected) but \(event.stream) is at version \(state.version)"))
         }
-        if event.occurredAt < state.openedOn {
+        // A kind without an opener (org streams) has no opening date to respect.
+        if event.streamOpener != nil, event.occurredAt < state.openedOn {
             violations.append(
                 RuleViolation(
                     .effectiveDate, field: "occurredAt",
@@ -219,7 +220,8 @@ struct Sequencer {
     }
 }
 
-/// Lowercase hex SHA-256(salt ‖ JCS(pii)) (events.md §3).
-func piiCommitment(salt: [UInt8], pii canonical: [UInt8]) -> String {
+/// Lowercase hex SHA-256(salt ‖ JCS(pii)): what a record commits to about its
+/// personal data (events.md §3). `canonical` is the RFC 8785 form of the pii object.
+public func piiCommitment(salt: [UInt8], pii canonical: [UInt8]) -> String {
     Hex.encode(sha256(salt + canonical))
 }

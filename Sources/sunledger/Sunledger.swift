@@ -89,10 +89,17 @@ extension Sunledger {
 
         @OptionGroup var options: LedgerOption
         @Argument(help: "Interchange files; - reads standard input.") var files: [String]
+        @Option(name: .customLong("batch-size"), help: "Events stored per write transaction.")
+        var batchSize = 50_000
+
+        func validate() throws {
+            if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        }
 
         func run() throws {
             let ledger = try options.open(create: true)
-            let importer = Importer(ledger: ledger)
+            var importer = Importer(ledger: ledger)
+            importer.batchSize = batchSize
             for (index, file) in files.enumerated() {
                 do {
                     let report = try importer.importFile(file, waiting: waitingNotice)
