@@ -1,5 +1,9 @@
 import Crypto
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Lowercase hexadecimal, the one way the ledger writes hashes and salts.
 public enum Hex {
     private static let digits = Array("0123456789abcdef".utf8)
@@ -13,6 +17,14 @@ public enum Hex {
             out.append(digits[Int(byte & 0x0F)])
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends `bytes` as lowercase hex to `out`.
+    public static func write(_ bytes: some Sequence<UInt8>, into out: inout [UInt8]) {
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
     }
 
     /// The bytes of a lowercase hex string, or nil when it is not exactly that.
@@ -51,6 +63,25 @@ func sha256(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
 @inline(__always)
 func sha256(_ bytes: [UInt8]) -> [UInt8] {
     bytes.withUnsafeBytes { sha256($0) }
+}
+
+/// Sixteen random bytes from the operating system, in one call.
+func randomSalt() -> [UInt8] {
+    var salt = [UInt8](repeating: 0, count: 16)
+    var generator = SystemRandomNumberGenerator()
+    salt.withUnsafeMutableBytes { buffer in
+        buffer.storeBytes(of: generator.next() as UInt64, toByteOffset: 0, as: UInt64.self)
+        buffer.storeBytes(of: generator.next() as UInt64, toByteOffset: 8, as: UInt64.self)
+    }
+    return salt
+}
+
+/// Byte order, as LMDB sorts keys.
+@inline(__always)
+func precedes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    let common = min(a.count, b.count)
+    let order = a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in memcmp(pa.baseAddress!, pb.baseAddress!, common) } }
+    return order != 0 ? order < 0 : a.count < b.count
 }
 
 /// The 8-byte big-endian form of a sequence number: keys in seq order sort as bytes.

@@ -78,118 +78,46 @@ public final class EventLog: @unchecked Sendable {
 
     // MARK: Appending
 
-    /// Judges events one by one against a snapshot of the ledger, writing
-    /// nothing: the check an import makes of a whole file before it stores any
-    /// of it. The judge remembers what it admitted, so later events see earlier ones.
-    public func check<T>(clock: Instant, _ body: (inout AdmissionCheck) throws -> T) throws -> T {
-        try env.read { txn in
-            var check = AdmissionCheck(sequencer: try Sequencer(lookup: StoreTransaction(txn: txn, dbs: dbs), clock: clock))
-            return try body(&check)
-        }
-    }
-
     /// Appends `events` in one write transaction and returns what became of each.
     ///
     /// Throws `LedgerError.rejected` (storing nothing) if any event breaks a rule,
     /// `LedgerError.outOfSpace` if the disk is full. The commit is durable on disk
-    /// only after `sync()` (or `append(_:clock:durable: true)`).
+    /// only after `sync()` (or with `durable: true`).
     @discardableResult
     public func append(_ events: [NewEvent], clock: Instant, durable: Bool = false) throws -> [Admission] {
-        let outcomes = try mapStorageErrors {
-            try env.write { txn in try appendBatch(events, clock: clock, in: StoreTransaction(txn: txn, dbs: dbs)) }
+        let outcomes = try appending(clock: clock) { session in
+            try events.enumerated().map { index, event in
+                let admission = try session.offer(event)
+                if case .rejected(let violations) = admission {
+                    throw LedgerError.rejected(index: index, violations: violations)
+                }
+                return admission
+            }
         }
         if durable { try sync() }
         return outcomes
     }
 
-    private func appendBatch(_ events: [NewEvent], clock: Instant, in store: StoreTransaction) throws -> [Admission] {
-        var sequencer = try Sequencer(lookup: store, clock: clock)
-        var head = try store.head()
-        var outcomes: [Admission] = []
-        outcomes.reserveCapacity(events.count)
-        var idEntries: [(key: [UInt8], seq: Int64)] = []
-        var streamEntries: [(key: [UInt8], seq: Int64)] = []
-        var generator = SystemRandomNumberGenerator()
-
-        // Index keys are put in sorted order at the end of the batch: neighbouring
-        // keys share B-tree pages, which is what makes random-key indexes cheap.
-        func flushIndexes() throws {
-            for entry in idEntries.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
-                try store.txn.put(bigEndianKey(entry.seq), forKey: entry.key, in: dbs.ids, options: .noOverwrite)
+    /// Runs `body` with an append session in one write transaction: everything
+    /// it offers is stored when it returns, and nothing if it throws.
+    ///
+    /// This is how a whole file becomes one transaction: the session keeps only
+    /// a bounded amount in memory (index entries are put, sorted, every
+    /// `flushEvery` appended events), so a file of any size can be offered.
+    /// The map is grown beforehand by `expectedBytes`, so that a large import
+    /// does not run out of map halfway and start again.
+    public func appending<T>(
+        clock: Instant, expectedBytes: Int = 0, flushEvery: Int = 50_000, _ body: (AppendSession) throws -> T
+    ) throws -> T {
+        if expectedBytes > 0 { try env.reserve(additionalBytes: expectedBytes) }
+        return try mapStorageErrors {
+            try env.write { txn in
+                let session = try AppendSession(store: StoreTransaction(txn: txn, dbs: dbs), clock: clock, flushEvery: flushEvery)
+                let result = try body(session)
+                try session.finish()
+                return result
             }
-            for entry in streamEntries.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
-                try store.txn.put(bigEndianKey(entry.seq), forKey: entry.key, in: dbs.streamIndex, options: .noOverwrite)
-            }
-            idEntries.removeAll(keepingCapacity: true)
-            streamEntries.removeAll(keepingCapacity: true)
         }
-
-        for (index, event) in events.enumerated() {
-            let admission = try sequencer.admit(event)
-            outcomes.append(admission)
-            guard case .append(let seq, let version, let recordedAt) = admission else {
-                if case .rejected(let violations) = admission {
-                    throw LedgerError.rejected(index: index, violations: violations)
-                }
-                continue
-            }
-            var commitment: String?
-            var vault: VaultEntry?
-            if let restored = event.restoration {
-                var problems: [RuleViolation] = []
-                if restored.seq != seq { problems.append(.init(.chain, field: "seq", rule: "is \(restored.seq), expected \(seq)")) }
-                if restored.version != version {
-                    problems.append(.init(.chain, field: "version", rule: "is \(restored.version), expected \(version) for \(event.stream)"))
-                }
-                if restored.prevHash != head.hash {
-                    problems.append(.init(.chain, field: "prevHash", rule: "does not link to the hash of seq \(seq - 1)"))
-                }
-                commitment = restored.piiCommitment
-                if let salt = restored.piiSalt, let pii = event.pii, let expected = restored.piiCommitment {
-                    let canonical = CanonicalJSON.encode(.object(pii))
-                    if piiCommitment(salt: salt, pii: canonical) != expected {
-                        problems.append(.init(.chain, field: "pii", rule: "does not match piiCommitment"))
-                    }
-                    vault = VaultEntry(salt: salt, canonicalPII: canonical)
-                }
-                guard problems.isEmpty else { throw LedgerError.rejected(index: index, violations: problems) }
-            } else if let pii = event.pii {
-                let salt = (0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-                let canonical = CanonicalJSON.encode(.object(pii))
-                commitment = piiCommitment(salt: salt, pii: canonical)
-                vault = VaultEntry(salt: salt, canonicalPII: canonical)
-            }
-            let record = LedgerRecord(
-                seq: seq, id: event.id, stream: event.stream, version: version, type: event.type,
-                schema: event.schema, occurredAt: event.occurredAt, recordedAt: recordedAt, actor: event.actor,
-                orgUnit: event.orgUnit, data: event.data, piiCommitment: commitment, prevHash: head.hash)
-            let bytes = record.canonicalBytes()
-            let hash = sha256(bytes)
-            if let restored = event.restoration, restored.hash != hash {
-                throw LedgerError.rejected(
-                    index: index,
-                    violations: [.init(.chain, field: "hash", rule: "does not match the record (computed \(Hex.encode(hash)))")])
-            }
-            try store.txn.put(hash + bytes, forKey: bigEndianKey(seq), in: dbs.records, options: .append)
-            if let vault {
-                try store.txn.put(vault.encoded, forKey: bigEndianKey(seq), in: dbs.vault, options: .append)
-            }
-            idEntries.append((Array(event.id.utf8), seq))
-            streamEntries.append((StoreTransaction.streamIndexKey(event.stream, version: version), seq))
-            if event.erasesStreamPII {
-                try flushIndexes()
-                for erased in try store.seqs(ofStream: event.stream) {
-                    try store.txn.delete(bigEndianKey(erased), in: dbs.vault)
-                }
-            }
-            head = LedgerHead(seq: seq, hash: hash, recordedAt: recordedAt)
-        }
-        try flushIndexes()
-        for (stream, state) in sequencer.touchedStreams.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
-            try store.txn.put(state.encoded, forKey: Array(stream.utf8), in: dbs.streams)
-        }
-        try store.txn.put(head.encoded, forKey: StoreTransaction.headKey, in: dbs.meta)
-        return outcomes
     }
 
     /// Turns a storage failure into the error a clerk can act on.
@@ -307,19 +235,6 @@ public final class EventLog: @unchecked Sendable {
         _ = pwrite(fd, note, note.count, 0)
         return try body()
     }
-}
-
-/// The judge of a dry run: see `EventLog.check`.
-public struct AdmissionCheck {
-    var sequencer: Sequencer
-
-    /// Decides what would become of `event`, taking the events admitted before it into account.
-    public mutating func admit(_ event: NewEvent) throws -> Admission {
-        try sequencer.admit(event)
-    }
-
-    /// The seq the next admitted event would get, minus one.
-    public var lastSeq: Int64 { sequencer.headSeq }
 }
 
 extension String {

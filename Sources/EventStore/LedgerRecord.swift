@@ -63,19 +63,31 @@ public struct LedgerRecord: Equatable, Sendable {
     /// version) rather than by sorting a dictionary, since this runs once per
     /// event; a test holds it equal to the generic canonicaliser.
     public func canonicalBytes() -> [UInt8] {
+        LedgerRecord.canonicalBytes(
+            seq: seq, id: id, stream: stream, version: version, type: type, schema: schema, occurredAt: occurredAt,
+            recordedAt: recordedAt, actor: actor, orgUnit: orgUnit, canonicalData: CanonicalJSON.encode(.object(data)),
+            piiCommitment: piiCommitment, prevHash: prevHash)
+    }
+
+    /// The canonical bytes of a record whose `data` is already in canonical form.
+    static func canonicalBytes(
+        seq: Int64, id: String, stream: String, version: Int64, type: String, schema: Int64, occurredAt: LocalDate,
+        recordedAt: Instant, actor: String, orgUnit: String, canonicalData: [UInt8], piiCommitment: String?,
+        prevHash: [UInt8]
+    ) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(384)
+        out.reserveCapacity(canonicalData.count + 384)
         func key(_ name: StaticString) {
             out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
         }
         key("{\"actor\":")
         CanonicalJSON.writeString(actor, into: &out)
         key(",\"data\":")
-        CanonicalJSON.write(.object(data), into: &out)
+        out.append(contentsOf: canonicalData)
         key(",\"id\":")
         CanonicalJSON.writeString(id, into: &out)
         key(",\"occurredAt\":\"")
-        out.append(contentsOf: occurredAt.description.utf8)
+        occurredAt.write(into: &out)
         key("\",\"orgUnit\":")
         CanonicalJSON.writeString(orgUnit, into: &out)
         if let piiCommitment {
@@ -84,9 +96,9 @@ public struct LedgerRecord: Equatable, Sendable {
             out.append(UInt8(ascii: "\""))
         }
         key(",\"prevHash\":\"")
-        out.append(contentsOf: Hex.encode(prevHash).utf8)
+        Hex.write(prevHash, into: &out)
         key("\",\"recordedAt\":\"")
-        out.append(contentsOf: recordedAt.description.utf8)
+        recordedAt.write(into: &out)
         key("\",\"schema\":")
         CanonicalJSON.writeInteger(schema, into: &out)
         key(",\"seq\":")

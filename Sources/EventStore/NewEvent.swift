@@ -28,9 +28,23 @@ public struct NewEvent: Sendable, Equatable {
     public var orgUnit: String
     /// The stream's version this event expects to follow (0: a new stream).
     public var expectedVersion: Int64?
-    public var data: JSONObject
+    /// The RFC 8785 form of `data` and of `pii`. An event keeps only these: they
+    /// are made where the event is made (on whichever thread parses it), so that
+    /// appending copies bytes and no JSON tree travels between threads.
+    public private(set) var canonicalData: [UInt8]
+    public private(set) var canonicalPII: [UInt8]?
+
+    /// The type's payload.
+    public var data: JSONObject {
+        get { (try? JSONParser.parse(canonicalData))?.objectValue ?? JSONObject() }
+        set { canonicalData = CanonicalJSON.encode(.object(newValue)) }
+    }
+
     /// Personal data, kept in the vault and only committed to in the chain.
-    public var pii: JSONObject?
+    public var pii: JSONObject? {
+        get { canonicalPII.flatMap { (try? JSONParser.parse($0))?.objectValue } }
+        set { canonicalPII = newValue.map { CanonicalJSON.encode(.object($0)) } }
+    }
     /// The event's role in its stream.
     public var role: StreamRole
     /// Whether streams of this kind must begin with an opener (and its name, for messages).
@@ -80,8 +94,8 @@ public struct NewEvent: Sendable, Equatable {
         self.actor = actor
         self.orgUnit = orgUnit
         self.expectedVersion = expectedVersion
-        self.data = data
-        self.pii = pii
+        canonicalData = CanonicalJSON.encode(.object(data))
+        canonicalPII = pii.map { CanonicalJSON.encode(.object($0)) }
         self.role = role
         self.streamOpener = streamOpener
         self.erasesStreamPII = erasesStreamPII

@@ -24,18 +24,13 @@ struct Sequencer {
     private(set) var headRecordedAt: Instant?
     /// Streams touched in this run, with their state after its admitted events.
     private(set) var touchedStreams: [String: StreamState] = [:]
-    private var admittedIDs: [String: AdmittedIdentity] = [:]
+    /// Ids admitted in this run and not yet in the id index, with their seqs. Their
+    /// records are already in the transaction, so a repeat is judged against
+    /// the stored record, exactly like a repeat of an older event.
+    private var admittedIDs: [String: Int64] = [:]
 
     /// How long after the store's clock a stated `recordedAt` may lie.
     static let clockTolerance: Int64 = 5 * 60 * 1000
-
-    private struct AdmittedIdentity {
-        var seq: Int64
-        var fingerprint: [UInt8]
-        var recordedAt: Instant
-        var recordedAtGiven: Bool
-        var expectedVersion: Int64?
-    }
 
     init(lookup: StoreTransaction, clock: Instant) throws {
         self.lookup = lookup
@@ -43,6 +38,14 @@ struct Sequencer {
         let head = try lookup.head()
         headSeq = head.seq
         headRecordedAt = head.recordedAt
+    }
+
+    /// Drops what the transaction now holds itself (the touched streams' states
+    /// and the admitted ids, once put): memory stays bounded however many
+    /// events one transaction takes.
+    mutating func forgetStored() {
+        touchedStreams.removeAll(keepingCapacity: true)
+        admittedIDs.removeAll(keepingCapacity: true)
     }
 
     /// The state of `stream` as this run sees it.
@@ -90,28 +93,13 @@ struct Sequencer {
         touchedStreams[event.stream] = next
         headSeq = seq
         headRecordedAt = recordedAt
-        admittedIDs[event.id] = AdmittedIdentity(
-            seq: seq, fingerprint: Sequencer.fingerprint(event), recordedAt: recordedAt,
-            recordedAtGiven: event.recordedAt != nil, expectedVersion: event.expectedVersion)
+        admittedIDs[event.id] = seq
         return .append(seq: seq, version: next.version, recordedAt: recordedAt)
     }
 
     /// Rule 2: nil when the id is new; a duplicate or a conflict otherwise.
     private func identity(of event: NewEvent) throws -> Admission? {
-        if let earlier = admittedIDs[event.id] {
-            let same =
-                earlier.fingerprint == Sequencer.fingerprint(event)
-                && (!earlier.recordedAtGiven || event.recordedAt == nil || earlier.recordedAt == event.recordedAt)
-                && (earlier.expectedVersion == nil || event.expectedVersion == nil
-                    || earlier.expectedVersion == event.expectedVersion)
-            if same { return .duplicate(seq: earlier.seq) }
-            return .rejected([
-                RuleViolation(
-                    .identity, field: "id",
-                    rule: "\"\(event.id)\" is used earlier in this input for an event with other content")
-            ])
-        }
-        guard let seq = try lookup.seq(ofID: event.id) else { return nil }
+        guard let seq = try admittedIDs[event.id] ?? lookup.seq(ofID: event.id) else { return nil }
         guard let stored = try lookup.record(at: seq) else {
             return .rejected([RuleViolation(.identity, field: "id", rule: "the id index names seq \(seq), which is missing")])
         }
@@ -135,14 +123,14 @@ struct Sequencer {
         if stored.actor != event.actor { return "actor" }
         if stored.orgUnit != event.orgUnit { return "orgUnit" }
         if let expected = event.expectedVersion, expected != stored.version - 1 { return "expectedVersion" }
-        if stored.data != event.data { return "data" }
-        switch (stored.piiCommitment, event.pii) {
+        if CanonicalJSON.encode(.object(stored.data)) != event.canonicalData { return "data" }
+        switch (stored.piiCommitment, event.canonicalPII) {
         case (nil, nil): return nil
         case (nil, _?), (_?, nil): return "pii"
         case (let commitment?, let pii?):
             // Erased personal data cannot be compared; the rest of the event matched.
             guard let vault = try lookup.vaultEntry(at: stored.seq) else { return nil }
-            return piiCommitment(salt: vault.salt, pii: CanonicalJSON.encode(.object(pii))) == commitment ? nil : "pii"
+            return piiCommitment(salt: vault.salt, pii: pii) == commitment ? nil : "pii"
         }
     }
 
@@ -204,20 +192,6 @@ struct Sequencer {
         return violations
     }
 
-    /// A digest of every input key except `id`, `recordedAt` and `expectedVersion`,
-    /// which are compared on their own: equal digests mean the same event.
-    private static func fingerprint(_ event: NewEvent) -> [UInt8] {
-        var object = JSONObject()
-        object["stream"] = .string(event.stream)
-        object["type"] = .string(event.type)
-        object["schema"] = .integer(event.schema)
-        object["occurredAt"] = .string(event.occurredAt.description)
-        object["actor"] = .string(event.actor)
-        object["orgUnit"] = .string(event.orgUnit)
-        object["data"] = .object(event.data)
-        if let pii = event.pii { object["pii"] = .object(pii) }
-        return Array(sha256(CanonicalJSON.encode(.object(object))).prefix(16))
-    }
 }
 
 /// Lowercase hex SHA-256(salt ‖ JCS(pii)): what a record commits to about its

@@ -101,11 +101,17 @@ struct StoreTransaction {
     }
 
     func seq(ofID id: String) throws -> Int64? {
-        try txn.withValue(in: dbs.ids, forKey: Array(id.utf8)) { Int64(readBigEndian($0)) }
+        var id = id
+        return try id.withUTF8 { key in
+            try txn.withValue(in: dbs.ids, forKey: UnsafeRawBufferPointer(key)) { Int64(readBigEndian($0)) }
+        }
     }
 
     func streamState(_ stream: String) throws -> StreamState? {
-        try txn.withValue(in: dbs.streams, forKey: Array(stream.utf8)) { StreamState(encoded: $0) } ?? nil
+        var stream = stream
+        return try stream.withUTF8 { key in
+            try txn.withValue(in: dbs.streams, forKey: UnsafeRawBufferPointer(key)) { StreamState(encoded: $0) } ?? nil
+        }
     }
 
     func vaultEntry(at seq: Int64) throws -> VaultEntry? {

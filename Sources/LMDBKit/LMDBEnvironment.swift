@@ -182,6 +182,20 @@ public final class LMDBEnvironment: @unchecked Sendable {
         }
     }
 
+    /// Grows the map, if need be, so that the data file can take
+    /// `additionalBytes` more than it holds now without running out of map.
+    public func reserve(additionalBytes: Int) throws(LMDBError) {
+        var info = stat()
+        let used = stat(path + "/data.mdb", &info) == 0 ? Int(info.st_size) : 0
+        let needed = used + additionalBytes
+        guard needed > mapSize else { return }
+        pthread_rwlock_wrlock(&resizeLock)
+        defer { pthread_rwlock_unlock(&resizeLock) }
+        var size = mapSize
+        while size < needed { size += min(size, 16 << 30) }
+        try check(mdb_env_set_mapsize(env, size), "mdb_env_set_mapsize")
+    }
+
     /// Doubles the map (by at most 16 GiB at a time). Virtual address space
     /// only: the data file grows as pages are written, not when the map grows.
     private func grow() throws(LMDBError) {

@@ -1,3 +1,10 @@
+import Dispatch
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 import EventStore
 import LedgerDomain
 import LedgerValues
@@ -43,18 +50,18 @@ public struct ImportReport: Equatable, Sendable {
 
 /// Imports interchange files, each all or nothing (events.md §6).
 ///
-/// An import holds the writer lock throughout and reads its file twice. First
-/// it judges every line against the ledger plus the lines before it, storing
-/// nothing; a file with any rejected line stops there, with every rejected line
-/// reported. Only a file that passes is stored, in large write transactions. If
-/// the process is killed while storing, the committed transactions stand and
-/// the ledger verifies; running the same import again completes it, the stored
-/// lines counting as duplicates.
+/// A file is one write transaction. Every line is judged against the ledger
+/// plus the lines before it and, when admitted, chained and put at once; if
+/// any line is rejected the transaction is abandoned, so nothing of the file
+/// is stored, and every rejected line is reported. A kill at any moment leaves
+/// the ledger as it was before the file, or with the whole file; running the
+/// same import again completes it, stored lines counting as duplicates.
+/// Lines are parsed and shape-checked on every core, in chunks, while the
+/// judging and chaining, which must follow the file's order, run on one.
 public struct Importer {
     public let ledger: Ledger
-    /// Events per write transaction: large, because per-transaction cost and
-    /// scattered index keys are what limit an import.
-    public var batchSize = 50_000
+    /// Lines parsed together on all cores.
+    public var chunkSize = 8192
     /// How many rejected lines an error report lists in full.
     public static let reportedLines = 1000
 
@@ -67,93 +74,216 @@ public struct Importer {
     public func importFile(_ path: String, waiting: (String) -> Void = { _ in }) throws -> ImportReport {
         let input = try InputFile(path: path)
         return try ledger.log.exclusively(doing: "import \(input.name)", waiting: waiting) {
-            try check(input)
-            return try store(input)
+            let report = try ledger.log.appending(clock: .now(), expectedBytes: input.size * 3) { session in
+                try store(input, in: session)
+            }
+            try ledger.log.sync()
+            return report
         }
     }
 
-    /// Pass one: judge every line, store nothing.
-    private func check(_ input: InputFile) throws {
+    private func store(_ input: InputFile, in session: AppendSession) throws -> ImportReport {
+        var report = ImportReport(file: input.name)
         var errors: [LineError] = []
         var rejectedLines = 0
-        try ledger.log.check(clock: .now()) { admission in
-            try input.forEachLine { number, line in
-                let problems: [(field: String, rule: String)]
-                switch parse(line) {
-                case .failure(let fieldErrors):
-                    problems = fieldErrors.all.map { ($0.field, $0.rule) }
-                case .success(let event):
-                    if case .rejected(let violations) = try admission.admit(event) {
-                        problems = violations.map { ($0.field, $0.rule) }
-                    } else {
-                        problems = []
-                    }
-                }
-                guard !problems.isEmpty else { return }
-                rejectedLines += 1
-                if rejectedLines <= Importer.reportedLines {
-                    errors += problems.map { LineError(file: input.name, line: number, field: $0.field, rule: $0.rule) }
-                }
-            }
-        }
-        if rejectedLines > 0 {
-            throw ImportRejected(file: input.name, errors: errors, rejectedLines: rejectedLines)
-        }
-    }
-
-    /// Pass two: store the checked lines, a batch per write transaction.
-    private func store(_ input: InputFile) throws -> ImportReport {
-        var report = ImportReport(file: input.name)
-        var batch: [NewEvent] = []
-        var batchLines: [Int] = []
-        batch.reserveCapacity(batchSize)
-
-        func flush() throws {
-            guard !batch.isEmpty else { return }
-            let outcomes: [Admission]
-            do {
-                outcomes = try ledger.log.append(batch, clock: .now())
-            } catch LedgerError.rejected(let index, let violations) {
-                // The check passed under the same lock, so only a changed clock can get here.
-                let where_ = "\(input.name):\(batchLines[index])"
-                throw AppError.io(
-                    "\(where_): refused while storing although the check passed: "
-                        + violations.map(\.description).joined(separator: "; ")
-                        + ". The lines before it are stored; run the same import again to complete it")
-            }
-            for outcome in outcomes {
-                switch outcome {
+        try ParsedLines(input: input, ledger: ledger, chunkSize: chunkSize).forEach { line in
+            let problems: [(field: String, rule: String)]
+            switch line.result {
+            case .failure(let fieldErrors):
+                problems = fieldErrors.all.map { ($0.field, $0.rule) }
+            case .success(let event):
+                switch try session.offer(event) {
                 case .append(let seq, _, _):
                     report.stored += 1
                     report.firstSeq = report.firstSeq ?? seq
                     report.lastSeq = seq
-                case .duplicate: report.duplicates += 1
-                case .rejected: break
+                    return
+                case .duplicate:
+                    report.duplicates += 1
+                    return
+                case .rejected(let violations):
+                    problems = violations.map { ($0.field, $0.rule) }
                 }
             }
-            batch.removeAll(keepingCapacity: true)
-            batchLines.removeAll(keepingCapacity: true)
-        }
-
-        try input.forEachLine { number, line in
-            guard case .success(let event) = parse(line) else {
-                throw AppError.io("\(input.name):\(number): the file changed while it was being imported")
+            rejectedLines += 1
+            if rejectedLines <= Importer.reportedLines {
+                errors += problems.map { LineError(file: input.name, line: line.number, field: $0.field, rule: $0.rule) }
             }
-            batch.append(event)
-            batchLines.append(number)
-            if batch.count >= batchSize { try flush() }
         }
-        try flush()
-        try ledger.log.sync()
+        if rejectedLines > 0 {
+            // Thrown inside the transaction, so it is abandoned and nothing is stored.
+            throw ImportRejected(file: input.name, errors: errors, rejectedLines: rejectedLines)
+        }
         return report
+    }
+}
+
+/// One line of an interchange file, parsed and shape-checked.
+struct ParsedLine: Sendable {
+    let number: Int
+    let result: Result<NewEvent, FieldErrors>
+}
+
+/// The lines of an interchange file, parsed on a background thread (itself
+/// spreading each chunk over every core) one chunk ahead of the caller, who
+/// gets them in file order. Judging and storing, which must follow the file's
+/// order, then overlap with the parsing of what comes next.
+struct ParsedLines {
+    let input: InputFile
+    let ledger: Ledger
+    let chunkSize: Int
+
+    func forEach(_ body: (ParsedLine) throws -> Void) throws {
+        let queue = ChunkQueue(capacity: 2)
+        let input = self.input
+        let ledger = self.ledger
+        let chunkSize = self.chunkSize
+        DispatchQueue.global().async {
+            do {
+                try input.forEachChunk(of: chunkSize) { lines in
+                    guard queue.put(.lines(ParsedLines.parseOnAllCores(lines, ledger: ledger))) else {
+                        throw CancellationError()
+                    }
+                }
+                _ = queue.put(.end)
+            } catch is CancellationError {
+                _ = queue.put(.end)
+            } catch {
+                _ = queue.put(.failed(error))
+            }
+        }
+        // However this ends, the reader must be let go and waited for: it reads the
+        // input, which is closed when the caller returns.
+        defer { queue.drain() }
+        // Parsed lines are freed on another thread: freeing memory that other
+        // threads allocated is slow, and this thread is the one all waits on.
+        let disposal = DispatchQueue(label: "sunledger.import.disposal")
+        while true {
+            switch queue.take() {
+            case .lines(let lines):
+                for line in lines { try body(line) }
+                disposal.async { withExtendedLifetime(lines) {} }
+            case .end:
+                return
+            case .failed(let error):
+                throw error
+            }
+        }
+    }
+
+    /// Parses and shape-checks `lines` on every core; results in line order.
+    static func parseOnAllCores(_ lines: [(number: Int, bytes: [UInt8])], ledger: Ledger) -> [ParsedLine] {
+        let slots = ResultSlots(count: lines.count)
+        let workers = max(1, min(System.coreCount, lines.count / 64))
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            for index in stride(from: worker, to: lines.count, by: workers) {
+                slots.store(ParsedLine(number: lines[index].number, result: parse(lines[index].bytes, ledger: ledger)), at: index)
+            }
+        }
+        return slots.collect()
     }
 
     /// One line to the event the store judges, or the shape errors.
-    private func parse(_ line: UnsafeBufferPointer<UInt8>) -> Result<NewEvent, FieldErrors> {
+    static func parse(_ line: [UInt8], ledger: Ledger) -> Result<NewEvent, FieldErrors> {
         do {
             return ledger.newEvent(from: try JSONParser.parse(line))
         } catch {
             return .failure(FieldErrors([FieldError(field: "line", rule: error.description)]))
         }
     }
+}
+
+/// A bounded hand-over of parsed chunks from the reading thread to the storing one.
+private final class ChunkQueue: @unchecked Sendable {
+    enum Item {
+        case lines([ParsedLine])
+        case end
+        case failed(any Error)
+    }
+
+    private let lock = NSLock()
+    private var items: [Item] = []
+    private var cancelled = false
+    private var finished = false
+    private let free: DispatchSemaphore
+    private let filled = DispatchSemaphore(value: 0)
+
+    init(capacity: Int) {
+        free = DispatchSemaphore(value: capacity)
+    }
+
+    /// Hands over `item`, waiting for room; false once the taker has given up.
+    func put(_ item: Item) -> Bool {
+        free.wait()
+        lock.lock()
+        defer { lock.unlock() }
+        if case .lines = item, cancelled { return false }
+        items.append(item)
+        filled.signal()
+        return true
+    }
+
+    func take() -> Item {
+        filled.wait()
+        lock.lock()
+        let item = items.removeFirst()
+        if case .lines = item {} else { finished = true }
+        lock.unlock()
+        free.signal()
+        return item
+    }
+
+    /// Stops the reader and waits until it has said its last word.
+    func drain() {
+        lock.lock()
+        cancelled = true
+        let done = finished
+        lock.unlock()
+        guard !done else { return }
+        while true {
+            if case .lines = take() { continue }
+            return
+        }
+    }
+}
+
+/// Slots that parallel workers fill, each its own index, and that are read
+/// only after every worker has finished (`concurrentPerform` returns then).
+private final class ResultSlots: @unchecked Sendable {
+    private let slots: UnsafeMutableBufferPointer<ParsedLine?>
+
+    init(count: Int) {
+        slots = .allocate(capacity: count)
+        slots.initialize(repeating: nil)
+    }
+
+    deinit {
+        slots.deinitialize()
+        slots.deallocate()
+    }
+
+    func store(_ line: ParsedLine, at index: Int) {
+        slots[index] = line
+    }
+
+    /// Moves the results out (no copies); the slots are left empty.
+    func collect() -> [ParsedLine] {
+        (0..<slots.count).map { index in
+            let line = (slots.baseAddress! + index).move()
+            (slots.baseAddress! + index).initialize(to: nil)
+            return line!
+        }
+    }
+}
+
+/// Facts about the machine.
+enum System {
+    /// The cores this process may use.
+    static let coreCount: Int = {
+        #if canImport(Glibc)
+            return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        #else
+            return 2
+        #endif
+    }()
 }

@@ -6,13 +6,13 @@
 
 /// A file the import reads, line by line, in fixed-size chunks: memory stays
 /// the same however large the file. Standard input (`-`) is first copied to a
-/// private temporary file, because an import reads its input twice (once to
-/// check every line, once to store them).
-final class InputFile {
+/// private temporary file, so that a write transaction that has to start
+/// again (the map grew) can read it again from the start. One thread at a time
+/// reads it.
+final class InputFile: @unchecked Sendable {
     /// The name used in messages (`FILE` of `FILE:LINE`).
     let name: String
     private let fd: Int32
-    private let temporaryPath: String?
 
     init(path: String) throws {
         if path == "-" {
@@ -36,16 +36,36 @@ final class InputFile {
                 }
             }
             fd = tmp
-            temporaryPath = tmpPath
         } else {
             name = path
             fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { throw AppError.io("cannot open \(path): \(String(cString: strerror(errno)))") }
-            temporaryPath = nil
         }
     }
 
     deinit { close(fd) }
+
+    /// The file's size in bytes.
+    var size: Int {
+        var info = stat()
+        return fstat(fd, &info) == 0 ? Int(info.st_size) : 0
+    }
+
+    /// Calls `body` with the non-blank lines in chunks of up to `count` lines,
+    /// each with its 1-based line number, so that a chunk can be parsed on
+    /// several cores at once.
+    func forEachChunk(of count: Int, _ body: (_ lines: [(number: Int, bytes: [UInt8])]) throws -> Void) throws {
+        var chunk: [(number: Int, bytes: [UInt8])] = []
+        chunk.reserveCapacity(count)
+        try forEachLine { number, line in
+            chunk.append((number, Array(line)))
+            if chunk.count == count {
+                try body(chunk)
+                chunk.removeAll(keepingCapacity: true)
+            }
+        }
+        if !chunk.isEmpty { try body(chunk) }
+    }
 
     /// Calls `body` with each non-blank line (without its line ending) and its
     /// 1-based number, from the start of the file. A leading UTF-8 byte-order

@@ -27,14 +27,14 @@ public struct RestoreReport: Equatable, Sendable {
 /// Loads an export (chained records, events.md §2) into an empty ledger or one
 /// it continues: the backup path.
 ///
-/// Every line's hash is recomputed from its fields and every link checked
-/// before anything is stored, and each record must still obey the catalogue's
-/// shape and the ledger's rules; the first line where the export breaks
-/// refuses the whole file. Records the ledger already holds must be identical
-/// and are skipped, so a cut-off restore completes when run again.
+/// The whole export is one write transaction. Every line's hash is recomputed
+/// from its fields and every link checked, and each record must still obey the
+/// catalogue's shape and the ledger's rules; the first line where the export
+/// breaks abandons the transaction, so nothing is stored. Records the ledger
+/// already holds must be identical and are skipped, so a restore into a ledger
+/// that holds a prefix of the export completes it.
 public struct Restorer {
     public let ledger: Ledger
-    public var batchSize = 50_000
 
     public init(ledger: Ledger) {
         self.ledger = ledger
@@ -49,89 +49,69 @@ public struct Restorer {
     public func restore(_ path: String, waiting: (String) -> Void = { _ in }) throws -> RestoreReport {
         let input = try InputFile(path: path)
         return try ledger.log.exclusively(doing: "restore \(input.name)", waiting: waiting) {
-            try check(input)
-            return try store(input)
-        }
-    }
-
-    /// Pass one: the whole export, checked, nothing stored.
-    private func check(_ input: InputFile) throws {
-        let head = try ledger.log.head()
-        var previous: (seq: Int64, hash: [UInt8])?
-        try ledger.log.check(clock: .now()) { admission in
-            try input.forEachLine { number, bytes in
-                func refuse(_ reason: String, seq: Int64? = nil) -> RestoreRefused {
-                    RestoreRefused(file: input.name, line: number, seq: seq, reason: reason)
-                }
-                let line = try decode(bytes, headSeq: head.seq, refuse: refuse)
-                let record = line.record
-                if let previous {
-                    guard record.seq == previous.seq + 1 else {
-                        throw refuse(
-                            "expected seq \(previous.seq + 1) here: the export is reordered or has a gap", seq: record.seq)
-                    }
-                    guard record.prevHash == previous.hash else {
-                        throw refuse("prevHash does not link to the hash of seq \(previous.seq)", seq: record.seq)
-                    }
-                } else {
-                    guard record.seq <= head.seq + 1 else {
-                        throw refuse(
-                            "the ledger ends at seq \(head.seq), so an export starting at seq \(record.seq) does not continue it",
-                            seq: record.seq)
-                    }
-                    let predecessor = record.seq == 1 ? genesisHash : try ledger.log.hash(at: record.seq - 1)
-                    guard record.prevHash == predecessor else {
-                        throw refuse("prevHash does not link to the ledger's record \(record.seq - 1)", seq: record.seq)
-                    }
-                }
-                previous = (record.seq, line.hash)
-                if record.seq <= head.seq {
-                    guard try ledger.log.hash(at: record.seq) == line.hash else {
-                        throw refuse("the ledger already holds a different record at this seq", seq: record.seq)
-                    }
-                    return
-                }
-                guard let event = line.event else { return }
-                let admitted = try admission.admit(event)
-                guard case .append(record.seq, record.version, record.recordedAt) = admitted else {
-                    let reason: String =
-                        switch admitted {
-                        case .rejected(let violations): violations.map(\.description).joined(separator: "; ")
-                        case .duplicate(let seq): "its id is already stored at seq \(seq)"
-                        case .append(let seq, let version, _): "the ledger would store it as seq \(seq), version \(version)"
-                        }
-                    throw refuse(reason, seq: record.seq)
-                }
+            let head = try ledger.log.head()
+            let report = try ledger.log.appending(clock: .now(), expectedBytes: input.size * 2) { session in
+                try restore(input, onto: head, in: session)
             }
+            try ledger.log.sync()
+            return report
         }
     }
 
-    /// Pass two: store what the ledger does not hold yet.
-    private func store(_ input: InputFile) throws -> RestoreReport {
+    private func restore(_ input: InputFile, onto head: LedgerHead, in session: AppendSession) throws -> RestoreReport {
         var report = RestoreReport()
-        var batch: [NewEvent] = []
-        let headSeq = try ledger.log.head().seq
-        func flush() throws {
-            guard !batch.isEmpty else { return }
-            try ledger.log.append(batch, clock: .now())
-            report.restored += batch.count
-            report.firstSeq = report.firstSeq ?? batch.first?.restoration?.seq
-            report.lastSeq = batch.last?.restoration?.seq
-            batch.removeAll(keepingCapacity: true)
-        }
+        var previous: (seq: Int64, hash: [UInt8])?
         try input.forEachLine { number, bytes in
-            let line = try decode(bytes, headSeq: headSeq) { reason, seq in
+            func refuse(_ reason: String, seq: Int64? = nil) -> RestoreRefused {
                 RestoreRefused(file: input.name, line: number, seq: seq, reason: reason)
             }
+            let line = try decode(bytes, headSeq: head.seq, refuse: refuse)
+            let record = line.record
+            if let previous {
+                guard record.seq == previous.seq + 1 else {
+                    throw refuse("expected seq \(previous.seq + 1) here: the export is reordered or has a gap", seq: record.seq)
+                }
+                guard record.prevHash == previous.hash else {
+                    throw refuse("prevHash does not link to the hash of seq \(previous.seq)", seq: record.seq)
+                }
+            } else {
+                guard record.seq <= head.seq + 1 else {
+                    throw refuse(
+                        "the ledger ends at seq \(head.seq), so an export starting at seq \(record.seq) does not continue it",
+                        seq: record.seq)
+                }
+                let predecessor = record.seq == 1 ? genesisHash : try ledger.log.hash(at: record.seq - 1)
+                guard record.prevHash == predecessor else {
+                    throw refuse("prevHash does not link to the ledger's record \(record.seq - 1)", seq: record.seq)
+                }
+            }
+            previous = (record.seq, line.hash)
             guard let event = line.event else {
+                guard try ledger.log.hash(at: record.seq) == line.hash else {
+                    throw refuse("the ledger already holds a different record at this seq", seq: record.seq)
+                }
                 report.alreadyPresent += 1
                 return
             }
-            batch.append(event)
-            if batch.count >= batchSize { try flush() }
+            let admitted: Admission
+            do {
+                admitted = try session.offer(event)
+            } catch LedgerError.rejected(_, let violations) {
+                throw refuse(violations.map(\.description).joined(separator: "; "), seq: record.seq)
+            }
+            guard case .append(record.seq, record.version, record.recordedAt) = admitted else {
+                let reason: String =
+                    switch admitted {
+                    case .rejected(let violations): violations.map(\.description).joined(separator: "; ")
+                    case .duplicate(let seq): "its id is already stored at seq \(seq)"
+                    case .append(let seq, let version, _): "the ledger would store it as seq \(seq), version \(version)"
+                    }
+                throw refuse(reason, seq: record.seq)
+            }
+            report.restored += 1
+            report.firstSeq = report.firstSeq ?? record.seq
+            report.lastSeq = record.seq
         }
-        try flush()
-        try ledger.log.sync()
         return report
     }
 

@@ -3,9 +3,15 @@ public enum StreamKind: String, CaseIterable, Sendable {
     case person, `case`, call, project, volunteer, rights, org
 
     /// The type that must open a stream of this kind, if the kind has one.
-    public var opener: EventType? {
-        EventType.allCases.first { $0.kind == self && $0.role == .opener }
-    }
+    public var opener: EventType? { StreamKind.openers[self] ?? nil }
+
+    private static let openers: [StreamKind: EventType?] = Dictionary(
+        uniqueKeysWithValues: allCases.map { kind in (kind, EventType.allCases.first { $0.kind == kind && $0.role == .opener }) })
+
+    private static let byName: [String: StreamKind] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.rawValue, $0) })
+
+    /// The kind named `name`, found by hashing rather than by comparing every name.
+    public static func named(_ name: String) -> StreamKind? { byName[name] }
 }
 
 /// The part a type plays in its stream.
@@ -25,12 +31,18 @@ public struct PIIPolicy: Sendable, Equatable {
     public let optional: Set<String>
     /// Whether the `pii` object itself must be given.
     public let mustBeGiven: Bool
+    /// Every key allowed.
+    public let allowed: Set<String>
+
+    public init(required: Set<String>, optional: Set<String>, mustBeGiven: Bool) {
+        self.required = required
+        self.optional = optional
+        self.mustBeGiven = mustBeGiven
+        allowed = required.union(optional)
+    }
 
     /// Types that carry no personal data.
     public static let none = PIIPolicy(required: [], optional: [], mustBeGiven: false)
-
-    /// Every key allowed.
-    public var allowed: Set<String> { required.union(optional) }
 
     /// The only keys personal data ever has.
     public static let allKeys: Set<String> = ["name", "idNumber", "phone", "address"]
@@ -102,7 +114,11 @@ public enum EventType: String, CaseIterable, Sendable {
     }
 
     /// The personal data it carries.
-    public var pii: PIIPolicy {
+    public var pii: PIIPolicy { EventType.policies[self]! }
+
+    private static let policies: [EventType: PIIPolicy] = Dictionary(uniqueKeysWithValues: allCases.map { ($0, $0.piiPolicy) })
+
+    private var piiPolicy: PIIPolicy {
         switch self {
         case .personRegistered:
             PIIPolicy(required: ["name", "idNumber"], optional: ["phone", "address"], mustBeGiven: true)
@@ -117,6 +133,11 @@ public enum EventType: String, CaseIterable, Sendable {
 
     /// Appending it erases the stream's personal data from the vault.
     public var erasesPersonalData: Bool { self == .personPiiErased }
+
+    private static let byName: [String: EventType] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.rawValue, $0) })
+
+    /// The type named `name`, found by hashing rather than by comparing every name.
+    public static func named(_ name: String) -> EventType? { byName[name] }
 
     /// The payload version of the type; 1 for every type today.
     public var schema: Int64 { 1 }

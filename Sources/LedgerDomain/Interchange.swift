@@ -54,12 +54,6 @@ public struct InterchangeEvent: Sendable, Equatable {
     public var data: JSONObject
     public var pii: JSONObject?
 
-    /// The top-level keys of the interchange form.
-    public static let keys: Set<String> = [
-        "id", "stream", "type", "occurredAt", "recordedAt", "actor", "orgUnit", "expectedVersion", "data", "pii",
-    ]
-    static let requiredKeys = ["id", "stream", "type", "occurredAt", "actor", "orgUnit", "data"]
-
     /// Checks `value` against rule 1 of events.md §6 (the shape of every field)
     /// and returns the event, or every field that is wrong.
     ///
@@ -73,15 +67,35 @@ public struct InterchangeEvent: Sendable, Equatable {
             return .failure(FieldErrors([FieldError(field: "line", rule: "must be a JSON object, not \(value.kindName)")]))
         }
         var errors: [FieldError] = []
-        for key in object.keys where !keys.contains(key) {
-            errors.append(FieldError(field: key, rule: "is not a key of the interchange form"))
+        // One pass over the members; every key of the form is short enough for
+        // Swift to compare it inline.
+        var given = [JSONValue?](repeating: nil, count: 10)
+        for member in object {
+            let slot: Int
+            switch member.key {
+            case "id": slot = 0
+            case "stream": slot = 1
+            case "type": slot = 2
+            case "occurredAt": slot = 3
+            case "recordedAt": slot = 4
+            case "actor": slot = 5
+            case "orgUnit": slot = 6
+            case "expectedVersion": slot = 7
+            case "data": slot = 8
+            case "pii": slot = 9
+            default:
+                errors.append(FieldError(field: member.key, rule: "is not a key of the interchange form"))
+                continue
+            }
+            given[slot] = member.value
         }
-        for key in requiredKeys where object[key] == nil {
+        for (slot, key) in [(0, "id"), (1, "stream"), (2, "type"), (3, "occurredAt"), (5, "actor"), (6, "orgUnit"), (8, "data")]
+        where given[slot] == nil {
             errors.append(FieldError(field: key, rule: "is required"))
         }
 
-        func text(_ key: String) -> String? {
-            guard let value = object[key] else { return nil }
+        func text(_ slot: Int, _ key: String) -> String? {
+            guard let value = given[slot] else { return nil }
             guard case .string(let s) = value else {
                 errors.append(FieldError(field: key, rule: "must be a string, not \(value.kindName)"))
                 return nil
@@ -89,21 +103,22 @@ public struct InterchangeEvent: Sendable, Equatable {
             return s
         }
 
-        let id = text("id")
+        let id = text(0, "id")
         if let id, !Pattern.identifier(id, first: Pattern.alphanumeric, rest: Pattern.idCharacter, maxLength: 64) {
             errors.append(FieldError(field: "id", rule: "must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$ (got \"\(id)\")"))
         }
 
-        let stream = text("stream")
+        let stream = text(1, "stream")
         var kind: StreamKind?
         var streamKey: String?
         if let stream {
-            let parts = stream.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
-            if parts.count == 2, let k = StreamKind(rawValue: String(parts[0])),
-                Pattern.identifier(String(parts[1]), first: Pattern.alphanumeric, rest: Pattern.streamKeyCharacter, maxLength: 48)
+            if let dash = stream.utf8.firstIndex(of: UInt8(ascii: "-")),
+                let k = StreamKind.named(String(stream[..<dash])),
+                case let key = String(stream[stream.index(after: dash)...]),
+                Pattern.identifier(key, first: Pattern.alphanumeric, rest: Pattern.streamKeyCharacter, maxLength: 48)
             {
                 kind = k
-                streamKey = String(parts[1])
+                streamKey = key
             } else {
                 errors.append(
                     FieldError(
@@ -113,8 +128,8 @@ public struct InterchangeEvent: Sendable, Equatable {
         }
 
         var type: EventType?
-        if let name = text("type") {
-            if let t = EventType(rawValue: name) {
+        if let name = text(2, "type") {
+            if let t = EventType.named(name) {
                 type = t
                 if let kind, t.kind != kind {
                     errors.append(FieldError(field: "type", rule: "\(name) belongs to \(t.kind.rawValue) streams, not \(kind.rawValue)"))
@@ -125,7 +140,7 @@ public struct InterchangeEvent: Sendable, Equatable {
         }
 
         var occurredAt: LocalDate?
-        if let raw = text("occurredAt") {
+        if let raw = text(3, "occurredAt") {
             occurredAt = LocalDate(iso: raw)
             if occurredAt == nil {
                 errors.append(FieldError(field: "occurredAt", rule: "must be a real date YYYY-MM-DD (got \"\(raw)\")"))
@@ -136,7 +151,7 @@ public struct InterchangeEvent: Sendable, Equatable {
         }
 
         var recordedAt: Instant?
-        if let raw = text("recordedAt") {
+        if let raw = text(4, "recordedAt") {
             recordedAt = Instant(rfc3339: raw)
             if recordedAt == nil {
                 errors.append(
@@ -146,12 +161,12 @@ public struct InterchangeEvent: Sendable, Equatable {
             }
         }
 
-        let actor = text("actor")
+        let actor = text(5, "actor")
         if let actor, !Pattern.identifier(actor, first: Pattern.actorCharacter, rest: Pattern.actorCharacter, maxLength: 64) {
             errors.append(FieldError(field: "actor", rule: "must match ^[A-Za-z0-9_.@-]{1,64}$ (got \"\(actor)\")"))
         }
 
-        let orgUnit = text("orgUnit")
+        let orgUnit = text(6, "orgUnit")
         if let orgUnit {
             if !units.canRecord(orgUnit) {
                 errors.append(
@@ -165,7 +180,7 @@ public struct InterchangeEvent: Sendable, Equatable {
         }
 
         var expectedVersion: Int64?
-        if let value = object["expectedVersion"] {
+        if let value = given[7] {
             if case .integer(let v) = value, v >= 0 {
                 expectedVersion = v
             } else {
@@ -174,16 +189,16 @@ public struct InterchangeEvent: Sendable, Equatable {
         }
 
         var data: JSONObject?
-        if let value = object["data"] {
+        if let value = given[8] {
             if case .object(let payload) = value {
                 data = payload
-                for member in payload { checkDataValue(member.value, path: "data.\(member.key)", into: &errors) }
+                for member in payload { checkDataValue(member.value, key: member.key, into: &errors) }
             } else {
                 errors.append(FieldError(field: "data", rule: "must be an object, not \(value.kindName)"))
             }
         }
 
-        let pii = checkPII(object["pii"], type: type, withheld: piiWithheld, into: &errors)
+        let pii = checkPII(given[9], type: type, withheld: piiWithheld, into: &errors)
 
         guard errors.isEmpty, let id, let stream, let kind, let type, let occurredAt, let actor, let orgUnit, let data
         else { return .failure(FieldErrors(errors)) }
@@ -194,7 +209,12 @@ public struct InterchangeEvent: Sendable, Equatable {
     }
 
     /// Values in `data` are strings, integers, booleans or arrays of strings.
-    private static func checkDataValue(_ value: JSONValue, path: String, into errors: inout [FieldError]) {
+    private static func checkDataValue(_ value: JSONValue, key: String, into errors: inout [FieldError]) {
+        switch value {
+        case .string, .integer, .bool: return
+        default: break
+        }
+        let path = "data.\(key)"
         switch value {
         case .string, .integer, .bool: return
         case .array(let elements):

@@ -33,27 +33,54 @@ public enum CanonicalJSON {
             out.append(UInt8(ascii: "]"))
         case .object(let object):
             out.append(UInt8(ascii: "{"))
-            for (index, member) in sortedMembers(object).enumerated() {
+            let members = object.members
+            // Sort positions rather than members: no member is copied.
+            var order = Array(members.indices)
+            if !isSorted(members) { order.sort { precedes(members[$0].key, members[$1].key) } }
+            for (index, position) in order.enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
-                writeString(member.key, into: &out)
+                writeString(members[position].key, into: &out)
                 out.append(UInt8(ascii: ":"))
-                write(member.value, into: &out)
+                write(members[position].value, into: &out)
             }
             out.append(UInt8(ascii: "}"))
         }
     }
 
-    /// The members of `object` in canonical order.
-    public static func sortedMembers(_ object: JSONObject) -> [(key: String, value: JSONValue)] {
-        object.members.sorted { precedes($0.key, $1.key) }
+    private static func isSorted(_ members: [(key: String, value: JSONValue)]) -> Bool {
+        var index = 1
+        while index < members.count {
+            if !precedes(members[index - 1].key, members[index].key) { return false }
+            index += 1
+        }
+        return true
     }
 
     /// RFC 8785 key order: compare the UTF-16 code units of the two keys.
+    ///
+    /// UTF-8 byte order is the same as UTF-16 order except between characters
+    /// from U+E000 to U+FFFF and those above U+FFFF, whose UTF-8 lead bytes are
+    /// 0xEE and up; so keys without such bytes are compared as bytes.
     public static func precedes(_ a: String, _ b: String) -> Bool {
-        if a.utf8.allSatisfy({ $0 < 0x80 }) && b.utf8.allSatisfy({ $0 < 0x80 }) {
-            return a.utf8.lexicographicallyPrecedes(b.utf8)
+        var a = a
+        var b = b
+        let bytewise: Bool? = a.withUTF8 { x in
+            b.withUTF8 { y in
+                let common = min(x.count, y.count)
+                var index = 0
+                while index < common {
+                    let p = x[index]
+                    let q = y[index]
+                    if p != q {
+                        if p >= 0xEE || q >= 0xEE { return nil }
+                        return p < q
+                    }
+                    index += 1
+                }
+                return x.count < y.count
+            }
         }
-        return a.utf16.lexicographicallyPrecedes(b.utf16)
+        return bytewise ?? a.utf16.lexicographicallyPrecedes(b.utf16)
     }
 
     private static let trueBytes = Array("true".utf8)

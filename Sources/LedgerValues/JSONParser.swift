@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Why a line is not acceptable JSON, and where.
 public struct JSONSyntaxError: Error, Equatable, Sendable, CustomStringConvertible {
     /// 1-based column (in bytes) where the problem was found.
@@ -92,6 +98,7 @@ public struct JSONParser: ~Copyable {
         defer { depth -= 1 }
         position += 1
         var members: [(key: String, value: JSONValue)] = []
+        members.reserveCapacity(12)
         skipWhitespace()
         if position < bytes.count && bytes[position] == UInt8(ascii: "}") {
             position += 1
@@ -104,7 +111,7 @@ public struct JSONParser: ~Copyable {
             }
             let keyStart = position
             let key = try parseString()
-            if members.contains(where: { $0.key == key }) {
+            if members.contains(where: { sameBytes($0.key, key) }) {
                 throw error("the key \"\(key)\" appears twice", at: keyStart)
             }
             skipWhitespace()
@@ -133,6 +140,7 @@ public struct JSONParser: ~Copyable {
         defer { depth -= 1 }
         position += 1
         var elements: [JSONValue] = []
+        elements.reserveCapacity(4)
         skipWhitespace()
         if position < bytes.count && bytes[position] == UInt8(ascii: "]") {
             position += 1
@@ -164,9 +172,7 @@ public struct JSONParser: ~Copyable {
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<position])
                 position += 1
-                guard let text = String(validating: slice, as: UTF8.self) else {
-                    throw error("the string is not valid UTF-8", at: open)
-                }
+                guard let text = JSONParser.validUTF8(slice) else { throw error("the string is not valid UTF-8", at: open) }
                 return text
             }
             if byte == UInt8(ascii: "\\") { break }
@@ -179,7 +185,7 @@ public struct JSONParser: ~Copyable {
             switch byte {
             case UInt8(ascii: "\""):
                 position += 1
-                guard let text = String(validating: decoded, as: UTF8.self) else {
+                guard let text = decoded.withUnsafeBufferPointer({ JSONParser.validUTF8($0) }) else {
                     throw error("the string is not valid UTF-8", at: open)
                 }
                 return text
@@ -297,6 +303,17 @@ public struct JSONParser: ~Copyable {
             if magnitude != Int64.min { return .integer(-magnitude) }
         }
         return .number(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self))
+    }
+
+    /// The string of `bytes`, or nil when they are not valid UTF-8. Decoding
+    /// replaces invalid sequences, so a result whose bytes differ from the
+    /// input means the input was invalid.
+    private static func validUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        let text = String(decoding: bytes, as: UTF8.self)
+        if bytes.allSatisfy({ $0 < 0x80 }) { return text }
+        var copy = text
+        let same = copy.withUTF8 { $0.count == bytes.count && memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }
+        return same ? text : nil
     }
 
     @inline(__always) private func isDigit(_ byte: UInt8) -> Bool {

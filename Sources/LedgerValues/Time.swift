@@ -54,8 +54,19 @@ public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// `YYYY-MM-DD`.
     public var description: String {
+        var out: [UInt8] = []
+        write(into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends `YYYY-MM-DD` to `out`.
+    public func write(into out: inout [UInt8]) {
         let (y, m, d) = components
-        return pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2)
+        appendDigits(y, 4, &out)
+        out.append(UInt8(ascii: "-"))
+        appendDigits(m, 2, &out)
+        out.append(UInt8(ascii: "-"))
+        appendDigits(d, 2, &out)
     }
 
     /// The date `days` later (earlier when negative).
@@ -168,14 +179,25 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, the ledger's one written form.
     public var description: String {
+        var out: [UInt8] = []
+        write(into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends `YYYY-MM-DDTHH:MM:SS.mmmZ` to `out`.
+    public func write(into out: inout [UInt8]) {
         let day = milliseconds >= 0 ? milliseconds / 86_400_000 : (milliseconds - 86_399_999) / 86_400_000
         let within = Int(milliseconds - day * 86_400_000)
-        let date = LocalDate(dayNumber: Int32(day))
-        let hour = within / 3_600_000
-        let minute = within / 60_000 % 60
-        let second = within / 1000 % 60
-        let millis = within % 1000
-        return "\(date)T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(millis, 3))Z"
+        LocalDate(dayNumber: Int32(day)).write(into: &out)
+        out.append(UInt8(ascii: "T"))
+        appendDigits(within / 3_600_000, 2, &out)
+        out.append(UInt8(ascii: ":"))
+        appendDigits(within / 60_000 % 60, 2, &out)
+        out.append(UInt8(ascii: ":"))
+        appendDigits(within / 1000 % 60, 2, &out)
+        out.append(UInt8(ascii: "."))
+        appendDigits(within % 1000, 3, &out)
+        out.append(UInt8(ascii: "Z"))
     }
 
     public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.milliseconds < rhs.milliseconds }
@@ -194,10 +216,17 @@ func digits(_ b: UnsafeBufferPointer<UInt8>, _ offset: Int, _ count: Int) -> Int
     return value
 }
 
-/// `value` in decimal, left-padded with zeros to `width`.
-func pad(_ value: Int, _ width: Int) -> String {
-    let text = String(value)
-    return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+/// Appends the last `width` decimal digits of a non-negative `value`, zero-padded.
+@inline(__always)
+func appendDigits(_ value: Int, _ width: Int, _ out: inout [UInt8]) {
+    var divisor = 1
+    for _ in 1..<width { divisor *= 10 }
+    var rest = value
+    while divisor > 0 {
+        out.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
+        rest %= divisor
+        divisor /= 10
+    }
 }
 
 #if canImport(Glibc)

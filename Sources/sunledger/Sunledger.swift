@@ -81,25 +81,18 @@ extension Sunledger {
         static let configuration = CommandConfiguration(
             abstract: "Append interchange-form events (JSON Lines); each file all or nothing.",
             discussion: """
-                Every line is checked before any is stored. A file with a rejected line stores \
-                nothing, and every rejected line is printed as FILE:LINE: field: rule (exit 1). \
-                Lines already in the ledger are skipped and counted as duplicates, so an import \
-                that was cut off completes when run again.
+                Each file is one transaction: a file with a rejected line stores nothing, and \
+                every rejected line is printed as FILE:LINE: field: rule (exit 1). Lines already \
+                in the ledger are skipped and counted as duplicates, so importing a file again, \
+                or after it was cut off, completes it.
                 """)
 
         @OptionGroup var options: LedgerOption
         @Argument(help: "Interchange files; - reads standard input.") var files: [String]
-        @Option(name: .customLong("batch-size"), help: "Events stored per write transaction.")
-        var batchSize = 50_000
-
-        func validate() throws {
-            if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
-        }
 
         func run() throws {
             let ledger = try options.open(create: true)
-            var importer = Importer(ledger: ledger)
-            importer.batchSize = batchSize
+            let importer = Importer(ledger: ledger)
             for (index, file) in files.enumerated() {
                 do {
                     let report = try importer.importFile(file, waiting: waitingNotice)
