@@ -13,8 +13,9 @@ public final class AppendSession {
     private var sequencer: Sequencer
     private var head: LedgerHead
     private let flushEvery: Int
-    private var idEntries: [(key: [UInt8], seq: Int64)] = []
-    private var streamEntries: [(key: [UInt8], seq: Int64)] = []
+    private var idEntries = KeyRun()
+    private var streamEntries = KeyRun()
+    private var salts = SaltSource()
 
     /// Events appended so far in this session.
     public private(set) var appended = 0
@@ -34,9 +35,13 @@ public final class AppendSession {
         var commitment: String?
         var vault: VaultEntry?
         if let restored = event.restoration {
-            (commitment, vault) = try restoredPersonalData(event, restored, seq: seq, version: version)
+            try checkRestoration(event, restored, seq: seq, version: version)
+            commitment = restored.piiCommitment
+            if let salt = restored.piiSalt, let canonical = event.canonicalPII {
+                vault = VaultEntry(salt: salt, canonicalPII: canonical)
+            }
         } else if let canonical = event.canonicalPII {
-            let salt = randomSalt()
+            let salt = salts.next()
             commitment = piiCommitment(salt: salt, pii: canonical)
             vault = VaultEntry(salt: salt, canonicalPII: canonical)
         }
@@ -50,12 +55,17 @@ public final class AppendSession {
                 index: appended,
                 violations: [.init(.chain, field: "hash", rule: "does not match the record (computed \(Hex.encode(hash)))")])
         }
-        try store.txn.put(hash + bytes, forKey: bigEndianKey(seq), in: store.dbs.records, options: .append)
+        try bigEndianKey(seq).withUnsafeBytes { key in
+            try store.txn.reserve(32 + bytes.count, forKey: key, in: store.dbs.records, options: .append) { value in
+                hash.withUnsafeBytes { value.copyMemory(from: $0) }
+                bytes.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: value[32...]).copyMemory(from: $0) }
+            }
+        }
         if let vault {
             try store.txn.put(vault.encoded, forKey: bigEndianKey(seq), in: store.dbs.vault, options: .append)
         }
-        idEntries.append((Array(event.id.utf8), seq))
-        streamEntries.append((StoreTransaction.streamIndexKey(event.stream, version: version), seq))
+        idEntries.append(event.id.utf8, seq: seq)
+        streamEntries.appendStreamKey(event.stream, version: version, seq: seq)
         if event.erasesStreamPII {
             try flush()
             for erased in try store.seqs(ofStream: event.stream) {
@@ -68,11 +78,11 @@ public final class AppendSession {
         return admission
     }
 
-    /// The commitment a restored record keeps, and its vault entry when the
-    /// export carried the personal data; refuses a record that does not continue the chain.
-    private func restoredPersonalData(
+    /// Refuses a restored record that does not continue the chain, or whose
+    /// personal data does not match its commitment.
+    private func checkRestoration(
         _ event: NewEvent, _ restored: NewEvent.Restoration, seq: Int64, version: Int64
-    ) throws -> (String?, VaultEntry?) {
+    ) throws {
         var problems: [RuleViolation] = []
         if restored.seq != seq { problems.append(.init(.chain, field: "seq", rule: "is \(restored.seq), expected \(seq)")) }
         if restored.version != version {
@@ -81,44 +91,39 @@ public final class AppendSession {
         if restored.prevHash != head.hash {
             problems.append(.init(.chain, field: "prevHash", rule: "does not link to the hash of seq \(seq - 1)"))
         }
-        var vault: VaultEntry?
-        if let salt = restored.piiSalt, let canonical = event.canonicalPII, let expected = restored.piiCommitment {
-            if piiCommitment(salt: salt, pii: canonical) != expected {
-                problems.append(.init(.chain, field: "pii", rule: "does not match piiCommitment"))
-            }
-            vault = VaultEntry(salt: salt, canonicalPII: canonical)
+        if let salt = restored.piiSalt, let canonical = event.canonicalPII,
+            piiCommitment(salt: salt, pii: canonical) != restored.piiCommitment
+        {
+            problems.append(.init(.chain, field: "pii", rule: "does not match piiCommitment"))
         }
         guard problems.isEmpty else { throw LedgerError.rejected(index: appended, violations: problems) }
-        return (restored.piiCommitment, vault)
     }
 
     /// Puts the gathered index entries and stream states, each in key order,
     /// and lets the judge forget what the transaction now holds.
     private func flush() throws {
-        for entry in AppendSession.inKeyOrder(idEntries) {
-            try store.txn.put(bigEndianKey(entry.seq), forKey: entry.key, in: store.dbs.ids, options: .noOverwrite)
+        try idEntries.forEachInKeyOrder { key, seq in
+            try bigEndianKey(seq).withUnsafeBytes {
+                try store.txn.put($0, forKey: key, in: store.dbs.ids, options: .noOverwrite)
+            }
         }
-        for entry in AppendSession.inKeyOrder(streamEntries) {
-            try store.txn.put(bigEndianKey(entry.seq), forKey: entry.key, in: store.dbs.streamIndex, options: .noOverwrite)
+        try streamEntries.forEachInKeyOrder { key, seq in
+            try bigEndianKey(seq).withUnsafeBytes {
+                try store.txn.put($0, forKey: key, in: store.dbs.streamIndex, options: .noOverwrite)
+            }
         }
-        let states = sequencer.touchedStreams.map { (key: Array($0.key.utf8), state: $0.value) }
-        for entry in states.sorted(by: { precedes($0.key, $1.key) }) {
-            try store.txn.put(entry.state.encoded, forKey: entry.key, in: store.dbs.streams)
+        var states = KeyRun()
+        var encoded: [[UInt8]] = []
+        for (stream, state) in sequencer.touchedStreams {
+            states.append(stream.utf8, seq: Int64(encoded.count))
+            encoded.append(state.encoded)
         }
-        idEntries.removeAll(keepingCapacity: true)
-        streamEntries.removeAll(keepingCapacity: true)
+        try states.forEachInKeyOrder { key, index in
+            try encoded[Int(index)].withUnsafeBytes { try store.txn.put($0, forKey: key, in: store.dbs.streams) }
+        }
+        idEntries.removeAll()
+        streamEntries.removeAll()
         sequencer.forgetStored()
-    }
-
-    /// `entries` sorted by key; ids often arrive in order already, and then are not sorted again.
-    private static func inKeyOrder(_ entries: [(key: [UInt8], seq: Int64)]) -> [(key: [UInt8], seq: Int64)] {
-        var sorted = true
-        var index = 1
-        while sorted && index < entries.count {
-            sorted = precedes(entries[index - 1].key, entries[index].key)
-            index += 1
-        }
-        return sorted ? entries : entries.sorted { precedes($0.key, $1.key) }
     }
 
     /// Puts what is still gathered and the new head.

@@ -65,15 +65,90 @@ func sha256(_ bytes: [UInt8]) -> [UInt8] {
     bytes.withUnsafeBytes { sha256($0) }
 }
 
-/// Sixteen random bytes from the operating system, in one call.
-func randomSalt() -> [UInt8] {
-    var salt = [UInt8](repeating: 0, count: 16)
-    var generator = SystemRandomNumberGenerator()
-    salt.withUnsafeMutableBytes { buffer in
-        buffer.storeBytes(of: generator.next() as UInt64, toByteOffset: 0, as: UInt64.self)
-        buffer.storeBytes(of: generator.next() as UInt64, toByteOffset: 8, as: UInt64.self)
+/// Fresh 16-byte salts from the operating system's random source, read 4 KiB
+/// at a time from `/dev/urandom`: one read serves 256 salts.
+struct SaltSource {
+    private var pool = [UInt8](repeating: 0, count: 4096)
+    private var used = 4096
+
+    mutating func next() -> [UInt8] {
+        if used == pool.count {
+            refill()
+            used = 0
+        }
+        defer { used += 16 }
+        return Array(pool[used..<(used + 16)])
     }
-    return salt
+
+    private mutating func refill() {
+        let fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
+        var filled = 0
+        if fd >= 0 {
+            defer { close(fd) }
+            pool.withUnsafeMutableBytes { buffer in
+                while filled < buffer.count {
+                    let n = read(fd, buffer.baseAddress! + filled, buffer.count - filled)
+                    if n > 0 { filled += n } else if n == 0 || errno != EINTR { break }
+                }
+            }
+        }
+        // Without /dev/urandom the standard generator reads the same source, 8 bytes a call.
+        var generator = SystemRandomNumberGenerator()
+        while filled < pool.count {
+            pool[filled] = UInt8.random(in: .min ... .max, using: &generator)
+            filled += 1
+        }
+    }
+}
+
+/// Keys gathered in one buffer, with a value each, to be put in key order:
+/// no allocation per key.
+struct KeyRun {
+    private var bytes: [UInt8] = []
+    private var entries: [(offset: Int32, length: Int32, seq: Int64)] = []
+
+    var count: Int { entries.count }
+
+    mutating func append(_ key: some Collection<UInt8>, seq: Int64) {
+        entries.append((Int32(bytes.count), Int32(key.count), seq))
+        bytes.append(contentsOf: key)
+    }
+
+    /// Appends `stream ‖ 0x00 ‖ version (4 bytes big-endian)`.
+    mutating func appendStreamKey(_ stream: String, version: Int64, seq: Int64) {
+        let start = bytes.count
+        bytes.append(contentsOf: stream.utf8)
+        bytes.append(0)
+        appendBigEndian(UInt64(version), count: 4, to: &bytes)
+        entries.append((Int32(start), Int32(bytes.count - start), seq))
+    }
+
+    /// Calls `body` with each key and its seq, in key order.
+    func forEachInKeyOrder(_ body: (UnsafeRawBufferPointer, Int64) throws -> Void) rethrows {
+        try bytes.withUnsafeBytes { all in
+            func key(_ entry: (offset: Int32, length: Int32, seq: Int64)) -> UnsafeRawBufferPointer {
+                UnsafeRawBufferPointer(rebasing: all[Int(entry.offset)..<Int(entry.offset + entry.length)])
+            }
+            func less(_ a: (offset: Int32, length: Int32, seq: Int64), _ b: (offset: Int32, length: Int32, seq: Int64)) -> Bool {
+                let x = key(a)
+                let y = key(b)
+                let order = memcmp(x.baseAddress!, y.baseAddress!, min(x.count, y.count))
+                return order != 0 ? order < 0 : x.count < y.count
+            }
+            var ordered = true
+            var index = 1
+            while ordered && index < entries.count {
+                ordered = less(entries[index - 1], entries[index])
+                index += 1
+            }
+            for entry in ordered ? entries : entries.sorted(by: less) { try body(key(entry), entry.seq) }
+        }
+    }
+
+    mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        entries.removeAll(keepingCapacity: true)
+    }
 }
 
 /// Byte order, as LMDB sorts keys.

@@ -77,40 +77,63 @@ public struct LedgerRecord: Equatable, Sendable {
     ) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(canonicalData.count + 384)
-        func key(_ name: StaticString) {
-            out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-        }
-        key("{\"actor\":")
+        writePrefix(
+            actor: actor, canonicalData: canonicalData, id: id, occurredAt: occurredAt, orgUnit: orgUnit,
+            piiCommitment: piiCommitment, into: &out)
+        writeSuffix(
+            prevHash: prevHash, recordedAt: recordedAt, schema: schema, seq: seq, stream: stream, type: type,
+            version: version, into: &out)
+        return out
+    }
+
+    /// The keys that sort before `prevHash`, all known before the event is
+    /// sequenced: `{"actor":…,"data":…,"id":…,"occurredAt":…,"orgUnit":…[,"piiCommitment":…]`.
+    static func writePrefix(
+        actor: String, canonicalData: [UInt8], id: String, occurredAt: LocalDate, orgUnit: String,
+        piiCommitment: String?, into out: inout [UInt8]
+    ) {
+        append("{\"actor\":", to: &out)
         CanonicalJSON.writeString(actor, into: &out)
-        key(",\"data\":")
+        append(",\"data\":", to: &out)
         out.append(contentsOf: canonicalData)
-        key(",\"id\":")
+        append(",\"id\":", to: &out)
         CanonicalJSON.writeString(id, into: &out)
-        key(",\"occurredAt\":\"")
+        append(",\"occurredAt\":\"", to: &out)
         occurredAt.write(into: &out)
-        key("\",\"orgUnit\":")
+        append("\",\"orgUnit\":", to: &out)
         CanonicalJSON.writeString(orgUnit, into: &out)
         if let piiCommitment {
-            key(",\"piiCommitment\":\"")
+            append(",\"piiCommitment\":\"", to: &out)
             out.append(contentsOf: piiCommitment.utf8)
             out.append(UInt8(ascii: "\""))
         }
-        key(",\"prevHash\":\"")
+    }
+
+    /// The keys from `prevHash` on, which the ledger assigns when it appends.
+    static func writeSuffix(
+        prevHash: [UInt8], recordedAt: Instant, schema: Int64, seq: Int64, stream: String, type: String,
+        version: Int64, into out: inout [UInt8]
+    ) {
+        append(",\"prevHash\":\"", to: &out)
         Hex.write(prevHash, into: &out)
-        key("\",\"recordedAt\":\"")
+        append("\",\"recordedAt\":\"", to: &out)
         recordedAt.write(into: &out)
-        key("\",\"schema\":")
+        append("\",\"schema\":", to: &out)
         CanonicalJSON.writeInteger(schema, into: &out)
-        key(",\"seq\":")
+        append(",\"seq\":", to: &out)
         CanonicalJSON.writeInteger(seq, into: &out)
-        key(",\"stream\":")
+        append(",\"stream\":", to: &out)
         CanonicalJSON.writeString(stream, into: &out)
-        key(",\"type\":")
+        append(",\"type\":", to: &out)
         CanonicalJSON.writeString(type, into: &out)
-        key(",\"version\":")
+        append(",\"version\":", to: &out)
         CanonicalJSON.writeInteger(version, into: &out)
         out.append(UInt8(ascii: "}"))
-        return out
+    }
+
+    @inline(__always)
+    private static func append(_ text: StaticString, to out: inout [UInt8]) {
+        out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
     /// SHA-256 of `canonicalBytes()`: the record's hash, computed afresh.

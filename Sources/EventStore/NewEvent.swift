@@ -16,7 +16,7 @@ public enum StreamRole: Sendable, Equatable {
 /// event's role in its stream and whether the stream's kind has an opener, and
 /// the store enforces identity, time, stream order and effective dates
 /// (events.md §6 rules 2–5) from that.
-public struct NewEvent: Sendable, Equatable {
+public struct NewEvent: Sendable {
     public var id: String
     public var stream: String
     public var type: String

@@ -71,6 +71,20 @@ public final class LMDBTransaction {
         try check(rc, "mdb_put \(db.name)")
     }
 
+    /// Makes room for a value of `count` bytes under `key` and lets `fill` write
+    /// it in place, saving a copy (`MDB_RESERVE`). The corresponding C function is `mdb_put`.
+    public func reserve(
+        _ count: Int, forKey key: UnsafeRawBufferPointer, in db: LMDBDatabase, options: PutOptions = [],
+        _ fill: (UnsafeMutableRawBufferPointer) -> Void
+    ) throws(LMDBError) {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val(mv_size: count, mv_data: nil)
+        let rc = mdb_put(txn, db.handle, &k, &v, options.rawValue | UInt32(MDB_RESERVE))
+        if rc == MDB_MAP_FULL { ranOutOfMap = true }
+        try check(rc, "mdb_put \(db.name)")
+        fill(UnsafeMutableRawBufferPointer(start: v.mv_data, count: count))
+    }
+
     /// Stores `value` under `key`.
     public func put(_ value: [UInt8], forKey key: [UInt8], in db: LMDBDatabase, options: PutOptions = []) throws {
         try value.withUnsafeBytes { v in

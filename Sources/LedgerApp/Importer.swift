@@ -61,7 +61,7 @@ public struct ImportReport: Equatable, Sendable {
 public struct Importer {
     public let ledger: Ledger
     /// Lines parsed together on all cores.
-    public var chunkSize = 8192
+    public var chunkSize = 2048
     /// How many rejected lines an error report lists in full.
     public static let reportedLines = 1000
 
@@ -134,7 +134,7 @@ struct ParsedLines {
     let chunkSize: Int
 
     func forEach(_ body: (ParsedLine) throws -> Void) throws {
-        let queue = ChunkQueue(capacity: 2)
+        let queue = ChunkQueue(capacity: 6)
         let input = self.input
         let ledger = self.ledger
         let chunkSize = self.chunkSize
