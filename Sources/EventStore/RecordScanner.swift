@@ -1,21 +1,29 @@
+import Crypto
 import LedgerValues
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The top-level fields of a stored record, read without building the whole
 /// JSON tree: what verification and replay need at millions of records a second.
 ///
-/// It walks the canonical bytes once, skipping `data` by matching brackets. A
-/// record that is not well-formed JSON of the expected shape yields nil, and the
-/// caller reports that seq as damaged.
+/// It walks the canonical bytes once, skipping `data` by matching brackets, and
+/// keeps `id`, `stream` and `type` as the bytes inside the record (valid while
+/// its transaction is open) rather than copying them. A record that is not
+/// well-formed JSON of the expected shape yields nil, and the caller reports
+/// that seq as damaged; so does an escape in `id`, `stream` or `type`, which
+/// their patterns never allow.
 struct RecordFields {
     var seq: Int64 = 0
     var version: Int64 = 0
-    var id: String = ""
-    var stream: String = ""
-    var type: String = ""
+    var id = FieldBytes.empty
+    var stream = FieldBytes.empty
+    var type = FieldBytes.empty
     var occurredAt: LocalDate = LocalDate(dayNumber: 0)
     var recordedAt: Instant = Instant(milliseconds: 0)
-    var prevHash: [UInt8] = []
-    var piiCommitment: [UInt8]?
+    var prevHash = HashValue.zero
+    var piiCommitment: HashValue?
 
     init?(canonical bytes: UnsafeRawBufferPointer) {
         let b = bytes.bindMemory(to: UInt8.self)
@@ -37,41 +45,41 @@ struct RecordFields {
             i = valueEnd
             let value = UnsafeBufferPointer(rebasing: b[valueStart..<valueEnd])
             switch key.count {
-            case 2 where key.elementsEqual("id".utf8):
+            case 2 where key[0] == UInt8(ascii: "i") && key[1] == UInt8(ascii: "d"):
                 guard let s = RecordFields.string(value) else { return nil }
                 id = s
                 seen |= 1
-            case 3 where key.elementsEqual("seq".utf8):
+            case 3 where key[0] == UInt8(ascii: "s") && key[2] == UInt8(ascii: "q"):
                 guard let n = RecordFields.integer(value) else { return nil }
                 seq = n
                 seen |= 2
-            case 4 where key.elementsEqual("type".utf8):
+            case 4 where key[0] == UInt8(ascii: "t"):
                 guard let s = RecordFields.string(value) else { return nil }
                 type = s
                 seen |= 4
-            case 6 where key.elementsEqual("stream".utf8):
+            case 6 where key[0] == UInt8(ascii: "s") && key[1] == UInt8(ascii: "t"):
                 guard let s = RecordFields.string(value) else { return nil }
                 stream = s
                 seen |= 8
-            case 7 where key.elementsEqual("version".utf8):
+            case 7 where key[0] == UInt8(ascii: "v"):
                 guard let n = RecordFields.integer(value) else { return nil }
                 version = n
                 seen |= 16
-            case 8 where key.elementsEqual("prevHash".utf8):
+            case 8 where key[0] == UInt8(ascii: "p") && key[1] == UInt8(ascii: "r"):
                 guard let h = RecordFields.hash(value) else { return nil }
                 prevHash = h
                 seen |= 32
-            case 10 where key.elementsEqual("occurredAt".utf8):
+            case 10 where key[0] == UInt8(ascii: "o"):
                 guard value.count == 12, let d = LocalDate.parse(UnsafeBufferPointer(rebasing: value[1..<11]))
                 else { return nil }
                 occurredAt = d
                 seen |= 64
-            case 10 where key.elementsEqual("recordedAt".utf8):
+            case 10 where key[0] == UInt8(ascii: "r"):
                 guard value.count == 26, let t = Instant.parse(UnsafeBufferPointer(rebasing: value[1..<25]))
                 else { return nil }
                 recordedAt = t
                 seen |= 128
-            case 13 where key.elementsEqual("piiCommitment".utf8):
+            case 13 where key[0] == UInt8(ascii: "p") && key[1] == UInt8(ascii: "i"):
                 guard let h = RecordFields.hash(value) else { return nil }
                 piiCommitment = h
             default:
@@ -92,43 +100,46 @@ struct RecordFields {
     private static func skipValue(_ b: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
         var i = start
         var depth = 0
-        var inString = false
+        let base = b.baseAddress!
         while i < b.count {
-            let byte = b[i]
-            if inString {
-                if byte == UInt8(ascii: "\\") {
-                    i += 1
-                } else if byte == UInt8(ascii: "\"") {
-                    inString = false
-                    if depth == 0 { return i + 1 }
-                }
-            } else {
-                switch byte {
-                case UInt8(ascii: "\""): inString = true
-                case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
-                case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                    if depth == 0 { return i }
-                    depth -= 1
-                    if depth == 0 { return i + 1 }
-                case UInt8(ascii: ","):
-                    if depth == 0 { return i }
-                default: break
-                }
+            switch b[i] {
+            case UInt8(ascii: "\""):
+                // Inside a string only an unescaped quote matters: jump from quote to quote.
+                var quote = i
+                repeat {
+                    guard let found = memchr(base + quote + 1, Int32(UInt8(ascii: "\"")), b.count - quote - 1) else {
+                        return nil
+                    }
+                    quote = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                    var backslashes = 0
+                    while b[quote - 1 - backslashes] == UInt8(ascii: "\\") { backslashes += 1 }
+                    if backslashes % 2 == 0 { break }
+                } while true
+                i = quote
+                if depth == 0 { return i + 1 }
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                if depth == 0 { return i }
+                depth -= 1
+                if depth == 0 { return i + 1 }
+            case UInt8(ascii: ","):
+                if depth == 0 { return i }
+            default:
+                break
             }
             i += 1
         }
         return nil
     }
 
-    private static func string(_ value: UnsafeBufferPointer<UInt8>) -> String? {
+    private static func string(_ value: UnsafeBufferPointer<UInt8>) -> FieldBytes? {
         guard value.count >= 2, value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\"") else {
             return nil
         }
         let inner = UnsafeBufferPointer(rebasing: value[1..<(value.count - 1)])
-        if inner.contains(UInt8(ascii: "\\")) {
-            return (try? JSONParser.parse(value))?.stringValue
-        }
-        return String(validating: inner, as: UTF8.self)
+        guard !inner.contains(UInt8(ascii: "\\")) else { return nil }
+        return FieldBytes(UnsafeRawBufferPointer(inner))
     }
 
     private static func integer(_ value: UnsafeBufferPointer<UInt8>) -> Int64? {
@@ -141,21 +152,89 @@ struct RecordFields {
         return n
     }
 
-    private static func hash(_ value: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+    private static func hash(_ value: UnsafeBufferPointer<UInt8>) -> HashValue? {
         guard value.count == 66 else { return nil }
-        var out = [UInt8](repeating: 0, count: 32)
-        for index in 0..<32 {
-            guard let high = nibble(value[1 + 2 * index]), let low = nibble(value[2 + 2 * index]) else { return nil }
-            out[index] = high << 4 | low
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        let ok = withUnsafeMutableBytes(of: &words) { out -> Bool in
+            for index in 0..<32 {
+                guard let high = nibble(value[1 + 2 * index]), let low = nibble(value[2 + 2 * index]) else { return false }
+                out[index] = high << 4 | low
+            }
+            return true
         }
-        return out
+        return ok ? HashValue(words: words) : nil
+    }
+
+    /// Lowercase hex digit values; 0xFF for every other byte.
+    private static let nibbles: [UInt8] = (0...255).map { byte in
+        switch UInt8(byte) {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt8(byte) - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt8(byte) - UInt8(ascii: "a") + 10
+        default: 0xFF
+        }
     }
 
     @inline(__always) private static func nibble(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        default: nil
-        }
+        let value = nibbles.withUnsafeBufferPointer { $0[Int(byte)] }
+        return value == 0xFF ? nil : value
+    }
+}
+
+/// A SHA-256 value held in four words: compared and copied without allocating.
+struct HashValue: Equatable {
+    var words: (UInt64, UInt64, UInt64, UInt64)
+
+    static let zero = HashValue(words: (0, 0, 0, 0))
+
+    init(words: (UInt64, UInt64, UInt64, UInt64)) {
+        self.words = words
+    }
+
+    /// The first 32 bytes of `bytes`.
+    init(_ bytes: UnsafeRawBufferPointer) {
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[0..<32])) }
+        self.words = words
+    }
+
+    /// SHA-256 of `bytes`.
+    init(hashing bytes: UnsafeRawBufferPointer) {
+        var hasher = SHA256()
+        hasher.update(bufferPointer: bytes)
+        self = hasher.finalize().withUnsafeBytes { HashValue($0) }
+    }
+
+    var bytes: [UInt8] { withUnsafeBytes(of: words) { Array($0) } }
+
+    static func == (a: HashValue, b: HashValue) -> Bool {
+        a.words.0 == b.words.0 && a.words.1 == b.words.1 && a.words.2 == b.words.2 && a.words.3 == b.words.3
+    }
+}
+
+/// The bytes of a field inside a stored record: hashed and compared as bytes,
+/// valid only while the transaction that read the record is open.
+struct FieldBytes: Hashable, @unchecked Sendable {
+    let bytes: UnsafeRawBufferPointer
+
+    static let empty = FieldBytes(UnsafeRawBufferPointer(start: nil, count: 0))
+
+    init(_ bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+    }
+
+    /// A copy as a string, for messages and for keys that outlive the transaction.
+    var string: String { String(decoding: bytes, as: UTF8.self) }
+
+    static func == (a: FieldBytes, b: FieldBytes) -> Bool {
+        a.bytes.count == b.bytes.count && (a.bytes.count == 0 || memcmp(a.bytes.baseAddress!, b.bytes.baseAddress!, a.bytes.count) == 0)
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(bytes: bytes)
+    }
+
+    /// Whether the field holds exactly `text`'s bytes.
+    func equals(_ text: [UInt8]) -> Bool {
+        text.withUnsafeBytes { FieldBytes($0) == self }
     }
 }

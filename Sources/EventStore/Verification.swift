@@ -59,8 +59,9 @@ extension EventLog {
         try env.read { txn in
             let store = StoreTransaction(txn: txn, dbs: dbs)
             let head = try store.head()
-            var previous = LedgerHead.empty
-            var streams: [String: StreamState] = [:]
+            var previous = (seq: Int64(0), hash: HashValue.zero, recordedAt: Instant?.none)
+            var streams: [FieldBytes: StreamState] = [:]
+            let roles = TypeRoles(closers: closerTypes, openers: openerTypes)
             var idSum = EntrySum()
             var streamSum = EntrySum()
             var piiChecked = 0
@@ -68,65 +69,85 @@ extension EventLog {
             if let digest, digest.seq == 0, digest.hash != genesisHash {
                 throw VerificationFailure(seq: 0, reason: "the digest of an empty ledger must have 64 zeros as hash")
             }
+            let digestHash = digest.map { $0.hash.withUnsafeBytes { HashValue($0) } }
 
-            try txn.scan(dbs.records) { key, value in
-                let seq = Int64(readBigEndian(key))
-                let expected = previous.seq + 1
-                guard key.count == 8, seq == expected else {
-                    throw VerificationFailure(seq: expected, reason: "record is missing (the next stored record is seq \(seq))")
-                }
-                guard value.count > 32 else { throw VerificationFailure(seq: seq, reason: "the stored record is truncated") }
-                let canonical = UnsafeRawBufferPointer(rebasing: value[32...])
-                let hash = sha256(canonical)
-                guard hash.elementsEqual(value[0..<32]) else {
-                    throw VerificationFailure(seq: seq, reason: "the stored record does not match its hash (it was changed)")
-                }
-                guard let fields = RecordFields(canonical: canonical) else {
-                    throw VerificationFailure(seq: seq, reason: "the stored record is not a well-formed chained record")
-                }
-                guard fields.seq == seq else {
-                    throw VerificationFailure(seq: seq, reason: "the record says seq \(fields.seq)")
-                }
-                guard fields.prevHash == previous.hash else {
-                    throw VerificationFailure(seq: seq, reason: "prevHash does not link to the hash of seq \(seq - 1)")
-                }
-                if let last = previous.recordedAt, fields.recordedAt < last {
-                    throw VerificationFailure(seq: seq, reason: "recordedAt \(fields.recordedAt) is before that of seq \(seq - 1) (\(last))")
-                }
-                let state = streams[fields.stream]
-                guard fields.version == (state?.version ?? 0) + 1 else {
-                    throw VerificationFailure(
-                        seq: seq, reason: "\(fields.stream) jumps from version \(state?.version ?? 0) to \(fields.version)")
-                }
-                let role: StreamRole =
-                    closerTypes.contains(fields.type) ? .closer : openerTypes.contains(fields.type) ? .opener : .ordinary
-                streams[fields.stream] =
-                    state?.appending(fields.occurredAt, role: role) ?? .opened(on: fields.occurredAt, role: role)
-                idSum.add(key: Array(fields.id.utf8), seq: seq)
-                streamSum.add(key: StoreTransaction.streamIndexKey(fields.stream, version: fields.version), seq: seq)
-                if let commitment = fields.piiCommitment, let entry = try store.vaultEntry(at: seq) {
-                    guard sha256(entry.salt + entry.canonicalPII) == commitment else {
-                        throw VerificationFailure(seq: seq, reason: "the personal data in the vault does not match piiCommitment")
+            // Records are hashed and read on every core, a chunk at a time; the
+            // checks that follow the chain run in seq order on this thread.
+            var chunk: [(seq: Int64, value: UnsafeRawBufferPointer)] = []
+            chunk.reserveCapacity(VerificationChunk.size)
+            func check(_ chunk: [(seq: Int64, value: UnsafeRawBufferPointer)]) throws {
+                let read = Parallel.map(chunk.count) { VerificationChunk.read(chunk[$0].value, roles: roles) }
+                for (index, entry) in chunk.enumerated() {
+                    let seq = entry.seq
+                    let expected = previous.seq + 1
+                    guard seq == expected else {
+                        throw VerificationFailure(seq: expected, reason: "record is missing (the next stored record is seq \(seq))")
                     }
-                    piiChecked += 1
-                }
-                if let digest, digest.seq == seq {
-                    guard hash == digest.hash, digest.recordedAt == nil || digest.recordedAt == fields.recordedAt else {
+                    guard let result = read[index] else {
+                        throw VerificationFailure(seq: seq, reason: "the stored record is truncated")
+                    }
+                    let hash = result.hash
+                    guard hash == HashValue(entry.value) else {
+                        throw VerificationFailure(seq: seq, reason: "the stored record does not match its hash (it was changed)")
+                    }
+                    guard let fields = result.fields else {
+                        throw VerificationFailure(seq: seq, reason: "the stored record is not a well-formed chained record")
+                    }
+                    guard fields.seq == seq else {
+                        throw VerificationFailure(seq: seq, reason: "the record says seq \(fields.seq)")
+                    }
+                    guard fields.prevHash == previous.hash else {
+                        throw VerificationFailure(seq: seq, reason: "prevHash does not link to the hash of seq \(seq - 1)")
+                    }
+                    if let last = previous.recordedAt, fields.recordedAt < last {
+                        throw VerificationFailure(seq: seq, reason: "recordedAt \(fields.recordedAt) is before that of seq \(seq - 1) (\(last))")
+                    }
+                    let state = streams[fields.stream]
+                    guard fields.version == (state?.version ?? 0) + 1 else {
                         throw VerificationFailure(
-                            seq: seq, reason: "the ledger no longer extends the digest: this record's hash or recordedAt differs from it")
+                            seq: seq, reason: "\(fields.stream.string) jumps from version \(state?.version ?? 0) to \(fields.version)")
                     }
-                    digestSeen = true
+                    streams[fields.stream] =
+                        state?.appending(fields.occurredAt, role: result.role) ?? .opened(on: fields.occurredAt, role: result.role)
+                    idSum.add(result.idTerm)
+                    streamSum.add(result.streamTerm)
+                    if let commitment = fields.piiCommitment, let vault = try store.vaultEntry(at: seq) {
+                        let opened = (vault.salt + vault.canonicalPII).withUnsafeBytes { HashValue(hashing: $0) }
+                        guard opened == commitment else {
+                            throw VerificationFailure(seq: seq, reason: "the personal data in the vault does not match piiCommitment")
+                        }
+                        piiChecked += 1
+                    }
+                    if let digest, digest.seq == seq {
+                        guard hash == digestHash, digest.recordedAt == nil || digest.recordedAt == fields.recordedAt else {
+                            throw VerificationFailure(
+                                seq: seq, reason: "the ledger no longer extends the digest: this record's hash or recordedAt differs from it")
+                        }
+                        digestSeen = true
+                    }
+                    previous = (seq, hash, fields.recordedAt)
+                    if seq % 1_000_000 == 0 { progress(seq) }
                 }
-                previous = LedgerHead(seq: seq, hash: hash, recordedAt: fields.recordedAt)
-                if seq % 1_000_000 == 0 { progress(seq) }
+            }
+            try txn.scan(dbs.records) { key, value in
+                guard key.count == 8 else {
+                    throw VerificationFailure(seq: previous.seq + 1, reason: "a record is stored under a malformed key")
+                }
+                chunk.append((Int64(readBigEndian(key)), value))
+                if chunk.count == VerificationChunk.size {
+                    try check(chunk)
+                    chunk.removeAll(keepingCapacity: true)
+                }
                 return .next
             }
+            try check(chunk)
 
             if let digest, !digestSeen {
                 throw VerificationFailure(
                     seq: digest.seq, reason: "the ledger ends at seq \(previous.seq), before the digest's seq \(digest.seq)")
             }
-            guard head == previous else {
+            let last = LedgerHead(seq: previous.seq, hash: previous.seq == 0 ? genesisHash : previous.hash.bytes, recordedAt: previous.recordedAt)
+            guard head == last else {
                 throw VerificationFailure(
                     seq: min(head.seq, previous.seq) + 1,
                     reason: "the head (seq \(head.seq)) does not match the last stored record (seq \(previous.seq))")
@@ -135,14 +156,14 @@ extension EventLog {
                 try findOrphanVaultEntry(store)
             }
             try checkIndex(dbs.ids, against: idSum, store: store, last: previous.seq, name: "id") { fields in
-                Array(fields.id.utf8)
+                Array(fields.id.bytes)
             }
             try checkIndex(dbs.streamIndex, against: streamSum, store: store, last: previous.seq, name: "stream") { fields in
-                StoreTransaction.streamIndexKey(fields.stream, version: fields.version)
+                StoreTransaction.streamIndexKey(fields.stream.string, version: fields.version)
             }
             try checkStreamStates(streams, store: store)
             return VerificationReport(
-                records: previous.seq, streams: streams.count, piiCommitments: piiChecked, head: previous)
+                records: previous.seq, streams: streams.count, piiCommitments: piiChecked, head: last)
         }
     }
 
@@ -152,10 +173,20 @@ extension EventLog {
         key keyOf: (RecordFields) -> [UInt8]
     ) throws {
         var actual = EntrySum()
+        var entries: [(key: UnsafeRawBufferPointer, seq: Int64)] = []
+        entries.reserveCapacity(VerificationChunk.size)
+        func sum() {
+            for term in Parallel.map(entries.count, { EntrySum.term(entries[$0].key, seq: entries[$0].seq) }) {
+                actual.add(term)
+            }
+            entries.removeAll(keepingCapacity: true)
+        }
         try store.txn.scan(db) { key, value in
-            actual.add(key: Array(key), seq: value.count == 8 ? Int64(readBigEndian(value)) : -1)
+            entries.append((key, value.count == 8 ? Int64(readBigEndian(value)) : -1))
+            if entries.count == VerificationChunk.size { sum() }
             return .next
         }
+        sum()
         if actual == expected { return }
         // Exact pass: every record must be found under its key …
         for seq in stride(from: Int64(1), through: last, by: 1) {
@@ -183,13 +214,13 @@ extension EventLog {
         throw VerificationFailure(seq: extra, reason: "the \(name) index has an entry that names no such record")
     }
 
-    private func checkStreamStates(_ computed: [String: StreamState], store: StoreTransaction) throws {
+    private func checkStreamStates(_ computed: [FieldBytes: StreamState], store: StoreTransaction) throws {
         var seen = 0
         var failure: VerificationFailure?
         try store.txn.scan(dbs.streams) { key, value in
             let stream = String(decoding: key, as: UTF8.self)
             seen += 1
-            if let state = StreamState(encoded: value), computed[stream] == state { return .next }
+            if let state = StreamState(encoded: value), computed[FieldBytes(key)] == state { return .next }
             let seqs = (try? store.seqs(ofStream: stream)) ?? []
             failure = VerificationFailure(
                 seq: seqs.last ?? 0, reason: "the stored state of \(stream) does not match its events")
@@ -197,7 +228,7 @@ extension EventLog {
         }
         if let failure { throw failure }
         if seen != computed.count {
-            let missing = computed.keys.sorted().first { (try? store.streamState($0)) == nil } ?? "?"
+            let missing = computed.keys.map(\.string).sorted().first { (try? store.streamState($0)) == nil } ?? "?"
             throw VerificationFailure(
                 seq: (try? store.seqs(ofStream: missing).first) ?? 0, reason: "the state of \(missing) is missing")
         }
@@ -218,24 +249,88 @@ extension EventLog {
     }
 }
 
+/// What the parallel part of verification learns of one stored record: the
+/// hash of its canonical bytes, its fields (nil when unreadable), its role in
+/// its stream, and its terms of the two index sums. Nil altogether when the
+/// value is too short to hold a record.
+struct RecordReading {
+    let hash: HashValue
+    let fields: RecordFields?
+    let role: StreamRole
+    let idTerm: EntrySum.Term
+    let streamTerm: EntrySum.Term
+}
+
+enum VerificationChunk {
+    static let size = 8192
+
+    static func read(_ value: UnsafeRawBufferPointer, roles: TypeRoles) -> RecordReading? {
+        guard value.count > 32 else { return nil }
+        let canonical = UnsafeRawBufferPointer(rebasing: value[32...])
+        let hash = HashValue(hashing: canonical)
+        guard let fields = RecordFields(canonical: canonical) else {
+            return RecordReading(hash: hash, fields: nil, role: .ordinary, idTerm: .zero, streamTerm: .zero)
+        }
+        let streamTerm = withUnsafeTemporaryAllocation(byteCount: fields.stream.bytes.count + 5, alignment: 1) { key in
+            key.copyMemory(from: fields.stream.bytes)
+            key[fields.stream.bytes.count] = 0
+            for index in 0..<4 {
+                key[fields.stream.bytes.count + 1 + index] = UInt8(truncatingIfNeeded: UInt64(fields.version) >> UInt64(24 - 8 * index))
+            }
+            return EntrySum.term(UnsafeRawBufferPointer(key), seq: fields.seq)
+        }
+        return RecordReading(
+            hash: hash, fields: fields, role: roles.role(of: fields.type),
+            idTerm: EntrySum.term(fields.id.bytes, seq: fields.seq), streamTerm: streamTerm)
+    }
+}
+
+/// The opener and closer types, compared as bytes.
+struct TypeRoles: @unchecked Sendable {
+    private let closers: [[UInt8]]
+    private let openers: [[UInt8]]
+
+    init(closers: Set<String>, openers: Set<String>) {
+        self.closers = closers.map { Array($0.utf8) }
+        self.openers = openers.map { Array($0.utf8) }
+    }
+
+    func role(of type: FieldBytes) -> StreamRole {
+        if closers.contains(where: type.equals) { return .closer }
+        if openers.contains(where: type.equals) { return .opener }
+        return .ordinary
+    }
+}
+
 /// An order-independent sum of (key, seq) entries, 128 bits wide, keyed by
 /// the process's random hash seed.
-private struct EntrySum: Equatable {
+struct EntrySum: Equatable {
+    /// One entry's contribution.
+    struct Term {
+        let low: UInt64
+        let high: UInt64
+        static let zero = Term(low: 0, high: 0)
+    }
+
     var low: UInt64 = 0
     var high: UInt64 = 0
     var count = 0
 
-    mutating func add(key: [UInt8], seq: Int64) {
+    static func term(_ key: UnsafeRawBufferPointer, seq: Int64) -> Term {
         var first = Hasher()
         first.combine(0xA5 as UInt8)
         first.combine(seq)
-        key.withUnsafeBytes { first.combine(bytes: $0) }
+        first.combine(bytes: key)
         var second = Hasher()
         second.combine(0x5A as UInt8)
         second.combine(seq)
-        key.withUnsafeBytes { second.combine(bytes: $0) }
-        low &+= UInt64(bitPattern: Int64(first.finalize()))
-        high &+= UInt64(bitPattern: Int64(second.finalize()))
+        second.combine(bytes: key)
+        return Term(low: UInt64(bitPattern: Int64(first.finalize())), high: UInt64(bitPattern: Int64(second.finalize())))
+    }
+
+    mutating func add(_ term: Term) {
+        low &+= term.low
+        high &+= term.high
         count += 1
     }
 }

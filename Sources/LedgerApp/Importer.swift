@@ -1,10 +1,6 @@
 import Dispatch
 import Foundation
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 import EventStore
 import LedgerDomain
 import LedgerValues
@@ -173,14 +169,7 @@ struct ParsedLines {
 
     /// Parses and shape-checks `lines` on every core; results in line order.
     static func parseOnAllCores(_ lines: [(number: Int, bytes: [UInt8])], ledger: Ledger) -> [ParsedLine] {
-        let slots = ResultSlots(count: lines.count)
-        let workers = max(1, min(System.coreCount, lines.count / 64))
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            for index in stride(from: worker, to: lines.count, by: workers) {
-                slots.store(ParsedLine(number: lines[index].number, result: parse(lines[index].bytes, ledger: ledger)), at: index)
-            }
-        }
-        return slots.collect()
+        Parallel.map(lines.count) { ParsedLine(number: lines[$0].number, result: parse(lines[$0].bytes, ledger: ledger)) }
     }
 
     /// One line to the event the store judges, or the shape errors.
@@ -245,45 +234,4 @@ private final class ChunkQueue: @unchecked Sendable {
             return
         }
     }
-}
-
-/// Slots that parallel workers fill, each its own index, and that are read
-/// only after every worker has finished (`concurrentPerform` returns then).
-private final class ResultSlots: @unchecked Sendable {
-    private let slots: UnsafeMutableBufferPointer<ParsedLine?>
-
-    init(count: Int) {
-        slots = .allocate(capacity: count)
-        slots.initialize(repeating: nil)
-    }
-
-    deinit {
-        slots.deinitialize()
-        slots.deallocate()
-    }
-
-    func store(_ line: ParsedLine, at index: Int) {
-        slots[index] = line
-    }
-
-    /// Moves the results out (no copies); the slots are left empty.
-    func collect() -> [ParsedLine] {
-        (0..<slots.count).map { index in
-            let line = (slots.baseAddress! + index).move()
-            (slots.baseAddress! + index).initialize(to: nil)
-            return line!
-        }
-    }
-}
-
-/// Facts about the machine.
-enum System {
-    /// The cores this process may use.
-    static let coreCount: Int = {
-        #if canImport(Glibc)
-            return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        #else
-            return 2
-        #endif
-    }()
 }

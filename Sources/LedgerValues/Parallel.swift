@@ -1,0 +1,49 @@
+import Dispatch
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Work spread over every core, for the few loops whose items are independent
+/// (parsing lines, hashing records) while the ledger's order-dependent work
+/// stays on one thread.
+public enum Parallel {
+    /// The cores this process may use.
+    public static let coreCount: Int = {
+        #if canImport(Glibc)
+            return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        #else
+            return 2
+        #endif
+    }()
+
+    /// `transform` applied to `0..<count` on every core; results in index order.
+    /// Small inputs stay on the calling thread.
+    public static func map<T>(_ count: Int, minimumPerCore: Int = 64, _ transform: (Int) -> T) -> [T] {
+        let workers = max(1, min(coreCount, count / minimumPerCore))
+        if workers == 1 { return (0..<count).map(transform) }
+        let slots = UnsafeMutableBufferPointer<T>.allocate(capacity: count)
+        defer { slots.deallocate() }
+        // Each worker writes only its own indexes, and the slots are read only
+        // after concurrentPerform has returned, when every worker has finished.
+        withoutActuallyEscaping(transform) { transform in
+            let shared = Shared(slots: slots, transform: transform)
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                for index in stride(from: worker, to: count, by: workers) {
+                    (shared.slots.baseAddress! + index).initialize(to: shared.transform(index))
+                }
+            }
+        }
+        return (0..<count).map { (slots.baseAddress! + $0).move() }
+    }
+
+    private final class Shared<T>: @unchecked Sendable {
+        let slots: UnsafeMutableBufferPointer<T>
+        let transform: (Int) -> T
+
+        init(slots: UnsafeMutableBufferPointer<T>, transform: @escaping (Int) -> T) {
+            self.slots = slots
+            self.transform = transform
+        }
+    }
+}
