@@ -104,7 +104,7 @@ public struct InterchangeEvent: Sendable, Equatable {
         }
 
         let id = text(0, "id")
-        if let id, !Pattern.identifier(id, first: Pattern.alphanumeric, rest: Pattern.idCharacter, maxLength: 64) {
+        if let id, !Pattern.identifier(id, first: .alphanumeric, rest: .idCharacter, maxLength: 64) {
             errors.append(FieldError(field: "id", rule: "must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$ (got \"\(id)\")"))
         }
 
@@ -115,7 +115,7 @@ public struct InterchangeEvent: Sendable, Equatable {
             if let dash = stream.utf8.firstIndex(of: UInt8(ascii: "-")),
                 let k = StreamKind.named(String(stream[..<dash])),
                 case let key = String(stream[stream.index(after: dash)...]),
-                Pattern.identifier(key, first: Pattern.alphanumeric, rest: Pattern.streamKeyCharacter, maxLength: 48)
+                Pattern.identifier(key, first: .alphanumeric, rest: .streamKeyCharacter, maxLength: 48)
             {
                 kind = k
                 streamKey = key
@@ -162,7 +162,7 @@ public struct InterchangeEvent: Sendable, Equatable {
         }
 
         let actor = text(5, "actor")
-        if let actor, !Pattern.identifier(actor, first: Pattern.actorCharacter, rest: Pattern.actorCharacter, maxLength: 64) {
+        if let actor, !Pattern.identifier(actor, first: .actorCharacter, rest: .actorCharacter, maxLength: 64) {
             errors.append(FieldError(field: "actor", rule: "must match ^[A-Za-z0-9_.@-]{1,64}$ (got \"\(actor)\")"))
         }
 
@@ -287,30 +287,44 @@ public struct InterchangeEvent: Sendable, Equatable {
 }
 
 /// The character classes of the identifier patterns of events.md §1, checked
-/// by hand: they run on every field of every line.
+/// by hand through one table: they run on every field of every line.
 enum Pattern {
-    static func alphanumeric(_ b: UInt8) -> Bool {
-        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+    struct Class: OptionSet {
+        let rawValue: UInt8
+        /// `[A-Za-z0-9]`
+        static let alphanumeric = Class(rawValue: 1)
+        /// `[A-Za-z0-9._:-]`
+        static let idCharacter = Class(rawValue: 2)
+        /// `[A-Za-z0-9_.-]`
+        static let streamKeyCharacter = Class(rawValue: 4)
+        /// `[A-Za-z0-9_.@-]`
+        static let actorCharacter = Class(rawValue: 8)
     }
-    /// `[A-Za-z0-9._:-]`
-    static func idCharacter(_ b: UInt8) -> Bool {
-        alphanumeric(b) || b == UInt8(ascii: ".") || b == UInt8(ascii: "_") || b == UInt8(ascii: ":") || b == UInt8(ascii: "-")
-    }
-    /// `[A-Za-z0-9_.-]`
-    static func streamKeyCharacter(_ b: UInt8) -> Bool {
-        alphanumeric(b) || b == UInt8(ascii: ".") || b == UInt8(ascii: "_") || b == UInt8(ascii: "-")
-    }
-    /// `[A-Za-z0-9_.@-]`
-    static func actorCharacter(_ b: UInt8) -> Bool {
-        streamKeyCharacter(b) || b == UInt8(ascii: "@")
+
+    private static let table: [UInt8] = (0..<256).map { value in
+        let byte = UInt8(value)
+        let alnum =
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+        var classes: Class = []
+        if alnum { classes.formUnion([.alphanumeric, .idCharacter, .streamKeyCharacter, .actorCharacter]) }
+        if byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") {
+            classes.formUnion([.idCharacter, .streamKeyCharacter, .actorCharacter])
+        }
+        if byte == UInt8(ascii: ":") { classes.insert(.idCharacter) }
+        if byte == UInt8(ascii: "@") { classes.insert(.actorCharacter) }
+        return classes.rawValue
     }
 
     /// True when `text` is 1…`maxLength` ASCII characters, the first in `first`, the rest in `rest`.
-    static func identifier(
-        _ text: String, first: (UInt8) -> Bool, rest: (UInt8) -> Bool, maxLength: Int
-    ) -> Bool {
-        let utf8 = text.utf8
-        guard let head = utf8.first, utf8.count <= maxLength, first(head) else { return false }
-        return utf8.dropFirst().allSatisfy(rest)
+    static func identifier(_ text: String, first: Class, rest: Class, maxLength: Int) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            guard let head = bytes.first, bytes.count <= maxLength else { return false }
+            return table.withUnsafeBufferPointer { table in
+                guard table[Int(head)] & first.rawValue != 0 else { return false }
+                for byte in bytes.dropFirst() where table[Int(byte)] & rest.rawValue == 0 { return false }
+                return true
+            }
+        }
     }
 }

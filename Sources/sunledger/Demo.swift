@@ -9,8 +9,12 @@ extension Sunledger {
         static let configuration = CommandConfiguration(
             abstract: "Show the ledger at work on the embedded example: import, verify, digest, history, masked export.")
 
-        @Option(help: "Where to build the demonstration ledger (made afresh; default ./demo-ledger).")
-        var ledger = "./demo-ledger"
+        @Option(name: .customLong("ledger"), help: "Where to build the demonstration ledger (made afresh; default ./demo-ledger).")
+        var demoLedger: String?
+        @ParentCommand var root: Sunledger
+
+        /// The demonstration's directory: `--ledger` here or before `demo`, else ./demo-ledger.
+        var ledger: String { demoLedger ?? root.global.ledger ?? "./demo-ledger" }
 
         /// Marks a directory as a demonstration ledger, so a later demo may replace it.
         static let marker = ".sunledger-demo"

@@ -15,6 +15,9 @@ struct Sunledger: ParsableCommand {
             Import.self, Export.self, Verify.self, Digest.self, History.self, Restore.self, Demo.self,
         ])
 
+    /// `--ledger PATH` given before the subcommand (`sunledger --ledger DIR import …`).
+    @OptionGroup var global: LedgerOption
+
     /// Runs the command and maps failures to cli.md's exit codes: 1 when the data
     /// was rejected or a check failed, 2 for wrong usage, 3 for anything else.
     static func main() {
@@ -59,12 +62,22 @@ func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
 
-/// `--ledger PATH`, shared by every command.
+/// `--ledger PATH`, accepted before the subcommand or after it.
 struct LedgerOption: ParsableArguments {
     @Option(name: .long, help: "The ledger directory (default: $SUNLEDGER_LEDGER, else ./ledger).")
     var ledger: String?
+}
 
-    var path: String { Ledger.resolvePath(ledger) }
+/// What every command that works on a ledger has: `--ledger` in either place.
+protocol LedgerCommand: ParsableCommand {
+    var options: LedgerOption { get }
+    var root: Sunledger { get }
+}
+
+extension LedgerCommand {
+    /// The ledger directory: `--ledger` after the subcommand, else before it,
+    /// else `$SUNLEDGER_LEDGER`, else `./ledger`.
+    var path: String { Ledger.resolvePath(options.ledger ?? root.global.ledger) }
 
     /// Opens the ledger; `create` for commands that write.
     func open(create: Bool = false) throws -> Ledger {
@@ -77,7 +90,7 @@ func waitingNotice(_ holder: String) {
 }
 
 extension Sunledger {
-    struct Import: ParsableCommand {
+    struct Import: LedgerCommand {
         static let configuration = CommandConfiguration(
             abstract: "Append interchange-form events (JSON Lines); each file all or nothing.",
             discussion: """
@@ -88,10 +101,11 @@ extension Sunledger {
                 """)
 
         @OptionGroup var options: LedgerOption
+        @ParentCommand var root: Sunledger
         @Argument(help: "Interchange files; - reads standard input.") var files: [String]
 
         func run() throws {
-            let ledger = try options.open(create: true)
+            let ledger = try open(create: true)
             let importer = Importer(ledger: ledger)
             for (index, file) in files.enumerated() {
                 do {
@@ -108,11 +122,12 @@ extension Sunledger {
         }
     }
 
-    struct Export: ParsableCommand {
+    struct Export: LedgerCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write the chained records, with their hashes, as JSON Lines in seq order.")
 
         @OptionGroup var options: LedgerOption
+        @ParentCommand var root: Sunledger
         @Option(name: .customLong("from-seq"), help: "The first seq to export.") var fromSeq: Int64 = 1
         @Option(name: .customLong("to-seq"), help: "The last seq to export.") var toSeq: Int64?
         @Flag(help: "Add pii and piiSalt where the vault still holds them.") var pii = false
@@ -126,23 +141,24 @@ extension Sunledger {
         }
 
         func run() throws {
-            let ledger = try options.open()
+            let ledger = try open()
             let exposure: PIIExposure = pii ? .full : masked ? .masked : .none
             let count = try Exporter(ledger: ledger).export(from: fromSeq, through: toSeq, pii: exposure, to: out)
             if let out { printError("exported \(count) records to \(out)") }
         }
     }
 
-    struct Verify: ParsableCommand {
+    struct Verify: LedgerCommand {
         static let configuration = CommandConfiguration(
             abstract: "Re-hash every record and check the chain, versions, indexes and pii commitments.",
             discussion: "With --digest, also prove the ledger still extends that digest. Exit 1 names the first bad seq.")
 
         @OptionGroup var options: LedgerOption
+        @ParentCommand var root: Sunledger
         @Option(help: "A digest printed earlier by `sunledger digest`, or a file holding it.") var digest: String?
 
         func run() throws {
-            let ledger = try options.open()
+            let ledger = try open()
             var kept: LedgerDigest?
             if let digest {
                 let text =
@@ -164,29 +180,31 @@ extension Sunledger {
         }
     }
 
-    struct Digest: ParsableCommand {
+    struct Digest: LedgerCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print the digest of the last record: {\"seq\":N,\"hash\":\"…\",\"recordedAt\":\"…\"}.")
 
         @OptionGroup var options: LedgerOption
+        @ParentCommand var root: Sunledger
 
         func run() throws {
-            print(try options.open().digest().json)
+            print(try open().digest().json)
         }
     }
 
-    struct History: ParsableCommand {
+    struct History: LedgerCommand {
         static let configuration = CommandConfiguration(
             abstract: "A stream's events as recorded, with seq, recordedAt and occurredAt.")
 
         @OptionGroup var options: LedgerOption
+        @ParentCommand var root: Sunledger
         @Argument(help: "The stream, e.g. person-P1.") var stream: String
         @Option(name: .customLong("known-at"), help: "Only what was recorded at or before this RFC 3339 instant.")
         var knownAt: String?
         @Flag(help: "Print the records as JSON Lines (with hash; personal data masked).") var json = false
 
         func run() throws {
-            let ledger = try options.open()
+            let ledger = try open()
             var limit: Instant?
             if let knownAt {
                 guard let instant = Instant(rfc3339: knownAt) else {
@@ -228,16 +246,17 @@ extension Sunledger {
         }
     }
 
-    struct Restore: ParsableCommand {
+    struct Restore: LedgerCommand {
         static let configuration = CommandConfiguration(
             abstract: "Load an export into an empty ledger, or one it continues, checking every hash.",
             discussion: "A broken or reordered export is refused with the seq where it breaks, and nothing is stored.")
 
         @OptionGroup var options: LedgerOption
+        @ParentCommand var root: Sunledger
         @Argument(help: "An export written by `sunledger export` (- reads standard input).") var file: String
 
         func run() throws {
-            let ledger = try options.open(create: true)
+            let ledger = try open(create: true)
             do {
                 let report = try Restorer(ledger: ledger).restore(file, waiting: waitingNotice)
                 let range = report.firstSeq.map { " (seq \($0)–\(report.lastSeq!))" } ?? ""

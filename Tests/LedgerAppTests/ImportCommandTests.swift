@@ -17,6 +17,16 @@ struct ImportCommandTests {
         }
     }
 
+    @Test("--ledger is accepted before the subcommand as well as after it")
+    func globalLedgerOption() throws {
+        try withScratch { dir in
+            try write(syntheticEvents(persons: 2, perPerson: 1), to: dir + "/e.jsonl")
+            #expect(try sunledger("--ledger", dir + "/ledger", "import", dir + "/e.jsonl").status == 0)
+            #expect(try sunledger("--ledger", dir + "/ledger", "digest").stdout.hasPrefix(#"{"seq":4,"#))
+            #expect(try sunledger("digest", "--ledger", dir + "/ledger").stdout.hasPrefix(#"{"seq":4,"#))
+        }
+    }
+
     @Test("standard input is read with -")
     func standardInput() throws {
         try withScratch { dir in
