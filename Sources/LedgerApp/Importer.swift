@@ -52,8 +52,8 @@ public struct ImportReport: Equatable, Sendable {
 /// is stored, and every rejected line is reported. A kill at any moment leaves
 /// the ledger as it was before the file, or with the whole file; running the
 /// same import again completes it, stored lines counting as duplicates.
-/// Lines are parsed and shape-checked on every core, in chunks, while the
-/// judging and chaining, which must follow the file's order, run on one.
+/// Lines are parsed and shape-checked on one thread while the judging and
+/// chaining, which must follow the file's order, run on another.
 public struct Importer {
     public let ledger: Ledger
     /// Lines parsed together on all cores.
@@ -120,10 +120,11 @@ struct ParsedLine: Sendable {
     let result: Result<NewEvent, FieldErrors>
 }
 
-/// The lines of an interchange file, parsed on a background thread (itself
-/// spreading each chunk over every core) one chunk ahead of the caller, who
-/// gets them in file order. Judging and storing, which must follow the file's
-/// order, then overlap with the parsing of what comes next.
+/// The lines of an interchange file, parsed on a background thread one chunk
+/// ahead of the caller, who gets them in file order: judging and storing,
+/// which must follow the file's order, overlap with the parsing of what comes
+/// next. (One parsing thread beside the storing one keeps both cores of the
+/// reference machine busy; more threads than cores measured slower.)
 struct ParsedLines {
     let input: InputFile
     let ledger: Ledger
@@ -137,7 +138,7 @@ struct ParsedLines {
         DispatchQueue.global().async {
             do {
                 try input.forEachChunk(of: chunkSize) { lines in
-                    guard queue.put(.lines(ParsedLines.parseOnAllCores(lines, ledger: ledger))) else {
+                    guard queue.put(.lines(ParsedLines.parse(lines, ledger: ledger))) else {
                         throw CancellationError()
                     }
                 }
@@ -167,9 +168,9 @@ struct ParsedLines {
         }
     }
 
-    /// Parses and shape-checks `lines` on every core; results in line order.
-    static func parseOnAllCores(_ lines: [(number: Int, bytes: [UInt8])], ledger: Ledger) -> [ParsedLine] {
-        Parallel.map(lines.count) { ParsedLine(number: lines[$0].number, result: parse(lines[$0].bytes, ledger: ledger)) }
+    /// Parses and shape-checks `lines`; results in line order.
+    static func parse(_ lines: [(number: Int, bytes: [UInt8])], ledger: Ledger) -> [ParsedLine] {
+        lines.map { ParsedLine(number: $0.number, result: parse($0.bytes, ledger: ledger)) }
     }
 
     /// One line to the event the store judges, or the shape errors.

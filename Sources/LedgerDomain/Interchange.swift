@@ -1,5 +1,9 @@
 import LedgerValues
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A broken shape rule: the field (a path such as `data.grade` or `pii.name`)
 /// and the rule in a clerk's words.
 public struct FieldError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -71,19 +75,7 @@ public struct InterchangeEvent: Sendable, Equatable {
         // Swift to compare it inline.
         var given = [JSONValue?](repeating: nil, count: 10)
         for member in object {
-            let slot: Int
-            switch member.key {
-            case "id": slot = 0
-            case "stream": slot = 1
-            case "type": slot = 2
-            case "occurredAt": slot = 3
-            case "recordedAt": slot = 4
-            case "actor": slot = 5
-            case "orgUnit": slot = 6
-            case "expectedVersion": slot = 7
-            case "data": slot = 8
-            case "pii": slot = 9
-            default:
+            guard let slot = InterchangeEvent.slot(of: member.key) else {
                 errors.append(FieldError(field: member.key, rule: "is not a key of the interchange form"))
                 continue
             }
@@ -208,6 +200,24 @@ public struct InterchangeEvent: Sendable, Equatable {
                 actor: actor, orgUnit: orgUnit, expectedVersion: expectedVersion, data: data, pii: pii))
     }
 
+    /// The keys of the interchange form, in the order of their slots.
+    private static let slotKeys = Array(
+        ["id", "stream", "type", "occurredAt", "recordedAt", "actor", "orgUnit", "expectedVersion", "data", "pii"]
+            .map { Array($0.utf8) })
+
+    /// The slot of a top-level key, matched by its bytes (length first).
+    private static func slot(of key: String) -> Int? {
+        var key = key
+        return key.withUTF8 { bytes in
+            for (slot, candidate) in slotKeys.enumerated() where candidate.count == bytes.count {
+                if candidate.withUnsafeBufferPointer({ memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }) {
+                    return slot
+                }
+            }
+            return nil
+        }
+    }
+
     /// Values in `data` are strings, integers, booleans or arrays of strings.
     private static func checkDataValue(_ value: JSONValue, key: String, into errors: inout [FieldError]) {
         switch value {
@@ -269,7 +279,8 @@ public struct InterchangeEvent: Sendable, Equatable {
                 errors.append(FieldError(field: "pii.\(member.key)", rule: "must be a string, not \(member.value.kindName)"))
                 continue
             }
-            if text.isEmpty || text.count > 128 {
+            // A character takes at least one byte: short text needs no counting.
+            if text.isEmpty || (text.utf8.count > 128 && text.count > 128) {
                 errors.append(FieldError(field: "pii.\(member.key)", rule: "must be 1–128 characters"))
             }
         }

@@ -163,16 +163,16 @@ public struct JSONObject: Hashable, Sendable, Sequence {
     }
 }
 
-/// Whether two strings have the same UTF-8 bytes. Swift's `==` (canonical
-/// equivalence) answers most comparisons quickly; only strings it calls equal
-/// are compared byte by byte.
+/// Whether two strings have the same UTF-8 bytes (Swift's `==` would also
+/// equate canonically equivalent spellings). Lengths are compared first, which
+/// settles most comparisons of different keys.
 @inline(__always)
 func sameBytes(_ a: String, _ b: String) -> Bool {
-    guard a == b else { return false }
+    guard a.utf8.count == b.utf8.count else { return false }
     var a = a
     var b = b
     return a.withUTF8 { x in
-        b.withUTF8 { y in x.count == y.count && (x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0) }
+        b.withUTF8 { y in x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 }
     }
 }
 
