@@ -8,10 +8,12 @@ public enum StreamKind: String, CaseIterable, Sendable {
     private static let openers: [StreamKind: EventType?] = Dictionary(
         uniqueKeysWithValues: allCases.map { kind in (kind, EventType.allCases.first { $0.kind == kind && $0.role == .opener }) })
 
-    private static let byName: [String: StreamKind] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.rawValue, $0) })
+    private static let names: [(bytes: [UInt8], kind: StreamKind)] = allCases.map { (Array($0.rawValue.utf8), $0) }
 
-    /// The kind named `name`, found by hashing rather than by comparing every name.
-    public static func named(_ name: String) -> StreamKind? { byName[name] }
+    /// The kind whose name is `name`'s bytes.
+    public static func named(_ name: some Collection<UInt8>) -> StreamKind? {
+        names.first { $0.bytes.count == name.count && $0.bytes.elementsEqual(name) }?.kind
+    }
 }
 
 /// The part a type plays in its stream.

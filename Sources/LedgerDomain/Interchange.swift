@@ -73,7 +73,7 @@ public struct InterchangeEvent: Sendable, Equatable {
         var errors: [FieldError] = []
         // One pass over the members; every key of the form is short enough for
         // Swift to compare it inline.
-        var given = [JSONValue?](repeating: nil, count: 10)
+        var given = Given()
         for member in object {
             guard let slot = InterchangeEvent.slot(of: member.key) else {
                 errors.append(FieldError(field: member.key, rule: "is not a key of the interchange form"))
@@ -81,8 +81,7 @@ public struct InterchangeEvent: Sendable, Equatable {
             }
             given[slot] = member.value
         }
-        for (slot, key) in [(0, "id"), (1, "stream"), (2, "type"), (3, "occurredAt"), (5, "actor"), (6, "orgUnit"), (8, "data")]
-        where given[slot] == nil {
+        for (slot, key) in InterchangeEvent.requiredSlots where given[slot] == nil {
             errors.append(FieldError(field: key, rule: "is required"))
         }
 
@@ -105,7 +104,7 @@ public struct InterchangeEvent: Sendable, Equatable {
         var streamKey: String?
         if let stream {
             if let dash = stream.utf8.firstIndex(of: UInt8(ascii: "-")),
-                let k = StreamKind.named(String(stream[..<dash])),
+                let k = StreamKind.named(stream.utf8[..<dash]),
                 case let key = String(stream[stream.index(after: dash)...]),
                 Pattern.identifier(key, first: .alphanumeric, rest: .streamKeyCharacter, maxLength: 48)
             {
@@ -198,6 +197,50 @@ public struct InterchangeEvent: Sendable, Equatable {
             InterchangeEvent(
                 id: id, stream: stream, kind: kind, type: type, occurredAt: occurredAt, recordedAt: recordedAt,
                 actor: actor, orgUnit: orgUnit, expectedVersion: expectedVersion, data: data, pii: pii))
+    }
+
+    /// The required keys and their slots.
+    private static let requiredSlots = [
+        (0, "id"), (1, "stream"), (2, "type"), (3, "occurredAt"), (5, "actor"), (6, "orgUnit"), (8, "data"),
+    ]
+
+    /// The values given for the keys of the form, by slot; kept inline, not in an array.
+    private struct Given {
+        private var values: (
+            JSONValue?, JSONValue?, JSONValue?, JSONValue?, JSONValue?, JSONValue?, JSONValue?, JSONValue?, JSONValue?,
+            JSONValue?
+        ) = (nil, nil, nil, nil, nil, nil, nil, nil, nil, nil)
+
+        subscript(slot: Int) -> JSONValue? {
+            get {
+                switch slot {
+                case 0: values.0
+                case 1: values.1
+                case 2: values.2
+                case 3: values.3
+                case 4: values.4
+                case 5: values.5
+                case 6: values.6
+                case 7: values.7
+                case 8: values.8
+                default: values.9
+                }
+            }
+            set {
+                switch slot {
+                case 0: values.0 = newValue
+                case 1: values.1 = newValue
+                case 2: values.2 = newValue
+                case 3: values.3 = newValue
+                case 4: values.4 = newValue
+                case 5: values.5 = newValue
+                case 6: values.6 = newValue
+                case 7: values.7 = newValue
+                case 8: values.8 = newValue
+                default: values.9 = newValue
+                }
+            }
+        }
     }
 
     /// The keys of the interchange form, in the order of their slots.
