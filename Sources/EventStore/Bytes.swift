@@ -151,14 +151,6 @@ struct KeyRun {
     }
 }
 
-/// Byte order, as LMDB sorts keys.
-@inline(__always)
-func precedes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-    let common = min(a.count, b.count)
-    let order = a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in memcmp(pa.baseAddress!, pb.baseAddress!, common) } }
-    return order != 0 ? order < 0 : a.count < b.count
-}
-
 /// The 8-byte big-endian form of a sequence number: keys in seq order sort as bytes.
 @inline(__always)
 func bigEndianKey(_ value: Int64) -> [UInt8] {

@@ -10,12 +10,12 @@ public enum Admission: Sendable, Equatable {
     case rejected([RuleViolation])
 }
 
-/// Judges offered events against the ledger as it stands plus the events it has
-/// already admitted in the same run (events.md §6 rules 2–5).
+/// Judges offered events against the ledger as one write transaction sees it,
+/// plus the events it has admitted in that transaction whose index entries are
+/// not put yet (events.md §6 rules 2–5).
 ///
-/// The same judge serves the check of a whole file before anything is written
-/// (over a read snapshot) and each write transaction that then stores it, so the
-/// two can never disagree about what a line means.
+/// Every way into the ledger (an import, a restore, a batch of the API) goes
+/// through this one judge, so a line means the same whichever way it comes.
 struct Sequencer {
     private let lookup: StoreTransaction
     /// The store's clock for this run.

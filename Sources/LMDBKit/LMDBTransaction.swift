@@ -104,11 +104,6 @@ public final class LMDBTransaction {
         }
     }
 
-    /// Removes every entry of `db`, keeping the database. The corresponding C function is `mdb_drop`.
-    public func removeAll(in db: LMDBDatabase) throws(LMDBError) {
-        try check(mdb_drop(txn, db.handle, 0), "mdb_drop \(db.name)")
-    }
-
     /// The number of entries in `db`. The corresponding C function is `mdb_stat`.
     public func count(in db: LMDBDatabase) throws(LMDBError) -> Int {
         var stat = MDB_stat()
