@@ -27,6 +27,11 @@ public final class AppendSession {
         head = try store.head()
     }
 
+    /// The stored hash of the record at `seq`, as this transaction sees it.
+    public func storedHash(at seq: Int64) throws -> [UInt8]? {
+        try store.hash(at: seq)
+    }
+
     /// Judges `event` and, when it is admitted, stores it. A rejected event
     /// changes nothing; the caller decides whether the session goes on.
     public func offer(_ event: NewEvent) throws -> Admission {

@@ -80,14 +80,14 @@ public struct Restorer {
                         "the ledger ends at seq \(head.seq), so an export starting at seq \(record.seq) does not continue it",
                         seq: record.seq)
                 }
-                let predecessor = record.seq == 1 ? genesisHash : try ledger.log.hash(at: record.seq - 1)
+                let predecessor = record.seq == 1 ? genesisHash : try session.storedHash(at: record.seq - 1)
                 guard record.prevHash == predecessor else {
                     throw refuse("prevHash does not link to the ledger's record \(record.seq - 1)", seq: record.seq)
                 }
             }
             previous = (record.seq, line.hash)
             guard let event = line.event else {
-                guard try ledger.log.hash(at: record.seq) == line.hash else {
+                guard try session.storedHash(at: record.seq) == line.hash else {
                     throw refuse("the ledger already holds a different record at this seq", seq: record.seq)
                 }
                 report.alreadyPresent += 1
