@@ -171,8 +171,11 @@ public final class EventLog: @unchecked Sendable {
 
     /// A stored record with its hash and, when asked, its vault entry.
     public struct StoredRecord: Sendable {
+        /// The record.
         public let record: LedgerRecord
+        /// Its stored hash.
         public let hash: [UInt8]
+        /// Its personal data, while the vault holds it.
         public let vault: VaultEntry?
     }
 

@@ -17,14 +17,21 @@ public enum StreamRole: Sendable, Equatable {
 /// the store enforces identity, time, stream order and effective dates
 /// (events.md §6 rules 2–5) from that.
 public struct NewEvent: Sendable {
+    /// The idempotency key.
     public var id: String
+    /// `<kind>-<key>`.
     public var stream: String
+    /// The event type.
     public var type: String
+    /// The payload version of the type.
     public var schema: Int64
+    /// When it happened (effective time).
     public var occurredAt: LocalDate
     /// When the federation learned it; nil takes the store's clock.
     public var recordedAt: Instant?
+    /// Who recorded it.
     public var actor: String
+    /// The unit that recorded it.
     public var orgUnit: String
     /// The stream's version this event expects to follow (0: a new stream).
     public var expectedVersion: Int64?
@@ -32,6 +39,7 @@ public struct NewEvent: Sendable {
     /// are made where the event is made (on whichever thread parses it), so that
     /// appending copies bytes and no JSON tree travels between threads.
     public private(set) var canonicalData: [UInt8]
+    /// See `canonicalData`.
     public private(set) var canonicalPII: [UInt8]?
 
     /// The type's payload.
@@ -59,11 +67,17 @@ public struct NewEvent: Sendable {
     /// and its personal-data commitment with, where the export had them, the salt
     /// that opens it.
     public struct Restoration: Sendable, Equatable {
+        /// The record's seq.
         public var seq: Int64
+        /// Its version in its stream.
         public var version: Int64
+        /// The hash it links to.
         public var prevHash: [UInt8]
+        /// Its hash, which the rebuilt record must have.
         public var hash: [UInt8]
+        /// Its personal-data commitment, if any.
         public var piiCommitment: String?
+        /// The salt that opens the commitment, when the export carried the personal data.
         public var piiSalt: [UInt8]?
 
         public init(
@@ -111,6 +125,7 @@ public struct RuleViolation: Error, Equatable, Sendable, CustomStringConvertible
         case identity, time, streamOrder, versionConflict, effectiveDate, chain
     }
 
+    /// What kind of rule was broken.
     public let kind: Kind
     /// The input key at fault (`occurredAt`, `id`, `expectedVersion`, …).
     public let field: String

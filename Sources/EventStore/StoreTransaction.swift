@@ -38,6 +38,7 @@ public struct LedgerHead: Equatable, Sendable {
     /// Its recordedAt; nil for an empty ledger.
     public var recordedAt: Instant?
 
+    /// The head of an empty ledger.
     public static let empty = LedgerHead(seq: 0, hash: genesisHash, recordedAt: nil)
 
     var encoded: [UInt8] {

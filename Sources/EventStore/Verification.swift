@@ -15,7 +15,9 @@ public struct VerificationReport: Equatable, Sendable {
 
 /// The first thing found wrong: the seq and what is wrong there.
 public struct VerificationFailure: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The first seq found wrong.
     public let seq: Int64
+    /// What is wrong there.
     public let reason: String
 
     public var description: String { "seq \(seq): \(reason)" }
@@ -23,8 +25,11 @@ public struct VerificationFailure: Error, Equatable, Sendable, CustomStringConve
 
 /// A digest an auditor kept: the ledger must still contain exactly this record at this seq.
 public struct LedgerDigest: Equatable, Sendable {
+    /// The seq of the digested record.
     public var seq: Int64
+    /// Its hash (32 bytes).
     public var hash: [UInt8]
+    /// Its recordedAt; nil for an empty ledger.
     public var recordedAt: Instant?
 
     public init(seq: Int64, hash: [UInt8], recordedAt: Instant?) {

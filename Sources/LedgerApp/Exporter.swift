@@ -80,6 +80,7 @@ final class OutputStream {
 /// record's canonical JSON with `hash` added at the end, then `pii` and
 /// `piiSalt`, or `piiMasked`, when asked and still held in the vault.
 public struct Exporter {
+    /// The ledger exported.
     public let ledger: Ledger
 
     public init(ledger: Ledger) {

@@ -7,9 +7,13 @@ import LedgerValues
 
 /// One rejected line: where, which field, which rule.
 public struct LineError: Equatable, Sendable, CustomStringConvertible {
+    /// The file's name as given (`<stdin>` for standard input).
     public let file: String
+    /// The 1-based line number.
     public let line: Int
+    /// The field at fault.
     public let field: String
+    /// The rule broken.
     public let rule: String
 
     /// `FILE:LINE: field: rule`, the form the command line prints.
@@ -18,6 +22,7 @@ public struct LineError: Equatable, Sendable, CustomStringConvertible {
 
 /// A file that was refused: nothing of it was stored.
 public struct ImportRejected: Error, CustomStringConvertible {
+    /// The file refused.
     public let file: String
     /// The errors of the first rejected lines (at most `Importer.reportedLines` lines).
     public let errors: [LineError]
@@ -34,6 +39,7 @@ public struct ImportRejected: Error, CustomStringConvertible {
 
 /// What an import stored.
 public struct ImportReport: Equatable, Sendable {
+    /// The file imported.
     public let file: String
     /// Lines newly stored.
     public var stored = 0
@@ -41,6 +47,7 @@ public struct ImportReport: Equatable, Sendable {
     public var duplicates = 0
     /// The seqs the stored lines took.
     public var firstSeq: Int64?
+    /// The last seq stored.
     public var lastSeq: Int64?
 }
 
@@ -55,6 +62,7 @@ public struct ImportReport: Equatable, Sendable {
 /// Lines are parsed and shape-checked on one thread while the judging and
 /// chaining, which must follow the file's order, run on another.
 public struct Importer {
+    /// The ledger imported into.
     public let ledger: Ledger
     /// Lines parsed together on all cores.
     public var chunkSize = 2048

@@ -4,9 +4,13 @@ import LedgerValues
 
 /// An export that cannot be restored: where it breaks and why. Nothing was stored.
 public struct RestoreRefused: Error, CustomStringConvertible {
+    /// The export's name.
     public let file: String
+    /// The 1-based line where it breaks.
     public let line: Int
+    /// The seq of that line, when it could be read.
     public let seq: Int64?
+    /// What is wrong there.
     public let reason: String
 
     public var description: String {
@@ -20,7 +24,9 @@ public struct RestoreReport: Equatable, Sendable {
     public var restored = 0
     /// Records the ledger already held, identical to the export's.
     public var alreadyPresent = 0
+    /// The first seq restored.
     public var firstSeq: Int64?
+    /// The last seq restored.
     public var lastSeq: Int64?
 }
 
@@ -34,6 +40,7 @@ public struct RestoreReport: Equatable, Sendable {
 /// already holds must be identical and are skipped, so a restore into a ledger
 /// that holds a prefix of the export completes it.
 public struct Restorer {
+    /// The ledger restored into.
     public let ledger: Ledger
 
     public init(ledger: Ledger) {
@@ -46,6 +53,8 @@ public struct Restorer {
         let event: NewEvent?
     }
 
+    /// Restores the export at `path` (`-`: standard input).
+    /// - Parameter waiting: called when another writer holds the ledger and we wait for it.
     public func restore(_ path: String, waiting: (String) -> Void = { _ in }) throws -> RestoreReport {
         let input = try InputFile(path: path)
         return try ledger.log.exclusively(doing: "restore \(input.name)", waiting: waiting) {

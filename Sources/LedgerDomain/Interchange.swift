@@ -7,7 +7,9 @@ import LedgerValues
 /// A broken shape rule: the field (a path such as `data.grade` or `pii.name`)
 /// and the rule in a clerk's words.
 public struct FieldError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The field at fault, as a path (`data.grade`, `pii.name`).
     public let field: String
+    /// The rule, with the offending value where it helps.
     public let rule: String
 
     public init(field: String, rule: String) {
@@ -20,6 +22,7 @@ public struct FieldError: Error, Equatable, Sendable, CustomStringConvertible {
 
 /// Every broken shape rule of one event.
 public struct FieldErrors: Error, Equatable, Sendable {
+    /// The errors, in the order the fields were checked.
     public var all: [FieldError]
 
     public init(_ all: [FieldError]) {
@@ -46,16 +49,27 @@ public struct UnitDirectory: Sendable {
 
 /// An event in the interchange form (events.md §1) that has passed the shape rules.
 public struct InterchangeEvent: Sendable, Equatable {
+    /// The idempotency key.
     public var id: String
+    /// `<kind>-<key>`.
     public var stream: String
+    /// The stream's kind.
     public var kind: StreamKind
+    /// The event type.
     public var type: EventType
+    /// When it happened (effective time).
     public var occurredAt: LocalDate
+    /// When the federation learned it, normalised to UTC; nil: the store's clock.
     public var recordedAt: Instant?
+    /// Who recorded it.
     public var actor: String
+    /// The unit that recorded it.
     public var orgUnit: String
+    /// The stream version this event expects to follow.
     public var expectedVersion: Int64?
+    /// The type's payload.
     public var data: JSONObject
+    /// Personal data, where the type carries it.
     public var pii: JSONObject?
 
     /// Checks `value` against rule 1 of events.md §6 (the shape of every field)

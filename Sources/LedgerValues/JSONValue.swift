@@ -136,6 +136,7 @@ public struct JSONObject: Hashable, Sendable, Sequence {
     /// The keys, in input order.
     public var keys: [String] { members.map(\.key) }
 
+    /// The number of members.
     public var count: Int { members.count }
 
     public func makeIterator() -> IndexingIterator<[(key: String, value: JSONValue)]> {

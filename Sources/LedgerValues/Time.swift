@@ -4,8 +4,9 @@ public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible
     /// Days since 1970-01-01 (negative before it).
     public let dayNumber: Int32
 
-    /// The earliest and latest dates the ledger accepts.
+    /// The earliest date the ledger accepts.
     public static let earliest = LocalDate(year: 1900, month: 1, day: 1)!
+    /// The latest date the ledger accepts.
     public static let latest = LocalDate(year: 2100, month: 12, day: 31)!
 
     public init(dayNumber: Int32) {
@@ -50,6 +51,7 @@ public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
+    /// The year.
     public var year: Int { components.year }
 
     /// `YYYY-MM-DD`.
@@ -75,10 +77,13 @@ public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible
     /// Whole days from `self` to `other`.
     public func days(until other: LocalDate) -> Int { Int(other.dayNumber - dayNumber) }
 
+    /// Earlier dates sort first.
     public static func < (lhs: LocalDate, rhs: LocalDate) -> Bool { lhs.dayNumber < rhs.dayNumber }
 
+    /// Whether `year` has a 29 February.
     public static func isLeap(_ year: Int) -> Bool { (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 }
 
+    /// The number of days of `month` (1–12) in `year`.
     public static func daysIn(month: Int, year: Int) -> Int {
         switch month {
         case 2: isLeap(year) ? 29 : 28
@@ -120,6 +125,7 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
         self = parsed
     }
 
+    /// Parses an RFC 3339 date-time from bytes (see `init?(rfc3339:)`).
     public static func parse(_ b: UnsafeBufferPointer<UInt8>) -> Instant? {
         guard b.count >= 20, b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t"),
             let date = LocalDate.parse(UnsafeBufferPointer(rebasing: b[0..<10])),
@@ -200,6 +206,7 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
         out.append(UInt8(ascii: "Z"))
     }
 
+    /// Earlier instants sort first.
     public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.milliseconds < rhs.milliseconds }
 }
 
