@@ -58,7 +58,9 @@ public final class AppendSession {
         if let restored = event.restoration, restored.hash != hash {
             throw LedgerError.rejected(
                 index: appended,
-                violations: [.init(.chain, field: "hash", rule: "does not match the record (computed \(Hex.encode(hash)))")])
+                violations: [
+                    .init(.chain, field: "hash", rule: "does not match the record (computed \(Hex.encode(hash)))")
+                ])
         }
         try bigEndianKey(seq).withUnsafeBytes { key in
             try store.txn.reserve(32 + bytes.count, forKey: key, in: store.dbs.records, options: .append) { value in
@@ -89,9 +91,13 @@ public final class AppendSession {
         _ event: NewEvent, _ restored: NewEvent.Restoration, seq: Int64, version: Int64
     ) throws {
         var problems: [RuleViolation] = []
-        if restored.seq != seq { problems.append(.init(.chain, field: "seq", rule: "is \(restored.seq), expected \(seq)")) }
+        if restored.seq != seq {
+            problems.append(.init(.chain, field: "seq", rule: "is \(restored.seq), expected \(seq)"))
+        }
         if restored.version != version {
-            problems.append(.init(.chain, field: "version", rule: "is \(restored.version), expected \(version) for \(event.stream)"))
+            problems.append(
+                .init(.chain, field: "version", rule: "is \(restored.version), expected \(version) for \(event.stream)")
+            )
         }
         if restored.prevHash != head.hash {
             problems.append(.init(.chain, field: "prevHash", rule: "does not link to the hash of seq \(seq - 1)"))

@@ -129,7 +129,9 @@ struct KeyRun {
             func key(_ entry: (offset: Int32, length: Int32, seq: Int64)) -> UnsafeRawBufferPointer {
                 UnsafeRawBufferPointer(rebasing: all[Int(entry.offset)..<Int(entry.offset + entry.length)])
             }
-            func less(_ a: (offset: Int32, length: Int32, seq: Int64), _ b: (offset: Int32, length: Int32, seq: Int64)) -> Bool {
+            func less(
+                _ a: (offset: Int32, length: Int32, seq: Int64), _ b: (offset: Int32, length: Int32, seq: Int64)
+            ) -> Bool {
                 let x = key(a)
                 let y = key(b)
                 let order = memcmp(x.baseAddress!, y.baseAddress!, min(x.count, y.count))
@@ -168,5 +170,7 @@ func readBigEndian(_ buffer: UnsafeRawBufferPointer, at offset: Int = 0, count: 
 /// Appends `value` as `count` big-endian bytes.
 @inline(__always)
 func appendBigEndian(_ value: UInt64, count: Int = 8, to out: inout [UInt8]) {
-    for shift in stride(from: (count - 1) * 8, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+    for shift in stride(from: (count - 1) * 8, through: 0, by: -8) {
+        out.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
+    }
 }

@@ -112,7 +112,8 @@ public final class EventLog: @unchecked Sendable {
         if expectedBytes > 0 { try env.reserve(additionalBytes: expectedBytes) }
         return try mapStorageErrors {
             try env.write { txn in
-                let session = try AppendSession(store: StoreTransaction(txn: txn, dbs: dbs), clock: clock, flushEvery: flushEvery)
+                let session = try AppendSession(
+                    store: StoreTransaction(txn: txn, dbs: dbs), clock: clock, flushEvery: flushEvery)
                 let result = try body(session)
                 try session.finish()
                 return result
@@ -141,7 +142,9 @@ public final class EventLog: @unchecked Sendable {
         if statvfs(path, &fs) == 0 && UInt64(fs.f_bavail) * UInt64(fs.f_frsize) < 16 << 20 { return true }
         var limit = rlimit()
         var file = stat()
-        if getrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max, stat(path + "/data.mdb", &file) == 0 {
+        if getrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max,
+            stat(path + "/data.mdb", &file) == 0
+        {
             return UInt64(file.st_size) + (16 << 20) >= UInt64(limit.rlim_cur)
         }
         return false
@@ -154,16 +157,22 @@ public final class EventLog: @unchecked Sendable {
     /// when `withVault`, its vault entry if one is still held.
     public func forEachRecord(
         from: Int64 = 1, through: Int64? = nil, withVault: Bool = false,
-        _ body: (_ seq: Int64, _ hash: UnsafeRawBufferPointer, _ canonical: UnsafeRawBufferPointer, _ vault: VaultEntry?) throws -> Void
+        _ body: (
+            _ seq: Int64, _ hash: UnsafeRawBufferPointer, _ canonical: UnsafeRawBufferPointer, _ vault: VaultEntry?
+        ) throws -> Void
     ) throws {
         try env.read { txn in
             let store = StoreTransaction(txn: txn, dbs: dbs)
             try txn.scan(dbs.records, from: bigEndianKey(max(from, 1))) { key, value in
                 let seq = Int64(readBigEndian(key))
                 if let through, seq > through { return .stop }
-                guard value.count > 32 else { throw LedgerError.damaged(seq: seq, reason: "the stored record is truncated") }
+                guard value.count > 32 else {
+                    throw LedgerError.damaged(seq: seq, reason: "the stored record is truncated")
+                }
                 let vault = withVault ? try store.vaultEntry(at: seq) : nil
-                try body(seq, UnsafeRawBufferPointer(rebasing: value[0..<32]), UnsafeRawBufferPointer(rebasing: value[32...]), vault)
+                try body(
+                    seq, UnsafeRawBufferPointer(rebasing: value[0..<32]),
+                    UnsafeRawBufferPointer(rebasing: value[32...]), vault)
                 return .next
             }
         }

@@ -157,7 +157,9 @@ struct RecordFields {
         var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         let ok = withUnsafeMutableBytes(of: &words) { out -> Bool in
             for index in 0..<32 {
-                guard let high = nibble(value[1 + 2 * index]), let low = nibble(value[2 + 2 * index]) else { return false }
+                guard let high = nibble(value[1 + 2 * index]), let low = nibble(value[2 + 2 * index]) else {
+                    return false
+                }
                 out[index] = high << 4 | low
             }
             return true
@@ -226,7 +228,8 @@ struct FieldBytes: Hashable, @unchecked Sendable {
     var string: String { String(decoding: bytes, as: UTF8.self) }
 
     static func == (a: FieldBytes, b: FieldBytes) -> Bool {
-        a.bytes.count == b.bytes.count && (a.bytes.count == 0 || memcmp(a.bytes.baseAddress!, b.bytes.baseAddress!, a.bytes.count) == 0)
+        a.bytes.count == b.bytes.count
+            && (a.bytes.count == 0 || memcmp(a.bytes.baseAddress!, b.bytes.baseAddress!, a.bytes.count) == 0)
     }
 
     func hash(into hasher: inout Hasher) {

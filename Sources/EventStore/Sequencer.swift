@@ -66,7 +66,9 @@ struct Sequencer {
                 violations.append(
                     RuleViolation(
                         .time, field: "recordedAt",
-                        rule: "\(given) is before the last stored recordedAt \(last); recorded time never goes backwards"))
+                        rule:
+                            "\(given) is before the last stored recordedAt \(last); recorded time never goes backwards")
+                )
             }
             if given.milliseconds > clock.milliseconds + Sequencer.clockTolerance {
                 violations.append(
@@ -79,7 +81,8 @@ struct Sequencer {
             violations.append(
                 RuleViolation(
                     .time, field: "occurredAt",
-                    rule: "\(event.occurredAt) is after the local (UTC+8) date of recordedAt (\(recordedAt.localDate))"))
+                    rule: "\(event.occurredAt) is after the local (UTC+8) date of recordedAt (\(recordedAt.localDate))")
+            )
         }
 
         let state = try streamState(event.stream)
@@ -101,7 +104,9 @@ struct Sequencer {
     private func identity(of event: NewEvent) throws -> Admission? {
         guard let seq = try admittedIDs[event.id] ?? lookup.seq(ofID: event.id) else { return nil }
         guard let stored = try lookup.record(at: seq) else {
-            return .rejected([RuleViolation(.identity, field: "id", rule: "the id index names seq \(seq), which is missing")])
+            return .rejected([
+                RuleViolation(.identity, field: "id", rule: "the id index names seq \(seq), which is missing")
+            ])
         }
         if let field = try differingField(stored: stored, event: event) {
             return .rejected([
@@ -142,7 +147,9 @@ struct Sequencer {
                 violations.append(
                     RuleViolation(
                         .streamOrder, field: "type",
-                        rule: "\(event.stream) has no events yet, so its first event must be \(opener), not \(event.type)"))
+                        rule:
+                            "\(event.stream) has no events yet, so its first event must be \(opener), not \(event.type)"
+                    ))
             }
             if let expected = event.expectedVersion, expected != 0 {
                 violations.append(
@@ -156,7 +163,9 @@ struct Sequencer {
             violations.append(
                 RuleViolation(
                     .streamOrder, field: "type",
-                    rule: "\(event.type) opens a stream and is only ever first, but \(event.stream) already has \(state.version) events"))
+                    rule:
+                        "\(event.type) opens a stream and is only ever first, but \(event.stream) already has \(state.version) events"
+                ))
         }
         if event.role == .closer, let closed = state.closedOn {
             violations.append(
@@ -181,7 +190,9 @@ struct Sequencer {
             violations.append(
                 RuleViolation(
                     .effectiveDate, field: "occurredAt",
-                    rule: "a closer dated \(event.occurredAt) is before an event already in \(event.stream) (dated \(state.latestOn))"))
+                    rule:
+                        "a closer dated \(event.occurredAt) is before an event already in \(event.stream) (dated \(state.latestOn))"
+                ))
         }
         if let closed = state.closedOn, event.occurredAt > closed {
             violations.append(

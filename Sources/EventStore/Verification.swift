@@ -86,47 +86,62 @@ extension EventLog {
                     let seq = entry.seq
                     let expected = previous.seq + 1
                     guard seq == expected else {
-                        throw VerificationFailure(seq: expected, reason: "record is missing (the next stored record is seq \(seq))")
+                        throw VerificationFailure(
+                            seq: expected, reason: "record is missing (the next stored record is seq \(seq))")
                     }
                     guard let result = read[index] else {
                         throw VerificationFailure(seq: seq, reason: "the stored record is truncated")
                     }
                     let hash = result.hash
                     guard hash == HashValue(entry.value) else {
-                        throw VerificationFailure(seq: seq, reason: "the stored record does not match its hash (it was changed)")
+                        throw VerificationFailure(
+                            seq: seq, reason: "the stored record does not match its hash (it was changed)")
                     }
                     guard let fields = result.fields else {
-                        throw VerificationFailure(seq: seq, reason: "the stored record is not a well-formed chained record")
+                        throw VerificationFailure(
+                            seq: seq, reason: "the stored record is not a well-formed chained record")
                     }
                     guard fields.seq == seq else {
                         throw VerificationFailure(seq: seq, reason: "the record says seq \(fields.seq)")
                     }
                     guard fields.prevHash == previous.hash else {
-                        throw VerificationFailure(seq: seq, reason: "prevHash does not link to the hash of seq \(seq - 1)")
+                        throw VerificationFailure(
+                            seq: seq, reason: "prevHash does not link to the hash of seq \(seq - 1)")
                     }
                     if let last = previous.recordedAt, fields.recordedAt < last {
-                        throw VerificationFailure(seq: seq, reason: "recordedAt \(fields.recordedAt) is before that of seq \(seq - 1) (\(last))")
+                        throw VerificationFailure(
+                            seq: seq,
+                            reason: "recordedAt \(fields.recordedAt) is before that of seq \(seq - 1) (\(last))")
                     }
                     let state = streams[fields.stream]
                     guard fields.version == (state?.version ?? 0) + 1 else {
                         throw VerificationFailure(
-                            seq: seq, reason: "\(fields.stream.string) jumps from version \(state?.version ?? 0) to \(fields.version)")
+                            seq: seq,
+                            reason:
+                                "\(fields.stream.string) jumps from version \(state?.version ?? 0) to \(fields.version)"
+                        )
                     }
                     streams[fields.stream] =
-                        state?.appending(fields.occurredAt, role: result.role) ?? .opened(on: fields.occurredAt, role: result.role)
+                        state?.appending(fields.occurredAt, role: result.role)
+                        ?? .opened(on: fields.occurredAt, role: result.role)
                     idSum.add(result.idTerm)
                     streamSum.add(result.streamTerm)
                     if let commitment = fields.piiCommitment, let vault = try store.vaultEntry(at: seq) {
                         let opened = (vault.salt + vault.canonicalPII).withUnsafeBytes { HashValue(hashing: $0) }
                         guard opened == commitment else {
-                            throw VerificationFailure(seq: seq, reason: "the personal data in the vault does not match piiCommitment")
+                            throw VerificationFailure(
+                                seq: seq, reason: "the personal data in the vault does not match piiCommitment")
                         }
                         piiChecked += 1
                     }
                     if let digest, digest.seq == seq {
-                        guard hash == digestHash, digest.recordedAt == nil || digest.recordedAt == fields.recordedAt else {
+                        guard hash == digestHash, digest.recordedAt == nil || digest.recordedAt == fields.recordedAt
+                        else {
                             throw VerificationFailure(
-                                seq: seq, reason: "the ledger no longer extends the digest: this record's hash or recordedAt differs from it")
+                                seq: seq,
+                                reason:
+                                    "the ledger no longer extends the digest: this record's hash or recordedAt differs from it"
+                            )
                         }
                         digestSeen = true
                     }
@@ -149,9 +164,12 @@ extension EventLog {
 
             if let digest, !digestSeen {
                 throw VerificationFailure(
-                    seq: digest.seq, reason: "the ledger ends at seq \(previous.seq), before the digest's seq \(digest.seq)")
+                    seq: digest.seq,
+                    reason: "the ledger ends at seq \(previous.seq), before the digest's seq \(digest.seq)")
             }
-            let last = LedgerHead(seq: previous.seq, hash: previous.seq == 0 ? genesisHash : previous.hash.bytes, recordedAt: previous.recordedAt)
+            let last = LedgerHead(
+                seq: previous.seq, hash: previous.seq == 0 ? genesisHash : previous.hash.bytes,
+                recordedAt: previous.recordedAt)
             guard head == last else {
                 throw VerificationFailure(
                     seq: min(head.seq, previous.seq) + 1,
@@ -163,7 +181,8 @@ extension EventLog {
             try checkIndex(dbs.ids, against: idSum, store: store, last: previous.seq, name: "id") { fields in
                 Array(fields.id.bytes)
             }
-            try checkIndex(dbs.streamIndex, against: streamSum, store: store, last: previous.seq, name: "stream") { fields in
+            try checkIndex(dbs.streamIndex, against: streamSum, store: store, last: previous.seq, name: "stream") {
+                fields in
                 StoreTransaction.streamIndexKey(fields.stream.string, version: fields.version)
             }
             try checkStreamStates(streams, store: store)
@@ -198,11 +217,16 @@ extension EventLog {
             let fields = try store.txn.withValue(in: dbs.records, forKey: bigEndianKey(seq)) {
                 RecordFields(canonical: UnsafeRawBufferPointer(rebasing: $0[32...]))
             }
-            guard let fields = fields ?? nil else { throw VerificationFailure(seq: seq, reason: "record cannot be read") }
+            guard let fields = fields ?? nil else {
+                throw VerificationFailure(seq: seq, reason: "record cannot be read")
+            }
             let indexed = try store.txn.withValue(in: db, forKey: keyOf(fields)) { Int64(readBigEndian($0)) }
             guard indexed == seq else {
                 throw VerificationFailure(
-                    seq: seq, reason: "the \(name) index does not point to this record (it says \(indexed.map(String.init) ?? "nothing"))")
+                    seq: seq,
+                    reason:
+                        "the \(name) index does not point to this record (it says \(indexed.map(String.init) ?? "nothing"))"
+                )
             }
         }
         // … so the difference is an entry too many.
@@ -247,7 +271,8 @@ extension EventLog {
                 RecordFields(canonical: UnsafeRawBufferPointer(rebasing: $0[32...]))?.piiCommitment != nil
             }
             if committed == true { return .next }
-            orphan = VerificationFailure(seq: seq, reason: "the vault holds personal data for a record without a commitment")
+            orphan = VerificationFailure(
+                seq: seq, reason: "the vault holds personal data for a record without a commitment")
             return .stop
         }
         if let orphan { throw orphan }
@@ -280,7 +305,8 @@ enum VerificationChunk {
             key.copyMemory(from: fields.stream.bytes)
             key[fields.stream.bytes.count] = 0
             for index in 0..<4 {
-                key[fields.stream.bytes.count + 1 + index] = UInt8(truncatingIfNeeded: UInt64(fields.version) >> UInt64(24 - 8 * index))
+                key[fields.stream.bytes.count + 1 + index] = UInt8(
+                    truncatingIfNeeded: UInt64(fields.version) >> UInt64(24 - 8 * index))
             }
             return EntrySum.term(UnsafeRawBufferPointer(key), seq: fields.seq)
         }
@@ -330,7 +356,8 @@ struct EntrySum: Equatable {
         second.combine(0x5A as UInt8)
         second.combine(seq)
         second.combine(bytes: key)
-        return Term(low: UInt64(bitPattern: Int64(first.finalize())), high: UInt64(bitPattern: Int64(second.finalize())))
+        return Term(
+            low: UInt64(bitPattern: Int64(first.finalize())), high: UInt64(bitPattern: Int64(second.finalize())))
     }
 
     mutating func add(_ term: Term) {

@@ -89,7 +89,9 @@ public struct Exporter {
 
     /// Exports seqs `from…through` to `path` (nil: standard output); returns the number of records.
     @discardableResult
-    public func export(from: Int64 = 1, through: Int64? = nil, pii: PIIExposure = .none, to path: String?) throws -> Int64 {
+    public func export(
+        from: Int64 = 1, through: Int64? = nil, pii: PIIExposure = .none, to path: String?
+    ) throws -> Int64 {
         if let path {
             // Written beside the target and renamed into place: a reader never sees half an export.
             let partial = path + ".partial"
@@ -111,7 +113,8 @@ public struct Exporter {
         var count: Int64 = 0
         var line: [UInt8] = []
         line.reserveCapacity(1024)
-        try ledger.log.forEachRecord(from: from, through: through, withVault: pii != .none) { _, hash, canonical, vault in
+        try ledger.log.forEachRecord(from: from, through: through, withVault: pii != .none) {
+            _, hash, canonical, vault in
             line.removeAll(keepingCapacity: true)
             Exporter.appendLine(hash: hash, canonical: canonical, vault: vault, pii: pii, to: &line)
             try out.write(line)

@@ -1,7 +1,6 @@
 import Dispatch
-import Foundation
-
 import EventStore
+import Foundation
 import LedgerDomain
 import LedgerValues
 
@@ -111,7 +110,9 @@ public struct Importer {
             }
             rejectedLines += 1
             if rejectedLines <= Importer.reportedLines {
-                errors += problems.map { LineError(file: input.name, line: line.number, field: $0.field, rule: $0.rule) }
+                errors += problems.map {
+                    LineError(file: input.name, line: line.number, field: $0.field, rule: $0.rule)
+                }
             }
         }
         if rejectedLines > 0 {

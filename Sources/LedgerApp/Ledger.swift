@@ -90,7 +90,8 @@ public final class Ledger: @unchecked Sendable {
 
     /// Verifies the whole ledger (see `EventLog.verify`).
     public func verify(digest: LedgerDigest? = nil, progress: (Int64) -> Void = { _ in }) throws -> VerificationReport {
-        try log.verify(closerTypes: Ledger.closerTypes, openerTypes: Ledger.openerTypes, digest: digest, progress: progress)
+        try log.verify(
+            closerTypes: Ledger.closerTypes, openerTypes: Ledger.openerTypes, digest: digest, progress: progress)
     }
 }
 
@@ -111,7 +112,9 @@ extension LedgerDigest {
         }
         var recordedAt: Instant?
         if case .string(let raw)? = object["recordedAt"] {
-            guard let instant = Instant(rfc3339: raw) else { throw AppError.usage("the digest's recordedAt is not an instant") }
+            guard let instant = Instant(rfc3339: raw) else {
+                throw AppError.usage("the digest's recordedAt is not an instant")
+            }
             recordedAt = instant
         }
         self.init(seq: seq, hash: hash, recordedAt: recordedAt)

@@ -26,12 +26,16 @@ final class InputFile: @unchecked Sendable {
             while true {
                 let count = read(0, &buffer, buffer.count)
                 if count < 0 && errno == EINTR { continue }
-                guard count >= 0 else { throw AppError.io("cannot read standard input: \(String(cString: strerror(errno)))") }
+                guard count >= 0 else {
+                    throw AppError.io("cannot read standard input: \(String(cString: strerror(errno)))")
+                }
                 if count == 0 { break }
                 var written = 0
                 while written < count {
                     let n = buffer.withUnsafeBytes { write(tmp, $0.baseAddress! + written, count - written) }
-                    guard n > 0 else { throw AppError.io("cannot spool standard input: \(String(cString: strerror(errno)))") }
+                    guard n > 0 else {
+                        throw AppError.io("cannot spool standard input: \(String(cString: strerror(errno)))")
+                    }
                     written += n
                 }
             }
@@ -87,7 +91,9 @@ final class InputFile: @unchecked Sendable {
                     line = UnsafeBufferPointer(rebasing: line[3...])
                 }
             }
-            if let last = line.last, last == UInt8(ascii: "\r") { line = UnsafeBufferPointer(rebasing: line.dropLast()) }
+            if let last = line.last, last == UInt8(ascii: "\r") {
+                line = UnsafeBufferPointer(rebasing: line.dropLast())
+            }
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
             try body(number, line)
         }

@@ -78,7 +78,8 @@ public struct Restorer {
             let record = line.record
             if let previous {
                 guard record.seq == previous.seq + 1 else {
-                    throw refuse("expected seq \(previous.seq + 1) here: the export is reordered or has a gap", seq: record.seq)
+                    throw refuse(
+                        "expected seq \(previous.seq + 1) here: the export is reordered or has a gap", seq: record.seq)
                 }
                 guard record.prevHash == previous.hash else {
                     throw refuse("prevHash does not link to the hash of seq \(previous.seq)", seq: record.seq)
@@ -134,7 +135,8 @@ public struct Restorer {
         do { value = try JSONParser.parse(bytes) } catch { throw refuse(error.description, nil) }
         guard case .object(var object) = value else { throw refuse("a line must be a JSON object", nil) }
         let seqHint = object["seq"]?.integerValue
-        guard case .string(let hashText)? = object["hash"], hashText.utf8.count == 64, let hash = Hex.decode(hashText) else {
+        guard case .string(let hashText)? = object["hash"], hashText.utf8.count == 64, let hash = Hex.decode(hashText)
+        else {
             throw refuse("hash: must be 64 lowercase hex digits", seqHint)
         }
         let pii = object["pii"]
@@ -156,7 +158,9 @@ public struct Restorer {
         }
         guard (pii == nil) == (salt == nil) else { throw refuse("pii and piiSalt come together", record.seq) }
         if let pii, let salt {
-            guard let commitment = record.piiCommitment else { throw refuse("pii: the record has no piiCommitment", record.seq) }
+            guard let commitment = record.piiCommitment else {
+                throw refuse("pii: the record has no piiCommitment", record.seq)
+            }
             guard piiCommitment(salt: salt, pii: CanonicalJSON.encode(pii)) == commitment else {
                 throw refuse("pii: does not match piiCommitment", record.seq)
             }
@@ -172,12 +176,15 @@ public struct Restorer {
         interchange["orgUnit"] = .string(record.orgUnit)
         interchange["data"] = .object(record.data)
         if let pii { interchange["pii"] = pii }
-        switch InterchangeEvent.validate(.object(interchange), units: ledger.units, piiWithheld: record.piiCommitment != nil) {
+        switch InterchangeEvent.validate(
+            .object(interchange), units: ledger.units, piiWithheld: record.piiCommitment != nil)
+        {
         case .failure(let errors):
             throw refuse(errors.all.map(\.description).joined(separator: "; "), record.seq)
         case .success(let valid):
             guard valid.type.schema == record.schema else {
-                throw refuse("schema \(record.schema) is not the schema of \(record.type) (\(valid.type.schema))", record.seq)
+                throw refuse(
+                    "schema \(record.schema) is not the schema of \(record.type) (\(valid.type.schema))", record.seq)
             }
             var event = Ledger.newEvent(valid)
             event.restoration = NewEvent.Restoration(

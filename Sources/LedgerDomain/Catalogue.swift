@@ -6,7 +6,9 @@ public enum StreamKind: String, CaseIterable, Sendable {
     public var opener: EventType? { StreamKind.openers[self] ?? nil }
 
     private static let openers: [StreamKind: EventType?] = Dictionary(
-        uniqueKeysWithValues: allCases.map { kind in (kind, EventType.allCases.first { $0.kind == kind && $0.role == .opener }) })
+        uniqueKeysWithValues: allCases.map { kind in
+            (kind, EventType.allCases.first { $0.kind == kind && $0.role == .opener })
+        })
 
     private static let names: [(bytes: [UInt8], kind: StreamKind)] = allCases.map { (Array($0.rawValue.utf8), $0) }
 
@@ -118,7 +120,8 @@ public enum EventType: String, CaseIterable, Sendable {
     /// The personal data it carries.
     public var pii: PIIPolicy { EventType.policies[self]! }
 
-    private static let policies: [EventType: PIIPolicy] = Dictionary(uniqueKeysWithValues: allCases.map { ($0, $0.piiPolicy) })
+    private static let policies: [EventType: PIIPolicy] = Dictionary(
+        uniqueKeysWithValues: allCases.map { ($0, $0.piiPolicy) })
 
     private var piiPolicy: PIIPolicy {
         switch self {
@@ -136,7 +139,8 @@ public enum EventType: String, CaseIterable, Sendable {
     /// Appending it erases the stream's personal data from the vault.
     public var erasesPersonalData: Bool { self == .personPiiErased }
 
-    private static let byName: [String: EventType] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.rawValue, $0) })
+    private static let byName: [String: EventType] = Dictionary(
+        uniqueKeysWithValues: allCases.map { ($0.rawValue, $0) })
 
     /// The type named `name`, found by hashing rather than by comparing every name.
     public static func named(_ name: String) -> EventType? { byName[name] }

@@ -82,7 +82,8 @@ public struct InterchangeEvent: Sendable, Equatable {
         _ value: JSONValue, units: UnitDirectory, piiWithheld: Bool = false
     ) -> Result<InterchangeEvent, FieldErrors> {
         guard case .object(let object) = value else {
-            return .failure(FieldErrors([FieldError(field: "line", rule: "must be a JSON object, not \(value.kindName)")]))
+            return .failure(
+                FieldErrors([FieldError(field: "line", rule: "must be a JSON object, not \(value.kindName)")]))
         }
         var errors: [FieldError] = []
         // One pass over the members; every key of the form is short enough for
@@ -110,7 +111,8 @@ public struct InterchangeEvent: Sendable, Equatable {
 
         let id = text(0, "id")
         if let id, !Pattern.identifier(id, first: .alphanumeric, rest: .idCharacter, maxLength: 64) {
-            errors.append(FieldError(field: "id", rule: "must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$ (got \"\(id)\")"))
+            errors.append(
+                FieldError(field: "id", rule: "must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$ (got \"\(id)\")"))
         }
 
         let stream = text(1, "stream")
@@ -128,7 +130,9 @@ public struct InterchangeEvent: Sendable, Equatable {
                 errors.append(
                     FieldError(
                         field: "stream",
-                        rule: "must be <kind>-<key> with kind one of \(StreamKind.allCases.map(\.rawValue).joined(separator: " ")) and key matching ^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$ (got \"\(stream)\")"))
+                        rule:
+                            "must be <kind>-<key> with kind one of \(StreamKind.allCases.map(\.rawValue).joined(separator: " ")) and key matching ^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$ (got \"\(stream)\")"
+                    ))
             }
         }
 
@@ -137,7 +141,9 @@ public struct InterchangeEvent: Sendable, Equatable {
             if let t = EventType.named(name) {
                 type = t
                 if let kind, t.kind != kind {
-                    errors.append(FieldError(field: "type", rule: "\(name) belongs to \(t.kind.rawValue) streams, not \(kind.rawValue)"))
+                    errors.append(
+                        FieldError(
+                            field: "type", rule: "\(name) belongs to \(t.kind.rawValue) streams, not \(kind.rawValue)"))
                 }
             } else {
                 errors.append(FieldError(field: "type", rule: "\"\(name)\" is not an event type of the catalogue"))
@@ -160,7 +166,9 @@ public struct InterchangeEvent: Sendable, Equatable {
             recordedAt = Instant(rfc3339: raw)
             if recordedAt == nil {
                 errors.append(
-                    FieldError(field: "recordedAt", rule: "must be an RFC 3339 instant such as 2024-03-05T09:12:00+08:00 (got \"\(raw)\")"))
+                    FieldError(
+                        field: "recordedAt",
+                        rule: "must be an RFC 3339 instant such as 2024-03-05T09:12:00+08:00 (got \"\(raw)\")"))
             } else if !(LocalDate.earliest...LocalDate.latest).contains(recordedAt!.localDate) {
                 errors.append(FieldError(field: "recordedAt", rule: "must lie in 1900–2100 (got \(raw))"))
             }
@@ -175,13 +183,22 @@ public struct InterchangeEvent: Sendable, Equatable {
         if let orgUnit {
             if !units.canRecord(orgUnit) {
                 errors.append(
-                    FieldError(field: "orgUnit", rule: "\"\(orgUnit)\" is not a unit code (\(([units.district] + units.units.sorted()).joined(separator: " ")))"))
+                    FieldError(
+                        field: "orgUnit",
+                        rule:
+                            "\"\(orgUnit)\" is not a unit code (\(([units.district] + units.units.sorted()).joined(separator: " ")))"
+                    ))
             } else if kind == .org, let streamKey, streamKey != orgUnit {
-                errors.append(FieldError(field: "orgUnit", rule: "an org-\(streamKey) stream takes only orgUnit \(streamKey), not \(orgUnit)"))
+                errors.append(
+                    FieldError(
+                        field: "orgUnit",
+                        rule: "an org-\(streamKey) stream takes only orgUnit \(streamKey), not \(orgUnit)"))
             }
         }
         if kind == .org, let streamKey, !units.canRecord(streamKey) {
-            errors.append(FieldError(field: "stream", rule: "org streams are named org-<unit>; \"\(streamKey)\" is not a unit code"))
+            errors.append(
+                FieldError(
+                    field: "stream", rule: "org streams are named org-<unit>; \"\(streamKey)\" is not a unit code"))
         }
 
         var expectedVersion: Int64?
@@ -189,7 +206,8 @@ public struct InterchangeEvent: Sendable, Equatable {
             if case .integer(let v) = value, v >= 0 {
                 expectedVersion = v
             } else {
-                errors.append(FieldError(field: "expectedVersion", rule: "must be an integer ≥ 0 (got \(value.quoted))"))
+                errors.append(
+                    FieldError(field: "expectedVersion", rule: "must be an integer ≥ 0 (got \(value.quoted))"))
             }
         }
 
@@ -220,10 +238,12 @@ public struct InterchangeEvent: Sendable, Equatable {
 
     /// The values given for the keys of the form, by slot; kept inline, not in an array.
     private struct Given {
-        private var values: (
-            JSONValue?, JSONValue?, JSONValue?, JSONValue?, JSONValue?, JSONValue?, JSONValue?, JSONValue?, JSONValue?,
-            JSONValue?
-        ) = (nil, nil, nil, nil, nil, nil, nil, nil, nil, nil)
+        private var values:
+            (
+                JSONValue?, JSONValue?, JSONValue?, JSONValue?, JSONValue?, JSONValue?, JSONValue?, JSONValue?,
+                JSONValue?,
+                JSONValue?
+            ) = (nil, nil, nil, nil, nil, nil, nil, nil, nil, nil)
 
         subscript(slot: Int) -> JSONValue? {
             get {
@@ -267,7 +287,8 @@ public struct InterchangeEvent: Sendable, Equatable {
         var key = key
         return key.withUTF8 { bytes in
             for (slot, candidate) in slotKeys.enumerated() where candidate.count == bytes.count {
-                if candidate.withUnsafeBufferPointer({ memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }) {
+                if candidate.withUnsafeBufferPointer({ memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 })
+                {
                     return slot
                 }
             }
@@ -290,11 +311,13 @@ public struct InterchangeEvent: Sendable, Equatable {
                 errors.append(FieldError(field: "\(path)[\(index)]", rule: "must be a string, not \(element.kindName)"))
             }
         case .null:
-            errors.append(FieldError(field: path, rule: "must not be null (leave the field out only where it is optional)"))
+            errors.append(
+                FieldError(field: path, rule: "must not be null (leave the field out only where it is optional)"))
         case .number(let raw):
             errors.append(FieldError(field: path, rule: "must be an integer in the 64-bit range, not \(raw)"))
         case .object:
-            errors.append(FieldError(field: path, rule: "must be a string, integer, boolean or array of strings, not an object"))
+            errors.append(
+                FieldError(field: path, rule: "must be a string, integer, boolean or array of strings, not an object"))
         }
     }
 
@@ -306,7 +329,8 @@ public struct InterchangeEvent: Sendable, Equatable {
         let policy = type.pii
         guard let value else {
             if policy.mustBeGiven && !withheld {
-                errors.append(FieldError(field: "pii", rule: "\(type.rawValue) requires personal data (\(describe(policy)))"))
+                errors.append(
+                    FieldError(field: "pii", rule: "\(type.rawValue) requires personal data (\(describe(policy)))"))
             }
             return nil
         }
@@ -319,7 +343,9 @@ public struct InterchangeEvent: Sendable, Equatable {
             return nil
         }
         if object.count == 0 {
-            errors.append(FieldError(field: "pii", rule: "must hold at least one of \(policy.allowed.sorted().joined(separator: ", "))"))
+            errors.append(
+                FieldError(
+                    field: "pii", rule: "must hold at least one of \(policy.allowed.sorted().joined(separator: ", "))"))
         }
         for key in policy.required.sorted() where object[key] == nil {
             errors.append(FieldError(field: "pii.\(key)", rule: "is required for \(type.rawValue)"))
@@ -329,11 +355,14 @@ public struct InterchangeEvent: Sendable, Equatable {
                 errors.append(
                     FieldError(
                         field: "pii.\(member.key)",
-                        rule: "is not personal data \(type.rawValue) takes (\(policy.allowed.sorted().joined(separator: ", ")))"))
+                        rule:
+                            "is not personal data \(type.rawValue) takes (\(policy.allowed.sorted().joined(separator: ", ")))"
+                    ))
                 continue
             }
             guard case .string(let text) = member.value else {
-                errors.append(FieldError(field: "pii.\(member.key)", rule: "must be a string, not \(member.value.kindName)"))
+                errors.append(
+                    FieldError(field: "pii.\(member.key)", rule: "must be a string, not \(member.value.kindName)"))
                 continue
             }
             // A character takes at least one byte: short text needs no counting.
@@ -348,7 +377,9 @@ public struct InterchangeEvent: Sendable, Equatable {
         var parts: [String] = []
         if !policy.required.isEmpty { parts.append("required: " + policy.required.sorted().joined(separator: ", ")) }
         if !policy.optional.isEmpty {
-            parts.append((policy.required.isEmpty ? "any of: " : "optional: ") + policy.optional.sorted().joined(separator: ", "))
+            parts.append(
+                (policy.required.isEmpty ? "any of: " : "optional: ") + policy.optional.sorted().joined(separator: ", ")
+            )
         }
         return parts.joined(separator: "; ")
     }

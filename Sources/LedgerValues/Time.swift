@@ -163,7 +163,8 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
             return nil
         }
         guard index == b.count else { return nil }
-        let seconds = Int64(date.dayNumber) * 86_400 + Int64(hour * 3600 + minute * 60 + second)
+        let seconds =
+            Int64(date.dayNumber) * 86_400 + Int64(hour * 3600 + minute * 60 + second)
             - Int64(offsetMinutes * 60)
         return Instant(milliseconds: seconds * 1000 + Int64(millis))
     }

@@ -7,9 +7,12 @@ import LedgerSeeds
 extension Sunledger {
     struct Demo: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show the ledger at work on the embedded example: import, verify, digest, history, masked export.")
+            abstract: "Show the ledger at work on the embedded example: import, verify, digest, history, masked export."
+        )
 
-        @Option(name: .customLong("ledger"), help: "Where to build the demonstration ledger (made afresh; default ./demo-ledger).")
+        @Option(
+            name: .customLong("ledger"),
+            help: "Where to build the demonstration ledger (made afresh; default ./demo-ledger).")
         var demoLedger: String?
         @ParentCommand var root: Sunledger
 
@@ -33,11 +36,15 @@ extension Sunledger {
             let report = try Importer(ledger: opened).importFile(input)
             print("  \(report.stored) stored, \(report.duplicates) duplicates")
             let again = try Importer(ledger: opened).importFile(input)
-            print("  the same file again: \(again.stored) stored, \(again.duplicates) duplicates (nothing is ever stored twice)")
+            print(
+                "  the same file again: \(again.stored) stored, \(again.duplicates) duplicates (nothing is ever stored twice)"
+            )
 
             step("Verifying: every record re-hashed, every link, index and pii commitment checked")
             let verified = try opened.verify()
-            print("  verified \(verified.records) records in \(verified.streams) streams, \(verified.piiCommitments) pii commitments")
+            print(
+                "  verified \(verified.records) records in \(verified.streams) streams, \(verified.piiCommitments) pii commitments"
+            )
 
             step("The digest an auditor keeps")
             print("  " + (try opened.digest().json))

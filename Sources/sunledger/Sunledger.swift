@@ -111,7 +111,9 @@ extension Sunledger {
                 do {
                     let report = try importer.importFile(file, waiting: waitingNotice)
                     let range = report.firstSeq.map { " (seq \($0)–\(report.lastSeq!))" } ?? ""
-                    print("\(report.file): \(report.stored) stored\(range), \(report.duplicates) duplicate\(report.duplicates == 1 ? "" : "s")")
+                    print(
+                        "\(report.file): \(report.stored) stored\(range), \(report.duplicates) duplicate\(report.duplicates == 1 ? "" : "s")"
+                    )
                 } catch let rejected as ImportRejected {
                     var message = rejected.description
                     let rest = files.count - index - 1
@@ -151,7 +153,8 @@ extension Sunledger {
     struct Verify: LedgerCommand {
         static let configuration = CommandConfiguration(
             abstract: "Re-hash every record and check the chain, versions, indexes and pii commitments.",
-            discussion: "With --digest, also prove the ledger still extends that digest. Exit 1 names the first bad seq.")
+            discussion:
+                "With --digest, also prove the ledger still extends that digest. Exit 1 names the first bad seq.")
 
         @OptionGroup var options: LedgerOption
         @ParentCommand var root: Sunledger
@@ -227,7 +230,9 @@ extension Sunledger {
             guard !entries.isEmpty else {
                 throw CommandFailure(message: "\(stream): no events" + (knownAt.map { " recorded by \($0)" } ?? ""))
             }
-            print("\(stream): \(entries.count) event\(entries.count == 1 ? "" : "s")" + (knownAt.map { " known at \($0)" } ?? ""))
+            print(
+                "\(stream): \(entries.count) event\(entries.count == 1 ? "" : "s")"
+                    + (knownAt.map { " known at \($0)" } ?? ""))
             let rows = entries.map { entry -> [String] in
                 let record = entry.record
                 var data = String(decoding: CanonicalJSON.encode(.object(record.data)), as: UTF8.self)
@@ -242,7 +247,8 @@ extension Sunledger {
                     record.recordedAt.description, record.type, record.actor, record.orgUnit, data,
                 ]
             }
-            printTable(header: ["seq", "ver", "occurredAt", "recordedAt", "type", "actor", "orgUnit", "data"], rows: rows)
+            printTable(
+                header: ["seq", "ver", "occurredAt", "recordedAt", "type", "actor", "orgUnit", "data"], rows: rows)
         }
     }
 
@@ -292,7 +298,8 @@ func printTable(header: [String], rows: [[String]]) {
 func displayWidth(_ text: String) -> Int {
     text.unicodeScalars.reduce(0) { sum, scalar in
         let v = scalar.value
-        let wide = (0x1100...0x115F).contains(v) || (0x2E80...0xA4CF).contains(v) || (0xAC00...0xD7A3).contains(v)
+        let wide =
+            (0x1100...0x115F).contains(v) || (0x2E80...0xA4CF).contains(v) || (0xAC00...0xD7A3).contains(v)
             || (0xF900...0xFAFF).contains(v) || (0xFE30...0xFE4F).contains(v) || (0xFF00...0xFF60).contains(v)
             || (0xFFE0...0xFFE6).contains(v)
         return sum + (wide ? 2 : 1)

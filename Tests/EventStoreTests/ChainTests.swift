@@ -22,11 +22,17 @@ struct ChainTests {
         }
     }
 
-    @Test("seq 1 links to 64 zeros, every later record to the hash of the one before, and hash = SHA-256 of the canonical bytes")
+    @Test(
+        "seq 1 links to 64 zeros, every later record to the hash of the one before, and hash = SHA-256 of the canonical bytes"
+    )
     func links() throws {
         try withLedgerDirectory { path in
             let log = try EventLog(path: path, create: true)
-            try log.append([registration("e1"), personEvent("e2"), personEvent("e3", on: "2024-01-11", recorded: "2024-01-11T00:00:00Z")], clock: laterClock)
+            try log.append(
+                [
+                    registration("e1"), personEvent("e2"),
+                    personEvent("e3", on: "2024-01-11", recorded: "2024-01-11T00:00:00Z"),
+                ], clock: laterClock)
             var previous = [UInt8](repeating: 0, count: 32)
             var seqs: [Int64] = []
             try log.forEachRecord { seq, hash, canonical, _ in
@@ -46,7 +52,10 @@ struct ChainTests {
         try withLedgerDirectory { path in
             let log = try EventLog(path: path, create: true)
             let outcomes = try log.append(
-                [registration("a1"), registration("b1", stream: "person-P2"), personEvent("a2"), personEvent("b2", stream: "person-P2")],
+                [
+                    registration("a1"), registration("b1", stream: "person-P2"), personEvent("a2"),
+                    personEvent("b2", stream: "person-P2"),
+                ],
                 clock: laterClock)
             let numbers: [[Int64]] = outcomes.map { if case .append(let s, let v, _) = $0 { [s, v] } else { [] } }
             #expect(numbers == [[1, 1], [2, 1], [3, 2], [4, 2]])
@@ -58,7 +67,8 @@ struct ChainTests {
         try withLedgerDirectory { path in
             let log = try EventLog(path: path, create: true)
             #expect(throws: LedgerError.self) {
-                try log.append([registration("e1"), personEvent("e2"), personEvent("e3", stream: "person-P9")], clock: laterClock)
+                try log.append(
+                    [registration("e1"), personEvent("e2"), personEvent("e3", stream: "person-P9")], clock: laterClock)
             }
             #expect(try log.head() == .empty)
             try log.append([registration("e1")], clock: laterClock)
@@ -71,13 +81,15 @@ struct ChainTests {
         try withLedgerDirectory { path in
             let log = try EventLog(path: path, create: true)
             let clock = instant("2025-06-01T00:00:00.123Z")
-            guard case .append(_, _, let first) = try log.append([registration("e1", recorded: nil)], clock: clock)[0] else {
+            guard case .append(_, _, let first) = try log.append([registration("e1", recorded: nil)], clock: clock)[0]
+            else {
                 Issue.record("not appended")
                 return
             }
             #expect(first == clock)
             let behind = instant("2025-05-01T00:00:00Z")
-            guard case .append(_, _, let second) = try log.append([personEvent("e2", recorded: nil)], clock: behind)[0] else {
+            guard case .append(_, _, let second) = try log.append([personEvent("e2", recorded: nil)], clock: behind)[0]
+            else {
                 Issue.record("not appended")
                 return
             }

@@ -35,13 +35,19 @@ struct PersonalDataTests {
             var pii = JSONObject()
             pii["phone"] = .string("13800000000")
             try log.append(
-                [registration("a1"), registration("b1", stream: "person-P2"),
-                 personEvent("a2", type: "PersonPiiCorrected", pii: pii)],
+                [
+                    registration("a1"), registration("b1", stream: "person-P2"),
+                    personEvent("a2", type: "PersonPiiCorrected", pii: pii),
+                ],
                 clock: laterClock)
             let headBefore = try log.head()
             var reason = JSONObject()
             reason["reason"] = .string("request of the person")
-            try log.append([personEvent("a3", type: "PersonPiiErased", on: "2024-01-11", recorded: "2024-01-11T00:00:00Z", data: reason)], clock: laterClock)
+            try log.append(
+                [
+                    personEvent(
+                        "a3", type: "PersonPiiErased", on: "2024-01-11", recorded: "2024-01-11T00:00:00Z", data: reason)
+                ], clock: laterClock)
             var held: [Int64] = []
             try log.forEachRecord(withVault: true) { seq, _, _, vault in if vault != nil { held.append(seq) } }
             #expect(held == [2])
@@ -50,7 +56,11 @@ struct PersonalDataTests {
             #expect(report.records == 4)
             #expect(report.piiCommitments == 1)
             // Later corrections add personal data again.
-            try log.append([personEvent("a4", type: "PersonPiiCorrected", on: "2024-01-12", recorded: "2024-01-12T00:00:00Z", pii: pii)], clock: laterClock)
+            try log.append(
+                [
+                    personEvent(
+                        "a4", type: "PersonPiiCorrected", on: "2024-01-12", recorded: "2024-01-12T00:00:00Z", pii: pii)
+                ], clock: laterClock)
             held = []
             try log.forEachRecord(withVault: true) { seq, _, _, vault in if vault != nil { held.append(seq) } }
             #expect(held == [2, 5])

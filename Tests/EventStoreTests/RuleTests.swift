@@ -9,7 +9,8 @@ struct IdentityRuleTests {
         try withLedgerDirectory { path in
             let log = try EventLog(path: path, create: true)
             try log.append([registration("e1"), personEvent("e2")], clock: laterClock)
-            let outcomes = try log.append([registration("e1"), personEvent("e2"), personEvent("e3")], clock: laterClock)
+            let outcomes = try log.append(
+                [registration("e1"), personEvent("e2"), personEvent("e3")], clock: laterClock)
             #expect(outcomes[0] == .duplicate(seq: 1))
             #expect(outcomes[1] == .duplicate(seq: 2))
             #expect(try log.head().seq == 3)
@@ -27,7 +28,9 @@ struct IdentityRuleTests {
             var other = registration("e1")
             other.pii?["name"] = .string("李强")
             #expect(try violations(log, other).first?.rule.contains("different pii") == true)
-            #expect(try violations(log, personEvent("e2", recorded: "2024-01-10T08:00:01Z")).first?.rule.contains("recordedAt") == true)
+            #expect(
+                try violations(log, personEvent("e2", recorded: "2024-01-10T08:00:01Z")).first?.rule.contains(
+                    "recordedAt") == true)
         }
     }
 
@@ -44,7 +47,8 @@ struct IdentityRuleTests {
     func withinBatch() throws {
         try withLedgerDirectory { path in
             let log = try EventLog(path: path, create: true)
-            let outcomes = try log.append([registration("e1"), personEvent("e2"), personEvent("e2")], clock: laterClock)
+            let outcomes = try log.append(
+                [registration("e1"), personEvent("e2"), personEvent("e2")], clock: laterClock)
             #expect(outcomes[2] == .duplicate(seq: 2))
             #expect(throws: LedgerError.self) {
                 try log.append([personEvent("e3"), personEvent("e3", on: "2024-01-05")], clock: laterClock)
@@ -58,7 +62,8 @@ struct IdentityRuleTests {
             let log = try EventLog(path: path, create: true)
             var reason = JSONObject()
             reason["reason"] = .string("request of the person")
-            try log.append([registration("e1"), personEvent("x", type: "PersonPiiErased", data: reason)], clock: laterClock)
+            try log.append(
+                [registration("e1"), personEvent("x", type: "PersonPiiErased", data: reason)], clock: laterClock)
             #expect(try log.append([registration("e1")], clock: laterClock) == [.duplicate(seq: 1)])
         }
     }
@@ -71,7 +76,9 @@ struct TimeRuleTests {
         try withLedgerDirectory { path in
             let log = try EventLog(path: path, create: true)
             // 16:00Z is already the next day in Shanghai.
-            #expect(try violations(log, registration("e1", on: "2025-01-01", recorded: "2024-12-31T15:59:59Z")).map(\.field) == ["occurredAt"])
+            #expect(
+                try violations(log, registration("e1", on: "2025-01-01", recorded: "2024-12-31T15:59:59Z")).map(\.field)
+                    == ["occurredAt"])
             #expect(try violations(log, registration("e1", on: "2025-01-01", recorded: "2024-12-31T16:00:00Z")).isEmpty)
         }
     }
@@ -93,7 +100,9 @@ struct TimeRuleTests {
         try withLedgerDirectory { path in
             let log = try EventLog(path: path, create: true)
             let clock = instant("2024-01-02T01:00:00Z")
-            #expect(try violations(log, registration("e1", recorded: "2024-01-02T01:05:00.001Z"), clock: clock).map(\.field) == ["recordedAt"])
+            #expect(
+                try violations(log, registration("e1", recorded: "2024-01-02T01:05:00.001Z"), clock: clock).map(\.field)
+                    == ["recordedAt"])
             #expect(try violations(log, registration("e1", recorded: "2024-01-02T01:05:00Z"), clock: clock).isEmpty)
         }
     }
@@ -135,8 +144,13 @@ struct StreamOrderRuleTests {
     func closerOnce() throws {
         try withLedgerDirectory { path in
             let log = try EventLog(path: path, create: true)
-            try log.append([registration("e1"), personEvent("d1", type: "PersonDeregistered", on: "2024-02-01", recorded: "2024-02-01T01:00:00Z")], clock: laterClock)
-            let found = try violations(log, personEvent("d2", type: "PersonDeregistered", on: "2024-02-01", recorded: "2024-02-01T02:00:00Z"))
+            try log.append(
+                [
+                    registration("e1"),
+                    personEvent("d1", type: "PersonDeregistered", on: "2024-02-01", recorded: "2024-02-01T01:00:00Z"),
+                ], clock: laterClock)
+            let found = try violations(
+                log, personEvent("d2", type: "PersonDeregistered", on: "2024-02-01", recorded: "2024-02-01T02:00:00Z"))
             #expect(found.map(\.kind) == [.streamOrder])
         }
     }
@@ -173,7 +187,10 @@ struct EffectiveDateRuleTests {
         try withLedgerDirectory { path in
             let log = try EventLog(path: path, create: true)
             try log.append([registration("e1"), personEvent("e2", on: "2024-01-10")], clock: laterClock)
-            #expect(try violations(log, personEvent("d", type: "PersonDeregistered", on: "2024-01-09")).map(\.kind) == [.effectiveDate])
+            #expect(
+                try violations(log, personEvent("d", type: "PersonDeregistered", on: "2024-01-09")).map(\.kind) == [
+                    .effectiveDate
+                ])
             #expect(try violations(log, personEvent("d", type: "PersonDeregistered", on: "2024-01-10")).isEmpty)
         }
     }
@@ -182,8 +199,14 @@ struct EffectiveDateRuleTests {
     func afterCloser() throws {
         try withLedgerDirectory { path in
             let log = try EventLog(path: path, create: true)
-            try log.append([registration("e1"), personEvent("d", type: "PersonDeregistered", on: "2024-03-01", recorded: "2024-03-02T00:00:00Z")], clock: laterClock)
-            #expect(try violations(log, personEvent("e3", on: "2024-03-02", recorded: "2024-03-05T00:00:00Z")).map(\.kind) == [.effectiveDate])
+            try log.append(
+                [
+                    registration("e1"),
+                    personEvent("d", type: "PersonDeregistered", on: "2024-03-01", recorded: "2024-03-02T00:00:00Z"),
+                ], clock: laterClock)
+            #expect(
+                try violations(log, personEvent("e3", on: "2024-03-02", recorded: "2024-03-05T00:00:00Z")).map(\.kind)
+                    == [.effectiveDate])
             #expect(try violations(log, personEvent("e3", on: "2024-03-01", recorded: "2024-03-05T00:00:00Z")).isEmpty)
             #expect(try violations(log, personEvent("e4", on: "2024-02-01", recorded: "2024-03-05T00:00:00Z")).isEmpty)
         }

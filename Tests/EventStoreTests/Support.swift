@@ -19,7 +19,8 @@ let laterClock = instant("2026-01-01T00:00:00Z")
 
 /// An event in a `person-` stream with the catalogue's roles, built for tests.
 func personEvent(
-    _ id: String, stream: String = "person-P1", type: String = "HealthCheckCompleted", on occurred: String = "2024-01-10",
+    _ id: String, stream: String = "person-P1", type: String = "HealthCheckCompleted",
+    on occurred: String = "2024-01-10",
     recorded: String? = "2024-01-10T08:00:00Z", data: JSONObject = JSONObject(), pii: JSONObject? = nil,
     expectedVersion: Int64? = nil
 ) -> NewEvent {
@@ -31,13 +32,17 @@ func personEvent(
         streamOpener: "PersonRegistered", erasesStreamPII: type == "PersonPiiErased")
 }
 
-func registration(_ id: String, stream: String = "person-P1", on occurred: String = "2024-01-01", recorded: String? = "2024-01-02T01:00:00Z") -> NewEvent {
+func registration(
+    _ id: String, stream: String = "person-P1", on occurred: String = "2024-01-01",
+    recorded: String? = "2024-01-02T01:00:00Z"
+) -> NewEvent {
     var pii = JSONObject()
     pii["name"] = .string("王芳")
     pii["idNumber"] = .string("310114198002290025")
     var data = JSONObject()
     data["sex"] = .string("F")
-    return personEvent(id, stream: stream, type: "PersonRegistered", on: occurred, recorded: recorded, data: data, pii: pii)
+    return personEvent(
+        id, stream: stream, type: "PersonRegistered", on: occurred, recorded: recorded, data: data, pii: pii)
 }
 
 /// The violations of the single event `event` appended to `log`, or [] if it was stored.

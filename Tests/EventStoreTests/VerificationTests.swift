@@ -13,7 +13,9 @@ func verifyAfterTampering(
         do {
             let log = try EventLog(path: path, create: true)
             var events = [registration("a1"), registration("b1", stream: "person-P2")]
-            for i in 2...6 { events.append(personEvent("a\(i)", on: "2024-01-1\(i)", recorded: "2024-02-01T00:00:0\(i)Z")) }
+            for i in 2...6 {
+                events.append(personEvent("a\(i)", on: "2024-01-1\(i)", recorded: "2024-02-01T00:00:0\(i)Z"))
+            }
             try log.append(events, clock: laterClock)
         }
         do {
@@ -80,13 +82,17 @@ struct VerificationTests {
 
     @Test("an id index entry pointing elsewhere is found")
     func idIndexRedirected() throws {
-        let failure = try verifyAfterTampering { txn, dbs in try txn.put(key(6), forKey: Array("a3".utf8), in: dbs["ids"]!) }
+        let failure = try verifyAfterTampering { txn, dbs in
+            try txn.put(key(6), forKey: Array("a3".utf8), in: dbs["ids"]!)
+        }
         #expect(failure?.seq == 4)
     }
 
     @Test("an extra index entry is found")
     func extraEntry() throws {
-        let failure = try verifyAfterTampering { txn, dbs in try txn.put(key(99), forKey: Array("ghost".utf8), in: dbs["ids"]!) }
+        let failure = try verifyAfterTampering { txn, dbs in
+            try txn.put(key(99), forKey: Array("ghost".utf8), in: dbs["ids"]!)
+        }
         #expect(failure?.seq == 99)
     }
 
@@ -101,7 +107,9 @@ struct VerificationTests {
 
     @Test("a stream's stored state that disagrees with its events is found")
     func streamState() throws {
-        let failure = try verifyAfterTampering { txn, dbs in try txn.delete(Array("person-P2".utf8), in: dbs["streams"]!) }
+        let failure = try verifyAfterTampering { txn, dbs in
+            try txn.delete(Array("person-P2".utf8), in: dbs["streams"]!)
+        }
         #expect(failure != nil)
     }
 

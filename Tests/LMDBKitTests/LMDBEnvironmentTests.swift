@@ -40,7 +40,8 @@ struct LMDBEnvironmentTests {
             try env.write { txn in
                 runs += 1
                 for i in 0..<5000 {
-                    try txn.put(value, forKey: withUnsafeBytes(of: UInt64(i).bigEndian) { Array($0) }, in: db, options: .append)
+                    try txn.put(
+                        value, forKey: withUnsafeBytes(of: UInt64(i).bigEndian) { Array($0) }, in: db, options: .append)
                 }
             }
             #expect(env.mapSize > before)

@@ -11,7 +11,8 @@ struct AuditCommandTests {
         try withScratch { dir in
             let ledger = dir + "/ledger"
             #expect(try sunledger("import", workedExample, "--ledger", ledger).status == 0)
-            try write(syntheticEvents(persons: 50, perPerson: 3, start: "2025-06-01T00:00:00Z"), to: dir + "/more.jsonl")
+            try write(
+                syntheticEvents(persons: 50, perPerson: 3, start: "2025-06-01T00:00:00Z"), to: dir + "/more.jsonl")
             #expect(try sunledger("import", dir + "/more.jsonl", "--ledger", ledger).status == 0)
             for mode in [[], ["--pii"]] {
                 let export = dir + "/export\(mode.count).jsonl"
@@ -19,14 +20,17 @@ struct AuditCommandTests {
                 let independent = try run("/usr/bin/env", ["python3", repositoryRoot + "/tools/verify-export", export])
                 #expect(independent.status == 0, "\(independent.stderr)")
                 let digest = try sunledger("digest", "--ledger", ledger).stdout
-                #expect(independent.stdout.split(separator: "\n").last.map(String.init) == digest.trimmingCharacters(in: .newlines))
+                #expect(
+                    independent.stdout.split(separator: "\n").last.map(String.init)
+                        == digest.trimmingCharacters(in: .newlines))
 
                 let copy = dir + "/copy\(mode.count)"
                 let restored = try sunledger("restore", export, "--ledger", copy)
                 #expect(restored.status == 0, "\(restored.stderr)")
                 let again = dir + "/again\(mode.count).jsonl"
                 #expect(try run(sunledgerPath, ["export", "--ledger", copy, "--out", again] + mode).status == 0)
-                #expect(try Data(contentsOf: URL(fileURLWithPath: again)) == Data(contentsOf: URL(fileURLWithPath: export)))
+                #expect(
+                    try Data(contentsOf: URL(fileURLWithPath: again)) == Data(contentsOf: URL(fileURLWithPath: export)))
                 #expect(try sunledger("verify", "--ledger", copy).status == 0)
             }
         }
@@ -39,12 +43,16 @@ struct AuditCommandTests {
             try write(syntheticEvents(persons: 20, perPerson: 2), to: dir + "/e.jsonl")
             #expect(try sunledger("import", dir + "/e.jsonl", "--ledger", ledger).status == 0)
             #expect(try sunledger("export", "--pii", "--ledger", ledger, "--out", dir + "/all.jsonl").status == 0)
-            #expect(try sunledger("export", "--pii", "--to-seq", "25", "--ledger", ledger, "--out", dir + "/head.jsonl").status == 0)
+            #expect(
+                try sunledger("export", "--pii", "--to-seq", "25", "--ledger", ledger, "--out", dir + "/head.jsonl")
+                    .status == 0)
             #expect(try sunledger("restore", dir + "/head.jsonl", "--ledger", dir + "/copy").status == 0)
             let rest = try sunledger("restore", dir + "/all.jsonl", "--ledger", dir + "/copy")
             #expect(rest.status == 0)
             #expect(rest.stdout.contains("restored 35 records (seq 26–60); 25 already present"))
-            #expect(try sunledger("digest", "--ledger", dir + "/copy").stdout == sunledger("digest", "--ledger", ledger).stdout)
+            #expect(
+                try sunledger("digest", "--ledger", dir + "/copy").stdout
+                    == sunledger("digest", "--ledger", ledger).stdout)
         }
     }
 
@@ -54,7 +62,8 @@ struct AuditCommandTests {
             let ledger = dir + "/ledger"
             #expect(try sunledger("import", workedExample, "--ledger", ledger).status == 0)
             #expect(try sunledger("export", "--pii", "--ledger", ledger, "--out", dir + "/e.jsonl").status == 0)
-            var lines = try String(contentsOfFile: dir + "/e.jsonl", encoding: .utf8).split(separator: "\n").map(String.init)
+            var lines = try String(contentsOfFile: dir + "/e.jsonl", encoding: .utf8).split(separator: "\n").map(
+                String.init)
 
             var changed = lines
             changed[5] = changed[5].replacingOccurrences(of: "physical_therapy", with: "speech_therapy")
@@ -70,7 +79,8 @@ struct AuditCommandTests {
             #expect(refusedOrder.status == 1)
             #expect(refusedOrder.stderr.contains("swapped.jsonl:4: seq 5: expected seq 4 here"))
 
-            var pii = try String(contentsOfFile: dir + "/e.jsonl", encoding: .utf8).split(separator: "\n").map(String.init)
+            var pii = try String(contentsOfFile: dir + "/e.jsonl", encoding: .utf8).split(separator: "\n").map(
+                String.init)
             pii[0] = pii[0].replacingOccurrences(of: "王芳", with: "王方")
             try write(pii, to: dir + "/pii.jsonl")
             let refusedPII = try sunledger("restore", dir + "/pii.jsonl", "--ledger", dir + "/c")
@@ -102,7 +112,9 @@ struct AuditCommandTests {
         try withScratch { dir in
             let ledger = dir + "/ledger"
             try write(syntheticEvents(persons: 3, perPerson: 1, prefix: "a"), to: dir + "/a.jsonl")
-            try write(syntheticEvents(persons: 3, perPerson: 1, prefix: "b", start: "2021-01-01T00:00:00Z"), to: dir + "/b.jsonl")
+            try write(
+                syntheticEvents(persons: 3, perPerson: 1, prefix: "b", start: "2021-01-01T00:00:00Z"),
+                to: dir + "/b.jsonl")
             #expect(try sunledger("import", dir + "/a.jsonl", "--ledger", ledger).status == 0)
             let early = try sunledger("digest", "--ledger", ledger).stdout
             try early.write(toFile: dir + "/digest.json", atomically: true, encoding: .utf8)
@@ -112,7 +124,8 @@ struct AuditCommandTests {
             #expect(good.stdout.contains("extends the digest at seq 6"))
             var digest = early
             let hashStart = digest.range(of: #""hash":""#)!.upperBound
-            digest.replaceSubrange(hashStart..<digest.index(after: hashStart), with: digest[hashStart] == "a" ? "b" : "a")
+            digest.replaceSubrange(
+                hashStart..<digest.index(after: hashStart), with: digest[hashStart] == "a" ? "b" : "a")
             let bad = try sunledger("verify", "--digest", digest, "--ledger", ledger)
             #expect(bad.status == 1)
             #expect(bad.stderr.contains("seq 6"))

@@ -24,7 +24,8 @@ func launch(_ arguments: [String], prefix: [String] = []) throws -> Process {
 /// The seq of the ledger's head, read by another process.
 func headSeq(_ ledger: String) throws -> Int {
     let digest = try sunledger("digest", "--ledger", ledger)
-    guard digest.status == 0, let range = digest.stdout.range(of: #"(?<="seq":)\d+"#, options: .regularExpression) else {
+    guard digest.status == 0, let range = digest.stdout.range(of: #"(?<="seq":)\d+"#, options: .regularExpression)
+    else {
         return -1
     }
     return Int(digest.stdout[range])!
@@ -35,11 +36,15 @@ struct CrashSafetyTests {
     static let events = syntheticEvents(persons: 10_000, perPerson: 4)
     static let total = 50_000
 
-    @Test("kill -9 of an import at any moment leaves a ledger that verifies; re-running completes it", arguments: [150, 600, 1500, 4000])
+    @Test(
+        "kill -9 of an import at any moment leaves a ledger that verifies; re-running completes it",
+        arguments: [150, 600, 1500, 4000])
     func killAndRerun(_ milliseconds: Int) throws {
         try withScratch { dir in
             let ledger = dir + "/ledger"
-            try write(syntheticEvents(persons: 10, perPerson: 1, prefix: "before", start: "2019-12-05T00:00:00Z"), to: dir + "/before.jsonl")
+            try write(
+                syntheticEvents(persons: 10, perPerson: 1, prefix: "before", start: "2019-12-05T00:00:00Z"),
+                to: dir + "/before.jsonl")
             #expect(try sunledger("import", dir + "/before.jsonl", "--ledger", ledger).status == 0)
             let file = dir + "/events.jsonl"
             try write(CrashSafetyTests.events, to: file)
@@ -69,8 +74,11 @@ struct CrashSafetyTests {
             try write(syntheticEvents(persons: 10, perPerson: 1, prefix: "small"), to: dir + "/small.jsonl")
             #expect(try sunledger("import", dir + "/small.jsonl", "--ledger", ledger).status == 0)
             let file = dir + "/events.jsonl"
-            try write(syntheticEvents(persons: 10_000, perPerson: 4, prefix: "big", start: "2021-01-01T00:00:00Z"), to: file)
-            try write(syntheticEvents(persons: 2, perPerson: 1, prefix: "late", start: "2022-01-01T00:00:00Z"), to: dir + "/late.jsonl")
+            try write(
+                syntheticEvents(persons: 10_000, perPerson: 4, prefix: "big", start: "2021-01-01T00:00:00Z"), to: file)
+            try write(
+                syntheticEvents(persons: 2, perPerson: 1, prefix: "late", start: "2022-01-01T00:00:00Z"),
+                to: dir + "/late.jsonl")
             let importer = try launch(["import", file, "--ledger", ledger])
             // Wait until the first import holds the writer lock, then start a second writer.
             for _ in 0..<200 {
@@ -117,9 +125,15 @@ struct CrashSafetyTests {
             #expect(try sunledger("import", workedExample, "--ledger", ledger).status == 0)
             let digest = try sunledger("digest", "--ledger", ledger).stdout
             let file = dir + "/events.jsonl"
-            try write(syntheticEvents(persons: 10_000, perPerson: 4, prefix: "big", start: "2025-06-01T00:00:00Z"), to: file)
+            try write(
+                syntheticEvents(persons: 10_000, perPerson: 4, prefix: "big", start: "2025-06-01T00:00:00Z"), to: file)
             // A file-size limit makes every write past 4 MiB fail, as a full disk would.
-            let limited = try run("/bin/bash", ["-c", "trap '' XFSZ; ulimit -f 4096; exec \"$0\" \"$@\"", sunledgerPath, "import", file, "--ledger", ledger])
+            let limited = try run(
+                "/bin/bash",
+                [
+                    "-c", "trap '' XFSZ; ulimit -f 4096; exec \"$0\" \"$@\"", sunledgerPath, "import", file, "--ledger",
+                    ledger,
+                ])
             #expect(limited.status != 0)
             #expect(limited.stderr.contains("the disk is full"))
             #expect(limited.stderr.contains("nothing committed before was lost"))

@@ -47,7 +47,8 @@ struct ImportCommandTests {
 
             var lines = syntheticEvents(persons: 3, perPerson: 1, prefix: "b", start: "2021-01-01T00:00:00Z")
             lines[1] = lines[1].replacingOccurrences(of: #""orgUnit":"anting""#, with: #""orgUnit":"pudong""#)
-            lines[3] = lines[3].replacingOccurrences(of: #""occurredAt":"2019-12-02""#, with: #""occurredAt":"2019-11-30""#)
+            lines[3] = lines[3].replacingOccurrences(
+                of: #""occurredAt":"2019-12-02""#, with: #""occurredAt":"2019-11-30""#)
             lines.append("{not json")
             let file = dir + "/bad.jsonl"
             try write(lines, to: file)
@@ -56,7 +57,9 @@ struct ImportCommandTests {
             #expect(result.stderr.contains("\(file):2: orgUnit: \"pudong\" is not a unit code"))
             #expect(result.stderr.contains("\(file):4: occurredAt: 2019-11-30 is before the first event of person-b0"))
             // A rejected opener leaves its stream unopened, so the stream's next line is refused too.
-            #expect(result.stderr.contains("\(file):5: type: person-b1 has no events yet, so its first event must be PersonRegistered"))
+            #expect(
+                result.stderr.contains(
+                    "\(file):5: type: person-b1 has no events yet, so its first event must be PersonRegistered"))
             #expect(result.stderr.contains("\(file):7: line: not valid JSON at column 2"))
             #expect(result.stderr.contains("4 lines rejected; nothing was stored"))
             let after = try Data(contentsOf: URL(fileURLWithPath: ledger + "/data.mdb"))
@@ -69,7 +72,8 @@ struct ImportCommandTests {
         try withScratch { dir in
             var lines = syntheticEvents(persons: 20_000, perPerson: 4)
             #expect(lines.count == 100_000)
-            lines[77_776] = lines[77_776].replacingOccurrences(of: #""actor":"staff-002""#, with: #""actor":"staff 002""#)
+            lines[77_776] = lines[77_776].replacingOccurrences(
+                of: #""actor":"staff-002""#, with: #""actor":"staff 002""#)
             let file = dir + "/big.jsonl"
             try write(lines, to: file)
             let result = try sunledger("import", file, "--ledger", dir + "/ledger")
@@ -92,7 +96,8 @@ struct ImportCommandTests {
             try write([changed], to: dir + "/b.jsonl")
             let refused = try sunledger("import", dir + "/b.jsonl", "--ledger", dir + "/ledger")
             #expect(refused.status == 1)
-            #expect(refused.stderr.contains("b.jsonl:1: id: \"ev-h0-0\" is already stored as seq 2 with a different actor"))
+            #expect(
+                refused.stderr.contains("b.jsonl:1: id: \"ev-h0-0\" is already stored as seq 2 with a different actor"))
         }
     }
 

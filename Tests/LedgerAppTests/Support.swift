@@ -15,7 +15,8 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 
 /// The `sunledger` executable built beside this test bundle.
 let sunledgerPath: String = {
-    let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    let executable =
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
     // The test runner may live inside a .xctest bundle directory.
     while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("sunledger").path),
@@ -28,7 +29,9 @@ let sunledgerPath: String = {
 
 /// Runs `executable` with `arguments`, optional standard input, and waits.
 @discardableResult
-func run(_ executable: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:]) throws -> Run {
+func run(
+    _ executable: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:]
+) throws -> Run {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -85,7 +88,9 @@ func write(_ lines: [String], to path: String) throws {
 /// A deterministic stream of valid events: `persons` registrations (streams
 /// `person-<prefix><n>`), then `perPerson` rounds of health checks, recorded one
 /// second apart from `start` on.
-func syntheticEvents(persons: Int, perPerson: Int, prefix: String = "ev", start: String = "2020-01-01T00:00:00Z") -> [String] {
+func syntheticEvents(
+    persons: Int, perPerson: Int, prefix: String = "ev", start: String = "2020-01-01T00:00:00Z"
+) -> [String] {
     var lines: [String] = []
     var second: Int64 = 0
     let base = Instant(rfc3339: start)!
@@ -94,11 +99,15 @@ func syntheticEvents(persons: Int, perPerson: Int, prefix: String = "ev", start:
         return base.adding(milliseconds: second * 1000).description
     }
     for p in 0..<persons {
-        lines.append(#"{"id":"\#(prefix)-r\#(p)","stream":"person-\#(prefix)\#(p)","type":"PersonRegistered","occurredAt":"2019-12-01","recordedAt":"\#(recorded())","actor":"staff-001","orgUnit":"anting","data":{"sex":"F","birthDate":"1980-02-29","category":"physical","grade":3,"residence":"anting"},"pii":{"name":"王芳","idNumber":"310114198002290025"}}"#)
+        lines.append(
+            #"{"id":"\#(prefix)-r\#(p)","stream":"person-\#(prefix)\#(p)","type":"PersonRegistered","occurredAt":"2019-12-01","recordedAt":"\#(recorded())","actor":"staff-001","orgUnit":"anting","data":{"sex":"F","birthDate":"1980-02-29","category":"physical","grade":3,"residence":"anting"},"pii":{"name":"王芳","idNumber":"310114198002290025"}}"#
+        )
     }
     for k in 0..<perPerson {
         for p in 0..<persons {
-            lines.append(#"{"id":"\#(prefix)-h\#(p)-\#(k)","stream":"person-\#(prefix)\#(p)","type":"HealthCheckCompleted","occurredAt":"2019-12-02","recordedAt":"\#(recorded())","actor":"staff-002","orgUnit":"malu","data":{}}"#)
+            lines.append(
+                #"{"id":"\#(prefix)-h\#(p)-\#(k)","stream":"person-\#(prefix)\#(p)","type":"HealthCheckCompleted","occurredAt":"2019-12-02","recordedAt":"\#(recorded())","actor":"staff-002","orgUnit":"malu","data":{}}"#
+            )
         }
     }
     return lines

@@ -4,10 +4,13 @@ import Testing
 
 let units = UnitDirectory(
     district: "jiading",
-    units: ["xinchenglu", "zhenxin", "jiadingzhen", "nanxiang", "anting", "malu", "xuhang", "huating", "waigang",
-            "jiangqiao", "juyuan", "industrial"])
+    units: [
+        "xinchenglu", "zhenxin", "jiadingzhen", "nanxiang", "anting", "malu", "xuhang", "huating", "waigang",
+        "jiangqiao", "juyuan", "industrial",
+    ])
 
-let goodLine = #"{"id":"e1","stream":"person-P1","type":"PersonRegistered","occurredAt":"2020-03-01","recordedAt":"2020-03-02T09:00:00+08:00","actor":"staff-001","orgUnit":"anting","data":{"sex":"F","birthDate":"1980-02-29","category":"physical","grade":3,"residence":"anting"},"pii":{"name":"王芳","idNumber":"310114198002290025"}}"#
+let goodLine =
+    #"{"id":"e1","stream":"person-P1","type":"PersonRegistered","occurredAt":"2020-03-01","recordedAt":"2020-03-02T09:00:00+08:00","actor":"staff-001","orgUnit":"anting","data":{"sex":"F","birthDate":"1980-02-29","category":"physical","grade":3,"residence":"anting"},"pii":{"name":"王芳","idNumber":"310114198002290025"}}"#
 
 /// The fields rule 1 names for `line` after `edit` changed its object.
 func shapeErrors(_ edit: (inout JSONObject) -> Void) throws -> [String] {
@@ -43,24 +46,29 @@ struct InterchangeTests {
         #expect(try shapeErrors { $0["extra"] = .integer(1) } == ["extra"])
     }
 
-    @Test("each required key is required", arguments: ["id", "stream", "type", "occurredAt", "actor", "orgUnit", "data"])
+    @Test(
+        "each required key is required", arguments: ["id", "stream", "type", "occurredAt", "actor", "orgUnit", "data"])
     func required(_ key: String) throws {
         #expect(try shapeErrors { $0[key] = nil }.contains(key))
     }
 
-    @Test("id follows ^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$", arguments: [
-        ("a", true), ("A.b_c:d-e9", true), (String(repeating: "x", count: 64), true),
-        (String(repeating: "x", count: 65), false), ("-a", false), ("a b", false), ("", false), ("é", false),
-    ])
+    @Test(
+        "id follows ^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$",
+        arguments: [
+            ("a", true), ("A.b_c:d-e9", true), (String(repeating: "x", count: 64), true),
+            (String(repeating: "x", count: 65), false), ("-a", false), ("a b", false), ("", false), ("é", false),
+        ])
     func id(_ value: String, _ valid: Bool) throws {
         #expect(try shapeErrors { $0["id"] = .string(value) }.isEmpty == valid)
     }
 
-    @Test("stream is <kind>-<key> with a known kind and a key of ^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$", arguments: [
-        ("person-P1", true), ("person-P-1.x_y", true), ("person-" + String(repeating: "k", count: 48), true),
-        ("person-" + String(repeating: "k", count: 49), false), ("person-", false), ("person", false),
-        ("people-P1", false), ("person-_x", false), ("Person-P1", false),
-    ])
+    @Test(
+        "stream is <kind>-<key> with a known kind and a key of ^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$",
+        arguments: [
+            ("person-P1", true), ("person-P-1.x_y", true), ("person-" + String(repeating: "k", count: 48), true),
+            ("person-" + String(repeating: "k", count: 49), false), ("person-", false), ("person", false),
+            ("people-P1", false), ("person-_x", false), ("Person-P1", false),
+        ])
     func stream(_ value: String, _ valid: Bool) throws {
         #expect(try shapeErrors { $0["stream"] = .string(value) }.isEmpty == valid)
     }
@@ -71,9 +79,12 @@ struct InterchangeTests {
         #expect(try shapeErrors { $0["type"] = .string("CaseOpened") }.contains("type"))
     }
 
-    @Test("occurredAt is a real date in 1900–2100", arguments: [
-        ("2024-02-29", true), ("2023-02-29", false), ("1899-12-31", false), ("2101-01-01", false), ("2024-1-1", false),
-    ])
+    @Test(
+        "occurredAt is a real date in 1900–2100",
+        arguments: [
+            ("2024-02-29", true), ("2023-02-29", false), ("1899-12-31", false), ("2101-01-01", false),
+            ("2024-1-1", false),
+        ])
     func occurredAt(_ value: String, _ valid: Bool) throws {
         #expect(try shapeErrors { $0["occurredAt"] = .string(value) }.isEmpty == valid)
     }
@@ -84,9 +95,12 @@ struct InterchangeTests {
         #expect(try shapeErrors { $0["recordedAt"] = nil }.isEmpty)
     }
 
-    @Test("actor follows ^[A-Za-z0-9_.@-]{1,64}$", arguments: [
-        ("staff-001", true), ("a@b.c", true), ("", false), ("a b", false), (String(repeating: "a", count: 65), false),
-    ])
+    @Test(
+        "actor follows ^[A-Za-z0-9_.@-]{1,64}$",
+        arguments: [
+            ("staff-001", true), ("a@b.c", true), ("", false), ("a b", false),
+            (String(repeating: "a", count: 65), false),
+        ])
     func actor(_ value: String, _ valid: Bool) throws {
         #expect(try shapeErrors { $0["actor"] = .string(value) }.isEmpty == valid)
     }
@@ -128,7 +142,8 @@ struct InterchangeTests {
         data["o"] = .object(JSONObject())
         data["a"] = .array([.string("x"), .integer(1)])
         data["big"] = .number("9223372036854775808")
-        #expect(try shapeErrors { $0["data"] = .object(data) } == ["data.f", "data.n", "data.o", "data.a[1]", "data.big"])
+        #expect(
+            try shapeErrors { $0["data"] = .object(data) } == ["data.f", "data.n", "data.o", "data.a[1]", "data.big"])
     }
 
     @Test("pii appears only where the type lists it, with only its keys")
@@ -139,9 +154,10 @@ struct InterchangeTests {
         extra["email"] = .string("x@y")
         #expect(try shapeErrors { $0["pii"] = .object(extra) } == ["pii.email"])
         #expect(try shapeErrors { $0["pii"] = .string("王芳") } == ["pii"])
-        #expect(try shapeErrors { object in
-            object["type"] = .string("PersonMoved")
-        }.contains("pii"))
+        #expect(
+            try shapeErrors { object in
+                object["type"] = .string("PersonMoved")
+            }.contains("pii"))
     }
 
     @Test("a correction carries a non-empty subset of name, phone and address, never the ID number")
@@ -163,8 +179,9 @@ struct InterchangeTests {
         #expect(EventType.allCases.count == 32)
         #expect(StreamKind.person.opener == .personRegistered)
         #expect(StreamKind.org.opener == nil)
-        #expect(EventType.allCases.filter { $0.role == .closer }.map(\.rawValue).sorted()
-            == ["CallResolved", "CaseClosed", "PersonDeregistered", "ProjectEliminated", "RightsCaseClosed"])
+        #expect(
+            EventType.allCases.filter { $0.role == .closer }.map(\.rawValue).sorted()
+                == ["CallResolved", "CaseClosed", "PersonDeregistered", "ProjectEliminated", "RightsCaseClosed"])
         for kind in StreamKind.allCases where kind != .org { #expect(kind.opener != nil) }
     }
 }

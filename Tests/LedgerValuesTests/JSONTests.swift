@@ -36,9 +36,11 @@ struct JSONParsingTests {
         #expect(try JSONParser.parse("-2.5E-3") == .number("-2.5E-3"))
     }
 
-    @Test("malformed numbers, literals and trailing text are refused", arguments: [
-        "01", "1.", ".5", "-", "1e", "+1", "tru", "nul", "{} x", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "\"open",
-    ])
+    @Test(
+        "malformed numbers, literals and trailing text are refused",
+        arguments: [
+            "01", "1.", ".5", "-", "1e", "+1", "tru", "nul", "{} x", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "\"open",
+        ])
     func malformed(_ text: String) {
         #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(text) }
     }
@@ -82,7 +84,8 @@ struct CanonicalJSONTests {
 
     @Test("keys are sorted, whitespace removed, nested objects too")
     func sorting() throws {
-        #expect(try canonical(#" { "b" : [ 1 , { "z":1, "a":2 } ], "a" : true } "#) == #"{"a":true,"b":[1,{"a":2,"z":1}]}"#)
+        #expect(
+            try canonical(#" { "b" : [ 1 , { "z":1, "a":2 } ], "a" : true } "#) == #"{"a":true,"b":[1,{"a":2,"z":1}]}"#)
     }
 
     @Test("keys sort by UTF-16 code units, not by code points or UTF-8")
@@ -96,14 +99,16 @@ struct CanonicalJSONTests {
 
     @Test("only quote, backslash and control characters are escaped; the rest is itself")
     func escaping() throws {
-        #expect(try canonical(#""\u0000\u0008\u0009\u000a\u000c\u000d\u001f\"\\/\u007f\u2028é张""#)
-            == "\"\\u0000\\b\\t\\n\\f\\r\\u001f\\\"\\\\/\u{7f}\u{2028}é张\"")
+        #expect(
+            try canonical(#""\u0000\u0008\u0009\u000a\u000c\u000d\u001f\"\\/\u007f\u2028é张""#)
+                == "\"\\u0000\\b\\t\\n\\f\\r\\u001f\\\"\\\\/\u{7f}\u{2028}é张\"")
     }
 
     @Test("integers are written in plain decimal, all digits kept")
     func integers() throws {
-        #expect(try canonical("[0,-0,1,-1,9223372036854775807,-9223372036854775808,9007199254740993]")
-            == "[0,0,1,-1,9223372036854775807,-9223372036854775808,9007199254740993]")
+        #expect(
+            try canonical("[0,-0,1,-1,9223372036854775807,-9223372036854775808,9007199254740993]")
+                == "[0,0,1,-1,9223372036854775807,-9223372036854775808,9007199254740993]")
     }
 
     @Test("canonical bytes are a fixed point: parse and re-encode gives the same bytes")
