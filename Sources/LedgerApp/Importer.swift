@@ -73,23 +73,30 @@ public struct Importer {
     }
 
     /// Imports the file at `path` (`-`: standard input).
-    /// - Parameter waiting: called when another writer holds the ledger and we wait for it.
-    public func importFile(_ path: String, waiting: (String) -> Void = { _ in }) throws -> ImportReport {
+    /// - Parameters:
+    ///   - waiting: called when another writer holds the ledger and we wait for it.
+    ///   - progress: called every 100,000 lines with the number of lines read so far.
+    public func importFile(
+        _ path: String, waiting: (String) -> Void = { _ in }, progress: (Int) -> Void = { _ in }
+    ) throws -> ImportReport {
         let input = try InputFile(path: path)
         return try ledger.log.exclusively(doing: "import \(input.name)", waiting: waiting) {
             let report = try ledger.log.appending(clock: .now(), expectedBytes: input.size * 3) { session in
-                try store(input, in: session)
+                try store(input, in: session, progress: progress)
             }
             try ledger.log.sync()
             return report
         }
     }
 
-    private func store(_ input: InputFile, in session: AppendSession) throws -> ImportReport {
+    private func store(_ input: InputFile, in session: AppendSession, progress: (Int) -> Void) throws -> ImportReport {
         var report = ImportReport(file: input.name)
         var errors: [LineError] = []
         var rejectedLines = 0
+        var read = 0
         try ParsedLines(input: input, ledger: ledger, chunkSize: chunkSize).forEach { line in
+            read += 1
+            if read % 100_000 == 0 { progress(read) }
             let problems: [(field: String, rule: String)]
             switch line.result {
             case .failure(let fieldErrors):

@@ -85,6 +85,13 @@ extension LedgerCommand {
     }
 }
 
+/// Shows a line of progress on a terminal, overwriting the last one; nil clears
+/// it. Nothing is shown when standard error is not a terminal (scripts, CI).
+func showProgress(_ text: String?) {
+    guard isatty(2) != 0 else { return }
+    FileHandle.standardError.write(Data(("\r\u{1B}[2K" + (text ?? "")).utf8))
+}
+
 func waitingNotice(_ holder: String) {
     printError("sunledger: another process is writing to the ledger (\(holder)); waiting for it to finish…")
 }
@@ -109,7 +116,10 @@ extension Sunledger {
             let importer = Importer(ledger: ledger)
             for (index, file) in files.enumerated() {
                 do {
-                    let report = try importer.importFile(file, waiting: waitingNotice)
+                    let report = try importer.importFile(file, waiting: waitingNotice) { lines in
+                        showProgress("\(file): \(lines.formatted()) lines read…")
+                    }
+                    showProgress(nil)
                     let range = report.firstSeq.map { " (seq \($0)–\(report.lastSeq!))" } ?? ""
                     print(
                         "\(report.file): \(report.stored) stored\(range), \(report.duplicates) duplicate\(report.duplicates == 1 ? "" : "s")"
