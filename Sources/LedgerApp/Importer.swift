@@ -154,6 +154,9 @@ struct ParsedLines {
         DispatchQueue.global().async {
             do {
                 try input.forEachChunk(of: chunkSize) { lines in
+                    // Lines the storing thread is done with are freed here, where they
+                    // were made: their memory goes straight back to this thread's cache.
+                    queue.dropReturned()
                     guard queue.put(.lines(ParsedLines.parse(lines, ledger: ledger))) else {
                         throw CancellationError()
                     }
@@ -168,14 +171,11 @@ struct ParsedLines {
         // However this ends, the reader must be let go and waited for: it reads the
         // input, which is closed when the caller returns.
         defer { queue.drain() }
-        // Parsed lines are freed on another thread: freeing memory that other
-        // threads allocated is slow, and this thread is the one all waits on.
-        let disposal = DispatchQueue(label: "sunledger.import.disposal")
         while true {
             switch queue.take() {
             case .lines(let lines):
                 for line in lines { try body(line) }
-                disposal.async { withExtendedLifetime(lines) {} }
+                queue.giveBack(lines)
             case .end:
                 return
             case .failed(let error):
@@ -209,6 +209,7 @@ private final class ChunkQueue: @unchecked Sendable {
 
     private let lock = NSLock()
     private var items: [Item] = []
+    private var returned: [[ParsedLine]] = []
     private var cancelled = false
     private var finished = false
     private let free: DispatchSemaphore
@@ -237,6 +238,22 @@ private final class ChunkQueue: @unchecked Sendable {
         lock.unlock()
         free.signal()
         return item
+    }
+
+    /// Hands lines the taker is done with back to the reader, to be freed there.
+    func giveBack(_ lines: [ParsedLine]) {
+        lock.lock()
+        returned.append(lines)
+        lock.unlock()
+    }
+
+    /// Frees the lines given back.
+    func dropReturned() {
+        lock.lock()
+        let done = returned
+        returned = []
+        lock.unlock()
+        withExtendedLifetime(done) {}
     }
 
     /// Stops the reader and waits until it has said its last word.
