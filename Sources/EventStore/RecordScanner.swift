@@ -155,14 +155,16 @@ struct RecordFields {
     private static func hash(_ value: UnsafeBufferPointer<UInt8>) -> HashValue? {
         guard value.count == 66 else { return nil }
         var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        let ok = withUnsafeMutableBytes(of: &words) { out -> Bool in
-            for index in 0..<32 {
-                guard let high = nibble(value[1 + 2 * index]), let low = nibble(value[2 + 2 * index]) else {
-                    return false
+        let ok = nibbles.withUnsafeBufferPointer { table in
+            withUnsafeMutableBytes(of: &words) { out -> Bool in
+                for index in 0..<32 {
+                    guard let high = nibble(value[1 + 2 * index], in: table),
+                        let low = nibble(value[2 + 2 * index], in: table)
+                    else { return false }
+                    out[index] = high << 4 | low
                 }
-                out[index] = high << 4 | low
+                return true
             }
-            return true
         }
         return ok ? HashValue(words: words) : nil
     }
@@ -176,8 +178,8 @@ struct RecordFields {
         }
     }
 
-    @inline(__always) private static func nibble(_ byte: UInt8) -> UInt8? {
-        let value = nibbles.withUnsafeBufferPointer { $0[Int(byte)] }
+    @inline(__always) private static func nibble(_ byte: UInt8, in table: UnsafeBufferPointer<UInt8>) -> UInt8? {
+        let value = table[Int(byte)]
         return value == 0xFF ? nil : value
     }
 }

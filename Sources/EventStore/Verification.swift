@@ -333,36 +333,28 @@ struct TypeRoles: @unchecked Sendable {
     }
 }
 
-/// An order-independent sum of (key, seq) entries, 128 bits wide, keyed by
-/// the process's random hash seed.
+/// An order-independent sum of (key, seq) entries, keyed by the process's
+/// random hash seed: an entry changed, missing or added changes the sum, and
+/// nobody who does not know the seed can make two different sets sum alike.
 struct EntrySum: Equatable {
     /// One entry's contribution.
     struct Term {
-        let low: UInt64
-        let high: UInt64
-        static let zero = Term(low: 0, high: 0)
+        let value: UInt64
+        static let zero = Term(value: 0)
     }
 
-    var low: UInt64 = 0
-    var high: UInt64 = 0
+    var sum: UInt64 = 0
     var count = 0
 
     static func term(_ key: UnsafeRawBufferPointer, seq: Int64) -> Term {
-        var first = Hasher()
-        first.combine(0xA5 as UInt8)
-        first.combine(seq)
-        first.combine(bytes: key)
-        var second = Hasher()
-        second.combine(0x5A as UInt8)
-        second.combine(seq)
-        second.combine(bytes: key)
-        return Term(
-            low: UInt64(bitPattern: Int64(first.finalize())), high: UInt64(bitPattern: Int64(second.finalize())))
+        var hasher = Hasher()
+        hasher.combine(seq)
+        hasher.combine(bytes: key)
+        return Term(value: UInt64(bitPattern: Int64(hasher.finalize())))
     }
 
     mutating func add(_ term: Term) {
-        low &+= term.low
-        high &+= term.high
+        sum &+= term.value
         count += 1
     }
 }

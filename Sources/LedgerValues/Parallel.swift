@@ -9,7 +9,10 @@ import Dispatch
 /// stays on one thread.
 public enum Parallel {
     /// The cores this process may use.
-    public static let coreCount: Int = {
+    public static var coreCount: Int { cores }
+
+    @usableFromInline
+    static let cores: Int = {
         #if canImport(Glibc)
             return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         #else
@@ -19,8 +22,9 @@ public enum Parallel {
 
     /// `transform` applied to `0..<count` on every core; results in index order.
     /// Small inputs stay on the calling thread.
+    @inlinable
     public static func map<T>(_ count: Int, minimumPerCore: Int = 64, _ transform: (Int) -> T) -> [T] {
-        let workers = max(1, min(coreCount, count / minimumPerCore))
+        let workers = max(1, min(cores, count / minimumPerCore))
         if workers == 1 { return (0..<count).map(transform) }
         let slots = UnsafeMutableBufferPointer<T>.allocate(capacity: count)
         defer { slots.deallocate() }
@@ -37,10 +41,14 @@ public enum Parallel {
         return (0..<count).map { (slots.baseAddress! + $0).move() }
     }
 
-    private final class Shared<T>: @unchecked Sendable {
+    @usableFromInline
+    final class Shared<T>: @unchecked Sendable {
+        @usableFromInline
         let slots: UnsafeMutableBufferPointer<T>
+        @usableFromInline
         let transform: (Int) -> T
 
+        @usableFromInline
         init(slots: UnsafeMutableBufferPointer<T>, transform: @escaping (Int) -> T) {
             self.slots = slots
             self.transform = transform
