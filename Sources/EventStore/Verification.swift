@@ -64,105 +64,34 @@ extension EventLog {
         try env.read { txn in
             let store = StoreTransaction(txn: txn, dbs: dbs)
             let head = try store.head()
-            var previous = (seq: Int64(0), hash: HashValue.zero, recordedAt: Instant?.none)
-            var streams: [FieldBytes: StreamState] = [:]
-            let roles = TypeRoles(closers: closerTypes, openers: openerTypes)
-            var idSum = EntrySum()
-            var streamSum = EntrySum()
-            var piiChecked = 0
-            var digestSeen = digest == nil || digest!.seq == 0
             if let digest, digest.seq == 0, digest.hash != genesisHash {
                 throw VerificationFailure(seq: 0, reason: "the digest of an empty ledger must have 64 zeros as hash")
             }
-            let digestHash = digest.map { $0.hash.withUnsafeBytes { HashValue($0) } }
+            var walk = ChainWalk(
+                store: store, roles: TypeRoles(closers: closerTypes, openers: openerTypes), digest: digest,
+                streamCount: try txn.count(in: dbs.streams))
 
             // Records are hashed and read on every core, a chunk at a time; the
             // checks that follow the chain run in seq order on this thread.
             var chunk: [(seq: Int64, value: UnsafeRawBufferPointer)] = []
             chunk.reserveCapacity(VerificationChunk.size)
-            func check(_ chunk: [(seq: Int64, value: UnsafeRawBufferPointer)]) throws {
-                let read = Parallel.map(chunk.count) { VerificationChunk.read(chunk[$0].value, roles: roles) }
-                for (index, entry) in chunk.enumerated() {
-                    let seq = entry.seq
-                    let expected = previous.seq + 1
-                    guard seq == expected else {
-                        throw VerificationFailure(
-                            seq: expected, reason: "record is missing (the next stored record is seq \(seq))")
-                    }
-                    guard let result = read[index] else {
-                        throw VerificationFailure(seq: seq, reason: "the stored record is truncated")
-                    }
-                    let hash = result.hash
-                    guard hash == HashValue(entry.value) else {
-                        throw VerificationFailure(
-                            seq: seq, reason: "the stored record does not match its hash (it was changed)")
-                    }
-                    guard let fields = result.fields else {
-                        throw VerificationFailure(
-                            seq: seq, reason: "the stored record is not a well-formed chained record")
-                    }
-                    guard fields.seq == seq else {
-                        throw VerificationFailure(seq: seq, reason: "the record says seq \(fields.seq)")
-                    }
-                    guard fields.prevHash == previous.hash else {
-                        throw VerificationFailure(
-                            seq: seq, reason: "prevHash does not link to the hash of seq \(seq - 1)")
-                    }
-                    if let last = previous.recordedAt, fields.recordedAt < last {
-                        throw VerificationFailure(
-                            seq: seq,
-                            reason: "recordedAt \(fields.recordedAt) is before that of seq \(seq - 1) (\(last))")
-                    }
-                    let state = streams[fields.stream]
-                    guard fields.version == (state?.version ?? 0) + 1 else {
-                        throw VerificationFailure(
-                            seq: seq,
-                            reason:
-                                "\(fields.stream.string) jumps from version \(state?.version ?? 0) to \(fields.version)"
-                        )
-                    }
-                    streams[fields.stream] =
-                        state?.appending(fields.occurredAt, role: result.role)
-                        ?? .opened(on: fields.occurredAt, role: result.role)
-                    idSum.add(result.idTerm)
-                    streamSum.add(result.streamTerm)
-                    if let commitment = fields.piiCommitment, let vault = try store.vaultEntry(at: seq) {
-                        let opened = (vault.salt + vault.canonicalPII).withUnsafeBytes { HashValue(hashing: $0) }
-                        guard opened == commitment else {
-                            throw VerificationFailure(
-                                seq: seq, reason: "the personal data in the vault does not match piiCommitment")
-                        }
-                        piiChecked += 1
-                    }
-                    if let digest, digest.seq == seq {
-                        guard hash == digestHash, digest.recordedAt == nil || digest.recordedAt == fields.recordedAt
-                        else {
-                            throw VerificationFailure(
-                                seq: seq,
-                                reason:
-                                    "the ledger no longer extends the digest: this record's hash or recordedAt differs from it"
-                            )
-                        }
-                        digestSeen = true
-                    }
-                    previous = (seq, hash, fields.recordedAt)
-                    if seq % 1_000_000 == 0 { progress(seq) }
-                }
-            }
             try txn.scan(dbs.records) { key, value in
                 guard key.count == 8 else {
-                    throw VerificationFailure(seq: previous.seq + 1, reason: "a record is stored under a malformed key")
+                    throw VerificationFailure(
+                        seq: walk.previous.seq + 1, reason: "a record is stored under a malformed key")
                 }
                 chunk.append((Int64(readBigEndian(key)), value))
                 if chunk.count == VerificationChunk.size {
-                    try check(chunk)
+                    try walk.check(chunk)
+                    progress(walk.previous.seq)
                     chunk.removeAll(keepingCapacity: true)
                 }
                 return .next
             }
-            try check(chunk)
+            try walk.check(chunk)
+            let previous = walk.previous
 
-            if let digest, !digestSeen {
+            if let digest, !walk.digestSeen {
                 throw VerificationFailure(
                     seq: digest.seq,
                     reason: "the ledger ends at seq \(previous.seq), before the digest's seq \(digest.seq)")
@@ -175,19 +104,19 @@ extension EventLog {
                     seq: min(head.seq, previous.seq) + 1,
                     reason: "the head (seq \(head.seq)) does not match the last stored record (seq \(previous.seq))")
             }
-            if try txn.count(in: dbs.vault) != piiChecked {
+            if try txn.count(in: dbs.vault) != walk.piiChecked {
                 try findOrphanVaultEntry(store)
             }
-            try checkIndex(dbs.ids, against: idSum, store: store, last: previous.seq, name: "id") { fields in
+            try checkIndex(dbs.ids, against: walk.idSum, store: store, last: previous.seq, name: "id") { fields in
                 Array(fields.id.bytes)
             }
-            try checkIndex(dbs.streamIndex, against: streamSum, store: store, last: previous.seq, name: "stream") {
+            try checkIndex(dbs.streamIndex, against: walk.streamSum, store: store, last: previous.seq, name: "stream") {
                 fields in
                 StoreTransaction.streamIndexKey(fields.stream.string, version: fields.version)
             }
-            try checkStreamStates(streams, store: store)
+            try checkStreamStates(walk.streams, store: store)
             return VerificationReport(
-                records: previous.seq, streams: streams.count, piiCommitments: piiChecked, head: last)
+                records: previous.seq, streams: walk.streams.count, piiCommitments: walk.piiChecked, head: last)
         }
     }
 
@@ -276,6 +205,100 @@ extension EventLog {
             return .stop
         }
         if let orphan { throw orphan }
+    }
+}
+
+/// The checks that follow the chain, record after record in seq order: seq
+/// continuity, links, recordedAt order, stream versions and states, vault
+/// commitments, the digest, and the index sums.
+struct ChainWalk {
+    let store: StoreTransaction
+    let roles: TypeRoles
+    let digest: LedgerDigest?
+    let digestHash: HashValue?
+    private(set) var previous = (seq: Int64(0), hash: HashValue.zero, recordedAt: Instant?.none)
+    private(set) var streams: [FieldBytes: StreamState] = [:]
+    private(set) var idSum = EntrySum()
+    private(set) var streamSum = EntrySum()
+    private(set) var piiChecked = 0
+    private(set) var digestSeen: Bool
+
+    init(store: StoreTransaction, roles: TypeRoles, digest: LedgerDigest?, streamCount: Int) {
+        self.store = store
+        self.roles = roles
+        self.digest = digest
+        digestHash = digest.map { $0.hash.withUnsafeBytes { HashValue($0) } }
+        digestSeen = digest == nil || digest!.seq == 0
+        streams.reserveCapacity(streamCount)
+    }
+
+    /// Reads `chunk` on every core, then checks it record by record.
+    mutating func check(_ chunk: [(seq: Int64, value: UnsafeRawBufferPointer)]) throws {
+        let roles = self.roles
+        let read = Parallel.map(chunk.count) { VerificationChunk.read(chunk[$0].value, roles: roles) }
+        for (index, entry) in chunk.enumerated() {
+            try check(seq: entry.seq, value: entry.value, read[index])
+        }
+    }
+
+    private mutating func check(seq: Int64, value: UnsafeRawBufferPointer, _ reading: RecordReading?) throws {
+        let expected = previous.seq + 1
+        guard seq == expected else {
+            throw VerificationFailure(seq: expected, reason: "record is missing (the next stored record is seq \(seq))")
+        }
+        guard let reading else { throw VerificationFailure(seq: seq, reason: "the stored record is truncated") }
+        let hash = reading.hash
+        guard hash == HashValue(value) else {
+            throw VerificationFailure(seq: seq, reason: "the stored record does not match its hash (it was changed)")
+        }
+        guard let fields = reading.fields else {
+            throw VerificationFailure(seq: seq, reason: "the stored record is not a well-formed chained record")
+        }
+        guard fields.seq == seq else {
+            throw VerificationFailure(seq: seq, reason: "the record says seq \(fields.seq)")
+        }
+        guard fields.prevHash == previous.hash else {
+            throw VerificationFailure(seq: seq, reason: "prevHash does not link to the hash of seq \(seq - 1)")
+        }
+        if let last = previous.recordedAt, fields.recordedAt < last {
+            throw VerificationFailure(
+                seq: seq, reason: "recordedAt \(fields.recordedAt) is before that of seq \(seq - 1) (\(last))")
+        }
+        // One hash probe per record: the state is updated where it lies.
+        if let slot = streams.index(forKey: fields.stream) {
+            let state = streams.values[slot]
+            guard fields.version == state.version + 1 else {
+                throw VerificationFailure(
+                    seq: seq, reason: "\(fields.stream.string) jumps from version \(state.version) to \(fields.version)"
+                )
+            }
+            streams.values[slot] = state.appending(fields.occurredAt, role: reading.role)
+        } else {
+            guard fields.version == 1 else {
+                throw VerificationFailure(
+                    seq: seq, reason: "\(fields.stream.string) jumps from version 0 to \(fields.version)")
+            }
+            streams[fields.stream] = .opened(on: fields.occurredAt, role: reading.role)
+        }
+        idSum.add(reading.idTerm)
+        streamSum.add(reading.streamTerm)
+        if let commitment = fields.piiCommitment, let vault = try store.vaultEntry(at: seq) {
+            let opened = (vault.salt + vault.canonicalPII).withUnsafeBytes { HashValue(hashing: $0) }
+            guard opened == commitment else {
+                throw VerificationFailure(
+                    seq: seq, reason: "the personal data in the vault does not match piiCommitment")
+            }
+            piiChecked += 1
+        }
+        if let digest, digest.seq == seq {
+            guard hash == digestHash, digest.recordedAt == nil || digest.recordedAt == fields.recordedAt else {
+                throw VerificationFailure(
+                    seq: seq,
+                    reason: "the ledger no longer extends the digest: this record's hash or recordedAt differs from it")
+            }
+            digestSeen = true
+        }
+        previous = (seq, hash, fields.recordedAt)
     }
 }
 
