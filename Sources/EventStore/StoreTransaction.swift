@@ -104,14 +104,14 @@ struct StoreTransaction {
     func seq(ofID id: String) throws -> Int64? {
         var id = id
         return try id.withUTF8 { key in
-            try txn.withValue(in: dbs.ids, forKey: UnsafeRawBufferPointer(key)) { Int64(readBigEndian($0)) }
+            try txn.get(UnsafeRawBufferPointer(key), in: dbs.ids).map { Int64(readBigEndian($0)) }
         }
     }
 
     func streamState(_ stream: String) throws -> StreamState? {
         var stream = stream
         return try stream.withUTF8 { key in
-            try txn.withValue(in: dbs.streams, forKey: UnsafeRawBufferPointer(key)) { StreamState(encoded: $0) } ?? nil
+            try txn.get(UnsafeRawBufferPointer(key), in: dbs.streams).flatMap { StreamState(encoded: $0) }
         }
     }
 

@@ -34,17 +34,25 @@ public final class LMDBTransaction {
         return LMDBDatabase(handle: dbi, name: name)
     }
 
-    /// Calls `body` with the value stored under `key`, or returns nil when there is none.
-    public func withValue<T>(
-        in db: LMDBDatabase, forKey key: UnsafeRawBufferPointer,
-        _ body: (UnsafeRawBufferPointer) throws -> T
-    ) throws -> T? {
+    /// The value stored under `key`, or nil when there is none. The buffer points
+    /// into the map: it is valid until this transaction ends or next writes,
+    /// so read it at once. The corresponding C function is `mdb_get`.
+    public func get(_ key: UnsafeRawBufferPointer, in db: LMDBDatabase) throws(LMDBError) -> UnsafeRawBufferPointer? {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var v = MDB_val()
         let rc = mdb_get(txn, db.handle, &k, &v)
         if rc == MDB_NOTFOUND { return nil }
         try check(rc, "mdb_get \(db.name)")
-        return try body(UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+        return UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
+    }
+
+    /// Calls `body` with the value stored under `key`, or returns nil when there is none.
+    public func withValue<T>(
+        in db: LMDBDatabase, forKey key: UnsafeRawBufferPointer,
+        _ body: (UnsafeRawBufferPointer) throws -> T
+    ) throws -> T? {
+        guard let value = try get(key, in: db) else { return nil }
+        return try body(value)
     }
 
     /// Calls `body` with the value stored under `key`, or returns nil when there is none.

@@ -41,14 +41,15 @@ public struct JSONParser: ~Copyable {
     }
 
     /// Parses exactly one JSON value from `bytes`.
-    public static func parse(_ bytes: some Collection<UInt8>) throws(JSONSyntaxError) -> JSONValue {
-        let array = Array(bytes)
-        return try array.withUnsafeBufferPointer { buffer throws(JSONSyntaxError) in try parse(buffer) }
+    public static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
+        try bytes.withUnsafeBufferPointer { buffer throws(JSONSyntaxError) in try parse(buffer) }
     }
 
     /// Parses exactly one JSON value from the UTF-8 of `text`.
     public static func parse(_ text: String) throws(JSONSyntaxError) -> JSONValue {
-        try parse(Array(text.utf8))
+        var text = text
+        let result = text.withUTF8 { buffer in Result { () throws(JSONSyntaxError) in try parse(buffer) } }
+        return try result.get()
     }
 
     private func error(_ reason: String, at offset: Int? = nil) -> JSONSyntaxError {
