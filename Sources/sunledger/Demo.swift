@@ -2,7 +2,9 @@ import ArgumentParser
 import EventStore
 import Foundation
 import LedgerApp
+import LedgerDomain
 import LedgerSeeds
+import LedgerValues
 
 extension Sunledger {
     struct Demo: ParsableCommand {
@@ -50,19 +52,28 @@ extension Sunledger {
             print("  " + (try opened.digest().json))
 
             step("History of person-P1, as recorded (personal data masked)")
-            for entry in try opened.log.history(of: "person-P1") {
+            for entry in try opened.log.history(of: "person-P1", withVault: true) {
                 let r = entry.record
-                print("  seq \(r.seq)  v\(r.version)  occurred \(r.occurredAt)  recorded \(r.recordedAt)  \(r.type)")
+                let person =
+                    entry.vault.map { vault in
+                        "  "
+                            + Masking.mask(vault.pii).map { "\($0.key)=\($0.value.stringValue ?? "")" }.joined(
+                                separator: " ")
+                    } ?? ""
+                print(
+                    "  seq \(r.seq)  v\(r.version)  occurred \(r.occurredAt)  recorded \(r.recordedAt)  \(r.type)\(person)"
+                )
             }
 
             step("Next, try:")
             let flag = "--ledger \(ledger)"
+            let program = CommandLine.arguments[0].contains("/") ? CommandLine.arguments[0] : "sunledger"
             for command in [
-                "sunledger history person-P2 \(flag)",
-                "sunledger history person-P1 --known-at 2025-01-15T00:00:00Z \(flag)",
-                "sunledger export --masked \(flag)",
-                "sunledger export \(flag) --out backup.jsonl && tools/verify-export backup.jsonl",
-                "sunledger verify \(flag)",
+                "\(program) history person-P2 \(flag)",
+                "\(program) history person-P1 --known-at 2025-01-15T00:00:00Z \(flag)",
+                "\(program) export --masked \(flag)",
+                "\(program) export \(flag) --out backup.jsonl && tools/verify-export backup.jsonl",
+                "\(program) verify \(flag)",
             ] {
                 print("  \(command)")
             }
