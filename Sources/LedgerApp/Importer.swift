@@ -48,6 +48,41 @@ public struct ImportReport: Equatable, Sendable {
     public var firstSeq: Int64?
     /// The last seq stored.
     public var lastSeq: Int64?
+    /// Where the time went.
+    public var timings = ImportTimings()
+}
+
+/// Where an import's time went: the processor time of the thread that parses
+/// lines and of the one that judges and stores them, against the wall clock.
+/// Processor times are what to compare when tuning on a shared machine.
+public struct ImportTimings: Equatable, Sendable {
+    /// Lines read.
+    public var lines = 0
+    /// Processor seconds spent reading, parsing and shape-checking lines.
+    public var parsingSeconds = 0.0
+    /// Processor seconds spent judging, chaining, hashing and putting events.
+    public var storingSeconds = 0.0
+    /// Wall-clock seconds from the first line to the durable commit.
+    public var wallSeconds = 0.0
+
+    /// One line per figure, per line read.
+    public var summary: String {
+        func perLine(_ seconds: Double) -> String {
+            lines == 0 ? "–" : String(format: "%.2f µs", seconds / Double(lines) * 1e6)
+        }
+        return """
+            parsing: \(perLine(parsingSeconds)) of processor time a line (\(String(format: "%.2f", parsingSeconds)) s)
+            storing: \(perLine(storingSeconds)) of processor time a line (\(String(format: "%.2f", storingSeconds)) s)
+            wall:    \(perLine(wallSeconds)) a line (\(String(format: "%.2f", wallSeconds)) s for \(lines) lines)
+            """
+    }
+}
+
+/// Processor time used so far by the calling thread, in seconds.
+func threadProcessorSeconds() -> Double {
+    var spec = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &spec)
+    return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
 }
 
 /// Imports interchange files, each all or nothing (events.md §6).
@@ -81,10 +116,12 @@ public struct Importer {
     ) throws -> ImportReport {
         let input = try InputFile(path: path)
         return try ledger.log.exclusively(doing: "import \(input.name)", waiting: waiting) {
-            let report = try ledger.log.appending(clock: .now(), expectedBytes: input.size * 3) { session in
+            let started = Instant.now()
+            var report = try ledger.log.appending(clock: .now(), expectedBytes: input.size * 3) { session in
                 try store(input, in: session, progress: progress)
             }
             try ledger.log.sync()
+            report.timings.wallSeconds = Double(Instant.now().milliseconds - started.milliseconds) / 1000
             return report
         }
     }
@@ -94,7 +131,9 @@ public struct Importer {
         var errors: [LineError] = []
         var rejectedLines = 0
         var read = 0
-        try ParsedLines(input: input, ledger: ledger, chunkSize: chunkSize).forEach { line in
+        let storingStarted = threadProcessorSeconds()
+        let lines = ParsedLines(input: input, ledger: ledger, chunkSize: chunkSize)
+        report.timings.parsingSeconds = try lines.forEach { line in
             read += 1
             if read % 100_000 == 0 { progress(read) }
             let problems: [(field: String, rule: String)]
@@ -122,6 +161,8 @@ public struct Importer {
                 }
             }
         }
+        report.timings.lines = read
+        report.timings.storingSeconds = threadProcessorSeconds() - storingStarted
         if rejectedLines > 0 {
             // Thrown inside the transaction, so it is abandoned and nothing is stored.
             throw ImportRejected(file: input.name, errors: errors, rejectedLines: rejectedLines)
@@ -146,12 +187,20 @@ struct ParsedLines {
     let ledger: Ledger
     let chunkSize: Int
 
-    func forEach(_ body: (ParsedLine) throws -> Void) throws {
+    /// Calls `body` with every line in order; returns the processor seconds the
+    /// parsing thread used.
+    func forEach(_ body: (ParsedLine) throws -> Void) throws -> Double {
         let queue = ChunkQueue(capacity: 6)
         let input = self.input
         let ledger = self.ledger
         let chunkSize = self.chunkSize
         DispatchQueue.global().async {
+            let started = threadProcessorSeconds()
+            // Timed before the last word, so that the taker reads it after.
+            func last(_ item: ChunkQueue.Item) {
+                queue.parsingSeconds = threadProcessorSeconds() - started
+                _ = queue.put(item)
+            }
             do {
                 try input.forEachChunk(of: chunkSize) { lines in
                     // Lines the storing thread is done with are freed here, where they
@@ -161,11 +210,11 @@ struct ParsedLines {
                         throw CancellationError()
                     }
                 }
-                _ = queue.put(.end)
+                last(.end)
             } catch is CancellationError {
-                _ = queue.put(.end)
+                last(.end)
             } catch {
-                _ = queue.put(.failed(error))
+                last(.failed(error))
             }
         }
         // However this ends, the reader must be let go and waited for: it reads the
@@ -177,7 +226,8 @@ struct ParsedLines {
                 for line in lines { try body(line) }
                 queue.giveBack(lines)
             case .end:
-                return
+                queue.drain()
+                return queue.parsingSeconds
             case .failed(let error):
                 throw error
             }
@@ -212,6 +262,12 @@ private final class ChunkQueue: @unchecked Sendable {
     private var returned: [[ParsedLine]] = []
     private var cancelled = false
     private var finished = false
+    private var parsing = 0.0
+    /// Processor seconds the reading thread used, once it has finished.
+    var parsingSeconds: Double {
+        get { lock.withLock { parsing } }
+        set { lock.withLock { parsing = newValue } }
+    }
     private let free: DispatchSemaphore
     private let filled = DispatchSemaphore(value: 0)
 

@@ -86,22 +86,41 @@ public struct InterchangeEvent: Sendable, Equatable {
                 FieldErrors([FieldError(field: "line", rule: "must be a JSON object, not \(value.kindName)")]))
         }
         var errors: [FieldError] = []
-        // One pass over the members; every key of the form is short enough for
-        // Swift to compare it inline.
-        var given = Given()
+        // One pass over the members, each value taken once into its own local.
+        var idValue: JSONValue?
+        var streamValue: JSONValue?
+        var typeValue: JSONValue?
+        var occurredValue: JSONValue?
+        var recordedValue: JSONValue?
+        var actorValue: JSONValue?
+        var orgUnitValue: JSONValue?
+        var expectedValue: JSONValue?
+        var dataValue: JSONValue?
+        var piiValue: JSONValue?
         for member in object {
-            guard let slot = InterchangeEvent.slot(of: member.key) else {
-                errors.append(FieldError(field: member.key, rule: "is not a key of the interchange form"))
-                continue
+            switch InterchangeEvent.slot(of: member.key) {
+            case 0: idValue = member.value
+            case 1: streamValue = member.value
+            case 2: typeValue = member.value
+            case 3: occurredValue = member.value
+            case 4: recordedValue = member.value
+            case 5: actorValue = member.value
+            case 6: orgUnitValue = member.value
+            case 7: expectedValue = member.value
+            case 8: dataValue = member.value
+            case 9: piiValue = member.value
+            default: errors.append(FieldError(field: member.key, rule: "is not a key of the interchange form"))
             }
-            given[slot] = member.value
         }
-        for (slot, key) in InterchangeEvent.requiredSlots where given[slot] == nil {
+        for (value, key) in [
+            (idValue, "id"), (streamValue, "stream"), (typeValue, "type"), (occurredValue, "occurredAt"),
+            (actorValue, "actor"), (orgUnitValue, "orgUnit"), (dataValue, "data"),
+        ] where value == nil {
             errors.append(FieldError(field: key, rule: "is required"))
         }
 
-        func text(_ slot: Int, _ key: String) -> String? {
-            guard let value = given[slot] else { return nil }
+        func text(_ value: JSONValue?, _ key: String) -> String? {
+            guard let value else { return nil }
             guard case .string(let s) = value else {
                 errors.append(FieldError(field: key, rule: "must be a string, not \(value.kindName)"))
                 return nil
@@ -109,13 +128,13 @@ public struct InterchangeEvent: Sendable, Equatable {
             return s
         }
 
-        let id = text(0, "id")
+        let id = text(idValue, "id")
         if let id, !Pattern.identifier(id, first: .alphanumeric, rest: .idCharacter, maxLength: 64) {
             errors.append(
                 FieldError(field: "id", rule: "must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$ (got \"\(id)\")"))
         }
 
-        let stream = text(1, "stream")
+        let stream = text(streamValue, "stream")
         var kind: StreamKind?
         var streamKey: String?
         if let stream {
@@ -137,7 +156,7 @@ public struct InterchangeEvent: Sendable, Equatable {
         }
 
         var type: EventType?
-        if let name = text(2, "type") {
+        if let name = text(typeValue, "type") {
             if let t = EventType.named(name) {
                 type = t
                 if let kind, t.kind != kind {
@@ -151,7 +170,7 @@ public struct InterchangeEvent: Sendable, Equatable {
         }
 
         var occurredAt: LocalDate?
-        if let raw = text(3, "occurredAt") {
+        if let raw = text(occurredValue, "occurredAt") {
             occurredAt = LocalDate(iso: raw)
             if occurredAt == nil {
                 errors.append(FieldError(field: "occurredAt", rule: "must be a real date YYYY-MM-DD (got \"\(raw)\")"))
@@ -162,7 +181,7 @@ public struct InterchangeEvent: Sendable, Equatable {
         }
 
         var recordedAt: Instant?
-        if let raw = text(4, "recordedAt") {
+        if let raw = text(recordedValue, "recordedAt") {
             recordedAt = Instant(rfc3339: raw)
             if recordedAt == nil {
                 errors.append(
@@ -174,12 +193,12 @@ public struct InterchangeEvent: Sendable, Equatable {
             }
         }
 
-        let actor = text(5, "actor")
+        let actor = text(actorValue, "actor")
         if let actor, !Pattern.identifier(actor, first: .actorCharacter, rest: .actorCharacter, maxLength: 64) {
             errors.append(FieldError(field: "actor", rule: "must match ^[A-Za-z0-9_.@-]{1,64}$ (got \"\(actor)\")"))
         }
 
-        let orgUnit = text(6, "orgUnit")
+        let orgUnit = text(orgUnitValue, "orgUnit")
         if let orgUnit {
             if !units.canRecord(orgUnit) {
                 errors.append(
@@ -202,7 +221,7 @@ public struct InterchangeEvent: Sendable, Equatable {
         }
 
         var expectedVersion: Int64?
-        if let value = given[7] {
+        if let value = expectedValue {
             if case .integer(let v) = value, v >= 0 {
                 expectedVersion = v
             } else {
@@ -212,7 +231,7 @@ public struct InterchangeEvent: Sendable, Equatable {
         }
 
         var data: JSONObject?
-        if let value = given[8] {
+        if let value = dataValue {
             if case .object(let payload) = value {
                 data = payload
                 for member in payload { checkDataValue(member.value, key: member.key, into: &errors) }
@@ -221,7 +240,7 @@ public struct InterchangeEvent: Sendable, Equatable {
             }
         }
 
-        let pii = checkPII(given[9], type: type, withheld: piiWithheld, into: &errors)
+        let pii = checkPII(piiValue, type: type, withheld: piiWithheld, into: &errors)
 
         guard errors.isEmpty, let id, let stream, let kind, let type, let occurredAt, let actor, let orgUnit, let data
         else { return .failure(FieldErrors(errors)) }
@@ -231,68 +250,32 @@ public struct InterchangeEvent: Sendable, Equatable {
                 actor: actor, orgUnit: orgUnit, expectedVersion: expectedVersion, data: data, pii: pii))
     }
 
-    /// The required keys and their slots.
-    private static let requiredSlots = [
-        (0, "id"), (1, "stream"), (2, "type"), (3, "occurredAt"), (5, "actor"), (6, "orgUnit"), (8, "data"),
-    ]
-
-    /// The values given for the keys of the form, by slot; kept inline, not in an array.
-    private struct Given {
-        private var values:
-            (
-                JSONValue?, JSONValue?, JSONValue?, JSONValue?, JSONValue?, JSONValue?, JSONValue?, JSONValue?,
-                JSONValue?,
-                JSONValue?
-            ) = (nil, nil, nil, nil, nil, nil, nil, nil, nil, nil)
-
-        subscript(slot: Int) -> JSONValue? {
-            get {
-                switch slot {
-                case 0: values.0
-                case 1: values.1
-                case 2: values.2
-                case 3: values.3
-                case 4: values.4
-                case 5: values.5
-                case 6: values.6
-                case 7: values.7
-                case 8: values.8
-                default: values.9
-                }
-            }
-            set {
-                switch slot {
-                case 0: values.0 = newValue
-                case 1: values.1 = newValue
-                case 2: values.2 = newValue
-                case 3: values.3 = newValue
-                case 4: values.4 = newValue
-                case 5: values.5 = newValue
-                case 6: values.6 = newValue
-                case 7: values.7 = newValue
-                case 8: values.8 = newValue
-                default: values.9 = newValue
-                }
-            }
-        }
-    }
-
     /// The keys of the interchange form, in the order of their slots.
     private static let slotKeys = Array(
         ["id", "stream", "type", "occurredAt", "recordedAt", "actor", "orgUnit", "expectedVersion", "data", "pii"]
             .map { Array($0.utf8) })
 
-    /// The slot of a top-level key, matched by its bytes (length first).
+    /// The slot of a top-level key (nil: not a key of the form), told apart by
+    /// length and first byte, then compared in full.
     private static func slot(of key: String) -> Int? {
         var key = key
-        return key.withUTF8 { bytes in
-            for (slot, candidate) in slotKeys.enumerated() where candidate.count == bytes.count {
-                if candidate.withUnsafeBufferPointer({ memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 })
-                {
-                    return slot
-                }
+        return key.withUTF8 { bytes -> Int? in
+            guard let first = bytes.first else { return nil }
+            let slot: Int
+            switch (bytes.count, first) {
+            case (2, UInt8(ascii: "i")): slot = 0
+            case (6, UInt8(ascii: "s")): slot = 1
+            case (4, UInt8(ascii: "t")): slot = 2
+            case (10, UInt8(ascii: "o")): slot = 3
+            case (10, UInt8(ascii: "r")): slot = 4
+            case (5, UInt8(ascii: "a")): slot = 5
+            case (7, UInt8(ascii: "o")): slot = 6
+            case (15, UInt8(ascii: "e")): slot = 7
+            case (4, UInt8(ascii: "d")): slot = 8
+            case (3, UInt8(ascii: "p")): slot = 9
+            default: return nil
             }
-            return nil
+            return slotKeys[slot].elementsEqual(bytes) ? slot : nil
         }
     }
 

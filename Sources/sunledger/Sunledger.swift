@@ -110,6 +110,8 @@ extension Sunledger {
         @OptionGroup var options: LedgerOption
         @ParentCommand var root: Sunledger
         @Argument(help: "Interchange files; - reads standard input.") var files: [String]
+        @Flag(help: "Print where the time went: processor time of parsing and of storing, per line.")
+        var timings = false
 
         func run() throws {
             let ledger = try open(create: true)
@@ -120,6 +122,7 @@ extension Sunledger {
                         showProgress("\(file): \(lines.formatted()) lines read…")
                     }
                     showProgress(nil)
+                    if timings { printError(report.timings.summary) }
                     let range = report.firstSeq.map { " (seq \($0)–\(report.lastSeq!))" } ?? ""
                     print(
                         "\(report.file): \(report.stored) stored\(range), \(report.duplicates) duplicate\(report.duplicates == 1 ? "" : "s")"

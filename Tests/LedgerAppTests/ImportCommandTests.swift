@@ -27,6 +27,18 @@ struct ImportCommandTests {
         }
     }
 
+    @Test("--timings tells where the time went, per line read")
+    func timings() throws {
+        try withScratch { dir in
+            try write(syntheticEvents(persons: 2, perPerson: 1), to: dir + "/e.jsonl")
+            let result = try sunledger("import", dir + "/e.jsonl", "--timings", "--ledger", dir + "/ledger")
+            #expect(result.status == 0)
+            #expect(result.stderr.contains("parsing: "))
+            #expect(result.stderr.contains("storing: "))
+            #expect(result.stderr.contains("for 4 lines"))
+        }
+    }
+
     @Test("standard input is read with -")
     func standardInput() throws {
         try withScratch { dir in
