@@ -134,7 +134,7 @@ public final class AppendSession {
         }
         idEntries.removeAll()
         streamEntries.removeAll()
-        sequencer.forgetStored()
+        try sequencer.forgetStored()
     }
 
     /// Puts what is still gathered and the new head.

@@ -1,5 +1,9 @@
 import LedgerValues
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// What the ledger decides for one offered event.
 public enum Admission: Sendable, Equatable {
     /// It will be stored at `seq`, as `version` of its stream, recorded at `recordedAt`.
@@ -32,20 +36,27 @@ struct Sequencer {
     /// How long after the store's clock a stated `recordedAt` may lie.
     static let clockTolerance: Int64 = 5 * 60 * 1000
 
+    /// The greatest id in the id index. An id that sorts after it cannot be
+    /// stored, so its lookup is skipped: files whose ids rise (most do) never
+    /// search the index for a new event.
+    private var greatestStoredID: [UInt8]?
+
     init(lookup: StoreTransaction, clock: Instant) throws {
         self.lookup = lookup
         self.clock = clock
         let head = try lookup.head()
         headSeq = head.seq
         headRecordedAt = head.recordedAt
+        greatestStoredID = try lookup.greatestID()
     }
 
     /// Drops what the transaction now holds itself (the touched streams' states
     /// and the admitted ids, once put): memory stays bounded however many
     /// events one transaction takes.
-    mutating func forgetStored() {
+    mutating func forgetStored() throws {
         touchedStreams.removeAll(keepingCapacity: true)
         admittedIDs.removeAll(keepingCapacity: true)
+        greatestStoredID = try lookup.greatestID()
     }
 
     /// The state of `stream` as this run sees it.
@@ -102,7 +113,27 @@ struct Sequencer {
 
     /// Rule 2: nil when the id is new; a duplicate or a conflict otherwise.
     private func identity(of event: NewEvent) throws -> Admission? {
-        guard let seq = try admittedIDs[event.id] ?? lookup.seq(ofID: event.id) else { return nil }
+        if let seq = admittedIDs[event.id] { return try sameEvent(at: seq, as: event) }
+        guard !sortsAfterStoredIDs(event.id), let seq = try lookup.seq(ofID: event.id) else { return nil }
+        return try sameEvent(at: seq, as: event)
+    }
+
+    /// Whether `id` sorts after every stored id (byte order, as the index sorts).
+    private func sortsAfterStoredIDs(_ id: String) -> Bool {
+        guard let greatest = greatestStoredID else { return true }
+        var id = id
+        return id.withUTF8 { bytes in
+            greatest.withUnsafeBufferPointer { stored in
+                let common = min(bytes.count, stored.count)
+                let order = common == 0 ? 0 : memcmp(bytes.baseAddress!, stored.baseAddress!, common)
+                return order != 0 ? order > 0 : bytes.count > stored.count
+            }
+        }
+    }
+
+    /// A duplicate when the record at `seq` (which has `event`'s id) is the same
+    /// event, a conflict otherwise.
+    private func sameEvent(at seq: Int64, as event: NewEvent) throws -> Admission {
         guard let stored = try lookup.record(at: seq) else {
             return .rejected([
                 RuleViolation(.identity, field: "id", rule: "the id index names seq \(seq), which is missing")

@@ -108,6 +108,11 @@ struct StoreTransaction {
         }
     }
 
+    /// The greatest key of the id index, or nil when it is empty.
+    func greatestID() throws -> [UInt8]? {
+        try txn.withLast(in: dbs.ids) { key, _ in Array(key) }
+    }
+
     func streamState(_ stream: String) throws -> StreamState? {
         var stream = stream
         return try stream.withUTF8 { key in
