@@ -18,7 +18,7 @@ public final class AppendSession {
     private var salts = SaltSource()
 
     /// Events appended so far in this session.
-    public private(set) var appended = 0
+    private var appended = 0
 
     init(store: StoreTransaction, clock: Instant, flushEvery: Int) throws {
         self.store = store

@@ -17,8 +17,6 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
     /// The disk (or a quota or file-size limit) has no room for the write; what
     /// was committed before is intact.
     case outOfSpace(detail: String)
-    /// Another process holds the ledger for writing and we were told not to wait.
-    case writerBusy(holder: String)
     /// A stored structure could not be read back.
     case damaged(seq: Int64, reason: String)
 
@@ -31,8 +29,6 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
                 + violations.map(\.description).joined(separator: "; ")
         case .outOfSpace(let detail):
             "the disk is full (\(detail)); nothing committed before was lost. Free some space and run the same command again"
-        case .writerBusy(let holder):
-            "another process is writing to this ledger (\(holder)); try again when it has finished"
         case .damaged(let seq, let reason):
             "seq \(seq): \(reason)"
         }
@@ -218,12 +214,11 @@ public final class EventLog: @unchecked Sendable {
     // MARK: One writer
 
     /// Runs `body` holding the ledger's writer lock, which every writing command
-    /// takes for its whole run (an import's check and its commits), so that no
-    /// other writer slips in between. When another process holds it, `waiting`
-    /// is called with what that process is doing and we wait, unless `wait` is
-    /// false, in which case this throws `writerBusy`.
+    /// takes for its whole run, so that writers queue rather than interleave.
+    /// When another process holds it, `waiting` is called with what that process
+    /// is doing, and we wait for it.
     public func exclusively<T>(
-        doing purpose: String, wait: Bool = true, waiting: (String) -> Void = { _ in }, _ body: () throws -> T
+        doing purpose: String, waiting: (String) -> Void = { _ in }, _ body: () throws -> T
     ) throws -> T {
         let lockPath = path + "/writer.lock"
         let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
@@ -235,7 +230,6 @@ public final class EventLog: @unchecked Sendable {
             let count = pread(fd, &buffer, buffer.count, 0)
             let holder = String(decoding: buffer.prefix(max(count, 0)), as: UTF8.self)
                 .trimmingTrailingNewlines()
-            guard wait else { throw LedgerError.writerBusy(holder: holder) }
             waiting(holder)
             while flock(fd, LOCK_EX) != 0 {
                 guard errno == EINTR else { throw LMDBError(code: errno, operation: "flock \(lockPath)") }

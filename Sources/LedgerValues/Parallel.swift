@@ -9,8 +9,6 @@ import Dispatch
 /// stays on one thread.
 public enum Parallel {
     /// The cores this process may use.
-    public static var coreCount: Int { cores }
-
     @usableFromInline
     static let cores: Int = {
         #if canImport(Glibc)

@@ -29,7 +29,6 @@ struct Sunledger: ParsableCommand {
             Foundation.exit(1)
         } catch let error as LedgerError {
             printError("sunledger: \(error)")
-            if case .writerBusy = error { Foundation.exit(1) }
             if case .noLedger = error { Foundation.exit(1) }
             Foundation.exit(3)
         } catch let error as AppError {
