@@ -20,6 +20,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         .systemLibrary(
@@ -49,7 +50,7 @@ let package = Package(
             name: "LedgerSeeds",
             path: "seeds",
             sources: ["Seeds.swift"],
-            resources: [.copy("units.json"), .copy("worked-example.jsonl")],
+            resources: [.copy("units.json"), .copy("enumerations.json"), .copy("worked-example.jsonl")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -79,10 +80,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "LedgerDomainTests", dependencies: ["LedgerDomain"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LedgerDomainTests",
+            dependencies: [
+                "LedgerDomain", "LedgerValues", .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "LedgerAppTests",
-            dependencies: ["LedgerApp", "EventStore", "LMDBKit", "LedgerValues", "sunledger"],
+            dependencies: [
+                "LedgerApp", "EventStore", "LMDBKit", "LedgerValues", "LedgerDomain", "sunledger",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -71,6 +71,15 @@ public final class AppendSession {
         if let vault {
             try store.txn.put(vault.encoded, forKey: bigEndianKey(seq), in: store.dbs.vault, options: .append)
         }
+        if let item = event.item {
+            let state =
+                switch item.change {
+                case .starts: ItemState(startedOn: event.occurredAt, ended: false)
+                case .ends:
+                    ItemState(startedOn: try store.itemState(event.stream, key: item.key)!.startedOn, ended: true)
+                }
+            try store.putItemState(state, stream: event.stream, key: item.key)
+        }
         idEntries.append(event.id.utf8, seq: seq)
         streamEntries.appendStreamKey(event.stream, version: version, seq: seq)
         if event.erasesStreamPII {

@@ -59,6 +59,12 @@ public struct NewEvent: Sendable {
     public var streamOpener: String?
     /// Appending it removes every vault entry of its stream (`PersonPiiErased`).
     public var erasesStreamPII: Bool
+    /// Streams the event names, each of which must already be stored (events.md §6 rule 7).
+    public var references: [StreamReference] = []
+    /// Something in the stream that the event starts or ends (an employment): a
+    /// started item's key is new to the stream; an ended one was started, is not
+    /// ended yet, and started on or before this event's date (events.md §6 rule 6).
+    public var item: StreamItem?
     /// Set when the event is a record being restored from an export: what the
     /// stored record must turn out to be.
     public var restoration: Restoration?
@@ -97,7 +103,8 @@ public struct NewEvent: Sendable {
         id: String, stream: String, type: String, schema: Int64 = 1, occurredAt: LocalDate,
         recordedAt: Instant?, actor: String, orgUnit: String, expectedVersion: Int64? = nil,
         data: JSONObject, pii: JSONObject? = nil, role: StreamRole = .ordinary, streamOpener: String? = nil,
-        erasesStreamPII: Bool = false, restoration: Restoration? = nil
+        erasesStreamPII: Bool = false, references: [StreamReference] = [], item: StreamItem? = nil,
+        restoration: Restoration? = nil
     ) {
         self.id = id
         self.stream = stream
@@ -113,7 +120,70 @@ public struct NewEvent: Sendable {
         self.role = role
         self.streamOpener = streamOpener
         self.erasesStreamPII = erasesStreamPII
+        self.references = references
+        self.item = item
         self.restoration = restoration
+    }
+}
+
+/// A stream an event names, which must already be stored.
+public struct StreamReference: Sendable, Equatable {
+    /// The input field that names it (`data.personId`).
+    public var field: String
+    /// The stream named (`person-P1`).
+    public var stream: String
+
+    public init(field: String, stream: String) {
+        self.field = field
+        self.stream = stream
+    }
+}
+
+/// Something inside a stream that one event starts and a later one ends.
+public struct StreamItem: Sendable, Equatable {
+    /// Whether the event starts or ends the item.
+    public enum Change: Sendable, Equatable {
+        case starts, ends
+    }
+
+    public var change: Change
+    /// The item's key within the stream (an employment id).
+    public var key: String
+    /// The input field that holds the key (`data.employmentId`).
+    public var field: String
+    /// What the item is, in messages (`employment`).
+    public var noun: String
+
+    public init(_ change: Change, key: String, field: String, noun: String) {
+        self.change = change
+        self.key = key
+        self.field = field
+        self.noun = noun
+    }
+}
+
+/// What the ledger remembers of an item: when it started, and whether it ended.
+struct ItemState: Equatable {
+    var startedOn: LocalDate
+    var ended: Bool
+
+    /// 5 bytes: the start's day number, then 1 when ended.
+    var encoded: [UInt8] {
+        var out: [UInt8] = []
+        appendBigEndian(UInt64(UInt32(bitPattern: startedOn.dayNumber)), count: 4, to: &out)
+        out.append(ended ? 1 : 0)
+        return out
+    }
+
+    init(startedOn: LocalDate, ended: Bool) {
+        self.startedOn = startedOn
+        self.ended = ended
+    }
+
+    init?(encoded buffer: UnsafeRawBufferPointer) {
+        guard buffer.count == 5 else { return nil }
+        startedOn = LocalDate(dayNumber: Int32(bitPattern: UInt32(readBigEndian(buffer, count: 4))))
+        ended = buffer[4] == 1
     }
 }
 
@@ -122,7 +192,7 @@ public struct RuleViolation: Error, Equatable, Sendable, CustomStringConvertible
     /// What kind of rule, so that callers (the HTTP API) can answer a version
     /// conflict differently from bad data.
     public enum Kind: Sendable, Equatable {
-        case identity, time, streamOrder, versionConflict, effectiveDate, chain
+        case identity, time, streamOrder, versionConflict, effectiveDate, person, reference, chain
     }
 
     /// What kind of rule was broken.

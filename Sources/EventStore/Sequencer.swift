@@ -98,6 +98,13 @@ struct Sequencer {
 
         let state = try streamState(event.stream)
         violations += Sequencer.streamRules(event, state: state)
+        if let item = event.item, let problem = try itemRule(item, of: event) { violations.append(problem) }
+        for reference in event.references where try streamState(reference.stream) == nil {
+            violations.append(
+                RuleViolation(
+                    .reference, field: reference.field,
+                    rule: "names \(reference.stream), which is not in the ledger (register the person first)"))
+        }
         guard violations.isEmpty else { return .rejected(violations) }
 
         let seq = headSeq + 1
@@ -109,6 +116,38 @@ struct Sequencer {
         headRecordedAt = recordedAt
         admittedIDs[event.id] = seq
         return .append(seq: seq, version: next.version, recordedAt: recordedAt)
+    }
+
+    /// Rule 6 for an item (an employment) that `event` starts or ends.
+    private func itemRule(_ item: StreamItem, of event: NewEvent) throws -> RuleViolation? {
+        let stored = try lookup.itemState(event.stream, key: item.key)
+        switch (item.change, stored) {
+        case (.starts, nil):
+            return nil
+        case (.starts, let state?):
+            return RuleViolation(
+                .person, field: item.field,
+                rule:
+                    "\(item.noun) \"\(item.key)\" was already started in \(event.stream) (on \(state.startedOn)); each \(item.noun) needs an id new to the stream"
+            )
+        case (.ends, nil):
+            return RuleViolation(
+                .person, field: item.field,
+                rule: "no \(item.noun) \"\(item.key)\" was started in \(event.stream)")
+        case (.ends, let state?):
+            if state.ended {
+                return RuleViolation(
+                    .person, field: item.field,
+                    rule: "\(item.noun) \"\(item.key)\" of \(event.stream) has already ended")
+            }
+            if event.occurredAt < state.startedOn {
+                return RuleViolation(
+                    .person, field: "occurredAt",
+                    rule:
+                        "\(event.occurredAt) is before \(item.noun) \"\(item.key)\" started (\(state.startedOn))")
+            }
+            return nil
+        }
     }
 
     /// Rule 2: nil when the id is new; a duplicate or a conflict otherwise.

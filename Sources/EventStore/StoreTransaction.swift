@@ -16,8 +16,11 @@ struct LedgerDatabases: Sendable {
     let vault: LMDBDatabase
     /// "head" → seq ‖ hash ‖ recordedAt.
     let meta: LMDBDatabase
+    /// stream (UTF-8) ‖ 0x00 ‖ item key → `ItemState`: what an event started in a
+    /// stream and a later one ends (a person's employments).
+    let items: LMDBDatabase
 
-    static let names = ["records", "ids", "stream-index", "streams", "vault", "meta"]
+    static let names = ["records", "ids", "stream-index", "streams", "vault", "meta", "items"]
 
     init(_ handles: [LMDBDatabase]) {
         records = handles[0]
@@ -26,6 +29,7 @@ struct LedgerDatabases: Sendable {
         streams = handles[3]
         vault = handles[4]
         meta = handles[5]
+        items = handles[6]
     }
 }
 
@@ -118,6 +122,20 @@ struct StoreTransaction {
         return try stream.withUTF8 { key in
             try txn.get(UnsafeRawBufferPointer(key), in: dbs.streams).flatMap { StreamState(encoded: $0) }
         }
+    }
+
+    /// The state of item `key` of `stream`, if it was ever started.
+    func itemState(_ stream: String, key: String) throws -> ItemState? {
+        try txn.withValue(in: dbs.items, forKey: StoreTransaction.itemKey(stream, key)) { ItemState(encoded: $0) }
+            ?? nil
+    }
+
+    func putItemState(_ state: ItemState, stream: String, key: String) throws {
+        try txn.put(state.encoded, forKey: StoreTransaction.itemKey(stream, key), in: dbs.items)
+    }
+
+    static func itemKey(_ stream: String, _ key: String) -> [UInt8] {
+        Array(stream.utf8) + [0] + Array(key.utf8)
     }
 
     func vaultEntry(at seq: Int64) throws -> VaultEntry? {

@@ -27,6 +27,8 @@ public final class Ledger: @unchecked Sendable {
     public let log: EventLog
     /// The units of the district, from `seeds/units.json`.
     public let units: UnitDirectory
+    /// The Chinese and English labels of the catalogue's codes, from `seeds/enumerations.json`.
+    public let vocabulary: Vocabulary
 
     /// The directory used when neither `--ledger` nor `$SUNLEDGER_LEDGER` is given.
     public static let defaultPath = "./ledger"
@@ -39,6 +41,7 @@ public final class Ledger: @unchecked Sendable {
     /// Opens the ledger at `path`; `create` makes it when missing (writing commands do).
     public init(path: String, create: Bool) throws {
         units = try Ledger.loadUnits()
+        vocabulary = try Ledger.loadVocabulary()
         log = try EventLog(path: path, create: create)
     }
 
@@ -55,6 +58,17 @@ public final class Ledger: @unchecked Sendable {
             return UnitDirectory(district: file.district.code, units: Set(file.units.map(\.code)))
         } catch {
             throw AppError.seeds("cannot read the units from seeds/units.json: \(error)")
+        }
+    }
+
+    /// Reads the enumerations' labels from the seed data, checked against the catalogue.
+    public static func loadVocabulary() throws -> Vocabulary {
+        do {
+            return try Vocabulary(json: Array(try Seeds.data(named: "enumerations.json")))
+        } catch let error as VocabularyError {
+            throw AppError.seeds(error.description)
+        } catch {
+            throw AppError.seeds("cannot read seeds/enumerations.json: \(error)")
         }
     }
 
@@ -80,7 +94,13 @@ public final class Ledger: @unchecked Sendable {
             id: event.id, stream: event.stream, type: event.type.rawValue, schema: event.type.schema,
             occurredAt: event.occurredAt, recordedAt: event.recordedAt, actor: event.actor, orgUnit: event.orgUnit,
             expectedVersion: event.expectedVersion, data: event.data, pii: event.pii, role: role,
-            streamOpener: event.kind.opener?.rawValue, erasesStreamPII: event.type.erasesPersonalData)
+            streamOpener: event.kind.opener?.rawValue, erasesStreamPII: event.type.erasesPersonalData,
+            references: event.payload.personReferences.map {
+                StreamReference(field: $0.field, stream: StreamKind.person.streamName($0.personID))
+            },
+            item: event.payload.employment.map {
+                StreamItem($0.starts ? .starts : .ends, key: $0.id, field: "data.employmentId", noun: "employment")
+            })
     }
 
     /// The digest of the ledger as it stands: `{"seq":N,"hash":"…","recordedAt":"…"}`.

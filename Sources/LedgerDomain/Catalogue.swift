@@ -2,6 +2,9 @@
 public enum StreamKind: String, CaseIterable, Sendable {
     case person, `case`, call, project, volunteer, rights, org
 
+    /// The name of the stream of this kind with key `key` (`person-P1`).
+    public func streamName(_ key: String) -> String { "\(rawValue)-\(key)" }
+
     /// The type that must open a stream of this kind, if the kind has one.
     public var opener: EventType? { StreamKind.openers[self] ?? nil }
 

@@ -67,8 +67,10 @@ public struct InterchangeEvent: Sendable, Equatable {
     public var orgUnit: String
     /// The stream version this event expects to follow.
     public var expectedVersion: Int64?
-    /// The type's payload.
+    /// The type's payload as written.
     public var data: JSONObject
+    /// The same payload, typed.
+    public var payload: Payload
     /// Personal data, where the type carries it.
     public var pii: JSONObject?
 
@@ -231,23 +233,39 @@ public struct InterchangeEvent: Sendable, Equatable {
         }
 
         var data: JSONObject?
+        var payload: Payload?
         if let value = dataValue {
-            if case .object(let payload) = value {
-                data = payload
-                for member in payload { checkDataValue(member.value, key: member.key, into: &errors) }
+            if case .object(let object) = value {
+                data = object
+                // The fields are judged only against a type that fits the stream.
+                if let type, kind == nil || kind == type.kind {
+                    let context = FieldReader.Context(
+                        type: type, occurredAt: occurredAt ?? .latest, units: units)
+                    switch Payload.read(object, context: context) {
+                    case .success(let read): payload = read
+                    case .failure(let fieldErrors): errors += fieldErrors.all
+                    }
+                }
             } else {
                 errors.append(FieldError(field: "data", rule: "must be an object, not \(value.kindName)"))
             }
         }
 
         let pii = checkPII(piiValue, type: type, withheld: piiWithheld, into: &errors)
+        if case .personRegistered(let registration)? = payload, case .string(let idNumber)? = pii?["idNumber"] {
+            for problem in IDNumber.problems(idNumber, birthDate: registration.birthDate, sex: registration.sex) {
+                errors.append(FieldError(field: "pii.idNumber", rule: problem))
+            }
+        }
 
-        guard errors.isEmpty, let id, let stream, let kind, let type, let occurredAt, let actor, let orgUnit, let data
+        guard errors.isEmpty, let id, let stream, let kind, let type, let occurredAt, let actor, let orgUnit, let data,
+            let payload
         else { return .failure(FieldErrors(errors)) }
         return .success(
             InterchangeEvent(
                 id: id, stream: stream, kind: kind, type: type, occurredAt: occurredAt, recordedAt: recordedAt,
-                actor: actor, orgUnit: orgUnit, expectedVersion: expectedVersion, data: data, pii: pii))
+                actor: actor, orgUnit: orgUnit, expectedVersion: expectedVersion, data: data, payload: payload,
+                pii: pii))
     }
 
     /// The keys of the interchange form, in the order of their slots.
@@ -276,31 +294,6 @@ public struct InterchangeEvent: Sendable, Equatable {
             default: return nil
             }
             return slotKeys[slot].elementsEqual(bytes) ? slot : nil
-        }
-    }
-
-    /// Values in `data` are strings, integers, booleans or arrays of strings.
-    private static func checkDataValue(_ value: JSONValue, key: String, into errors: inout [FieldError]) {
-        switch value {
-        case .string, .integer, .bool: return
-        default: break
-        }
-        let path = "data.\(key)"
-        switch value {
-        case .string, .integer, .bool: return
-        case .array(let elements):
-            for (index, element) in elements.enumerated() {
-                if case .string = element { continue }
-                errors.append(FieldError(field: "\(path)[\(index)]", rule: "must be a string, not \(element.kindName)"))
-            }
-        case .null:
-            errors.append(
-                FieldError(field: path, rule: "must not be null (leave the field out only where it is optional)"))
-        case .number(let raw):
-            errors.append(FieldError(field: path, rule: "must be an integer in the 64-bit range, not \(raw)"))
-        case .object:
-            errors.append(
-                FieldError(field: path, rule: "must be a string, integer, boolean or array of strings, not an object"))
         }
     }
 
@@ -381,6 +374,8 @@ enum Pattern {
         static let streamKeyCharacter = Class(rawValue: 4)
         /// `[A-Za-z0-9_.@-]`
         static let actorCharacter = Class(rawValue: 8)
+        /// `[A-Za-z0-9_-]`
+        static let employmentIDCharacter = Class(rawValue: 16)
     }
 
     private static let table: [UInt8] = (0..<256).map { value in
@@ -388,7 +383,12 @@ enum Pattern {
         let alnum =
             (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
         var classes: Class = []
-        if alnum { classes.formUnion([.alphanumeric, .idCharacter, .streamKeyCharacter, .actorCharacter]) }
+        if alnum {
+            classes.formUnion([
+                .alphanumeric, .idCharacter, .streamKeyCharacter, .actorCharacter, .employmentIDCharacter,
+            ])
+        }
+        if byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") { classes.insert(.employmentIDCharacter) }
         if byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") {
             classes.formUnion([.idCharacter, .streamKeyCharacter, .actorCharacter])
         }

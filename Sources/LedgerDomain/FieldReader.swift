@@ -1,0 +1,262 @@
+import LedgerValues
+
+/// Reads the fields of one event's `data` (or `pii`) object, checking each
+/// against its kind and range (events.md §6 rule 1) and gathering every broken
+/// rule rather than stopping at the first.
+///
+/// A payload type reads its fields through this, once, in its initialiser: that
+/// initialiser is then both the payload's decoder and the statement of its
+/// shape, so the two cannot drift apart. A field that is wrong reads as a
+/// placeholder; callers look at `errors` before trusting the result.
+public struct FieldReader {
+    /// What the fields are read against.
+    public struct Context: Sendable {
+        /// The event's type, for messages.
+        public var type: EventType
+        /// The event's effective date, which some ranges depend on.
+        public var occurredAt: LocalDate
+        /// The units an event may name.
+        public var units: UnitDirectory
+
+        public init(type: EventType, occurredAt: LocalDate, units: UnitDirectory) {
+            self.type = type
+            self.occurredAt = occurredAt
+            self.units = units
+        }
+    }
+
+    private let object: JSONObject
+    private let prefix: String
+    /// The event being read.
+    public let context: Context
+    /// Every broken rule found so far.
+    public private(set) var errors: [FieldError] = []
+    private var asked: [String] = []
+
+    /// The longest free text, in characters (events.md §5).
+    public static let freeTextLimit = 128
+
+    /// Reads `object`, whose fields are named `prefix.key` in messages.
+    public init(_ object: JSONObject, prefix: String, context: Context) {
+        self.object = object
+        self.prefix = prefix
+        self.context = context
+    }
+
+    /// Records a broken rule on `key`.
+    public mutating func fail(_ key: String, _ rule: String) {
+        errors.append(FieldError(field: "\(prefix).\(key)", rule: rule))
+    }
+
+    /// The value of `key`, or nil (with an error unless `optional`) when absent.
+    private mutating func value(_ key: String, optional: Bool) -> JSONValue? {
+        asked.append(key)
+        guard let value = object[key] else {
+            if !optional { fail(key, "is required for \(context.type.rawValue)") }
+            return nil
+        }
+        return value
+    }
+
+    private mutating func string(_ key: String, optional: Bool) -> String? {
+        guard let value = value(key, optional: optional) else { return nil }
+        guard case .string(let text) = value else {
+            fail(key, "must be a string, not \(value.kindName)")
+            return nil
+        }
+        return text
+    }
+
+    /// Free text of 1–128 characters.
+    public mutating func text(_ key: String) -> String { optionalText(key, required: true) ?? "" }
+
+    /// Free text of 1–128 characters, which may be left out.
+    public mutating func optionalText(_ key: String, required: Bool = false) -> String? {
+        guard let text = string(key, optional: !required) else { return nil }
+        // A character takes at least one byte: short text needs no counting.
+        if text.isEmpty || (text.utf8.count > FieldReader.freeTextLimit && text.count > FieldReader.freeTextLimit) {
+            fail(key, "must be 1–\(FieldReader.freeTextLimit) characters (got \(text.count))")
+        }
+        return text
+    }
+
+    /// A code such as an employment id or a worker, matching `pattern`.
+    public mutating func code(_ key: String, _ pattern: CodePattern) -> String {
+        guard let text = string(key, optional: false) else { return "" }
+        if !pattern.matches(text) { fail(key, "must match \(pattern.expression) (got \"\(text)\")") }
+        return text
+    }
+
+    /// The key of a person stream (`P1` names `person-P1`).
+    public mutating func personID(_ key: String) -> String { optionalPersonID(key, required: true) ?? "" }
+
+    /// A person's key, which may be left out.
+    public mutating func optionalPersonID(_ key: String, required: Bool = false) -> String? {
+        guard let text = string(key, optional: !required) else { return nil }
+        if !CodePattern.streamKey.matches(text) {
+            fail(key, "must be a person's key matching \(CodePattern.streamKey.expression) (got \"\(text)\")")
+        }
+        return text
+    }
+
+    /// One code of enumeration `E`.
+    public mutating func choice<E: CatalogueEnumeration>(_ key: String, _: E.Type = E.self) -> E {
+        guard let text = string(key, optional: false) else { return E.allCases[0] }
+        guard let value = E(rawValue: text) else {
+            fail(key, "must be one of \(E.codes.joined(separator: " ")) (got \"\(text)\")")
+            return E.allCases[0]
+        }
+        return value
+    }
+
+    /// An array of distinct codes of enumeration `E`, possibly empty.
+    public mutating func choices<E: CatalogueEnumeration>(_ key: String, _: E.Type = E.self) -> [E] {
+        guard let value = value(key, optional: false) else { return [] }
+        guard case .array(let elements) = value else {
+            fail(key, "must be an array of \(E.catalogueName) codes, not \(value.kindName)")
+            return []
+        }
+        var chosen: [E] = []
+        for (index, element) in elements.enumerated() {
+            guard case .string(let text) = element, let code = E(rawValue: text) else {
+                fail("\(key)[\(index)]", "must be one of \(E.codes.joined(separator: " ")) (got \(element.quoted))")
+                continue
+            }
+            if chosen.contains(code) {
+                fail("\(key)[\(index)]", "repeats \"\(text)\"; each \(E.catalogueName) code appears at most once")
+            }
+            chosen.append(code)
+        }
+        return chosen
+    }
+
+    /// An integer within `range`.
+    public mutating func integer(_ key: String, in range: ClosedRange<Int64>) -> Int64 {
+        guard let value = value(key, optional: false) else { return range.lowerBound }
+        guard case .integer(let number) = value else {
+            fail(key, "must be an integer, not \(value.kindName)")
+            return range.lowerBound
+        }
+        if !range.contains(number) {
+            fail(key, "must be an integer \(range.lowerBound.grouped)–\(range.upperBound.grouped) (got \(number))")
+        }
+        return number
+    }
+
+    /// The grade of disability, an integer 1–4.
+    public mutating func grade(_ key: String) -> DisabilityGrade {
+        DisabilityGrade(rawValue: Int(integer(key, in: 1...4))) ?? .one
+    }
+
+    /// `true` or `false`.
+    public mutating func flag(_ key: String) -> Bool {
+        guard let value = value(key, optional: false) else { return false }
+        guard case .bool(let flag) = value else {
+            fail(key, "must be true or false, not \(value.kindName)")
+            return false
+        }
+        return flag
+    }
+
+    /// A real calendar date `YYYY-MM-DD` in 1900–2100.
+    public mutating func date(_ key: String) -> LocalDate {
+        guard let text = string(key, optional: false) else { return .earliest }
+        guard let date = LocalDate(iso: text) else {
+            fail(key, "must be a real date YYYY-MM-DD (got \"\(text)\")")
+            return .earliest
+        }
+        guard (LocalDate.earliest...LocalDate.latest).contains(date) else {
+            fail(key, "must lie in 1900–2100 (got \(text))")
+            return .earliest
+        }
+        return date
+    }
+
+    /// One of the twelve streets and towns (not the district itself).
+    public mutating func unit(_ key: String) -> String {
+        guard let text = string(key, optional: false) else { return "" }
+        if !context.units.units.contains(text) {
+            fail(
+                key,
+                "must be one of the twelve units (\(context.units.units.sorted().joined(separator: " "))), not \"\(text)\""
+            )
+        }
+        return text
+    }
+
+    /// Reports every field of the object that no read asked for.
+    public mutating func finish() {
+        guard object.count > asked.count || !errors.isEmpty else { return }
+        for member in object where !asked.contains(member.key) {
+            let listed = asked.isEmpty ? "it has no fields" : "its fields are \(asked.joined(separator: ", "))"
+            errors.append(
+                FieldError(
+                    field: "\(prefix).\(member.key)", rule: "is not a field of \(context.type.rawValue) (\(listed))"))
+        }
+    }
+}
+
+/// Writes a payload's fields back to a JSON object: the inverse of `FieldReader`.
+public struct FieldWriter {
+    /// The object written so far.
+    public private(set) var object = JSONObject()
+
+    public init() {}
+
+    public mutating func text(_ key: String, _ value: String) { object[key] = .string(value) }
+    public mutating func text(_ key: String, _ value: String?) { if let value { text(key, value) } }
+    public mutating func choice<E: CatalogueEnumeration>(_ key: String, _ value: E) {
+        object[key] = .string(value.rawValue)
+    }
+    public mutating func choices<E: CatalogueEnumeration>(_ key: String, _ values: [E]) {
+        object[key] = .array(values.map { .string($0.rawValue) })
+    }
+    public mutating func integer(_ key: String, _ value: Int64) { object[key] = .integer(value) }
+    public mutating func grade(_ key: String, _ value: DisabilityGrade) { integer(key, Int64(value.rawValue)) }
+    public mutating func flag(_ key: String, _ value: Bool) { object[key] = .bool(value) }
+    public mutating func date(_ key: String, _ value: LocalDate) { object[key] = .string(value.description) }
+}
+
+/// The code patterns of the catalogue, checked by hand (they run on every line).
+public enum CodePattern: Sendable {
+    /// `^[A-Za-z0-9_-]{1,32}$`: an employment id.
+    case employmentID
+    /// `^[A-Za-z0-9_.-]{1,32}$`: a case worker.
+    case worker
+    /// `^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$`: a stream's key (a person's id).
+    case streamKey
+
+    /// The pattern as a regular expression, for messages.
+    public var expression: String {
+        switch self {
+        case .employmentID: "^[A-Za-z0-9_-]{1,32}$"
+        case .worker: "^[A-Za-z0-9_.-]{1,32}$"
+        case .streamKey: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$"
+        }
+    }
+
+    /// Whether `text` matches the pattern.
+    public func matches(_ text: String) -> Bool {
+        switch self {
+        case .employmentID:
+            Pattern.identifier(text, first: .employmentIDCharacter, rest: .employmentIDCharacter, maxLength: 32)
+        case .worker:
+            Pattern.identifier(text, first: .streamKeyCharacter, rest: .streamKeyCharacter, maxLength: 32)
+        case .streamKey:
+            Pattern.identifier(text, first: .alphanumeric, rest: .streamKeyCharacter, maxLength: 48)
+        }
+    }
+}
+
+extension Int64 {
+    /// The number with thousands separated by commas, as ranges are written in events.md.
+    var grouped: String {
+        let digits = String(magnitude)
+        var out = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0 && (digits.count - index) % 3 == 0 { out.append(",") }
+            out.append(digit)
+        }
+        return self < 0 ? "-" + out : out
+    }
+}
