@@ -82,6 +82,18 @@ public final class Ledger: @unchecked Sendable {
         InterchangeEvent.validate(value, units: units).map(Ledger.newEvent)
     }
 
+    /// Checks the shape of one interchange line, given as its bytes, and turns it
+    /// into what the store judges. Plain lines are read straight from their bytes;
+    /// anything else is parsed in full, which is also where every error is worded.
+    func newEvent(fromLine line: UnsafeBufferPointer<UInt8>) -> Result<NewEvent, FieldErrors> {
+        if let plain = InterchangeEvent.decodePlain(line, units: units) { return .success(Ledger.newEvent(plain)) }
+        do {
+            return newEvent(from: try JSONParser.parse(line))
+        } catch {
+            return .failure(FieldErrors([FieldError(field: "line", rule: error.description)]))
+        }
+    }
+
     /// The store's view of a validated interchange event.
     static func newEvent(_ event: InterchangeEvent) -> NewEvent {
         let role: StreamRole =

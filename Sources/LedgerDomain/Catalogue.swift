@@ -40,12 +40,18 @@ public struct PIIPolicy: Sendable, Equatable {
     public let mustBeGiven: Bool
     /// Every key allowed.
     public let allowed: Set<String>
+    /// The required keys in order, for checking without hashing.
+    public let requiredKeys: [String]
+    /// The allowed keys in order.
+    public let allowedKeys: [String]
 
     public init(required: Set<String>, optional: Set<String>, mustBeGiven: Bool) {
         self.required = required
         self.optional = optional
         self.mustBeGiven = mustBeGiven
         allowed = required.union(optional)
+        requiredKeys = required.sorted()
+        allowedKeys = allowed.sorted()
     }
 
     /// Types that carry no personal data.
@@ -147,6 +153,16 @@ public enum EventType: String, CaseIterable, Sendable {
 
     /// The type named `name`, found by hashing rather than by comparing every name.
     public static func named(_ name: String) -> EventType? { byName[name] }
+
+    private static let nameBytes: [(bytes: [UInt8], type: EventType)] = allCases.map { (Array($0.rawValue.utf8), $0) }
+
+    /// The type whose name is `bytes`.
+    public static func named(_ bytes: UnsafeBufferPointer<UInt8>) -> EventType? {
+        for candidate in nameBytes where candidate.bytes.count == bytes.count && candidate.bytes[0] == bytes[0] {
+            if candidate.bytes.elementsEqual(bytes) { return candidate.type }
+        }
+        return nil
+    }
 
     /// The payload version of the type; 1 for every type today.
     public var schema: Int64 { 1 }

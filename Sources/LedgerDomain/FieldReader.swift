@@ -31,7 +31,10 @@ public struct FieldReader {
     public let context: Context
     /// Every broken rule found so far.
     public private(set) var errors: [FieldError] = []
-    private var asked: [String] = []
+    /// How many of the keys asked for were present.
+    private var found = 0
+    /// The keys asked for, kept only once a field is known to be unknown (see `finish`).
+    private var asked: [String]?
 
     /// The longest free text, in characters (events.md §5).
     public static let freeTextLimit = 128
@@ -50,11 +53,12 @@ public struct FieldReader {
 
     /// The value of `key`, or nil (with an error unless `optional`) when absent.
     private mutating func value(_ key: String, optional: Bool) -> JSONValue? {
-        asked.append(key)
+        asked?.append(key)
         guard let value = object[key] else {
             if !optional { fail(key, "is required for \(context.type.rawValue)") }
             return nil
         }
+        found += 1
         return value
     }
 
@@ -134,13 +138,28 @@ public struct FieldReader {
     public mutating func integer(_ key: String, in range: ClosedRange<Int64>) -> Int64 {
         guard let value = value(key, optional: false) else { return range.lowerBound }
         guard case .integer(let number) = value else {
-            fail(key, "must be an integer, not \(value.kindName)")
+            if case .number(let raw) = value {
+                fail(key, "must be an integer written without fraction or exponent, within 64 bits (got \(raw))")
+            } else {
+                fail(key, "must be an integer, not \(value.kindName)")
+            }
             return range.lowerBound
         }
         if !range.contains(number) {
             fail(key, "must be an integer \(range.lowerBound.grouped)–\(range.upperBound.grouped) (got \(number))")
         }
         return number
+    }
+
+    /// A year from `earliest` to the year of the event's own date.
+    public mutating func year(_ key: String, from earliest: Int64) -> Int64 {
+        let latest = Int64(context.occurredAt.year)
+        guard let value = value(key, optional: false) else { return earliest }
+        guard case .integer(let year) = value, year >= earliest, year <= latest else {
+            fail(key, "must be a year from \(earliest) to the year of occurredAt, \(latest) (got \(value.quoted))")
+            return earliest
+        }
+        return year
     }
 
     /// The grade of disability, an integer 1–4.
@@ -184,9 +203,22 @@ public struct FieldReader {
         return text
     }
 
-    /// Reports every field of the object that no read asked for.
-    public mutating func finish() {
-        guard object.count > asked.count || !errors.isEmpty else { return }
+    /// Whether the object holds fields that no read asked for. Their names are
+    /// found by reading again with a reader that lists what it is asked
+    /// (`listingFields()`), so that the common case keeps no list at all.
+    public var hasUnaskedFields: Bool { found < object.count }
+
+    /// A fresh reader of the same object that remembers every key asked for.
+    public func listingFields() -> FieldReader {
+        var reader = FieldReader(object, prefix: prefix, context: context)
+        reader.asked = []
+        return reader
+    }
+
+    /// Reports every field of the object that no read asked for; the reader
+    /// must have been made by `listingFields()`.
+    public mutating func reportUnaskedFields() {
+        let asked = self.asked ?? []
         for member in object where !asked.contains(member.key) {
             let listed = asked.isEmpty ? "it has no fields" : "its fields are \(asked.joined(separator: ", "))"
             errors.append(

@@ -209,7 +209,7 @@ public struct InterchangeEvent: Sendable, Equatable {
                         rule:
                             "\"\(orgUnit)\" is not a unit code (\(([units.district] + units.units.sorted()).joined(separator: " ")))"
                     ))
-            } else if kind == .org, let streamKey, streamKey != orgUnit {
+            } else if kind == .org, let streamKey, units.canRecord(streamKey), streamKey != orgUnit {
                 errors.append(
                     FieldError(
                         field: "orgUnit",
@@ -268,37 +268,14 @@ public struct InterchangeEvent: Sendable, Equatable {
                 pii: pii))
     }
 
-    /// The keys of the interchange form, in the order of their slots.
-    private static let slotKeys = Array(
-        ["id", "stream", "type", "occurredAt", "recordedAt", "actor", "orgUnit", "expectedVersion", "data", "pii"]
-            .map { Array($0.utf8) })
-
-    /// The slot of a top-level key (nil: not a key of the form), told apart by
-    /// length and first byte, then compared in full.
+    /// The slot of a top-level key (nil: not a key of the form).
     private static func slot(of key: String) -> Int? {
         var key = key
-        return key.withUTF8 { bytes -> Int? in
-            guard let first = bytes.first else { return nil }
-            let slot: Int
-            switch (bytes.count, first) {
-            case (2, UInt8(ascii: "i")): slot = 0
-            case (6, UInt8(ascii: "s")): slot = 1
-            case (4, UInt8(ascii: "t")): slot = 2
-            case (10, UInt8(ascii: "o")): slot = 3
-            case (10, UInt8(ascii: "r")): slot = 4
-            case (5, UInt8(ascii: "a")): slot = 5
-            case (7, UInt8(ascii: "o")): slot = 6
-            case (15, UInt8(ascii: "e")): slot = 7
-            case (4, UInt8(ascii: "d")): slot = 8
-            case (3, UInt8(ascii: "p")): slot = 9
-            default: return nil
-            }
-            return slotKeys[slot].elementsEqual(bytes) ? slot : nil
-        }
+        return key.withUTF8 { PlainLineScanner.slot(of: $0) }
     }
 
     /// `pii` only where the type lists it, with only its keys, each a non-empty string.
-    private static func checkPII(
+    static func checkPII(
         _ value: JSONValue?, type: EventType?, withheld: Bool, into errors: inout [FieldError]
     ) -> JSONObject? {
         guard let type else { return nil }
@@ -310,7 +287,7 @@ public struct InterchangeEvent: Sendable, Equatable {
             }
             return nil
         }
-        guard policy != .none else {
+        guard !policy.allowedKeys.isEmpty else {
             errors.append(FieldError(field: "pii", rule: "\(type.rawValue) carries no personal data"))
             return nil
         }
@@ -321,18 +298,18 @@ public struct InterchangeEvent: Sendable, Equatable {
         if object.count == 0 {
             errors.append(
                 FieldError(
-                    field: "pii", rule: "must hold at least one of \(policy.allowed.sorted().joined(separator: ", "))"))
+                    field: "pii", rule: "must hold at least one of \(policy.allowedKeys.joined(separator: ", "))"))
         }
-        for key in policy.required.sorted() where object[key] == nil {
+        for key in policy.requiredKeys where object[key] == nil {
             errors.append(FieldError(field: "pii.\(key)", rule: "is required for \(type.rawValue)"))
         }
         for member in object {
-            guard policy.allowed.contains(member.key) else {
+            guard policy.allowedKeys.contains(member.key) else {
                 errors.append(
                     FieldError(
                         field: "pii.\(member.key)",
                         rule:
-                            "is not personal data \(type.rawValue) takes (\(policy.allowed.sorted().joined(separator: ", ")))"
+                            "is not personal data \(type.rawValue) takes (\(policy.allowedKeys.joined(separator: ", ")))"
                     ))
                 continue
             }
@@ -343,7 +320,8 @@ public struct InterchangeEvent: Sendable, Equatable {
             }
             // A character takes at least one byte: short text needs no counting.
             if text.isEmpty || (text.utf8.count > 128 && text.count > 128) {
-                errors.append(FieldError(field: "pii.\(member.key)", rule: "must be 1–128 characters"))
+                errors.append(
+                    FieldError(field: "pii.\(member.key)", rule: "must be 1–128 characters (got \(text.count))"))
             }
         }
         return object
@@ -400,13 +378,18 @@ enum Pattern {
     /// True when `text` is 1…`maxLength` ASCII characters, the first in `first`, the rest in `rest`.
     static func identifier(_ text: String, first: Class, rest: Class, maxLength: Int) -> Bool {
         var text = text
-        return text.withUTF8 { bytes in
-            guard let head = bytes.first, bytes.count <= maxLength else { return false }
-            return table.withUnsafeBufferPointer { table in
-                guard table[Int(head)] & first.rawValue != 0 else { return false }
-                for byte in bytes.dropFirst() where table[Int(byte)] & rest.rawValue == 0 { return false }
-                return true
-            }
+        return text.withUTF8 { identifier($0, first: first, rest: rest, maxLength: maxLength) }
+    }
+
+    /// True when `bytes` are 1…`maxLength` ASCII characters, the first in `first`, the rest in `rest`.
+    static func identifier(
+        _ bytes: UnsafeBufferPointer<UInt8>, first: Class, rest: Class, maxLength: Int
+    ) -> Bool {
+        guard let head = bytes.first, bytes.count <= maxLength else { return false }
+        return table.withUnsafeBufferPointer { table in
+            guard table[Int(head)] & first.rawValue != 0 else { return false }
+            for byte in bytes.dropFirst() where table[Int(byte)] & rest.rawValue == 0 { return false }
+            return true
         }
     }
 }

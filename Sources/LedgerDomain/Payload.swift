@@ -41,7 +41,12 @@ public enum Payload: Equatable, Sendable {
     public static func read(_ data: JSONObject, context: FieldReader.Context) -> Result<Payload, FieldErrors> {
         var reader = FieldReader(data, prefix: "data", context: context)
         let payload = read(with: &reader)
-        reader.finish()
+        if reader.hasUnaskedFields {
+            var listing = reader.listingFields()
+            _ = read(with: &listing)
+            listing.reportUnaskedFields()
+            reader = listing
+        }
         return reader.errors.isEmpty ? .success(payload) : .failure(FieldErrors(reader.errors))
     }
 

@@ -1,0 +1,267 @@
+import LedgerValues
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+extension InterchangeEvent {
+    /// The same judgement as `validate(_:units:)` for the plain lines that make
+    /// up nearly every file, read straight from the line's bytes: an object
+    /// whose top-level strings hold no escapes, with each key at most once.
+    ///
+    /// Returns the event when the line is plain and passes every shape rule, and
+    /// nil otherwise, leaving every other line (and every error message) to
+    /// the general path: parse the line, then `validate`. The two always agree
+    /// on the lines this one accepts; tests hold them to it.
+    public static func decodePlain(_ line: UnsafeBufferPointer<UInt8>, units: UnitDirectory) -> InterchangeEvent? {
+        var scanner = PlainLineScanner(line)
+        guard let slots = scanner.topLevelSlots() else { return nil }
+        func bytes(_ range: Range<Int>) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: line[range]) }
+        func text(_ range: Range<Int>) -> String { String(decoding: bytes(range), as: UTF8.self) }
+
+        guard let idRange = slots.id, let streamRange = slots.stream, let typeRange = slots.type,
+            let occurredRange = slots.occurredAt, let actorRange = slots.actor, let orgUnitRange = slots.orgUnit,
+            let dataRange = slots.data
+        else { return nil }
+
+        guard Pattern.identifier(bytes(idRange), first: .alphanumeric, rest: .idCharacter, maxLength: 64) else {
+            return nil
+        }
+        let streamBytes = bytes(streamRange)
+        guard let dash = streamBytes.firstIndex(of: UInt8(ascii: "-")),
+            let kind = StreamKind.named(UnsafeBufferPointer(rebasing: streamBytes[..<dash])),
+            case let keyBytes = UnsafeBufferPointer(rebasing: streamBytes[(dash + 1)...]),
+            Pattern.identifier(keyBytes, first: .alphanumeric, rest: .streamKeyCharacter, maxLength: 48)
+        else { return nil }
+        guard let type = EventType.named(bytes(typeRange)), type.kind == kind else { return nil }
+        guard let occurredAt = LocalDate.parse(bytes(occurredRange)),
+            (LocalDate.earliest...LocalDate.latest).contains(occurredAt)
+        else { return nil }
+        var recordedAt: Instant?
+        if let range = slots.recordedAt {
+            guard let instant = Instant.parse(bytes(range)),
+                (LocalDate.earliest...LocalDate.latest).contains(instant.localDate)
+            else { return nil }
+            recordedAt = instant
+        }
+        guard Pattern.identifier(bytes(actorRange), first: .actorCharacter, rest: .actorCharacter, maxLength: 64)
+        else { return nil }
+        let orgUnit = text(orgUnitRange)
+        guard units.canRecord(orgUnit) else { return nil }
+        if kind == .org {
+            guard keyBytes.elementsEqual(orgUnit.utf8) else { return nil }
+        }
+
+        guard case .object(let data)? = try? JSONParser.parse(bytes(dataRange)),
+            case .success(let payload) = Payload.read(
+                data, context: FieldReader.Context(type: type, occurredAt: occurredAt, units: units))
+        else { return nil }
+
+        var piiValue: JSONValue?
+        if let range = slots.pii {
+            guard let value = try? JSONParser.parse(bytes(range)) else { return nil }
+            piiValue = value
+        }
+        var errors: [FieldError] = []
+        let pii = checkPII(piiValue, type: type, withheld: false, into: &errors)
+        guard errors.isEmpty else { return nil }
+        if case .personRegistered(let registration) = payload, case .string(let idNumber)? = pii?["idNumber"] {
+            guard IDNumber.problems(idNumber, birthDate: registration.birthDate, sex: registration.sex).isEmpty
+            else { return nil }
+        }
+
+        return InterchangeEvent(
+            id: text(idRange), stream: text(streamRange), kind: kind, type: type, occurredAt: occurredAt,
+            recordedAt: recordedAt, actor: text(actorRange), orgUnit: orgUnit, expectedVersion: slots.expectedVersion,
+            data: data, payload: payload, pii: pii)
+    }
+}
+
+/// Where each top-level value of a plain line lies.
+struct PlainLineSlots {
+    var id: Range<Int>?
+    var stream: Range<Int>?
+    var type: Range<Int>?
+    var occurredAt: Range<Int>?
+    var recordedAt: Range<Int>?
+    var actor: Range<Int>?
+    var orgUnit: Range<Int>?
+    var expectedVersion: Int64?
+    var data: Range<Int>?
+    var pii: Range<Int>?
+}
+
+/// Finds the top-level values of a line without building them, giving up
+/// (nil) at the first thing that is not plain: an escape or control character
+/// in a top-level string, a key repeated or unknown, a value of the wrong kind.
+/// `data` and `pii` are only delimited here; `JSONParser` reads them in full.
+struct PlainLineScanner {
+    private let bytes: UnsafeBufferPointer<UInt8>
+    private var position = 0
+
+    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        self.bytes = bytes
+    }
+
+    private var current: UInt8? { position < bytes.count ? bytes[position] : nil }
+
+    private mutating func skipWhitespace() {
+        while let byte = current, byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D { position += 1 }
+    }
+
+    private mutating func expect(_ byte: UInt8) -> Bool {
+        guard current == byte else { return false }
+        position += 1
+        return true
+    }
+
+    /// The contents of a string without escapes or control characters.
+    private mutating func plainString() -> Range<Int>? {
+        guard expect(UInt8(ascii: "\"")) else { return nil }
+        let start = position
+        let base = bytes.baseAddress!
+        var index = position
+        let end = bytes.count
+        while index < end {
+            let byte = base[index]
+            if byte == UInt8(ascii: "\"") {
+                position = index + 1
+                return start..<index
+            }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 { return nil }
+            index += 1
+        }
+        return nil
+    }
+
+    /// A non-negative integer without leading zeros that fits in 64 bits.
+    private mutating func plainInteger() -> Int64? {
+        let start = position
+        var value: Int64 = 0
+        while let byte = current, byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
+            let (times, o1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times.addingReportingOverflow(Int64(byte - UInt8(ascii: "0")))
+            guard !o1, !o2 else { return nil }
+            value = sum
+            position += 1
+        }
+        let count = position - start
+        guard count > 0, count == 1 || bytes[start] != UInt8(ascii: "0") else { return nil }
+        return value
+    }
+
+    /// The extent of an object, strings and nesting respected.
+    private mutating func object() -> Range<Int>? {
+        guard current == UInt8(ascii: "{") else { return nil }
+        let start = position
+        let base = bytes.baseAddress!
+        let end = bytes.count
+        var index = position
+        var depth = 0
+        var inString = false
+        while index < end {
+            let byte = base[index]
+            index += 1
+            if inString {
+                if byte == UInt8(ascii: "\\") {
+                    index += 1
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                depth -= 1
+                if depth == 0 {
+                    position = index
+                    return start..<index
+                }
+            default: break
+            }
+        }
+        return nil
+    }
+
+    mutating func topLevelSlots() -> PlainLineSlots? {
+        var slots = PlainLineSlots()
+        skipWhitespace()
+        guard expect(UInt8(ascii: "{")) else { return nil }
+        skipWhitespace()
+        while true {
+            guard let key = plainString() else { return nil }
+            skipWhitespace()
+            guard expect(UInt8(ascii: ":")) else { return nil }
+            skipWhitespace()
+            switch PlainLineScanner.slot(of: UnsafeBufferPointer(rebasing: bytes[key])) {
+            case 0:
+                guard slots.id == nil, let range = plainString() else { return nil }
+                slots.id = range
+            case 1:
+                guard slots.stream == nil, let range = plainString() else { return nil }
+                slots.stream = range
+            case 2:
+                guard slots.type == nil, let range = plainString() else { return nil }
+                slots.type = range
+            case 3:
+                guard slots.occurredAt == nil, let range = plainString() else { return nil }
+                slots.occurredAt = range
+            case 4:
+                guard slots.recordedAt == nil, let range = plainString() else { return nil }
+                slots.recordedAt = range
+            case 5:
+                guard slots.actor == nil, let range = plainString() else { return nil }
+                slots.actor = range
+            case 6:
+                guard slots.orgUnit == nil, let range = plainString() else { return nil }
+                slots.orgUnit = range
+            case 7:
+                guard slots.expectedVersion == nil, let version = plainInteger() else { return nil }
+                slots.expectedVersion = version
+            case 8:
+                guard slots.data == nil, let range = object() else { return nil }
+                slots.data = range
+            case 9:
+                guard slots.pii == nil, let range = object() else { return nil }
+                slots.pii = range
+            default: return nil
+            }
+            skipWhitespace()
+            if expect(UInt8(ascii: ",")) {
+                skipWhitespace()
+                continue
+            }
+            guard expect(UInt8(ascii: "}")) else { return nil }
+            skipWhitespace()
+            return position == bytes.count ? slots : nil
+        }
+    }
+
+    private static let keys: [StaticString] = [
+        "id", "stream", "type", "occurredAt", "recordedAt", "actor", "orgUnit", "expectedVersion", "data", "pii",
+    ]
+
+    /// The slot of a top-level key, or nil when it is not a key of the form.
+    static func slot(of key: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard let first = key.first else { return nil }
+        let slot: Int
+        switch (key.count, first) {
+        case (2, UInt8(ascii: "i")): slot = 0
+        case (6, UInt8(ascii: "s")): slot = 1
+        case (4, UInt8(ascii: "t")): slot = 2
+        case (10, UInt8(ascii: "o")): slot = 3
+        case (10, UInt8(ascii: "r")): slot = 4
+        case (5, UInt8(ascii: "a")): slot = 5
+        case (7, UInt8(ascii: "o")): slot = 6
+        case (15, UInt8(ascii: "e")): slot = 7
+        case (4, UInt8(ascii: "d")): slot = 8
+        case (3, UInt8(ascii: "p")): slot = 9
+        default: return nil
+        }
+        return memcmp(keys[slot].utf8Start, key.baseAddress!, key.count) == 0 ? slot : nil
+    }
+}
