@@ -1,5 +1,10 @@
+import Crypto
 import LMDBKit
 import LedgerValues
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Events being appended inside one write transaction (see `EventLog.appending`).
 ///
@@ -37,24 +42,40 @@ public final class AppendSession {
     public func offer(_ event: NewEvent) throws -> Admission {
         let admission = try sequencer.admit(event)
         guard case .append(let seq, let version, let recordedAt) = admission else { return admission }
-        var commitment: String?
+        let hash: [UInt8]
         var vault: VaultEntry?
-        if let restored = event.restoration {
-            try checkRestoration(event, restored, seq: seq, version: version)
-            commitment = restored.piiCommitment
-            if let salt = restored.piiSalt, let canonical = event.canonicalPII {
+        var prefix: [UInt8]
+        var suffix: [UInt8] = []
+        suffix.reserveCapacity(256)
+        if let prepared = event.validPreparation {
+            vault = prepared.vault
+            prefix = prepared.prefix
+            LedgerRecord.writeSuffix(
+                prevHash: head.hash, recordedAt: recordedAt, schema: event.schema, seq: seq, stream: event.stream,
+                type: event.type, version: version, into: &suffix)
+            var hasher = prepared.hasher
+            suffix.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+            hash = hasher.finalize().withUnsafeBytes { Array($0) }
+        } else {
+            var commitment: String?
+            if let restored = event.restoration {
+                try checkRestoration(event, restored, seq: seq, version: version)
+                commitment = restored.piiCommitment
+                if let salt = restored.piiSalt, let canonical = event.canonicalPII {
+                    vault = VaultEntry(salt: salt, canonicalPII: canonical)
+                }
+            } else if let canonical = event.canonicalPII {
+                let salt = salts.next()
+                commitment = piiCommitment(salt: salt, pii: canonical)
                 vault = VaultEntry(salt: salt, canonicalPII: canonical)
             }
-        } else if let canonical = event.canonicalPII {
-            let salt = salts.next()
-            commitment = piiCommitment(salt: salt, pii: canonical)
-            vault = VaultEntry(salt: salt, canonicalPII: canonical)
+            prefix = LedgerRecord.canonicalBytes(
+                seq: seq, id: event.id, stream: event.stream, version: version, type: event.type,
+                schema: event.schema, occurredAt: event.occurredAt, recordedAt: recordedAt, actor: event.actor,
+                orgUnit: event.orgUnit, canonicalData: event.canonicalData, piiCommitment: commitment,
+                prevHash: head.hash)
+            hash = sha256(prefix)
         }
-        let bytes = LedgerRecord.canonicalBytes(
-            seq: seq, id: event.id, stream: event.stream, version: version, type: event.type,
-            schema: event.schema, occurredAt: event.occurredAt, recordedAt: recordedAt, actor: event.actor,
-            orgUnit: event.orgUnit, canonicalData: event.canonicalData, piiCommitment: commitment, prevHash: head.hash)
-        let hash = sha256(bytes)
         if let restored = event.restoration, restored.hash != hash {
             throw LedgerError.rejected(
                 index: appended,
@@ -63,9 +84,15 @@ public final class AppendSession {
                 ])
         }
         try bigEndianKey(seq).withUnsafeBytes { key in
-            try store.txn.reserve(32 + bytes.count, forKey: key, in: store.dbs.records, options: .append) { value in
+            try store.txn.reserve(
+                32 + prefix.count + suffix.count, forKey: key, in: store.dbs.records, options: .append
+            ) {
+                value in
                 hash.withUnsafeBytes { value.copyMemory(from: $0) }
-                bytes.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: value[32...]).copyMemory(from: $0) }
+                prefix.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: value[32...]).copyMemory(from: $0) }
+                suffix.withUnsafeBytes {
+                    UnsafeMutableRawBufferPointer(rebasing: value[(32 + prefix.count)...]).copyMemory(from: $0)
+                }
             }
         }
         if let vault {
@@ -122,9 +149,24 @@ public final class AppendSession {
     /// Puts the gathered index entries and stream states, each in key order,
     /// and lets the judge forget what the transaction now holds.
     private func flush() throws {
+        // Ids mostly rise through a file: a run that sorts wholly after every
+        // stored id is appended, which spares LMDB a search per key.
+        let greatestID = try store.greatestID()
+        var options: LMDBTransaction.PutOptions?
         try idEntries.forEachInKeyOrder { key, seq in
+            if options == nil {
+                let after =
+                    greatestID.map { greatest in
+                        greatest.withUnsafeBytes { stored in
+                            let common = min(key.count, stored.count)
+                            let order = common == 0 ? 0 : memcmp(key.baseAddress!, stored.baseAddress!, common)
+                            return order != 0 ? order > 0 : key.count > stored.count
+                        }
+                    } ?? true
+                options = after ? [.append, .noOverwrite] : .noOverwrite
+            }
             try bigEndianKey(seq).withUnsafeBytes {
-                try store.txn.put($0, forKey: key, in: store.dbs.ids, options: .noOverwrite)
+                try store.txn.put($0, forKey: key, in: store.dbs.ids, options: options!)
             }
         }
         try streamEntries.forEachInKeyOrder { key, seq in

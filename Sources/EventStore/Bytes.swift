@@ -20,10 +20,18 @@ public enum Hex {
     }
 
     /// Appends `bytes` as lowercase hex to `out`.
-    public static func write(_ bytes: some Sequence<UInt8>, into out: inout [UInt8]) {
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
+    public static func write(_ bytes: [UInt8], into out: inout [UInt8]) {
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: bytes.count * 2))
+        out.withUnsafeMutableBufferPointer { buffer in
+            digits.withUnsafeBufferPointer { digits in
+                var index = start
+                for byte in bytes {
+                    buffer[index] = digits[Int(byte >> 4)]
+                    buffer[index + 1] = digits[Int(byte & 0x0F)]
+                    index += 2
+                }
+            }
         }
     }
 
@@ -67,11 +75,14 @@ func sha256(_ bytes: [UInt8]) -> [UInt8] {
 
 /// Fresh 16-byte salts from the operating system's random source, read 4 KiB
 /// at a time from `/dev/urandom`: one read serves 256 salts.
-struct SaltSource {
+public struct SaltSource {
     private var pool = [UInt8](repeating: 0, count: 4096)
     private var used = 4096
 
-    mutating func next() -> [UInt8] {
+    public init() {}
+
+    /// A fresh salt.
+    public mutating func next() -> [UInt8] {
         if used == pool.count {
             refill()
             used = 0

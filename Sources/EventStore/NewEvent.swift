@@ -1,3 +1,4 @@
+import Crypto
 import LedgerValues
 
 /// The part an event type plays in its stream (events.md §5).
@@ -18,7 +19,7 @@ public enum StreamRole: Sendable, Equatable {
 /// (events.md §6 rules 2–5) from that.
 public struct NewEvent: Sendable {
     /// The idempotency key.
-    public var id: String
+    public var id: String { didSet { preparation = nil } }
     /// `<kind>-<key>`.
     public var stream: String
     /// The event type.
@@ -26,21 +27,21 @@ public struct NewEvent: Sendable {
     /// The payload version of the type.
     public var schema: Int64
     /// When it happened (effective time).
-    public var occurredAt: LocalDate
+    public var occurredAt: LocalDate { didSet { preparation = nil } }
     /// When the federation learned it; nil takes the store's clock.
     public var recordedAt: Instant?
     /// Who recorded it.
-    public var actor: String
+    public var actor: String { didSet { preparation = nil } }
     /// The unit that recorded it.
-    public var orgUnit: String
+    public var orgUnit: String { didSet { preparation = nil } }
     /// The stream's version this event expects to follow (0: a new stream).
     public var expectedVersion: Int64?
     /// The RFC 8785 form of `data` and of `pii`. An event keeps only these: they
     /// are made where the event is made (on whichever thread parses it), so that
     /// appending copies bytes and no JSON tree travels between threads.
-    public private(set) var canonicalData: [UInt8]
+    public private(set) var canonicalData: [UInt8] { didSet { preparation = nil } }
     /// See `canonicalData`.
-    public private(set) var canonicalPII: [UInt8]?
+    public private(set) var canonicalPII: [UInt8]? { didSet { preparation = nil } }
 
     /// The type's payload.
     public var data: JSONObject {
@@ -68,6 +69,41 @@ public struct NewEvent: Sendable {
     /// Set when the event is a record being restored from an export: what the
     /// stored record must turn out to be.
     public var restoration: Restoration?
+    /// The part of the record made ahead of time (see `prepareRecord(salts:)`);
+    /// changing a field it was made from drops it.
+    public private(set) var preparation: RecordPreparation?
+
+    /// Makes ahead of time the part of the record that does not depend on its
+    /// place in the ledger: draws the salt and commits to the personal data,
+    /// writes the canonical keys that sort before `prevHash`, and runs SHA-256
+    /// over them. Appending then only hashes the rest. Whoever parses events
+    /// calls this on their own thread, so that this work runs beside the
+    /// ledger's single writer instead of on it. Call it last: changing the
+    /// event afterwards drops the preparation.
+    public mutating func prepareRecord(salts: inout SaltSource) {
+        guard restoration == nil else { return }
+        var commitment: String?
+        var vault: VaultEntry?
+        if let canonical = canonicalPII {
+            let salt = salts.next()
+            commitment = piiCommitment(salt: salt, pii: canonical)
+            vault = VaultEntry(salt: salt, canonicalPII: canonical)
+        }
+        var prefix: [UInt8] = []
+        prefix.reserveCapacity(canonicalData.count + 400)
+        LedgerRecord.writePrefix(
+            actor: actor, canonicalData: canonicalData, id: id, occurredAt: occurredAt, orgUnit: orgUnit,
+            piiCommitment: commitment, into: &prefix)
+        var hasher = SHA256()
+        prefix.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        preparation = RecordPreparation(
+            prefix: prefix, hasher: hasher, piiCommitment: commitment, vault: vault)
+    }
+
+    /// The preparation, when it was made from the event as it now stands.
+    var validPreparation: RecordPreparation? {
+        restoration == nil ? preparation : nil
+    }
 
     /// A chained record carried over from an export: its position, link and hash,
     /// and its personal-data commitment with, where the export had them, the salt
@@ -124,6 +160,15 @@ public struct NewEvent: Sendable {
         self.item = item
         self.restoration = restoration
     }
+}
+
+/// The keys of a record that sort before `prevHash`, their SHA-256 state, and
+/// the personal-data commitment among them (see `NewEvent.prepareRecord`).
+public struct RecordPreparation: Sendable {
+    let prefix: [UInt8]
+    let hasher: SHA256
+    let piiCommitment: String?
+    let vault: VaultEntry?
 }
 
 /// A stream an event names, which must already be stored.

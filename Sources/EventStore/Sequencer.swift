@@ -182,7 +182,9 @@ struct Sequencer {
             return .rejected([
                 RuleViolation(
                     .identity, field: "id",
-                    rule: "\"\(event.id)\" is already stored as seq \(seq) with a different \(field)")
+                    rule:
+                        "\"\(event.id)\" is already stored as seq \(seq) with \(field == "data" || field == "pii" ? "other" : "a different") \(field)"
+                )
             ])
         }
         return .duplicate(seq: seq)
@@ -234,7 +236,7 @@ struct Sequencer {
                 RuleViolation(
                     .streamOrder, field: "type",
                     rule:
-                        "\(event.type) opens a stream and is only ever first, but \(event.stream) already has \(state.version) events"
+                        "\(event.type) opens a stream and is only ever first, but \(event.stream) already has \(state.version) event\(state.version == 1 ? "" : "s")"
                 ))
         }
         if event.role == .closer, let closed = state.closedOn {

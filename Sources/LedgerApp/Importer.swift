@@ -196,6 +196,7 @@ struct ParsedLines {
         let chunkSize = self.chunkSize
         DispatchQueue.global().async {
             let started = threadProcessorSeconds()
+            var salts = SaltSource()
             // Timed before the last word, so that the taker reads it after.
             func last(_ item: ChunkQueue.Item) {
                 queue.parsingSeconds = threadProcessorSeconds() - started
@@ -206,7 +207,7 @@ struct ParsedLines {
                     // Lines the storing thread is done with are freed here, where they
                     // were made: their memory goes straight back to this thread's cache.
                     queue.dropReturned()
-                    guard queue.put(.lines(ParsedLines.parse(lines, ledger: ledger))) else {
+                    guard queue.put(.lines(ParsedLines.parse(lines, ledger: ledger, salts: &salts))) else {
                         throw CancellationError()
                     }
                 }
@@ -234,18 +235,24 @@ struct ParsedLines {
         }
     }
 
-    /// Parses and shape-checks `lines`; results in line order.
-    static func parse(_ lines: [(number: Int, bytes: [UInt8])], ledger: Ledger) -> [ParsedLine] {
-        lines.map { ParsedLine(number: $0.number, result: parse($0.bytes, ledger: ledger)) }
+    /// Parses and shape-checks `lines`, and prepares the records of those that
+    /// pass; results in line order.
+    static func parse(
+        _ lines: [(number: Int, bytes: [UInt8])], ledger: Ledger, salts: inout SaltSource
+    ) -> [ParsedLine] {
+        lines.map { line in
+            var result = parse(line.bytes, ledger: ledger)
+            if case .success(var event) = result {
+                event.prepareRecord(salts: &salts)
+                result = .success(event)
+            }
+            return ParsedLine(number: line.number, result: result)
+        }
     }
 
     /// One line to the event the store judges, or the shape errors.
     static func parse(_ line: [UInt8], ledger: Ledger) -> Result<NewEvent, FieldErrors> {
-        do {
-            return ledger.newEvent(from: try JSONParser.parse(line))
-        } catch {
-            return .failure(FieldErrors([FieldError(field: "line", rule: error.description)]))
-        }
+        line.withUnsafeBufferPointer { ledger.newEvent(fromLine: $0) }
     }
 }
 

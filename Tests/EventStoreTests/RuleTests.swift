@@ -27,7 +27,7 @@ struct IdentityRuleTests {
             #expect(changedDate.first?.rule.contains("different occurredAt") == true)
             var other = registration("e1")
             other.pii?["name"] = .string("李强")
-            #expect(try violations(log, other).first?.rule.contains("different pii") == true)
+            #expect(try violations(log, other).first?.rule.contains("with other pii") == true)
             #expect(
                 try violations(log, personEvent("e2", recorded: "2024-01-10T08:00:01Z")).first?.rule.contains(
                     "recordedAt") == true)
