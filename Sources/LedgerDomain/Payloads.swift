@@ -382,7 +382,7 @@ public struct ProjectEvaluation: PayloadFields {
     }
 
     public init(reading f: inout FieldReader) {
-        year = f.integer("year", in: 1990...Int64(f.context.occurredAt.year))
+        year = f.year("year", from: 1990)
         score = f.integer("score", in: 0...100)
     }
 
