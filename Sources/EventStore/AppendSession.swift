@@ -40,6 +40,7 @@ public final class AppendSession {
     /// Judges `event` and, when it is admitted, stores it. A rejected event
     /// changes nothing; the caller decides whether the session goes on.
     public func offer(_ event: NewEvent) throws -> Admission {
+        if sequencer.needsPendingIDsIndexed(before: event.id) { try putIDs() }
         let admission = try sequencer.admit(event)
         guard case .append(let seq, let version, let recordedAt) = admission else { return admission }
         let hash: [UInt8]
@@ -146,11 +147,27 @@ public final class AppendSession {
         guard problems.isEmpty else { throw LedgerError.rejected(index: appended, violations: problems) }
     }
 
-    /// Puts the gathered index entries and stream states, each in key order,
-    /// and lets the judge forget what the transaction now holds.
+    /// Puts the gathered index entries in key order. Stream states are put
+    /// only at the end of the session (or when very many are held), so that a
+    /// stream touched all through a long file is written once, not once a run.
     private func flush() throws {
-        // Ids mostly rise through a file: a run that sorts wholly after every
-        // stored id is appended, which spares LMDB a search per key.
+        try putIDs()
+        try streamEntries.forEachInKeyOrder { key, seq in
+            try bigEndianKey(seq).withUnsafeBytes {
+                try store.txn.put($0, forKey: key, in: store.dbs.streamIndex, options: .noOverwrite)
+            }
+        }
+        streamEntries.removeAll()
+        if sequencer.touchedStreams.count >= AppendSession.heldStreamStates { try putStreamStates() }
+    }
+
+    /// How many stream states a session holds before it puts them.
+    static let heldStreamStates = 1 << 20
+
+    /// Puts the gathered id index entries. Ids mostly rise through a file: a
+    /// run that sorts wholly after every stored id is appended, which spares
+    /// LMDB a search per key.
+    private func putIDs() throws {
         let greatestID = try store.greatestID()
         var options: LMDBTransaction.PutOptions?
         try idEntries.forEachInKeyOrder { key, seq in
@@ -169,13 +186,15 @@ public final class AppendSession {
                 try store.txn.put($0, forKey: key, in: store.dbs.ids, options: options!)
             }
         }
-        try streamEntries.forEachInKeyOrder { key, seq in
-            try bigEndianKey(seq).withUnsafeBytes {
-                try store.txn.put($0, forKey: key, in: store.dbs.streamIndex, options: .noOverwrite)
-            }
-        }
+        idEntries.removeAll()
+        sequencer.idsIndexed()
+    }
+
+    /// Puts the touched streams' states in key order.
+    private func putStreamStates() throws {
         var states = KeyRun()
         var encoded: [[UInt8]] = []
+        encoded.reserveCapacity(sequencer.touchedStreams.count)
         for (stream, state) in sequencer.touchedStreams {
             states.append(stream.utf8, seq: Int64(encoded.count))
             encoded.append(state.encoded)
@@ -183,14 +202,13 @@ public final class AppendSession {
         try states.forEachInKeyOrder { key, index in
             try encoded[Int(index)].withUnsafeBytes { try store.txn.put($0, forKey: key, in: store.dbs.streams) }
         }
-        idEntries.removeAll()
-        streamEntries.removeAll()
-        try sequencer.forgetStored()
+        sequencer.streamStatesStored()
     }
 
     /// Puts what is still gathered and the new head.
     func finish() throws {
         try flush()
+        try putStreamStates()
         try store.txn.put(head.encoded, forKey: StoreTransaction.headKey, in: store.dbs.meta)
     }
 }

@@ -142,6 +142,23 @@ public struct NewEvent: Sendable {
         erasesStreamPII: Bool = false, references: [StreamReference] = [], item: StreamItem? = nil,
         restoration: Restoration? = nil
     ) {
+        self.init(
+            id: id, stream: stream, type: type, schema: schema, occurredAt: occurredAt, recordedAt: recordedAt,
+            actor: actor, orgUnit: orgUnit, expectedVersion: expectedVersion,
+            canonicalData: CanonicalJSON.encode(.object(data)),
+            canonicalPII: pii.map { CanonicalJSON.encode(.object($0)) }, role: role, streamOpener: streamOpener,
+            erasesStreamPII: erasesStreamPII, references: references, item: item, restoration: restoration)
+    }
+
+    /// An event whose `data` and `pii` are given as their RFC 8785 bytes, as
+    /// whoever read the line already made them.
+    public init(
+        id: String, stream: String, type: String, schema: Int64 = 1, occurredAt: LocalDate,
+        recordedAt: Instant?, actor: String, orgUnit: String, expectedVersion: Int64? = nil,
+        canonicalData: [UInt8], canonicalPII: [UInt8]? = nil, role: StreamRole = .ordinary, streamOpener: String? = nil,
+        erasesStreamPII: Bool = false, references: [StreamReference] = [], item: StreamItem? = nil,
+        restoration: Restoration? = nil
+    ) {
         self.id = id
         self.stream = stream
         self.type = type
@@ -151,8 +168,8 @@ public struct NewEvent: Sendable {
         self.actor = actor
         self.orgUnit = orgUnit
         self.expectedVersion = expectedVersion
-        canonicalData = CanonicalJSON.encode(.object(data))
-        canonicalPII = pii.map { CanonicalJSON.encode(.object($0)) }
+        self.canonicalData = canonicalData
+        self.canonicalPII = canonicalPII
         self.role = role
         self.streamOpener = streamOpener
         self.erasesStreamPII = erasesStreamPII

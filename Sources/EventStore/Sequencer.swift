@@ -26,20 +26,27 @@ struct Sequencer {
     let clock: Instant
     private(set) var headSeq: Int64
     private(set) var headRecordedAt: Instant?
-    /// Streams touched in this run, with their state after its admitted events.
+    /// Streams touched in this run whose state is not yet put, with their state
+    /// after its admitted events.
     private(set) var touchedStreams: [String: StreamState] = [:]
-    /// Ids admitted in this run and not yet in the id index, with their seqs. Their
-    /// records are already in the transaction, so a repeat is judged against
-    /// the stored record, exactly like a repeat of an older event.
+    /// Ids admitted in this run that are not yet in the id index and did not
+    /// rise above every id before them, with their seqs. Their records are
+    /// already in the transaction, so a repeat is judged against the stored
+    /// record, exactly like a repeat of an older event.
     private var admittedIDs: [String: Int64] = [:]
+    /// Admitted ids not yet in the id index that each rose above every id
+    /// before them; they are kept nowhere but in the session's pending index
+    /// entries, since no new id can repeat them while ids keep rising.
+    private(set) var risingIDsPending = 0
 
     /// How long after the store's clock a stated `recordedAt` may lie.
     static let clockTolerance: Int64 = 5 * 60 * 1000
 
-    /// The greatest id in the id index. An id that sorts after it cannot be
-    /// stored, so its lookup is skipped: files whose ids rise (most do) never
-    /// search the index for a new event.
-    private var greatestStoredID: [UInt8]?
+    /// The greatest id stored or admitted. An id that sorts after it cannot be
+    /// a repeat, so it is judged new without any lookup: files whose ids rise
+    /// (most do) never search for a new event's id.
+    private var greatestID: [UInt8] = []
+    private var anyID = false
 
     init(lookup: StoreTransaction, clock: Instant) throws {
         self.lookup = lookup
@@ -47,16 +54,27 @@ struct Sequencer {
         let head = try lookup.head()
         headSeq = head.seq
         headRecordedAt = head.recordedAt
-        greatestStoredID = try lookup.greatestID()
+        if let stored = try lookup.greatestID() {
+            greatestID = stored
+            anyID = true
+        }
     }
 
-    /// Drops what the transaction now holds itself (the touched streams' states
-    /// and the admitted ids, once put): memory stays bounded however many
-    /// events one transaction takes.
-    mutating func forgetStored() throws {
-        touchedStreams.removeAll(keepingCapacity: true)
+    /// The ids admitted in this run are now all in the id index.
+    mutating func idsIndexed() {
         admittedIDs.removeAll(keepingCapacity: true)
-        greatestStoredID = try lookup.greatestID()
+        risingIDsPending = 0
+    }
+
+    /// The touched streams' states are now all put.
+    mutating func streamStatesStored() {
+        touchedStreams.removeAll(keepingCapacity: true)
+    }
+
+    /// Whether judging `id` needs the pending index entries of rising ids put
+    /// first: it does not rise, so it might repeat one of them.
+    func needsPendingIDsIndexed(before id: String) -> Bool {
+        risingIDsPending > 0 && !rises(id)
     }
 
     /// The state of `stream` as this run sees it.
@@ -114,7 +132,14 @@ struct Sequencer {
         touchedStreams[event.stream] = next
         headSeq = seq
         headRecordedAt = recordedAt
-        admittedIDs[event.id] = seq
+        if rises(event.id) {
+            greatestID.removeAll(keepingCapacity: true)
+            greatestID.append(contentsOf: event.id.utf8)
+            anyID = true
+            risingIDsPending += 1
+        } else {
+            admittedIDs[event.id] = seq
+        }
         return .append(seq: seq, version: next.version, recordedAt: recordedAt)
     }
 
@@ -151,21 +176,24 @@ struct Sequencer {
     }
 
     /// Rule 2: nil when the id is new; a duplicate or a conflict otherwise.
+    /// (The caller has put the pending entries of rising ids when this id does
+    /// not rise; see `needsPendingIDsIndexed`.)
     private func identity(of event: NewEvent) throws -> Admission? {
+        if rises(event.id) { return nil }
         if let seq = admittedIDs[event.id] { return try sameEvent(at: seq, as: event) }
-        guard !sortsAfterStoredIDs(event.id), let seq = try lookup.seq(ofID: event.id) else { return nil }
+        guard let seq = try lookup.seq(ofID: event.id) else { return nil }
         return try sameEvent(at: seq, as: event)
     }
 
-    /// Whether `id` sorts after every stored id (byte order, as the index sorts).
-    private func sortsAfterStoredIDs(_ id: String) -> Bool {
-        guard let greatest = greatestStoredID else { return true }
+    /// Whether `id` sorts after every id stored or admitted (byte order, as the index sorts).
+    private func rises(_ id: String) -> Bool {
+        guard anyID else { return true }
         var id = id
         return id.withUTF8 { bytes in
-            greatest.withUnsafeBufferPointer { stored in
-                let common = min(bytes.count, stored.count)
-                let order = common == 0 ? 0 : memcmp(bytes.baseAddress!, stored.baseAddress!, common)
-                return order != 0 ? order > 0 : bytes.count > stored.count
+            greatestID.withUnsafeBufferPointer { greatest in
+                let common = min(bytes.count, greatest.count)
+                let order = common == 0 ? 0 : memcmp(bytes.baseAddress!, greatest.baseAddress!, common)
+                return order != 0 ? order > 0 : bytes.count > greatest.count
             }
         }
     }

@@ -105,7 +105,8 @@ public final class Ledger: @unchecked Sendable {
         return NewEvent(
             id: event.id, stream: event.stream, type: event.type.rawValue, schema: event.type.schema,
             occurredAt: event.occurredAt, recordedAt: event.recordedAt, actor: event.actor, orgUnit: event.orgUnit,
-            expectedVersion: event.expectedVersion, data: event.data, pii: event.pii, role: role,
+            expectedVersion: event.expectedVersion, canonicalData: event.canonicalData,
+            canonicalPII: event.canonicalPII, role: role,
             streamOpener: event.kind.opener?.rawValue, erasesStreamPII: event.type.erasesPersonalData,
             references: event.payload.personReferences.map {
                 StreamReference(field: $0.field, stream: StreamKind.person.streamName($0.personID))

@@ -73,6 +73,10 @@ public struct InterchangeEvent: Sendable, Equatable {
     public var payload: Payload
     /// Personal data, where the type carries it.
     public var pii: JSONObject?
+    /// `data` in its RFC 8785 form, made once where the line is read.
+    public var canonicalData: [UInt8]
+    /// `pii` in its RFC 8785 form.
+    public var canonicalPII: [UInt8]?
 
     /// Checks `value` against rule 1 of events.md §6 (the shape of every field)
     /// and returns the event, or every field that is wrong.
@@ -265,7 +269,8 @@ public struct InterchangeEvent: Sendable, Equatable {
             InterchangeEvent(
                 id: id, stream: stream, kind: kind, type: type, occurredAt: occurredAt, recordedAt: recordedAt,
                 actor: actor, orgUnit: orgUnit, expectedVersion: expectedVersion, data: data, payload: payload,
-                pii: pii))
+                pii: pii, canonicalData: CanonicalJSON.encode(.object(data)),
+                canonicalPII: pii.map { CanonicalJSON.encode(.object($0)) }))
     }
 
     /// The slot of a top-level key (nil: not a key of the form).

@@ -75,7 +75,12 @@ extension InterchangeEvent {
         return InterchangeEvent(
             id: text(idRange), stream: text(streamRange), kind: kind, type: type, occurredAt: occurredAt,
             recordedAt: recordedAt, actor: text(actorRange), orgUnit: orgUnit, expectedVersion: slots.expectedVersion,
-            data: data, payload: payload, pii: pii)
+            data: data, payload: payload, pii: pii,
+            canonicalData: PlainLineScanner.canonicalFlatObject(bytes(dataRange))
+                ?? CanonicalJSON.encode(.object(data)),
+            canonicalPII: slots.pii.map { range in
+                PlainLineScanner.canonicalFlatObject(bytes(range)) ?? CanonicalJSON.encode(.object(pii!))
+            })
     }
 }
 
@@ -263,5 +268,140 @@ struct PlainLineScanner {
         default: return nil
         }
         return memcmp(keys[slot].utf8Start, key.baseAddress!, key.count) == 0 ? slot : nil
+    }
+}
+
+extension PlainLineScanner {
+    /// The RFC 8785 form of a flat object already known to be valid JSON (as
+    /// `data` and `pii` are once parsed): ASCII keys, and values that are
+    /// strings without escapes, integers, booleans or arrays of such strings.
+    /// Its members are put in key order and copied as written, whitespace
+    /// dropped, which is their canonical form; nil for anything else (an escape,
+    /// `-0`, a nested object), which `CanonicalJSON` then writes from the parsed value.
+    static func canonicalFlatObject(_ bytes: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        var scanner = PlainLineScanner(bytes)
+        return scanner.canonicalFlatObject()
+    }
+
+    private struct FlatMember {
+        var key: Range<Int>
+        var value: Range<Int>
+        /// Element ranges (quotes included) when the value is an array.
+        var elements: [Range<Int>]?
+    }
+
+    private mutating func canonicalFlatObject() -> [UInt8]? {
+        skipWhitespace()
+        guard expect(UInt8(ascii: "{")) else { return nil }
+        skipWhitespace()
+        var members: [FlatMember] = []
+        members.reserveCapacity(8)
+        if !expect(UInt8(ascii: "}")) {
+            while true {
+                guard let key = plainString(), bytes[key].allSatisfy({ $0 < 0x80 }) else { return nil }
+                skipWhitespace()
+                guard expect(UInt8(ascii: ":")) else { return nil }
+                skipWhitespace()
+                guard let member = flatValue(key: key) else { return nil }
+                members.append(member)
+                skipWhitespace()
+                if expect(UInt8(ascii: ",")) {
+                    skipWhitespace()
+                    continue
+                }
+                guard expect(UInt8(ascii: "}")) else { return nil }
+                break
+            }
+        }
+        skipWhitespace()
+        guard position == bytes.count else { return nil }
+        let base = bytes.baseAddress!
+        func precedes(_ a: Range<Int>, _ b: Range<Int>) -> Bool {
+            let order = memcmp(base + a.lowerBound, base + b.lowerBound, min(a.count, b.count))
+            return order != 0 ? order < 0 : a.count < b.count
+        }
+        // A handful of members: insertion sort.
+        var index = 1
+        while index < members.count {
+            var back = index
+            while back > 0, precedes(members[back].key, members[back - 1].key) {
+                members.swapAt(back, back - 1)
+                back -= 1
+            }
+            index += 1
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        out.append(UInt8(ascii: "{"))
+        for (number, member) in members.enumerated() {
+            if number > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: bytes[member.key])
+            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+            if let elements = member.elements {
+                out.append(UInt8(ascii: "["))
+                for (position, element) in elements.enumerated() {
+                    if position > 0 { out.append(UInt8(ascii: ",")) }
+                    out.append(contentsOf: bytes[element])
+                }
+                out.append(UInt8(ascii: "]"))
+            } else {
+                out.append(contentsOf: bytes[member.value])
+            }
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// One value of a flat object, or nil when it is not of the plain kinds.
+    private mutating func flatValue(key: Range<Int>) -> FlatMember? {
+        guard let first = current else { return nil }
+        let start = position
+        switch first {
+        case UInt8(ascii: "\""):
+            guard plainString() != nil else { return nil }
+            return FlatMember(key: key, value: start..<position, elements: nil)
+        case UInt8(ascii: "t"), UInt8(ascii: "f"):
+            let literal: [UInt8] = first == UInt8(ascii: "t") ? Array("true".utf8) : Array("false".utf8)
+            guard position + literal.count <= bytes.count,
+                bytes[position..<(position + literal.count)].elementsEqual(literal)
+            else { return nil }
+            position += literal.count
+            return FlatMember(key: key, value: start..<position, elements: nil)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            if first == UInt8(ascii: "-") { position += 1 }
+            let digits = position
+            while let byte = current, byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") { position += 1 }
+            // Integers only, and never a negative zero (its canonical form drops the sign).
+            guard position > digits, !(first == UInt8(ascii: "-") && bytes[digits] == UInt8(ascii: "0")) else {
+                return nil
+            }
+            if let byte = current, byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E")
+            {
+                return nil
+            }
+            return FlatMember(key: key, value: start..<position, elements: nil)
+        case UInt8(ascii: "["):
+            position += 1
+            skipWhitespace()
+            var elements: [Range<Int>] = []
+            if !expect(UInt8(ascii: "]")) {
+                while true {
+                    let elementStart = position
+                    guard plainString() != nil else { return nil }
+                    elements.append(elementStart..<position)
+                    skipWhitespace()
+                    if expect(UInt8(ascii: ",")) {
+                        skipWhitespace()
+                        continue
+                    }
+                    guard expect(UInt8(ascii: "]")) else { return nil }
+                    break
+                }
+            }
+            return FlatMember(key: key, value: start..<position, elements: elements)
+        default:
+            return nil
+        }
     }
 }

@@ -154,6 +154,13 @@ struct PlainLineTests {
         lines.append(goodLine.replacingOccurrences(of: "{\"id\":\"e1\",", with: "{") + "")
         lines.append(goodLine.replacingOccurrences(of: "\"actor\"", with: "\"expectedVersion\":0,\"actor\""))
         lines.append("  " + goodLine + " \r")
+        // Whitespace inside data and pii, arrays included, and an integer written -0.
+        lines += everyTypeLines.map {
+            $0.replacingOccurrences(of: ",\"", with: " ,\n\t\"").replacingOccurrences(of: "\":", with: "\" : ")
+                .replacingOccurrences(of: "[", with: "[ ").replacingOccurrences(of: "]", with: " ]")
+        }
+        lines.append(
+            everyTypeLines.first { $0.contains("costYuan") }!.replacingOccurrences(of: "8000", with: "-0"))
         for line in lines {
             let general = general(line)
             #expect(plain(line) == general, "\(line)")
