@@ -82,13 +82,13 @@ extension EventLog {
                 }
                 chunk.append((Int64(readBigEndian(key)), value))
                 if chunk.count == VerificationChunk.size {
-                    try walk.check(chunk)
+                    try walk.check(chunk, vault: try vaultEntries(of: chunk, store: store))
                     progress(walk.previous.seq)
                     chunk.removeAll(keepingCapacity: true)
                 }
                 return .next
             }
-            try walk.check(chunk)
+            try walk.check(chunk, vault: try vaultEntries(of: chunk, store: store))
             let previous = walk.previous
 
             if let digest, !walk.digestSeen {
@@ -118,6 +118,24 @@ extension EventLog {
             return VerificationReport(
                 records: previous.seq, streams: walk.streams.count, piiCommitments: walk.piiChecked, head: last)
         }
+    }
+
+    /// The vault entries of the records in `chunk`, by position in the chunk
+    /// (nil where there is none), read with one cursor walking beside the records.
+    private func vaultEntries(
+        of chunk: [(seq: Int64, value: UnsafeRawBufferPointer)], store: StoreTransaction
+    ) throws -> [UnsafeRawBufferPointer?] {
+        var entries = [UnsafeRawBufferPointer?](repeating: nil, count: chunk.count)
+        guard let first = chunk.first?.seq, let last = chunk.last?.seq else { return entries }
+        var position = 0
+        try store.txn.scan(dbs.vault, from: bigEndianKey(first)) { key, value in
+            let seq = key.count == 8 ? Int64(readBigEndian(key)) : Int64.max
+            guard seq <= last else { return .stop }
+            while position < chunk.count, chunk[position].seq < seq { position += 1 }
+            if position < chunk.count, chunk[position].seq == seq { entries[position] = value }
+            return .next
+        }
+        return entries
     }
 
     /// Compares an index with the sum over the records; on a difference, finds the first bad seq.
@@ -172,13 +190,13 @@ extension EventLog {
         throw VerificationFailure(seq: extra, reason: "the \(name) index has an entry that names no such record")
     }
 
-    private func checkStreamStates(_ computed: [FieldBytes: StreamState], store: StoreTransaction) throws {
+    private func checkStreamStates(_ computed: [StreamKey: StreamState], store: StoreTransaction) throws {
         var seen = 0
         var failure: VerificationFailure?
         try store.txn.scan(dbs.streams) { key, value in
             let stream = String(decoding: key, as: UTF8.self)
             seen += 1
-            if let state = StreamState(encoded: value), computed[FieldBytes(key)] == state { return .next }
+            if let state = StreamState(encoded: value), computed[StreamKey(FieldBytes(key))] == state { return .next }
             let seqs = (try? store.seqs(ofStream: stream)) ?? []
             failure = VerificationFailure(
                 seq: seqs.last ?? 0, reason: "the stored state of \(stream) does not match its events")
@@ -186,7 +204,7 @@ extension EventLog {
         }
         if let failure { throw failure }
         if seen != computed.count {
-            let missing = computed.keys.map(\.string).sorted().first { (try? store.streamState($0)) == nil } ?? "?"
+            let missing = computed.keys.map(\.bytes.string).sorted().first { (try? store.streamState($0)) == nil } ?? "?"
             throw VerificationFailure(
                 seq: (try? store.seqs(ofStream: missing).first) ?? 0, reason: "the state of \(missing) is missing")
         }
@@ -217,7 +235,7 @@ struct ChainWalk {
     let digest: LedgerDigest?
     let digestHash: HashValue?
     private(set) var previous = (seq: Int64(0), hash: HashValue.zero, recordedAt: Instant?.none)
-    private(set) var streams: [FieldBytes: StreamState] = [:]
+    private(set) var streams: [StreamKey: StreamState] = [:]
     private(set) var idSum = EntrySum()
     private(set) var streamSum = EntrySum()
     private(set) var piiChecked = 0
@@ -232,10 +250,15 @@ struct ChainWalk {
         streams.reserveCapacity(streamCount)
     }
 
-    /// Reads `chunk` on every core, then checks it record by record.
-    mutating func check(_ chunk: [(seq: Int64, value: UnsafeRawBufferPointer)]) throws {
+    /// Reads `chunk` (and the vault entries of its records, by position) on
+    /// every core, then checks it record by record.
+    mutating func check(
+        _ chunk: [(seq: Int64, value: UnsafeRawBufferPointer)], vault: [UnsafeRawBufferPointer?]
+    ) throws {
         let roles = self.roles
-        let read = Parallel.map(chunk.count) { VerificationChunk.read(chunk[$0].value, roles: roles) }
+        let read = Parallel.map(chunk.count) {
+            VerificationChunk.read(chunk[$0].value, vault: vault[$0], roles: roles)
+        }
         for (index, entry) in chunk.enumerated() {
             try check(seq: entry.seq, value: entry.value, read[index])
         }
@@ -264,8 +287,10 @@ struct ChainWalk {
             throw VerificationFailure(
                 seq: seq, reason: "recordedAt \(fields.recordedAt) is before that of seq \(seq - 1) (\(last))")
         }
-        // One hash probe per record: the state is updated where it lies.
-        if let slot = streams.index(forKey: fields.stream) {
+        // One hash probe per record, its hash made on the parallel side; the
+        // state is updated where it lies.
+        let stream = StreamKey(fields.stream, hash: reading.streamHash)
+        if let slot = streams.index(forKey: stream) {
             let state = streams.values[slot]
             guard fields.version == state.version + 1 else {
                 throw VerificationFailure(
@@ -278,13 +303,12 @@ struct ChainWalk {
                 throw VerificationFailure(
                     seq: seq, reason: "\(fields.stream.string) jumps from version 0 to \(fields.version)")
             }
-            streams[fields.stream] = .opened(on: fields.occurredAt, role: reading.role)
+            streams[stream] = .opened(on: fields.occurredAt, role: reading.role)
         }
         idSum.add(reading.idTerm)
         streamSum.add(reading.streamTerm)
-        if let commitment = fields.piiCommitment, let vault = try store.vaultEntry(at: seq) {
-            let opened = (vault.salt + vault.canonicalPII).withUnsafeBytes { HashValue(hashing: $0) }
-            guard opened == commitment else {
+        if fields.piiCommitment != nil, let opens = reading.piiOpensCommitment {
+            guard opens else {
                 throw VerificationFailure(
                     seq: seq, reason: "the personal data in the vault does not match piiCommitment")
             }
@@ -312,12 +336,43 @@ struct RecordReading {
     let role: StreamRole
     let idTerm: EntrySum.Term
     let streamTerm: EntrySum.Term
+    /// The hash of the stream's name, for the walk's table of streams.
+    var streamHash = 0
+    /// Whether the vault entry opens the record's commitment; nil without either.
+    var piiOpensCommitment: Bool?
+}
+
+/// A stream's name inside the memory map, with its hash made beforehand.
+struct StreamKey: Hashable, @unchecked Sendable {
+    let bytes: FieldBytes
+    let hash: Int
+
+    init(_ bytes: FieldBytes, hash: Int) {
+        self.bytes = bytes
+        self.hash = hash
+    }
+
+    init(_ bytes: FieldBytes) {
+        self.init(bytes, hash: StreamKey.hash(of: bytes))
+    }
+
+    static func hash(of bytes: FieldBytes) -> Int {
+        var hasher = Hasher()
+        hasher.combine(bytes: bytes.bytes)
+        return hasher.finalize()
+    }
+
+    static func == (a: StreamKey, b: StreamKey) -> Bool { a.hash == b.hash && a.bytes == b.bytes }
+
+    func hash(into hasher: inout Hasher) { hasher.combine(hash) }
 }
 
 enum VerificationChunk {
     static let size = 8192
 
-    static func read(_ value: UnsafeRawBufferPointer, roles: TypeRoles) -> RecordReading? {
+    static func read(
+        _ value: UnsafeRawBufferPointer, vault: UnsafeRawBufferPointer?, roles: TypeRoles
+    ) -> RecordReading? {
         guard value.count > 32 else { return nil }
         let canonical = UnsafeRawBufferPointer(rebasing: value[32...])
         let hash = HashValue(hashing: canonical)
@@ -333,9 +388,15 @@ enum VerificationChunk {
             }
             return EntrySum.term(UnsafeRawBufferPointer(key), seq: fields.seq)
         }
-        return RecordReading(
+        var reading = RecordReading(
             hash: hash, fields: fields, role: roles.role(of: fields.type),
             idTerm: EntrySum.term(fields.id.bytes, seq: fields.seq), streamTerm: streamTerm)
+        reading.streamHash = StreamKey.hash(of: fields.stream)
+        // The vault holds salt ‖ canonical pii: the commitment is its SHA-256.
+        if let commitment = fields.piiCommitment, let vault, vault.count > 16 {
+            reading.piiOpensCommitment = HashValue(hashing: vault) == commitment
+        }
+        return reading
     }
 }
 
