@@ -203,13 +203,13 @@ struct ParsedLines {
                 _ = queue.put(item)
             }
             do {
-                try input.forEachChunk(of: chunkSize) { lines in
+                try input.forEachChunk(of: chunkSize) { chunk in
                     // Lines the storing thread is done with are freed here, where they
-                    // were made: their memory goes straight back to this thread's cache.
-                    queue.dropReturned()
-                    guard queue.put(.lines(ParsedLines.parse(lines, ledger: ledger, salts: &salts))) else {
-                        throw CancellationError()
-                    }
+                    // were made, and their array is filled again: memory goes straight
+                    // back to this thread's cache, and no large block is freed.
+                    var parsed = queue.takeReturned()
+                    ParsedLines.parse(chunk, ledger: ledger, salts: &salts, into: &parsed)
+                    guard queue.put(.lines(parsed)) else { throw CancellationError() }
                 }
                 last(.end)
             } catch is CancellationError {
@@ -235,24 +235,21 @@ struct ParsedLines {
         }
     }
 
-    /// Parses and shape-checks `lines`, and prepares the records of those that
-    /// pass; results in line order.
+    /// Parses and shape-checks the lines of `chunk`, and prepares the records of
+    /// those that pass; appends the results, in line order, to `parsed`.
     static func parse(
-        _ lines: [(number: Int, bytes: [UInt8])], ledger: Ledger, salts: inout SaltSource
-    ) -> [ParsedLine] {
-        lines.map { line in
-            var result = parse(line.bytes, ledger: ledger)
-            if case .success(var event) = result {
-                event.prepareRecord(salts: &salts)
-                result = .success(event)
+        _ chunk: LineChunk, ledger: Ledger, salts: inout SaltSource, into parsed: inout [ParsedLine]
+    ) {
+        chunk.bytes.withUnsafeBufferPointer { bytes in
+            for line in chunk.lines {
+                var result = ledger.newEvent(fromLine: UnsafeBufferPointer(rebasing: bytes[line.range]))
+                if case .success(var event) = result {
+                    event.prepareRecord(salts: &salts)
+                    result = .success(event)
+                }
+                parsed.append(ParsedLine(number: line.number, result: result))
             }
-            return ParsedLine(number: line.number, result: result)
         }
-    }
-
-    /// One line to the event the store judges, or the shape errors.
-    static func parse(_ line: [UInt8], ledger: Ledger) -> Result<NewEvent, FieldErrors> {
-        line.withUnsafeBufferPointer { ledger.newEvent(fromLine: $0) }
     }
 }
 
@@ -310,13 +307,13 @@ private final class ChunkQueue: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// Frees the lines given back.
-    func dropReturned() {
+    /// An array of lines given back, emptied (its lines are freed here), or a new one.
+    func takeReturned() -> [ParsedLine] {
         lock.lock()
-        let done = returned
-        returned = []
+        var lines = returned.popLast() ?? []
         lock.unlock()
-        withExtendedLifetime(done) {}
+        lines.removeAll(keepingCapacity: true)
+        return lines
     }
 
     /// Stops the reader and waits until it has said its last word.

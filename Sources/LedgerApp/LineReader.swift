@@ -4,6 +4,26 @@
     import Darwin
 #endif
 
+/// Lines of a file copied into one buffer, with where each lies: a chunk
+/// costs two allocations that are reused, not one per line.
+struct LineChunk {
+    /// The lines' bytes, one after another.
+    private(set) var bytes: [UInt8] = []
+    /// Each line's number and place in `bytes`.
+    var lines: [(number: Int, range: Range<Int>)] = []
+
+    mutating func append(_ line: UnsafeBufferPointer<UInt8>, number: Int) {
+        let start = bytes.count
+        bytes.append(contentsOf: line)
+        lines.append((number, start..<bytes.count))
+    }
+
+    mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        lines.removeAll(keepingCapacity: true)
+    }
+}
+
 /// A file the import reads, line by line, in fixed-size chunks: memory stays
 /// the same however large the file. Standard input (`-`) is first copied to a
 /// private temporary file, so that a write transaction that has to start
@@ -58,17 +78,17 @@ final class InputFile: @unchecked Sendable {
     /// Calls `body` with the non-blank lines in chunks of up to `count` lines,
     /// each with its 1-based line number, so that a chunk can be parsed on
     /// several cores at once.
-    func forEachChunk(of count: Int, _ body: (_ lines: [(number: Int, bytes: [UInt8])]) throws -> Void) throws {
-        var chunk: [(number: Int, bytes: [UInt8])] = []
-        chunk.reserveCapacity(count)
+    func forEachChunk(of count: Int, _ body: (_ chunk: LineChunk) throws -> Void) throws {
+        var chunk = LineChunk()
+        chunk.lines.reserveCapacity(count)
         try forEachLine { number, line in
-            chunk.append((number, Array(line)))
-            if chunk.count == count {
+            chunk.append(line, number: number)
+            if chunk.lines.count == count {
                 try body(chunk)
-                chunk.removeAll(keepingCapacity: true)
+                chunk.removeAll()
             }
         }
-        if !chunk.isEmpty { try body(chunk) }
+        if !chunk.lines.isEmpty { try body(chunk) }
     }
 
     /// Calls `body` with each non-blank line (without its line ending) and its

@@ -283,27 +283,38 @@ extension PlainLineScanner {
         return scanner.canonicalFlatObject()
     }
 
+    /// One member of a flat object: where its key and its value lie.
     private struct FlatMember {
         var key: Range<Int>
         var value: Range<Int>
-        /// Element ranges (quotes included) when the value is an array.
-        var elements: [Range<Int>]?
+        /// Arrays may hold whitespace between their elements, which is dropped.
+        var isArray: Bool
     }
 
+    /// Members beyond this many are left to `CanonicalJSON` (no type has so many fields).
+    private static let flatMemberLimit = 16
+
     private mutating func canonicalFlatObject() -> [UInt8]? {
+        withUnsafeTemporaryAllocation(of: FlatMember.self, capacity: PlainLineScanner.flatMemberLimit) { members in
+            canonicalFlatObject(into: members)
+        }
+    }
+
+    private mutating func canonicalFlatObject(into members: UnsafeMutableBufferPointer<FlatMember>) -> [UInt8]? {
         skipWhitespace()
         guard expect(UInt8(ascii: "{")) else { return nil }
         skipWhitespace()
-        var members: [FlatMember] = []
-        members.reserveCapacity(8)
+        var count = 0
         if !expect(UInt8(ascii: "}")) {
             while true {
-                guard let key = plainString(), bytes[key].allSatisfy({ $0 < 0x80 }) else { return nil }
+                guard count < members.count, let key = plainString() else { return nil }
+                for index in key where bytes[index] >= 0x80 { return nil }
                 skipWhitespace()
                 guard expect(UInt8(ascii: ":")) else { return nil }
                 skipWhitespace()
                 guard let member = flatValue(key: key) else { return nil }
-                members.append(member)
+                members.initializeElement(at: count, to: member)
+                count += 1
                 skipWhitespace()
                 if expect(UInt8(ascii: ",")) {
                     skipWhitespace()
@@ -322,7 +333,7 @@ extension PlainLineScanner {
         }
         // A handful of members: insertion sort.
         var index = 1
-        while index < members.count {
+        while index < count {
             var back = index
             while back > 0, precedes(members[back].key, members[back - 1].key) {
                 members.swapAt(back, back - 1)
@@ -332,21 +343,26 @@ extension PlainLineScanner {
         }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
+        func copy(_ range: Range<Int>) {
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[range]))
+        }
         out.append(UInt8(ascii: "{"))
-        for (number, member) in members.enumerated() {
+        for number in 0..<count {
+            let member = members[number]
             if number > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(UInt8(ascii: "\""))
-            out.append(contentsOf: bytes[member.key])
-            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
-            if let elements = member.elements {
-                out.append(UInt8(ascii: "["))
-                for (position, element) in elements.enumerated() {
-                    if position > 0 { out.append(UInt8(ascii: ",")) }
-                    out.append(contentsOf: bytes[element])
+            copy((member.key.lowerBound - 1)..<(member.key.upperBound + 1))
+            out.append(UInt8(ascii: ":"))
+            if member.isArray {
+                // Elements are strings without escapes: whitespace outside them goes.
+                var inString = false
+                for index in member.value {
+                    let byte = base[index]
+                    if byte == UInt8(ascii: "\"") { inString.toggle() }
+                    if !inString && (byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D) { continue }
+                    out.append(byte)
                 }
-                out.append(UInt8(ascii: "]"))
             } else {
-                out.append(contentsOf: bytes[member.value])
+                copy(member.value)
             }
         }
         out.append(UInt8(ascii: "}"))
@@ -360,14 +376,15 @@ extension PlainLineScanner {
         switch first {
         case UInt8(ascii: "\""):
             guard plainString() != nil else { return nil }
-            return FlatMember(key: key, value: start..<position, elements: nil)
+            return FlatMember(key: key, value: start..<position, isArray: false)
         case UInt8(ascii: "t"), UInt8(ascii: "f"):
-            let literal: [UInt8] = first == UInt8(ascii: "t") ? Array("true".utf8) : Array("false".utf8)
-            guard position + literal.count <= bytes.count,
-                bytes[position..<(position + literal.count)].elementsEqual(literal)
+            let literal: StaticString = first == UInt8(ascii: "t") ? "true" : "false"
+            let length = literal.utf8CodeUnitCount
+            guard position + length <= bytes.count,
+                memcmp(bytes.baseAddress! + position, literal.utf8Start, length) == 0
             else { return nil }
-            position += literal.count
-            return FlatMember(key: key, value: start..<position, elements: nil)
+            position += length
+            return FlatMember(key: key, value: start..<position, isArray: false)
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             if first == UInt8(ascii: "-") { position += 1 }
             let digits = position
@@ -380,16 +397,13 @@ extension PlainLineScanner {
             {
                 return nil
             }
-            return FlatMember(key: key, value: start..<position, elements: nil)
+            return FlatMember(key: key, value: start..<position, isArray: false)
         case UInt8(ascii: "["):
             position += 1
             skipWhitespace()
-            var elements: [Range<Int>] = []
             if !expect(UInt8(ascii: "]")) {
                 while true {
-                    let elementStart = position
                     guard plainString() != nil else { return nil }
-                    elements.append(elementStart..<position)
                     skipWhitespace()
                     if expect(UInt8(ascii: ",")) {
                         skipWhitespace()
@@ -399,7 +413,7 @@ extension PlainLineScanner {
                     break
                 }
             }
-            return FlatMember(key: key, value: start..<position, elements: elements)
+            return FlatMember(key: key, value: start..<position, isArray: true)
         default:
             return nil
         }
