@@ -224,7 +224,7 @@ struct ParsedLines {
         while true {
             switch queue.take() {
             case .lines(let lines):
-                for line in lines { try body(line) }
+                for index in lines.indices { try body(lines[index]) }
                 queue.giveBack(lines)
             case .end:
                 queue.drain()
