@@ -57,8 +57,12 @@ extension EventLog {
     /// when the sums differ, a second, exact pass names the first bad seq.
     ///
     /// - Parameter closerTypes: the event types that close a stream, to rebuild stream state.
+    /// - Parameter items: for the types in `items.types`, the item (an
+    ///   employment) a stored record starts or ends, so that the item index can
+    ///   be rebuilt and compared.
     public func verify(
-        closerTypes: Set<String>, openerTypes: Set<String>, digest: LedgerDigest? = nil,
+        closerTypes: Set<String>, openerTypes: Set<String>,
+        items: (types: Set<String>, item: (LedgerRecord) -> StreamItem?)? = nil, digest: LedgerDigest? = nil,
         progress: (Int64) -> Void = { _ in }
     ) throws -> VerificationReport {
         try env.read { txn in
@@ -68,7 +72,8 @@ extension EventLog {
                 throw VerificationFailure(seq: 0, reason: "the digest of an empty ledger must have 64 zeros as hash")
             }
             var walk = ChainWalk(
-                store: store, roles: TypeRoles(closers: closerTypes, openers: openerTypes), digest: digest,
+                store: store, roles: TypeRoles(closers: closerTypes, openers: openerTypes, items: items?.types ?? []),
+                itemOf: items?.item, digest: digest,
                 streamCount: try txn.count(in: dbs.streams))
 
             // Records are hashed and read on every core, a chunk at a time; the
@@ -115,6 +120,7 @@ extension EventLog {
                 StoreTransaction.streamIndexKey(fields.stream.string, version: fields.version)
             }
             try checkStreamStates(walk.streams, store: store)
+            if items != nil { try checkItems(walk.items, store: store) }
             return VerificationReport(
                 records: previous.seq, streams: walk.streams.count, piiCommitments: walk.piiChecked, head: last)
         }
@@ -204,9 +210,35 @@ extension EventLog {
         }
         if let failure { throw failure }
         if seen != computed.count {
-            let missing = computed.keys.map(\.bytes.string).sorted().first { (try? store.streamState($0)) == nil } ?? "?"
+            let missing =
+                computed.keys.map(\.bytes.string).sorted().first { (try? store.streamState($0)) == nil } ?? "?"
             throw VerificationFailure(
                 seq: (try? store.seqs(ofStream: missing).first) ?? 0, reason: "the state of \(missing) is missing")
+        }
+    }
+
+    /// Compares the item index with the items rebuilt from the records.
+    private func checkItems(_ computed: [[UInt8]: (state: ItemState, seq: Int64)], store: StoreTransaction) throws {
+        var seen = 0
+        var failure: VerificationFailure?
+        try store.txn.scan(dbs.items) { key, value in
+            seen += 1
+            guard let expected = computed[Array(key)], ItemState(encoded: value) == expected.state else {
+                let name = String(decoding: key.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
+                failure = VerificationFailure(
+                    seq: computed[Array(key)]?.seq ?? 0,
+                    reason: "the item index entry of \(name) does not match the records")
+                return .stop
+            }
+            return .next
+        }
+        if let failure { throw failure }
+        if seen != computed.count {
+            let missing = try computed.filter { entry in
+                try entry.key.withUnsafeBytes { try store.txn.get($0, in: dbs.items) } == nil
+            }.min { $0.value.seq < $1.value.seq }
+            throw VerificationFailure(
+                seq: missing?.value.seq ?? 0, reason: "the item index lacks the item this record starts")
         }
     }
 
@@ -240,10 +272,17 @@ struct ChainWalk {
     private(set) var streamSum = EntrySum()
     private(set) var piiChecked = 0
     private(set) var digestSeen: Bool
+    let itemOf: ((LedgerRecord) -> StreamItem?)?
+    /// The items the records start and end, keyed as the item index is.
+    private(set) var items: [[UInt8]: (state: ItemState, seq: Int64)] = [:]
 
-    init(store: StoreTransaction, roles: TypeRoles, digest: LedgerDigest?, streamCount: Int) {
+    init(
+        store: StoreTransaction, roles: TypeRoles, itemOf: ((LedgerRecord) -> StreamItem?)?, digest: LedgerDigest?,
+        streamCount: Int
+    ) {
         self.store = store
         self.roles = roles
+        self.itemOf = itemOf
         self.digest = digest
         digestHash = digest.map { $0.hash.withUnsafeBytes { HashValue($0) } }
         digestSeen = digest == nil || digest!.seq == 0
@@ -307,6 +346,9 @@ struct ChainWalk {
         }
         idSum.add(reading.idTerm)
         streamSum.add(reading.streamTerm)
+        if let itemOf, roles.carriesItem(fields.type) {
+            try rebuildItem(seq: seq, value: value, itemOf: itemOf)
+        }
         if fields.piiCommitment != nil, let opens = reading.piiOpensCommitment {
             guard opens else {
                 throw VerificationFailure(
@@ -323,6 +365,27 @@ struct ChainWalk {
             digestSeen = true
         }
         previous = (seq, hash, fields.recordedAt)
+    }
+}
+
+extension ChainWalk {
+    /// Takes the item a record starts or ends into the rebuilt item index.
+    fileprivate mutating func rebuildItem(
+        seq: Int64, value: UnsafeRawBufferPointer, itemOf: (LedgerRecord) -> StreamItem?
+    ) throws {
+        guard let record = try? LedgerRecord(stored: UnsafeRawBufferPointer(rebasing: value[32...])),
+            let item = itemOf(record)
+        else { return }
+        let key = StoreTransaction.itemKey(record.stream, item.key)
+        switch item.change {
+        case .starts:
+            items[key] = (ItemState(startedOn: record.occurredAt, ended: false), seq)
+        case .ends:
+            guard let started = items[key] else {
+                throw VerificationFailure(seq: seq, reason: "\(item.noun) \"\(item.key)\" ends without having started")
+            }
+            items[key] = (ItemState(startedOn: started.state.startedOn, ended: true), started.seq)
+        }
     }
 }
 
@@ -404,11 +467,16 @@ enum VerificationChunk {
 struct TypeRoles: @unchecked Sendable {
     private let closers: [[UInt8]]
     private let openers: [[UInt8]]
+    private let itemTypes: [[UInt8]]
 
-    init(closers: Set<String>, openers: Set<String>) {
+    init(closers: Set<String>, openers: Set<String>, items: Set<String> = []) {
         self.closers = closers.map { Array($0.utf8) }
         self.openers = openers.map { Array($0.utf8) }
+        itemTypes = items.map { Array($0.utf8) }
     }
+
+    /// Whether records of `type` start or end an item.
+    func carriesItem(_ type: FieldBytes) -> Bool { itemTypes.contains(where: type.equals) }
 
     func role(of type: FieldBytes) -> StreamRole {
         if closers.contains(where: type.equals) { return .closer }

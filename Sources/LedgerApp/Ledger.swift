@@ -111,9 +111,7 @@ public final class Ledger: @unchecked Sendable {
             references: event.payload.personReferences.map {
                 StreamReference(field: $0.field, stream: StreamKind.person.streamName($0.personID))
             },
-            item: event.payload.employment.map {
-                StreamItem($0.starts ? .starts : .ends, key: $0.id, field: "data.employmentId", noun: "employment")
-            })
+            item: event.payload.employment.map(employmentItem))
     }
 
     /// The digest of the ledger as it stands: `{"seq":N,"hash":"…","recordedAt":"…"}`.
@@ -123,8 +121,29 @@ public final class Ledger: @unchecked Sendable {
 
     /// Verifies the whole ledger (see `EventLog.verify`).
     public func verify(digest: LedgerDigest? = nil, progress: (Int64) -> Void = { _ in }) throws -> VerificationReport {
-        try log.verify(
-            closerTypes: Ledger.closerTypes, openerTypes: Ledger.openerTypes, digest: digest, progress: progress)
+        let units = self.units
+        return try log.verify(
+            closerTypes: Ledger.closerTypes, openerTypes: Ledger.openerTypes,
+            items: (Ledger.itemTypes, { Ledger.item(of: $0, units: units) }), digest: digest, progress: progress)
+    }
+
+    /// The event types that start or end an item of their stream (employments).
+    static let itemTypes: Set<String> = [EventType.employmentStarted.rawValue, EventType.employmentEnded.rawValue]
+
+    /// The item a stored record starts or ends, read from its payload.
+    static func item(of record: LedgerRecord, units: UnitDirectory) -> StreamItem? {
+        guard let type = EventType.named(record.type),
+            case .success(let payload) = Payload.read(
+                record.data, context: FieldReader.Context(type: type, occurredAt: record.occurredAt, units: units)),
+            let employment = payload.employment
+        else { return nil }
+        return employmentItem(employment)
+    }
+
+    /// The store's view of an employment started or ended.
+    static func employmentItem(_ employment: (id: String, starts: Bool)) -> StreamItem {
+        StreamItem(
+            employment.starts ? .starts : .ends, key: employment.id, field: "data.employmentId", noun: "employment")
     }
 }
 

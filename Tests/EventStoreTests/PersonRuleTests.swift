@@ -1,4 +1,5 @@
 import EventStore
+import LMDBKit
 import LedgerValues
 import Testing
 
@@ -145,5 +146,62 @@ struct PreparedRecordTests {
             #expect(report.piiCommitments == 1)
             #expect(try log.record(at: 2)?.record.occurredAt == date("2024-01-09"))
         }
+    }
+}
+
+@Suite("verify rebuilds the item index from the records")
+struct ItemIndexVerificationTests {
+    /// Every employment event of these tests concerns employment E1.
+    let items: (types: Set<String>, item: (LedgerRecord) -> StreamItem?) = (
+        ["EmploymentStarted", "EmploymentEnded"],
+        { record in
+            StreamItem(
+                record.type == "EmploymentStarted" ? .starts : .ends, key: "E1", field: "data.employmentId",
+                noun: "employment")
+        }
+    )
+
+    func verify(after tamper: (LMDBTransaction, LMDBDatabase) throws -> Void) throws -> VerificationFailure? {
+        try withLedgerDirectory { path in
+            do {
+                let log = try EventLog(path: path, create: true)
+                try log.append(
+                    [
+                        registration("e1"), employment("e2", .starts, "E1", on: "2024-02-01"),
+                        employment("e3", .ends, "E1", on: "2024-02-03"),
+                    ], clock: laterClock)
+            }
+            do {
+                let env = try LMDBEnvironment(path: path)
+                let items = try env.openDatabases(named: ["items"])[0]
+                try env.write { try tamper($0, items) }
+            }
+            do {
+                _ = try EventLog(path: path, create: false).verify(
+                    closerTypes: closers, openerTypes: openers, items: items)
+                return nil
+            } catch let failure as VerificationFailure {
+                return failure
+            }
+        }
+    }
+
+    @Test("an untouched item index verifies")
+    func clean() throws {
+        #expect(try verify { _, _ in } == nil)
+    }
+
+    @Test("an item entry removed or changed is found, naming the record that started it")
+    func tampered() throws {
+        let itemKey = Array("person-P1".utf8) + [0] + Array("E1".utf8)
+        let removed = try verify { txn, items in _ = try txn.delete(itemKey, in: items) }
+        #expect(removed?.seq == 2)
+        let reopened = try verify { txn, items in
+            var value = try #require(try txn.value(in: items, forKey: itemKey))
+            value[4] = 0
+            try txn.put(value, forKey: itemKey, in: items)
+        }
+        #expect(reopened?.seq == 2)
+        #expect(reopened?.reason.contains("item index") == true)
     }
 }
