@@ -393,8 +393,7 @@ extension PlainLineScanner {
             guard position > digits, !(first == UInt8(ascii: "-") && bytes[digits] == UInt8(ascii: "0")) else {
                 return nil
             }
-            if let byte = current, byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E")
-            {
+            if let byte = current, byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") {
                 return nil
             }
             return FlatMember(key: key, value: start..<position, isArray: false)
