@@ -50,7 +50,9 @@ let package = Package(
             name: "LedgerSeeds",
             path: "seeds",
             sources: ["Seeds.swift"],
-            resources: [.copy("units.json"), .copy("enumerations.json"), .copy("worked-example.jsonl")],
+            resources: [
+                .copy("units.json"), .copy("enumerations.json"), .copy("worked-example.jsonl"), .copy("kpis.json"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -59,8 +61,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "LedgerProjections",
+            dependencies: ["LedgerDomain", "LedgerValues"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "LedgerApp",
-            dependencies: ["EventStore", "LedgerDomain", "LedgerValues", "LedgerSeeds"],
+            dependencies: ["EventStore", "LedgerDomain", "LedgerValues", "LedgerSeeds", "LedgerProjections"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -84,6 +91,14 @@ let package = Package(
             name: "LedgerDomainTests",
             dependencies: [
                 "LedgerDomain", "LedgerValues", .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LedgerProjectionsTests",
+            dependencies: [
+                "LedgerProjections", "LedgerDomain", "LedgerValues",
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -12,7 +12,8 @@ struct Sunledger: ParsableCommand {
         commandName: "sunledger",
         abstract: "The services ledger of a disabled persons' federation: append-only, hash-chained, auditable.",
         subcommands: [
-            Import.self, Export.self, Verify.self, Digest.self, History.self, Restore.self, Demo.self,
+            Import.self, Export.self, Verify.self, Digest.self, History.self, Restore.self, Demo.self, Kpi.self,
+            Caseload.self,
         ])
 
     /// `--ledger PATH` given before the subcommand (`sunledger --ledger DIR import …`).

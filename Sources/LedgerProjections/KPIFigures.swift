@@ -1,0 +1,206 @@
+import LedgerDomain
+import LedgerValues
+
+/// One figure: a count's value, or a rate's numerator and denominator.
+public struct Figure: Equatable, Sendable {
+    /// A count's value, or a rate's numerator.
+    public private(set) var numerator: Int64
+    /// A rate's denominator; nil for a count.
+    public private(set) var denominator: Int64?
+
+    /// A count.
+    public static func count(_ value: Int64) -> Figure { Figure(numerator: value, denominator: nil) }
+    /// A rate.
+    public static func rate(_ numerator: Int64, of denominator: Int64) -> Figure {
+        Figure(numerator: numerator, denominator: denominator)
+    }
+
+    /// The value: a count's value; a rate's numerator ÷ denominator at full
+    /// precision, or nil when the denominator is 0.
+    public var value: Double? {
+        guard let denominator else { return Double(numerator) }
+        return denominator == 0 ? nil : Double(numerator) / Double(denominator)
+    }
+
+    /// Whether every part is zero (such a key is left out of a breakdown).
+    public var isZero: Bool { numerator == 0 && (denominator ?? 0) == 0 }
+
+    mutating func add(_ numerator: Int64, _ denominator: Int64) {
+        self.numerator += numerator
+        if self.denominator != nil { self.denominator! += denominator }
+    }
+}
+
+/// One KPI's figures at an as-of date: the district's, each unit's, and its other breakdowns.
+public struct KPIResult: Equatable, Sendable {
+    /// The KPI.
+    public let kpi: KPI
+    /// The district's figure.
+    public private(set) var district: Figure
+    /// The figure of each unit (by the KPI's unit basis); keys with all-zero figures are left out.
+    public private(set) var byUnit: [String: Figure] = [:]
+    /// The KPI's other breakdowns (`KPI.breakdowns`); keys with all-zero figures are left out.
+    public private(set) var breakdowns: [KPI.Breakdown: [String: Figure]] = [:]
+    /// For `volunteer_minutes`: the minutes of volunteers who are party members.
+    public private(set) var partyMember: Int64?
+
+    init(_ kpi: KPI) {
+        self.kpi = kpi
+        district = kpi.kind == .count ? .count(0) : .rate(0, of: 0)
+        for breakdown in kpi.breakdowns { breakdowns[breakdown] = [:] }
+        if kpi == .volunteerMinutes { partyMember = 0 }
+    }
+
+    private var zero: Figure { kpi.kind == .count ? .count(0) : .rate(0, of: 0) }
+
+    /// Adds `amount` to a count, in the district and under `unit`.
+    mutating func count(_ amount: Int64, unit: String) {
+        guard amount != 0 else { return }
+        let zero = zero
+        district.add(amount, 0)
+        byUnit[unit, default: zero].add(amount, 0)
+    }
+
+    /// Adds one to a rate's denominator, and to its numerator when `counted`,
+    /// in the district and under `unit`.
+    mutating func observe(_ counted: Bool, unit: String) {
+        let zero = zero
+        district.add(counted ? 1 : 0, 1)
+        byUnit[unit, default: zero].add(counted ? 1 : 0, 1)
+    }
+
+    /// Adds to `breakdown` under `key`: `amount` to a count, or one observation to a rate.
+    mutating func add(_ amount: Int64, counted: Bool = false, to breakdown: KPI.Breakdown, key: String) {
+        let zero = zero
+        if kpi.kind == .count {
+            guard amount != 0 else { return }
+            breakdowns[breakdown]![key, default: zero].add(amount, 0)
+        } else {
+            breakdowns[breakdown]![key, default: zero].add(counted ? 1 : 0, 1)
+        }
+    }
+
+    mutating func addPartyMemberMinutes(_ minutes: Int64) { partyMember! += minutes }
+
+    /// The breakdown `breakdown`, or an empty one.
+    public func breakdown(_ breakdown: KPI.Breakdown) -> [String: Figure] { breakdowns[breakdown] ?? [:] }
+}
+
+/// Every KPI's figures at one as-of date, from a fold through one seq.
+public struct KPIFigures: Equatable, Sendable {
+    /// The as-of date D.
+    public let asOf: LocalDate
+    /// The last seq taken into account.
+    public let throughSeq: Int64
+    /// One result per KPI, in `KPI`'s order.
+    public let results: [KPIResult]
+
+    /// The result of `kpi`.
+    public subscript(kpi: KPI) -> KPIResult { results[KPI.allCases.firstIndex(of: kpi)!] }
+}
+
+extension KPIProjection {
+    /// The figures of every KPI of kpis.md as of `day` (D), from everything folded so far.
+    ///
+    /// One pass over the streams: O(streams + days with sums), each stream's facts
+    /// read in time proportional to their (small) number.
+    public func figures(asOf day: LocalDate) -> KPIFigures {
+        let window = YearWindow(asOf: day)
+        let (year, month, date) = day.components
+        let today = (year: year, monthDay: month * 100 + date)
+
+        var registered = KPIResult(.registeredPersons)
+        var employment = KPIResult(.employmentRate)
+        var newEmployment = KPIResult(.newEmployment)
+        var rehab = KPIResult(.rehabCoverage)
+        var devices = KPIResult(.assistiveDeviceRate)
+        var homeModifications = KPIResult(.homeModifications)
+        var healthChecks = KPIResult(.healthCheckRate)
+        var familyDoctor = KPIResult(.familyDoctorRate)
+        var elderlyCare = KPIResult(.elderlyMentalCareRate)
+        var smartTraining = KPIResult(.smartTraining)
+
+        for person in persons.values where person.isRegistered(on: day) {
+            // Both timelines start at the registration, which is on or before `day`.
+            let unit = units[person.residence.latest(onOrBefore: day)!]
+            let category = person.category.latest(onOrBefore: day)!
+            let age = person.birth.age(on: today)
+            let assessment = person.assessment.latest(onOrBefore: day)
+
+            registered.count(1, unit: unit)
+            registered.add(1, to: .byCategory, key: category.rawValue)
+
+            if (16...59).contains(age) && (assessment?.canWork ?? true) {
+                let employed = person.employments.contains { $0.covers(day) }
+                employment.observe(employed, unit: unit)
+                employment.add(0, counted: employed, to: .byCategory, key: category.rawValue)
+            }
+            if person.employments.contains(where: { window.contains($0.start) }) {
+                newEmployment.count(1, unit: unit)
+            }
+            if assessment?.needsRehab == true { rehab.observe(person.rehab.any(in: window), unit: unit) }
+            if assessment?.needsDevice == true { devices.observe(person.devices.any(in: window), unit: unit) }
+            if person.homeModifications.any(in: window) { homeModifications.count(1, unit: unit) }
+            healthChecks.observe(person.healthChecks.any(in: window), unit: unit)
+            familyDoctor.observe(person.familyDoctor.latest(onOrBefore: day) == true, unit: unit)
+            if category == .mental && age >= 60 {
+                elderlyCare.observe(person.care.latest(onOrBefore: day) == true, unit: unit)
+            }
+            smartTraining.count(Int64(person.smartTrainings.count(where: window.contains)), unit: unit)
+        }
+
+        var openCases = KPIResult(.openCases)
+        let caseload = caseload(asOf: day)
+        for (unit, figures) in caseload.byUnit { openCases.count(figures.openCases, unit: unit) }
+        for (type, count) in caseload.byServiceType { openCases.add(count, to: .byServiceType, key: type) }
+        for (worker, count) in caseload.byWorker { openCases.add(count, to: .byWorker, key: worker) }
+
+        var resolution = KPIResult(.callResolutionRate)
+        var satisfaction = KPIResult(.callSatisfaction)
+        var online = KPIResult(.onlineShare)
+        for call in calls.values where window.contains(call.received) {
+            let unit = units[call.unit]
+            let resolved = call.resolved.flatMap { $0 <= day ? $0 : nil }
+            resolution.observe(resolved.map { call.received.days(until: $0) <= 3 } ?? false, unit: unit)
+            if resolved != nil { satisfaction.observe(call.satisfied, unit: unit) }
+            online.observe(call.online, unit: unit)
+        }
+
+        var activeProjects = KPIResult(.activeProjects)
+        var evaluated = KPIResult(.projectEvaluationCoverage)
+        for project in projects.values where project.isActive(on: day) {
+            let unit = units[project.unit]
+            activeProjects.count(1, unit: unit)
+            evaluated.observe(project.isEvaluated(year: Int64(year), by: day), unit: unit)
+        }
+
+        var adoption = KPIResult(.corporateAdoptionYuan)
+        for (key, amount) in adoptions where window.contains(key.day) { adoption.count(amount, unit: units[key.unit]) }
+
+        var minutes = KPIResult(.volunteerMinutes)
+        for (key, logged) in volunteerMinutes where window.contains(key.day) {
+            minutes.count(logged, unit: units[key.unit])
+            minutes.add(logged, to: .byAlliance, key: key.alliance.rawValue)
+            if key.partyMember { minutes.addPartyMemberMinutes(logged) }
+        }
+
+        var closure = KPIResult(.rightsClosureRate)
+        for rightsCase in rights.values where window.contains(rightsCase.opened) {
+            let closedInTime = rightsCase.closed.map { $0 <= day && rightsCase.opened.days(until: $0) <= 15 } ?? false
+            closure.observe(closedInTime, unit: units[rightsCase.unit])
+        }
+
+        var attendees = KPIResult(.legalEducationAttendees)
+        for (key, count) in legalEducation where window.contains(key.day) {
+            attendees.count(count, unit: units[key.unit])
+        }
+
+        let results = [
+            registered, employment, newEmployment, rehab, devices, homeModifications, healthChecks, familyDoctor,
+            elderlyCare, smartTraining, openCases, resolution, satisfaction, online, activeProjects, evaluated,
+            adoption, minutes, closure, attendees,
+        ]
+        assert(results.map(\.kpi) == KPI.allCases)
+        return KPIFigures(asOf: day, throughSeq: throughSeq, results: results)
+    }
+}

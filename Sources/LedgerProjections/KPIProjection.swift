@@ -1,0 +1,162 @@
+import LedgerDomain
+import LedgerValues
+
+/// One stored event as the projections read it: its place in the log, its
+/// stream, its dates and unit, and its typed payload.
+public struct RecordedEvent: Sendable {
+    /// Global position in the ledger.
+    public let seq: Int64
+    /// `<kind>-<key>`, e.g. `person-P1`.
+    public let stream: String
+    /// Effective date: when it happened in the world.
+    public let occurredAt: LocalDate
+    /// When the federation learned it (not used by the figures: "known at T"
+    /// is a seq prefix, chosen by the caller).
+    public let recordedAt: Instant
+    /// The unit that recorded it.
+    public let orgUnit: String
+    /// The typed `data`, which also says the event's type.
+    public let payload: Payload
+
+    public init(
+        seq: Int64, stream: String, occurredAt: LocalDate, recordedAt: Instant, orgUnit: String, payload: Payload
+    ) {
+        self.seq = seq
+        self.stream = stream
+        self.occurredAt = occurredAt
+        self.recordedAt = recordedAt
+        self.orgUnit = orgUnit
+        self.payload = payload
+    }
+}
+
+/// The fold behind every KPI: the dated facts of each stream, kept from the
+/// records in seq order, from which the figures of kpis.md are computed for any
+/// as-of date.
+///
+/// The state does not depend on the as-of date: each stream keeps compact,
+/// dated facts (a person's residences with their dates, the earliest date in
+/// each year of each kind of service, employments as intervals, a call's two
+/// dates…), and only the sums that belong to no stream (adoptions, volunteer
+/// minutes, legal education) are kept as totals per day and unit. So the fold
+/// can be kept up to date on every append (`apply` touches one stream: a
+/// dictionary lookup and a short scan of that stream's few dated facts),
+/// records are never kept, and `figures(asOf:)` answers for any date D in one
+/// pass over the streams.
+///
+/// What the ledger "knew at T" is a prefix of the log (recordedAt never goes
+/// backwards along seq): the caller feeds records up to that seq and stops.
+public struct KPIProjection: Sendable {
+    /// The last seq applied (0 before any).
+    public private(set) var throughSeq: Int64 = 0
+    /// The recordedAt of the last record applied.
+    public private(set) var lastRecordedAt: Instant?
+
+    var units = Names()
+    var workers = Names()
+    var persons: [String: PersonFacts] = [:]
+    var cases: [String: CaseFacts] = [:]
+    var calls: [String: CallFacts] = [:]
+    var projects: [String: ProjectFacts] = [:]
+    var volunteers: [String: VolunteerFacts] = [:]
+    var rights: [String: RightsFacts] = [:]
+    var adoptions: [DayAndUnit: Int64] = [:]
+    var legalEducation: [DayAndUnit: Int64] = [:]
+    var volunteerMinutes: [MinutesKey: Int64] = [:]
+
+    /// An empty fold: the figures of an empty ledger.
+    public init() {}
+
+    /// Folds in the records of `events`, which must be in seq order.
+    public init(_ events: some Sequence<RecordedEvent>) {
+        for event in events { apply(event) }
+    }
+
+    /// Folds in the next record. Records must come in seq order, each stream's
+    /// opener first (as the ledger stores them); an event of a stream whose
+    /// opener was never seen is ignored.
+    public mutating func apply(_ event: RecordedEvent) {
+        precondition(event.seq > throughSeq, "records are folded in seq order (\(event.seq) after \(throughSeq))")
+        throughSeq = event.seq
+        lastRecordedAt = event.recordedAt
+        let day = event.occurredAt
+        let stream = event.stream
+        switch event.payload {
+        case .personRegistered(let registration):
+            let residence = units.number(registration.residence)
+            persons[stream] = PersonFacts(
+                registered: day, birth: registration.birthDate, residence: residence,
+                category: registration.category)
+        case .personMoved(let move):
+            let residence = units.number(move.residence)
+            persons[stream]?.residence.record(residence, on: day)
+        case .personReassessed(let reassessment):
+            persons[stream]?.category.record(reassessment.category, on: day)
+        case .personDeregistered:
+            persons[stream]?.deregister(on: day)
+        case .needsAssessed(let assessment):
+            persons[stream]?.assessment.record(Assessment(assessment), on: day)
+        case .employmentStarted(let start):
+            persons[stream]?.employments.append(Employment(id: start.employmentID, start: day))
+        case .employmentEnded(let end):
+            persons[stream]?.endEmployment(end.employmentID, on: day)
+        case .trainingCompleted(let training):
+            if training.programme == .smartSkills { persons[stream]?.smartTrainings.append(day) }
+        case .rehabServiceDelivered: persons[stream]?.rehab.note(day)
+        case .assistiveDeviceFitted: persons[stream]?.devices.note(day)
+        case .homeModificationCompleted: persons[stream]?.homeModifications.note(day)
+        case .healthCheckCompleted: persons[stream]?.healthChecks.note(day)
+        case .familyDoctorContracted: persons[stream]?.familyDoctor.record(true, on: day)
+        case .familyDoctorContractEnded: persons[stream]?.familyDoctor.record(false, on: day)
+        case .careEnrolled: persons[stream]?.care.record(true, on: day)
+        case .careEnded: persons[stream]?.care.record(false, on: day)
+        case .personPiiCorrected, .personPiiErased:
+            break  // personal data is in no figure; erasing it changes none (events.md §3)
+
+        case .caseOpened(let opening):
+            var facts = CaseFacts(opened: day, serviceType: opening.serviceType)
+            facts.assignment.record(
+                Assignment(worker: workers.number(opening.worker), unit: units.number(event.orgUnit)), on: day)
+            cases[stream] = facts
+        case .caseReassigned(let reassignment):
+            let assignment = Assignment(
+                worker: workers.number(reassignment.worker), unit: units.number(reassignment.unit))
+            cases[stream]?.assignment.record(assignment, on: day)
+        case .caseClosed:
+            cases[stream]?.close(on: day)
+
+        case .callReceived(let receipt):
+            calls[stream] = CallFacts(
+                received: day, unit: units.number(event.orgUnit), online: receipt.channel != .phone)
+        case .callResolved(let resolution):
+            calls[stream]?.resolve(on: day, satisfied: resolution.satisfied)
+
+        case .projectLaunched:
+            projects[stream] = ProjectFacts(launched: day, unit: units.number(event.orgUnit))
+        case .projectEvaluated(let evaluation):
+            projects[stream]?.noteEvaluation(of: evaluation.year, on: day)
+        case .projectAdopted(let adoption):
+            guard projects.index(forKey: stream) != nil else { break }
+            adoptions[DayAndUnit(day: day, unit: units.number(event.orgUnit)), default: 0] += adoption.amountYuan
+        case .projectEliminated:
+            projects[stream]?.eliminate(on: day)
+
+        case .volunteerRegistered(let registration):
+            volunteers[stream] = VolunteerFacts(partyMember: registration.partyMember, alliance: registration.alliance)
+        case .volunteerServiceLogged(let service):
+            guard let volunteer = volunteers[stream] else { break }
+            let key = MinutesKey(
+                day: day, unit: units.number(event.orgUnit), alliance: volunteer.alliance,
+                partyMember: volunteer.partyMember)
+            volunteerMinutes[key, default: 0] += service.minutes
+
+        case .rightsCaseOpened:
+            rights[stream] = RightsFacts(opened: day, unit: units.number(event.orgUnit))
+        case .rightsCaseClosed:
+            rights[stream]?.close(on: day)
+
+        case .legalEducationHeld(let session):
+            legalEducation[DayAndUnit(day: day, unit: units.number(event.orgUnit)), default: 0] += session.attendees
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import LedgerValues
+
+/// Values that change at dated events of one stream, kept in the order of
+/// effective history: (`occurredAt`, `seq`).
+///
+/// Events arrive in seq order, so a new entry goes after every entry dated on
+/// or before it: a late report lands where it belongs in time, and of two
+/// events of one day the one stored later is the later one.
+struct Timeline<Value: Sendable>: Sendable {
+    private(set) var entries: [(date: LocalDate, value: Value)] = []
+
+    /// Adds the value of an event dated `date` with a seq above every one seen.
+    mutating func record(_ value: Value, on date: LocalDate) {
+        var position = entries.count
+        while position > 0 && entries[position - 1].date > date { position -= 1 }
+        entries.insert((date, value), at: position)
+    }
+
+    /// The latest value of the effective history at `day`: of the entries dated
+    /// on or before it, the last.
+    func latest(onOrBefore day: LocalDate) -> Value? {
+        var position = entries.count
+        while position > 0 {
+            position -= 1
+            if entries[position].date <= day { return entries[position].value }
+        }
+        return nil
+    }
+}
+
+/// The year window of kpis.md: 1 January of the as-of date's year through the
+/// as-of date, inclusive.
+struct YearWindow {
+    /// 1 January.
+    let start: LocalDate
+    /// The as-of date.
+    let end: LocalDate
+
+    init(asOf day: LocalDate) {
+        end = day
+        start = LocalDate(year: day.year, month: 1, day: 1)!
+    }
+
+    /// Whether `day` falls in the window.
+    func contains(_ day: LocalDate) -> Bool { day >= start && day <= end }
+
+    /// The as-of date's day of the year (1 January is 1).
+    var dayOfYear: Int { start.days(until: end) + 1 }
+
+    /// The number of days of the as-of date's year (365 or 366).
+    var daysInYear: Int { LocalDate.isLeap(end.year) ? 366 : 365 }
+}
+
+/// A birth date kept as the parts the age rule compares.
+struct Birth {
+    let year: Int16
+    /// Month × 100 + day: 229 for 29 February.
+    let monthDay: Int16
+
+    init(_ date: LocalDate) {
+        let (year, month, day) = date.components
+        self.year = Int16(year)
+        monthDay = Int16(month * 100 + day)
+    }
+
+    /// Completed years at `day`: the difference of the years, less one if the
+    /// day's month-day is before the birth's. Someone born on 29 February is a
+    /// year older on 1 March in a year without one (0301 is after 0229), and on
+    /// 29 February itself in a leap year.
+    func age(on day: (year: Int, monthDay: Int)) -> Int {
+        day.year - Int(year) - (day.monthDay < Int(monthDay) ? 1 : 0)
+    }
+}
+
+/// The age in completed years of someone born on `birth`, on `day` (kpis.md "Age at D").
+public func age(bornOn birth: LocalDate, on day: LocalDate) -> Int {
+    let (year, month, date) = day.components
+    return Birth(birth).age(on: (year, month * 100 + date))
+}
