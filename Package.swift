@@ -105,7 +105,7 @@ let package = Package(
         .testTarget(
             name: "LedgerAppTests",
             dependencies: [
-                "LedgerApp", "EventStore", "LMDBKit", "LedgerValues", "LedgerDomain", "sunledger",
+                "LedgerApp", "EventStore", "LMDBKit", "LedgerValues", "LedgerDomain", "LedgerProjections", "sunledger",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: swiftSettings
