@@ -73,7 +73,7 @@ let package = Package(
         .executableTarget(
             name: "sunledger",
             dependencies: [
-                "LedgerApp",
+                "LedgerApp", "LedgerProjections", "LedgerDomain", "LedgerValues", "EventStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -95,56 +95,60 @@ extension Sunledger {
                 print(document.json)
                 return
             }
-            try printTables(document, catalogue: report.catalogue)
-        }
-
-        private func printTables(_ document: KPIDocument, catalogue: KPICatalogue) throws {
-            let units = try KPIReport.loadUnitLabels()
-            print(heading("KPIs", asOf: document.asOf, knownAt: document.knownAt, throughSeq: document.throughSeq))
-            print()
-            let rows = document.figures.results.map { result -> [String] in
-                let entry = catalogue.entry(result.kpi)
-                var target = ""
-                if let goal = entry.target {
-                    let amount =
-                        result.kpi.kind == .rate
-                        ? percent(goal) : goal.formatted(.number.grouping(.automatic)) + " a year"
-                    target = amount + (entry.targetType.map { " (\($0.rawValue))" } ?? "")
-                }
-                return [entry.label.chinese, entry.label.english, reading(result.district), target]
-            }
-            printTable(header: ["指标", "KPI", "全区 district", "目标 target"], rows: rows)
-
-            print()
-            print("By unit (rates as numerator/denominator; units with no figure are left out):")
-            var codes = Set<String>()
-            for result in document.figures.results { codes.formUnion(result.byUnit.keys) }
-            let order = unitOrder(codes, labels: units)
-            let unitRows = document.figures.results.map { result -> [String] in
-                [catalogue.entry(result.kpi).label.chinese]
-                    + order.map { code in
-                        guard let figure = result.byUnit[code] else { return "·" }
-                        return figure.denominator.map { "\(figure.numerator)/\($0)" } ?? String(figure.numerator)
-                    }
-            }
-            printTable(header: ["指标 KPI"] + order.map { unitHeader($0, labels: units) }, rows: unitRows)
-
-            print()
-            print("四型残联指数 The four-type federation indices (score = min(1, value ÷ target), counts pro-rated):")
-            let indexRows = document.indices.map { index -> [String] in
-                let label = catalogue.indexLabels[index.index]!
-                let members = index.members.map { member in
-                    "\(member.kpi.rawValue) " + (member.score.map { String(format: "%.2f", $0) } ?? "left out")
-                }
-                return [
-                    label.chinese, label.english, index.value.map { String(format: "%.1f", $0) } ?? "–",
-                    members.joined(separator: ", "),
-                ]
-            }
-            printTable(header: ["指数", "index", "value", "scores"], rows: indexRows)
+            try printKPITables(document, catalogue: report.catalogue)
         }
     }
+}
 
+/// Prints a KPI document for a reader: every KPI with its Chinese and English
+/// names, district value and target; the KPIs by unit; the four indices.
+func printKPITables(_ document: KPIDocument, catalogue: KPICatalogue) throws {
+    let units = try KPIReport.loadUnitLabels()
+    print(heading("KPIs", asOf: document.asOf, knownAt: document.knownAt, throughSeq: document.throughSeq))
+    print()
+    let rows = document.figures.results.map { result -> [String] in
+        let entry = catalogue.entry(result.kpi)
+        var target = ""
+        if let goal = entry.target {
+            let amount =
+                result.kpi.kind == .rate
+                ? percent(goal) : goal.formatted(.number.grouping(.automatic)) + " a year"
+            target = amount + (entry.targetType.map { " (\($0.rawValue))" } ?? "")
+        }
+        return [entry.label.chinese, entry.label.english, reading(result.district), target]
+    }
+    printTable(header: ["指标", "KPI", "全区 district", "目标 target"], rows: rows)
+
+    print()
+    print("By unit (rates as numerator/denominator; units with no figure are left out):")
+    var codes = Set<String>()
+    for result in document.figures.results { codes.formUnion(result.byUnit.keys) }
+    let order = unitOrder(codes, labels: units)
+    let unitRows = document.figures.results.map { result -> [String] in
+        [catalogue.entry(result.kpi).label.chinese]
+            + order.map { code in
+                guard let figure = result.byUnit[code] else { return "·" }
+                return figure.denominator.map { "\(figure.numerator)/\($0)" } ?? String(figure.numerator)
+            }
+    }
+    printTable(header: ["指标 KPI"] + order.map { unitHeader($0, labels: units) }, rows: unitRows)
+
+    print()
+    print("四型残联指数 The four-type federation indices (score = min(1, value ÷ target), counts pro-rated):")
+    let indexRows = document.indices.map { index -> [String] in
+        let label = catalogue.indexLabels[index.index]!
+        let members = index.members.map { member in
+            "\(member.kpi.rawValue) " + (member.score.map { String(format: "%.2f", $0) } ?? "left out")
+        }
+        return [
+            label.chinese, label.english, index.value.map { String(format: "%.1f", $0) } ?? "–",
+            members.joined(separator: ", "),
+        ]
+    }
+    printTable(header: ["指数", "index", "value", "scores"], rows: indexRows)
+}
+
+extension Sunledger {
     struct Caseload: LedgerCommand {
         static let configuration = CommandConfiguration(
             commandName: "caseload",
