@@ -54,9 +54,11 @@ extension Sunledger {
 
             step("Importing them: every line checked against every rule of events.md §6, chained and stored")
             let importing = Instant.now()
-            let report = try Importer(ledger: opened).importFile(input, progress: { read in
-                progress("  \(read.formatted()) of \(summary.events.formatted()) lines")
-            })
+            let report = try Importer(ledger: opened).importFile(
+                input,
+                progress: { read in
+                    progress("  \(read.formatted()) of \(summary.events.formatted()) lines")
+                })
             endProgress()
             print(
                 "  \(report.stored.formatted()) stored, \(report.duplicates) duplicates (\(seconds(since: importing)), \(rate(report.stored, since: importing)))"
