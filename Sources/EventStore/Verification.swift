@@ -1,3 +1,4 @@
+import Dispatch
 import LMDBKit
 import LedgerValues
 
@@ -76,24 +77,35 @@ extension EventLog {
                 itemOf: items?.item, digest: digest,
                 streamCount: try txn.count(in: dbs.streams))
 
-            // Records are hashed and read on every core, a chunk at a time; the
-            // checks that follow the chain run in seq order on this thread.
+            // Records are hashed and read on every core, a chunk at a time, while
+            // this thread checks the chunk before in seq order and gathers the
+            // next: reading, judging and scanning overlap.
             var chunk: [(seq: Int64, value: UnsafeRawBufferPointer)] = []
             chunk.reserveCapacity(VerificationChunk.size)
+            var inFlight: ChunkReading?
+            let roles = walk.roles
+            func advance() throws {
+                let next = ChunkReading(chunk, vault: try vaultEntries(of: chunk, store: store), roles: roles)
+                chunk = []
+                chunk.reserveCapacity(VerificationChunk.size)
+                if let previous = inFlight {
+                    try walk.check(previous.chunk, readings: previous.readings())
+                    progress(walk.previous.seq)
+                }
+                inFlight = next
+            }
             try txn.scan(dbs.records) { key, value in
                 guard key.count == 8 else {
                     throw VerificationFailure(
-                        seq: walk.previous.seq + 1, reason: "a record is stored under a malformed key")
+                        seq: (chunk.last?.seq ?? inFlight?.chunk.last?.seq ?? walk.previous.seq) + 1,
+                        reason: "a record is stored under a malformed key")
                 }
                 chunk.append((Int64(readBigEndian(key)), value))
-                if chunk.count == VerificationChunk.size {
-                    try walk.check(chunk, vault: try vaultEntries(of: chunk, store: store))
-                    progress(walk.previous.seq)
-                    chunk.removeAll(keepingCapacity: true)
-                }
+                if chunk.count == VerificationChunk.size { try advance() }
                 return .next
             }
-            try walk.check(chunk, vault: try vaultEntries(of: chunk, store: store))
+            try advance()
+            if let last = inFlight { try walk.check(last.chunk, readings: last.readings()) }
             let previous = walk.previous
 
             if let digest, !walk.digestSeen {
@@ -289,15 +301,10 @@ struct ChainWalk {
         streams.reserveCapacity(streamCount)
     }
 
-    /// Reads `chunk` (and the vault entries of its records, by position) on
-    /// every core, then checks it record by record.
+    /// Checks `chunk`, read beforehand (`ChunkReading`), record by record in seq order.
     mutating func check(
-        _ chunk: [(seq: Int64, value: UnsafeRawBufferPointer)], vault: [UnsafeRawBufferPointer?]
+        _ chunk: [(seq: Int64, value: UnsafeRawBufferPointer)], readings read: [RecordReading?]
     ) throws {
-        let roles = self.roles
-        let read = Parallel.map(chunk.count) {
-            VerificationChunk.read(chunk[$0].value, vault: vault[$0], roles: roles)
-        }
         for (index, entry) in chunk.enumerated() {
             try check(seq: entry.seq, value: entry.value, read[index])
         }
@@ -387,6 +394,42 @@ extension ChainWalk {
             items[key] = (ItemState(startedOn: started.state.startedOn, ended: true), started.seq)
         }
     }
+}
+
+/// A chunk of records being hashed and read on every core in the background.
+/// The pointers lie in the memory map of the read transaction, which outlives
+/// the reading: `readings()` is always waited for before the transaction ends.
+final class ChunkReading: @unchecked Sendable {
+    let chunk: [(seq: Int64, value: UnsafeRawBufferPointer)]
+    private let vault: [UnsafeRawBufferPointer?]
+    private let roles: TypeRoles
+    private var result: [RecordReading?] = []
+    private let done = DispatchGroup()
+
+    init(_ chunk: [(seq: Int64, value: UnsafeRawBufferPointer)], vault: [UnsafeRawBufferPointer?], roles: TypeRoles) {
+        self.chunk = chunk
+        self.vault = vault
+        self.roles = roles
+        done.enter()
+        DispatchQueue.global().async { [self] in
+            read()
+            done.leave()
+        }
+    }
+
+    private func read() {
+        result = Parallel.map(chunk.count) {
+            VerificationChunk.read(chunk[$0].value, vault: vault[$0], roles: roles)
+        }
+    }
+
+    /// The readings, once every core is done with the chunk.
+    func readings() -> [RecordReading?] {
+        done.wait()
+        return result
+    }
+
+    deinit { done.wait() }
 }
 
 /// What the parallel part of verification learns of one stored record: the
