@@ -140,8 +140,8 @@ public struct Importer {
             switch line.result {
             case .failure(let fieldErrors):
                 problems = fieldErrors.all.map { ($0.field, $0.rule) }
-            case .success(let event):
-                switch try session.offer(event) {
+            case .success(let parsed):
+                switch try session.offer(parsed.event) {
                 case .append(let seq, _, _):
                     report.stored += 1
                     report.firstSeq = report.firstSeq ?? seq
@@ -174,7 +174,17 @@ public struct Importer {
 /// One line of an interchange file, parsed and shape-checked.
 struct ParsedLine: Sendable {
     let number: Int
-    let result: Result<NewEvent, FieldErrors>
+    let result: Result<ParsedEvent, FieldErrors>
+}
+
+/// A parsed event, held by reference: handing it from thread to thread and
+/// looking at it costs one reference count, not one for each of its fields.
+final class ParsedEvent: Sendable {
+    let event: NewEvent
+
+    init(_ event: NewEvent) {
+        self.event = event
+    }
 }
 
 /// The lines of an interchange file, parsed on a background thread one chunk
@@ -242,10 +252,13 @@ struct ParsedLines {
     ) {
         chunk.bytes.withUnsafeBufferPointer { bytes in
             for line in chunk.lines {
-                var result = ledger.newEvent(fromLine: UnsafeBufferPointer(rebasing: bytes[line.range]))
-                if case .success(var event) = result {
+                let result: Result<ParsedEvent, FieldErrors>
+                switch ledger.newEvent(fromLine: UnsafeBufferPointer(rebasing: bytes[line.range])) {
+                case .success(var event):
                     event.prepareRecord(salts: &salts)
-                    result = .success(event)
+                    result = .success(ParsedEvent(event))
+                case .failure(let errors):
+                    result = .failure(errors)
                 }
                 parsed.append(ParsedLine(number: line.number, result: result))
             }
