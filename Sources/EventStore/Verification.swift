@@ -280,6 +280,8 @@ struct ChainWalk {
     let digestHash: HashValue?
     private(set) var previous = (seq: Int64(0), hash: HashValue.zero, recordedAt: Instant?.none)
     private(set) var streams: [StreamKey: StreamState] = [:]
+    /// The stream names the table's keys point into.
+    private let names = ByteArena()
     private(set) var idSum = EntrySum()
     private(set) var streamSum = EntrySum()
     private(set) var piiChecked = 0
@@ -349,7 +351,10 @@ struct ChainWalk {
                 throw VerificationFailure(
                     seq: seq, reason: "\(fields.stream.string) jumps from version 0 to \(fields.version)")
             }
-            streams[stream] = .opened(on: fields.occurredAt, role: reading.role)
+            // The table keeps its own copy of the name: probes then compare
+            // against memory close at hand, not the page of the stream's first record.
+            streams[StreamKey(FieldBytes(names.copy(fields.stream.bytes)), hash: reading.streamHash)] = .opened(
+                on: fields.occurredAt, role: reading.role)
         }
         idSum.add(reading.idTerm)
         streamSum.add(reading.streamTerm)
@@ -393,6 +398,31 @@ extension ChainWalk {
             }
             items[key] = (ItemState(startedOn: started.state.startedOn, ended: true), started.seq)
         }
+    }
+}
+
+/// Bytes copied into large blocks that stay put until the arena goes: keys
+/// that point into it stay valid, and there is no allocation per copy.
+final class ByteArena {
+    private var blocks: [UnsafeMutableRawBufferPointer] = []
+    private var used = 0
+    private static let blockSize = 1 << 20
+
+    /// A copy of `bytes`, valid while the arena lives.
+    func copy(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        if blocks.isEmpty || used + bytes.count > blocks[blocks.count - 1].count {
+            blocks.append(
+                .allocate(byteCount: max(ByteArena.blockSize, bytes.count), alignment: MemoryLayout<UInt64>.alignment))
+            used = 0
+        }
+        let target = UnsafeMutableRawBufferPointer(rebasing: blocks[blocks.count - 1][used..<(used + bytes.count)])
+        if bytes.count > 0 { target.copyMemory(from: bytes) }
+        used += bytes.count
+        return UnsafeRawBufferPointer(target)
+    }
+
+    deinit {
+        for block in blocks { block.deallocate() }
     }
 }
 
