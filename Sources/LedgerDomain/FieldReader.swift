@@ -235,17 +235,25 @@ public struct FieldWriter {
 
     public init() {}
 
+    /// Writes a string.
     public mutating func text(_ key: String, _ value: String) { object[key] = .string(value) }
+    /// Writes a string, or nothing for an optional field left out.
     public mutating func text(_ key: String, _ value: String?) { if let value { text(key, value) } }
+    /// Writes an enumeration's code.
     public mutating func choice<E: CatalogueEnumeration>(_ key: String, _ value: E) {
         object[key] = .string(value.rawValue)
     }
+    /// Writes an array of an enumeration's codes.
     public mutating func choices<E: CatalogueEnumeration>(_ key: String, _ values: [E]) {
         object[key] = .array(values.map { .string($0.rawValue) })
     }
+    /// Writes an integer.
     public mutating func integer(_ key: String, _ value: Int64) { object[key] = .integer(value) }
+    /// Writes a grade as its integer.
     public mutating func grade(_ key: String, _ value: DisabilityGrade) { integer(key, Int64(value.rawValue)) }
+    /// Writes a boolean.
     public mutating func flag(_ key: String, _ value: Bool) { object[key] = .bool(value) }
+    /// Writes a date as `YYYY-MM-DD`.
     public mutating func date(_ key: String, _ value: LocalDate) { object[key] = .string(value.description) }
 }
 

@@ -13,9 +13,13 @@ public protocol PayloadFields: Equatable, Sendable {
 
 /// `PersonRegistered`: a person is certified and enters the register.
 public struct PersonRegistration: PayloadFields {
+    /// `sex`: as registered, and as the ID number's 17th digit says.
     public var sex: Sex
+    /// `birthDate`: on or before the registration.
     public var birthDate: LocalDate
+    /// `category`: the category of disability on the certificate.
     public var category: DisabilityCategory
+    /// `grade`: 1 (most severe) to 4.
     public var grade: DisabilityGrade
     /// The unit the person lives in.
     public var residence: String
@@ -51,7 +55,9 @@ public struct PersonRegistration: PayloadFields {
 
 /// `PersonReassessed`: a new category or grade after reassessment.
 public struct Reassessment: PayloadFields {
+    /// `category`: the category of disability on the certificate.
     public var category: DisabilityCategory
+    /// `grade`: 1 (most severe) to 4.
     public var grade: DisabilityGrade
 
     public init(category: DisabilityCategory, grade: DisabilityGrade) {
@@ -72,6 +78,7 @@ public struct Reassessment: PayloadFields {
 
 /// `PersonMoved`: the person now lives in another unit.
 public struct Move: PayloadFields {
+    /// `residence`: one of the twelve streets and towns.
     public var residence: String
 
     public init(residence: String) { self.residence = residence }
@@ -91,6 +98,7 @@ public struct Erasure: PayloadFields {
 
 /// `PersonDeregistered`: the person leaves the register.
 public struct Deregistration: PayloadFields {
+    /// `reason`: why the person left the register.
     public var reason: DeregistrationReason
 
     public init(reason: DeregistrationReason) { self.reason = reason }
@@ -100,7 +108,9 @@ public struct Deregistration: PayloadFields {
 
 /// `NeedsAssessed`: the yearly assessment of what a person needs.
 public struct NeedsAssessment: PayloadFields {
+    /// `workCapacity`: how much the person can work.
     public var workCapacity: WorkCapacity
+    /// `inEducation`: whether the person is in school or training.
     public var inEducation: Bool
     /// Distinct needs, possibly none.
     public var needs: [Need]
@@ -128,7 +138,9 @@ public struct NeedsAssessment: PayloadFields {
 public struct EmploymentStart: PayloadFields {
     /// Names the employment within the person's stream; new to the stream.
     public var employmentID: String
+    /// `form`: the form of employment.
     public var form: EmploymentForm
+    /// `employer`: who employs the person (free text).
     public var employer: String
 
     public init(employmentID: String, form: EmploymentForm, employer: String) {
@@ -152,7 +164,9 @@ public struct EmploymentStart: PayloadFields {
 
 /// `EmploymentEnded`: a job started earlier ends.
 public struct EmploymentEnd: PayloadFields {
+    /// `employmentId`: the employment it ends, started earlier in the stream.
     public var employmentID: String
+    /// `reason`: why it ended.
     public var reason: EmploymentEndReason
 
     public init(employmentID: String, reason: EmploymentEndReason) {
@@ -173,6 +187,7 @@ public struct EmploymentEnd: PayloadFields {
 
 /// `TrainingCompleted`: a training programme finished.
 public struct Training: PayloadFields {
+    /// `programme`: the training programme.
     public var programme: TrainingProgramme
     /// 1–2,000 hours.
     public var hours: Int64
@@ -195,6 +210,7 @@ public struct Training: PayloadFields {
 
 /// `RehabServiceDelivered`: one rehabilitation service.
 public struct RehabService: PayloadFields {
+    /// `serviceKind`: the kind of rehabilitation service.
     public var serviceKind: RehabServiceKind
 
     public init(serviceKind: RehabServiceKind) { self.serviceKind = serviceKind }
@@ -204,6 +220,7 @@ public struct RehabService: PayloadFields {
 
 /// `AssistiveDeviceFitted`: a device fitted to the person.
 public struct DeviceFitting: PayloadFields {
+    /// `deviceKind`: the kind of device.
     public var deviceKind: DeviceKind
 
     public init(deviceKind: DeviceKind) { self.deviceKind = deviceKind }
@@ -213,6 +230,7 @@ public struct DeviceFitting: PayloadFields {
 
 /// `HomeModificationCompleted`: accessibility works in the person's home.
 public struct HomeModification: PayloadFields {
+    /// `programme`: the programme that paid for the works.
     public var programme: HomeModificationProgramme
     /// 0–10,000,000 yuan.
     public var costYuan: Int64
@@ -235,6 +253,7 @@ public struct HomeModification: PayloadFields {
 
 /// `CareEnrolled`: an older person with a mental disability enters care.
 public struct CareEnrolment: PayloadFields {
+    /// `facility`: the care facility (free text).
     public var facility: String
 
     public init(facility: String) { self.facility = facility }
@@ -248,7 +267,9 @@ public struct CareEnrolment: PayloadFields {
 public struct CaseOpening: PayloadFields {
     /// The person served; a registered person (rule 7).
     public var personID: String
+    /// `serviceType`: the service the case is opened for.
     public var serviceType: CaseServiceType
+    /// `worker`: the case worker's code.
     public var worker: String
 
     public init(personID: String, serviceType: CaseServiceType, worker: String) {
@@ -272,7 +293,9 @@ public struct CaseOpening: PayloadFields {
 
 /// `CaseReassigned`: another worker, possibly in another unit, takes the case.
 public struct CaseReassignment: PayloadFields {
+    /// `worker`: the case worker's code.
     public var worker: String
+    /// `unit`: the unit that takes the case over.
     public var unit: String
 
     public init(worker: String, unit: String) {
@@ -293,6 +316,7 @@ public struct CaseReassignment: PayloadFields {
 
 /// `CaseClosed`: the case ends.
 public struct CaseClosing: PayloadFields {
+    /// `outcome`: how the case ended.
     public var outcome: CaseOutcome
 
     public init(outcome: CaseOutcome) { self.outcome = outcome }
@@ -304,7 +328,9 @@ public struct CaseClosing: PayloadFields {
 
 /// `CallReceived`: a contact reaches the call centre.
 public struct CallReceipt: PayloadFields {
+    /// `topic`: what it is about.
     public var topic: CallTopic
+    /// `channel`: how it reached the call centre.
     public var channel: CallChannel
     /// The caller, when a registered person (rule 7).
     public var personID: String?
@@ -330,6 +356,7 @@ public struct CallReceipt: PayloadFields {
 
 /// `CallResolved`: the contact is answered.
 public struct CallResolution: PayloadFields {
+    /// `satisfied`: whether the caller was satisfied.
     public var satisfied: Bool
 
     public init(satisfied: Bool) { self.satisfied = satisfied }
@@ -341,8 +368,11 @@ public struct CallResolution: PayloadFields {
 
 /// `ProjectLaunched`: a service project starts.
 public struct ProjectLaunch: PayloadFields {
+    /// `title`: the project's name (free text).
     public var title: String
+    /// `operator`: who runs the project (free text).
     public var `operator`: String
+    /// `category`: the category of disability on the certificate.
     public var category: ProjectCategory
     /// 0–100,000,000 yuan.
     public var budgetYuan: Int64
@@ -394,6 +424,7 @@ public struct ProjectEvaluation: PayloadFields {
 
 /// `ProjectAdopted`: a company adopts (funds) a project.
 public struct Adoption: PayloadFields {
+    /// `company`: the adopting company (free text).
     public var company: String
     /// 1–100,000,000 yuan.
     public var amountYuan: Int64
@@ -416,6 +447,7 @@ public struct Adoption: PayloadFields {
 
 /// `ProjectEliminated`: a project is ended after evaluation.
 public struct ProjectElimination: PayloadFields {
+    /// `reason`: why, on the record.
     public var reason: String
 
     public init(reason: String) { self.reason = reason }
@@ -427,7 +459,9 @@ public struct ProjectElimination: PayloadFields {
 
 /// `VolunteerRegistered`: a volunteer joins.
 public struct VolunteerRegistration: PayloadFields {
+    /// `partyMember`: whether the volunteer is a party member.
     public var partyMember: Bool
+    /// `alliance`: Jiading, Kunshan or Taicang.
     public var alliance: Alliance
 
     public init(partyMember: Bool, alliance: Alliance) {
@@ -450,6 +484,7 @@ public struct VolunteerRegistration: PayloadFields {
 public struct VolunteerService: PayloadFields {
     /// 1–1,440 minutes (one day).
     public var minutes: Int64
+    /// `activity`: what the volunteer did (free text).
     public var activity: String
 
     public init(minutes: Int64, activity: String) {
@@ -472,6 +507,7 @@ public struct VolunteerService: PayloadFields {
 
 /// `RightsCaseOpened`: a complaint, legal-aid request or petition.
 public struct RightsCaseOpening: PayloadFields {
+    /// `kind`: complaint, legal aid or petition.
     public var kind: RightsKind
     /// The person concerned, when a registered person (rule 7).
     public var personID: String?
@@ -494,6 +530,7 @@ public struct RightsCaseOpening: PayloadFields {
 
 /// `RightsCaseClosed`: the rights case ends.
 public struct RightsCaseClosing: PayloadFields {
+    /// `resolution`: how the rights case was closed.
     public var resolution: RightsResolution
 
     public init(resolution: RightsResolution) { self.resolution = resolution }
@@ -505,6 +542,7 @@ public struct RightsCaseClosing: PayloadFields {
 public struct LegalEducation: PayloadFields {
     /// 1–100,000 people.
     public var attendees: Int64
+    /// `topic`: what it is about.
     public var topic: String
 
     public init(attendees: Int64, topic: String) {
