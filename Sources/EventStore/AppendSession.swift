@@ -196,7 +196,7 @@ public final class AppendSession {
         var encoded: [[UInt8]] = []
         encoded.reserveCapacity(sequencer.touchedStreams.count)
         for (stream, state) in sequencer.touchedStreams {
-            states.append(stream.utf8, seq: Int64(encoded.count))
+            states.append(stream.name.utf8, seq: Int64(encoded.count))
             encoded.append(state.encoded)
         }
         try states.forEachInKeyOrder { key, index in

@@ -21,7 +21,10 @@ public struct NewEvent: Sendable {
     /// The idempotency key.
     public var id: String { didSet { preparation = nil } }
     /// `<kind>-<key>`.
-    public var stream: String
+    public var stream: String { didSet { streamHash = StreamName.hash(of: stream) } }
+    /// The hash of `stream`, made where the event is made (on the parsing
+    /// thread) so that the ledger's writer does not hash it again.
+    public private(set) var streamHash = 0
     /// The event type.
     public var type: String
     /// The payload version of the type.
@@ -161,6 +164,7 @@ public struct NewEvent: Sendable {
     ) {
         self.id = id
         self.stream = stream
+        streamHash = StreamName.hash(of: stream)
         self.type = type
         self.schema = schema
         self.occurredAt = occurredAt
@@ -186,6 +190,32 @@ public struct RecordPreparation: Sendable {
     let hasher: SHA256
     let piiCommitment: String?
     let vault: VaultEntry?
+}
+
+/// A stream's name with its hash made beforehand: the key of the writer's
+/// table of streams.
+struct StreamName: Hashable {
+    let name: String
+    let hash: Int
+
+    init(_ name: String, hash: Int) {
+        self.name = name
+        self.hash = hash
+    }
+
+    init(_ name: String) {
+        self.init(name, hash: StreamName.hash(of: name))
+    }
+
+    static func hash(of name: String) -> Int {
+        var hasher = Hasher()
+        hasher.combine(name)
+        return hasher.finalize()
+    }
+
+    static func == (a: StreamName, b: StreamName) -> Bool { a.hash == b.hash && a.name == b.name }
+
+    func hash(into hasher: inout Hasher) { hasher.combine(hash) }
 }
 
 /// A stream an event names, which must already be stored.

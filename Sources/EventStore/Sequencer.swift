@@ -28,7 +28,7 @@ struct Sequencer {
     private(set) var headRecordedAt: Instant?
     /// Streams touched in this run whose state is not yet put, with their state
     /// after its admitted events.
-    private(set) var touchedStreams: [String: StreamState] = [:]
+    private(set) var touchedStreams: [StreamName: StreamState] = [:]
     /// Ids admitted in this run that are not yet in the id index and did not
     /// rise above every id before them, with their seqs. Their records are
     /// already in the transaction, so a repeat is judged against the stored
@@ -78,9 +78,9 @@ struct Sequencer {
     }
 
     /// The state of `stream` as this run sees it.
-    func streamState(_ stream: String) throws -> StreamState? {
+    func streamState(_ stream: StreamName) throws -> StreamState? {
         if let touched = touchedStreams[stream] { return touched }
-        return try lookup.streamState(stream)
+        return try lookup.streamState(stream.name)
     }
 
     /// Decides `event`'s fate and, when it is appended, takes its effects into account
@@ -114,10 +114,11 @@ struct Sequencer {
             )
         }
 
-        let state = try streamState(event.stream)
+        let stream = StreamName(event.stream, hash: event.streamHash)
+        let state = try streamState(stream)
         violations += Sequencer.streamRules(event, state: state)
         if let item = event.item, let problem = try itemRule(item, of: event) { violations.append(problem) }
-        for reference in event.references where try streamState(reference.stream) == nil {
+        for reference in event.references where try streamState(StreamName(reference.stream)) == nil {
             violations.append(
                 RuleViolation(
                     .reference, field: reference.field,
@@ -129,7 +130,7 @@ struct Sequencer {
         let next =
             state.map { $0.appending(event.occurredAt, role: event.role) }
             ?? StreamState.opened(on: event.occurredAt, role: event.role)
-        touchedStreams[event.stream] = next
+        touchedStreams[stream] = next
         headSeq = seq
         headRecordedAt = recordedAt
         if rises(event.id) {
