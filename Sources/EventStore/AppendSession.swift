@@ -2,10 +2,6 @@ import Crypto
 import LMDBKit
 import LedgerValues
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// Events being appended inside one write transaction (see `EventLog.appending`).
 ///
 /// Each offered event is judged against the ledger as this transaction sees it,
@@ -43,40 +39,30 @@ public final class AppendSession {
         if sequencer.needsPendingIDsIndexed(before: event.id) { try putIDs() }
         let admission = try sequencer.admit(event)
         guard case .append(let seq, let version, let recordedAt) = admission else { return admission }
-        let hash: [UInt8]
-        var vault: VaultEntry?
-        var prefix: [UInt8]
+        // Records are built from a preparation: the one made on the parsing
+        // thread, else one made here (with the salt an export carried, for a restore).
+        let prepared: RecordPreparation
+        if let ahead = event.validPreparation {
+            prepared = ahead
+        } else if let restored = event.restoration {
+            try checkRestoration(event, restored, seq: seq, version: version)
+            let vault = restored.piiSalt.flatMap { salt in
+                event.canonicalPII.map { VaultEntry(salt: salt, canonicalPII: $0) }
+            }
+            prepared = event.preparation(committing: restored.piiCommitment, vault: vault)
+        } else {
+            prepared = event.preparation(salts: &salts)
+        }
+        let vault = prepared.vault
+        let prefix = prepared.prefix
         var suffix: [UInt8] = []
         suffix.reserveCapacity(256)
-        if let prepared = event.validPreparation {
-            vault = prepared.vault
-            prefix = prepared.prefix
-            LedgerRecord.writeSuffix(
-                prevHash: head.hash, recordedAt: recordedAt, schema: event.schema, seq: seq, stream: event.stream,
-                type: event.type, version: version, into: &suffix)
-            var hasher = prepared.hasher
-            suffix.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-            hash = hasher.finalize().withUnsafeBytes { Array($0) }
-        } else {
-            var commitment: String?
-            if let restored = event.restoration {
-                try checkRestoration(event, restored, seq: seq, version: version)
-                commitment = restored.piiCommitment
-                if let salt = restored.piiSalt, let canonical = event.canonicalPII {
-                    vault = VaultEntry(salt: salt, canonicalPII: canonical)
-                }
-            } else if let canonical = event.canonicalPII {
-                let salt = salts.next()
-                commitment = piiCommitment(salt: salt, pii: canonical)
-                vault = VaultEntry(salt: salt, canonicalPII: canonical)
-            }
-            prefix = LedgerRecord.canonicalBytes(
-                seq: seq, id: event.id, stream: event.stream, version: version, type: event.type,
-                schema: event.schema, occurredAt: event.occurredAt, recordedAt: recordedAt, actor: event.actor,
-                orgUnit: event.orgUnit, canonicalData: event.canonicalData, piiCommitment: commitment,
-                prevHash: head.hash)
-            hash = sha256(prefix)
-        }
+        LedgerRecord.writeSuffix(
+            prevHash: head.hash, recordedAt: recordedAt, schema: event.schema, seq: seq, stream: event.stream,
+            type: event.type, version: version, into: &suffix)
+        var hasher = prepared.hasher
+        suffix.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        let hash = hasher.finalize().withUnsafeBytes { Array($0) }
         if let restored = event.restoration, restored.hash != hash {
             throw LedgerError.rejected(
                 index: appended,
@@ -172,14 +158,7 @@ public final class AppendSession {
         var options: LMDBTransaction.PutOptions?
         try idEntries.forEachInKeyOrder { key, seq in
             if options == nil {
-                let after =
-                    greatestID.map { greatest in
-                        greatest.withUnsafeBytes { stored in
-                            let common = min(key.count, stored.count)
-                            let order = common == 0 ? 0 : memcmp(key.baseAddress!, stored.baseAddress!, common)
-                            return order != 0 ? order > 0 : key.count > stored.count
-                        }
-                    } ?? true
+                let after = greatestID.map { greatest in greatest.withUnsafeBytes { sortsAfter(key, $0) } } ?? true
                 options = after ? [.append, .noOverwrite] : .noOverwrite
             }
             try bigEndianKey(seq).withUnsafeBytes {

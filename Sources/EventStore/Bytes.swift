@@ -112,6 +112,13 @@ public struct SaltSource {
     }
 }
 
+/// Whether `a` sorts after `b` in byte order, as LMDB sorts keys.
+func sortsAfter(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    let common = min(a.count, b.count)
+    let order = common == 0 ? 0 : memcmp(a.baseAddress!, b.baseAddress!, common)
+    return order != 0 ? order > 0 : a.count > b.count
+}
+
 /// Keys gathered in one buffer, with a value each, to be put in key order:
 /// no allocation per key.
 struct KeyRun {
@@ -143,10 +150,7 @@ struct KeyRun {
             func less(
                 _ a: (offset: Int32, length: Int32, seq: Int64), _ b: (offset: Int32, length: Int32, seq: Int64)
             ) -> Bool {
-                let x = key(a)
-                let y = key(b)
-                let order = memcmp(x.baseAddress!, y.baseAddress!, min(x.count, y.count))
-                return order != 0 ? order < 0 : x.count < y.count
+                sortsAfter(key(b), key(a))
             }
             var ordered = true
             var index = 1

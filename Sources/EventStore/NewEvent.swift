@@ -85,13 +85,20 @@ public struct NewEvent: Sendable {
     /// event afterwards drops the preparation.
     public mutating func prepareRecord(salts: inout SaltSource) {
         guard restoration == nil else { return }
-        var commitment: String?
-        var vault: VaultEntry?
-        if let canonical = canonicalPII {
-            let salt = salts.next()
-            commitment = piiCommitment(salt: salt, pii: canonical)
-            vault = VaultEntry(salt: salt, canonicalPII: canonical)
-        }
+        preparation = preparation(salts: &salts)
+    }
+
+    /// A preparation with a fresh salt for the personal data, if any.
+    func preparation(salts: inout SaltSource) -> RecordPreparation {
+        guard let canonical = canonicalPII else { return preparation(committing: nil, vault: nil) }
+        let salt = salts.next()
+        return preparation(
+            committing: piiCommitment(salt: salt, pii: canonical),
+            vault: VaultEntry(salt: salt, canonicalPII: canonical))
+    }
+
+    /// A preparation whose record carries `commitment`, with `vault` to store beside it.
+    func preparation(committing commitment: String?, vault: VaultEntry?) -> RecordPreparation {
         var prefix: [UInt8] = []
         prefix.reserveCapacity(canonicalData.count + 400)
         LedgerRecord.writePrefix(
@@ -99,8 +106,7 @@ public struct NewEvent: Sendable {
             piiCommitment: commitment, into: &prefix)
         var hasher = SHA256()
         prefix.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-        preparation = RecordPreparation(
-            prefix: prefix, hasher: hasher, piiCommitment: commitment, vault: vault)
+        return RecordPreparation(prefix: prefix, hasher: hasher, piiCommitment: commitment, vault: vault)
     }
 
     /// The preparation, when it was made from the event as it now stands.

@@ -1,9 +1,5 @@
 import LedgerValues
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// What the ledger decides for one offered event.
 public enum Admission: Sendable, Equatable {
     /// It will be stored at `seq`, as `version` of its stream, recorded at `recordedAt`.
@@ -45,8 +41,8 @@ struct Sequencer {
     /// The greatest id stored or admitted. An id that sorts after it cannot be
     /// a repeat, so it is judged new without any lookup: files whose ids rise
     /// (most do) never search for a new event's id.
+    /// Empty while there is none (an id is never empty).
     private var greatestID: [UInt8] = []
-    private var anyID = false
 
     init(lookup: StoreTransaction, clock: Instant) throws {
         self.lookup = lookup
@@ -54,10 +50,7 @@ struct Sequencer {
         let head = try lookup.head()
         headSeq = head.seq
         headRecordedAt = head.recordedAt
-        if let stored = try lookup.greatestID() {
-            greatestID = stored
-            anyID = true
-        }
+        greatestID = try lookup.greatestID() ?? []
     }
 
     /// The ids admitted in this run are now all in the id index.
@@ -136,7 +129,6 @@ struct Sequencer {
         if rises(event.id) {
             greatestID.removeAll(keepingCapacity: true)
             greatestID.append(contentsOf: event.id.utf8)
-            anyID = true
             risingIDsPending += 1
         } else {
             admittedIDs[event.id] = seq
@@ -188,15 +180,8 @@ struct Sequencer {
 
     /// Whether `id` sorts after every id stored or admitted (byte order, as the index sorts).
     private func rises(_ id: String) -> Bool {
-        guard anyID else { return true }
         var id = id
-        return id.withUTF8 { bytes in
-            greatestID.withUnsafeBufferPointer { greatest in
-                let common = min(bytes.count, greatest.count)
-                let order = common == 0 ? 0 : memcmp(bytes.baseAddress!, greatest.baseAddress!, common)
-                return order != 0 ? order > 0 : bytes.count > greatest.count
-            }
-        }
+        return id.withUTF8 { bytes in greatestID.withUnsafeBytes { sortsAfter(UnsafeRawBufferPointer(bytes), $0) } }
     }
 
     /// A duplicate when the record at `seq` (which has `event`'s id) is the same
