@@ -67,9 +67,25 @@ public struct KPIProjection: Sendable {
     /// An empty fold: the figures of an empty ledger.
     public init() {}
 
+    /// A fold through `throughSeq`, whose last record was recorded at
+    /// `lastRecordedAt`, with no facts yet (a snapshot's reader fills them in).
+    init(throughSeq: Int64, lastRecordedAt: Instant?) {
+        self.throughSeq = throughSeq
+        self.lastRecordedAt = lastRecordedAt
+    }
+
     /// Folds in the records of `events`, which must be in seq order.
     public init(_ events: some Sequence<RecordedEvent>) {
         for event in events { apply(event) }
+    }
+
+    /// Changes the facts of `stream` in place, if the stream is known: one hash
+    /// probe, and no copy of the facts' arrays.
+    @inline(__always)
+    private static func update<Facts>(_ facts: inout [String: Facts], _ stream: String, _ change: (inout Facts) -> Void)
+    {
+        guard let index = facts.index(forKey: stream) else { return }
+        change(&facts.values[index])
     }
 
     /// Folds in the next record. Records must come in seq order, each stream's
@@ -89,27 +105,27 @@ public struct KPIProjection: Sendable {
                 category: registration.category)
         case .personMoved(let move):
             let residence = units.number(move.residence)
-            persons[stream]?.residence.record(residence, on: day)
+            Self.update(&persons, stream) { $0.residence.record(residence, on: day) }
         case .personReassessed(let reassessment):
-            persons[stream]?.category.record(reassessment.category, on: day)
+            Self.update(&persons, stream) { $0.category.record(reassessment.category, on: day) }
         case .personDeregistered:
-            persons[stream]?.deregister(on: day)
+            Self.update(&persons, stream) { $0.deregister(on: day) }
         case .needsAssessed(let assessment):
-            persons[stream]?.assessment.record(Assessment(assessment), on: day)
+            Self.update(&persons, stream) { $0.assessment.record(Assessment(assessment), on: day) }
         case .employmentStarted(let start):
-            persons[stream]?.employments.append(Employment(id: start.employmentID, start: day))
+            Self.update(&persons, stream) { $0.employments.append(Employment(id: start.employmentID, start: day)) }
         case .employmentEnded(let end):
-            persons[stream]?.endEmployment(end.employmentID, on: day)
+            Self.update(&persons, stream) { $0.endEmployment(end.employmentID, on: day) }
         case .trainingCompleted(let training):
-            if training.programme == .smartSkills { persons[stream]?.smartTrainings.append(day) }
-        case .rehabServiceDelivered: persons[stream]?.rehab.note(day)
-        case .assistiveDeviceFitted: persons[stream]?.devices.note(day)
-        case .homeModificationCompleted: persons[stream]?.homeModifications.note(day)
-        case .healthCheckCompleted: persons[stream]?.healthChecks.note(day)
-        case .familyDoctorContracted: persons[stream]?.familyDoctor.record(true, on: day)
-        case .familyDoctorContractEnded: persons[stream]?.familyDoctor.record(false, on: day)
-        case .careEnrolled: persons[stream]?.care.record(true, on: day)
-        case .careEnded: persons[stream]?.care.record(false, on: day)
+            if training.programme == .smartSkills { Self.update(&persons, stream) { $0.smartTrainings.append(day) } }
+        case .rehabServiceDelivered: Self.update(&persons, stream) { $0.rehab.note(day) }
+        case .assistiveDeviceFitted: Self.update(&persons, stream) { $0.devices.note(day) }
+        case .homeModificationCompleted: Self.update(&persons, stream) { $0.homeModifications.note(day) }
+        case .healthCheckCompleted: Self.update(&persons, stream) { $0.healthChecks.note(day) }
+        case .familyDoctorContracted: Self.update(&persons, stream) { $0.familyDoctor.record(true, on: day) }
+        case .familyDoctorContractEnded: Self.update(&persons, stream) { $0.familyDoctor.record(false, on: day) }
+        case .careEnrolled: Self.update(&persons, stream) { $0.care.record(true, on: day) }
+        case .careEnded: Self.update(&persons, stream) { $0.care.record(false, on: day) }
         case .personPiiCorrected, .personPiiErased:
             break  // personal data is in no figure; erasing it changes none (events.md §3)
 
@@ -121,25 +137,25 @@ public struct KPIProjection: Sendable {
         case .caseReassigned(let reassignment):
             let assignment = Assignment(
                 worker: workers.number(reassignment.worker), unit: units.number(reassignment.unit))
-            cases[stream]?.assignment.record(assignment, on: day)
+            Self.update(&cases, stream) { $0.assignment.record(assignment, on: day) }
         case .caseClosed:
-            cases[stream]?.close(on: day)
+            Self.update(&cases, stream) { $0.close(on: day) }
 
         case .callReceived(let receipt):
             calls[stream] = CallFacts(
                 received: day, unit: units.number(event.orgUnit), online: receipt.channel != .phone)
         case .callResolved(let resolution):
-            calls[stream]?.resolve(on: day, satisfied: resolution.satisfied)
+            Self.update(&calls, stream) { $0.resolve(on: day, satisfied: resolution.satisfied) }
 
         case .projectLaunched:
             projects[stream] = ProjectFacts(launched: day, unit: units.number(event.orgUnit))
         case .projectEvaluated(let evaluation):
-            projects[stream]?.noteEvaluation(of: evaluation.year, on: day)
+            Self.update(&projects, stream) { $0.noteEvaluation(of: evaluation.year, on: day) }
         case .projectAdopted(let adoption):
             guard projects.index(forKey: stream) != nil else { break }
             adoptions[DayAndUnit(day: day, unit: units.number(event.orgUnit)), default: 0] += adoption.amountYuan
         case .projectEliminated:
-            projects[stream]?.eliminate(on: day)
+            Self.update(&projects, stream) { $0.eliminate(on: day) }
 
         case .volunteerRegistered(let registration):
             volunteers[stream] = VolunteerFacts(partyMember: registration.partyMember, alliance: registration.alliance)
@@ -153,7 +169,7 @@ public struct KPIProjection: Sendable {
         case .rightsCaseOpened:
             rights[stream] = RightsFacts(opened: day, unit: units.number(event.orgUnit))
         case .rightsCaseClosed:
-            rights[stream]?.close(on: day)
+            Self.update(&rights, stream) { $0.close(on: day) }
 
         case .legalEducationHeld(let session):
             legalEducation[DayAndUnit(day: day, unit: units.number(event.orgUnit)), default: 0] += session.attendees

@@ -3,9 +3,24 @@ import LedgerValues
 
 /// Codes (units, workers) kept as small numbers, so that the facts of each
 /// stream stay a few bytes each however many streams there are.
-struct Names {
+struct Names: Equatable {
     private(set) var names: [String] = []
     private var numbers: [String: UInt32] = [:]
+
+    /// No names yet.
+    init() {}
+
+    /// The table that numbers `names` in their order; nil if a name is there twice.
+    init?(names: [String]) {
+        numbers.reserveCapacity(names.count)
+        for (number, name) in names.enumerated() {
+            guard numbers.updateValue(UInt32(number), forKey: name) == nil else { return nil }
+        }
+        self.names = names
+    }
+
+    /// The same names with the same numbers.
+    static func == (lhs: Names, rhs: Names) -> Bool { lhs.names == rhs.names }
 
     /// The number of `name`, given it on first sight.
     mutating func number(_ name: String) -> UInt32 {
@@ -23,12 +38,32 @@ struct Names {
 /// answer "did it happen in the year window" for any as-of date, since the
 /// window starts on 1 January and the earliest date of the year is the first
 /// that could fall in it.
-struct YearFirsts {
+struct YearFirsts: Equatable {
     /// At most one date per year, in date order.
     private(set) var dates: [LocalDate] = []
 
+    /// No dates yet.
+    init() {}
+
+    /// The dates `dates`, at most one per year, in date order.
+    init(dates: [LocalDate]) {
+        self.dates = dates
+    }
+
     mutating func note(_ day: LocalDate) {
         let year = day.year
+        // Nearly always a date of the latest year seen, or of a new one after it.
+        if let last = dates.last {
+            let lastYear = last.year
+            if lastYear == year {
+                if day < last { dates[dates.count - 1] = day }
+                return
+            }
+            if lastYear < year {
+                dates.append(day)
+                return
+            }
+        }
         if let position = dates.firstIndex(where: { $0.year == year }) {
             if day < dates[position] { dates[position] = day }
             return
@@ -42,11 +77,18 @@ struct YearFirsts {
 }
 
 /// What a needs assessment says that the KPIs use.
-struct Assessment {
+struct Assessment: Equatable {
     /// workCapacity ≠ none and not in education: counts as capable of work.
     let canWork: Bool
     let needsRehab: Bool
     let needsDevice: Bool
+
+    /// An assessment that says these things.
+    init(canWork: Bool, needsRehab: Bool, needsDevice: Bool) {
+        self.canWork = canWork
+        self.needsRehab = needsRehab
+        self.needsDevice = needsDevice
+    }
 
     init(_ assessment: NeedsAssessment) {
         canWork = assessment.workCapacity != .none && !assessment.inEducation
@@ -56,7 +98,7 @@ struct Assessment {
 }
 
 /// One employment of a person: employed on days start ≤ day < end.
-struct Employment {
+struct Employment: Equatable {
     let id: String
     let start: LocalDate
     var end: LocalDate?
@@ -67,7 +109,7 @@ struct Employment {
 }
 
 /// The facts of one person stream that the KPIs need.
-struct PersonFacts {
+struct PersonFacts: Equatable {
     /// The date of `PersonRegistered`, the stream's first event in effective time too.
     let registered: LocalDate
     let birth: Birth
@@ -97,6 +139,12 @@ struct PersonFacts {
         self.category.record(category, on: registered)
     }
 
+    /// The facts of a person registered on `registered`, born `birth`, with nothing else yet.
+    init(registered: LocalDate, birth: Birth) {
+        self.registered = registered
+        self.birth = birth
+    }
+
     /// Records `PersonDeregistered` (a closer: the ledger stores one at most).
     mutating func deregister(on day: LocalDate) {
         if deregistered == nil { deregistered = day }
@@ -117,13 +165,13 @@ struct PersonFacts {
 }
 
 /// A case's worker and unit.
-struct Assignment {
+struct Assignment: Equatable {
     let worker: UInt32
     let unit: UInt32
 }
 
 /// The facts of one case stream.
-struct CaseFacts {
+struct CaseFacts: Equatable {
     let opened: LocalDate
     let serviceType: CaseServiceType
     var closed: LocalDate?
@@ -138,7 +186,7 @@ struct CaseFacts {
 }
 
 /// The facts of one call stream.
-struct CallFacts {
+struct CallFacts: Equatable {
     let received: LocalDate
     /// `orgUnit` of `CallReceived`.
     let unit: UInt32
@@ -155,7 +203,7 @@ struct CallFacts {
 }
 
 /// The facts of one project stream.
-struct ProjectFacts {
+struct ProjectFacts: Equatable {
     let launched: LocalDate
     /// `orgUnit` of `ProjectLaunched`.
     let unit: UInt32
@@ -181,16 +229,22 @@ struct ProjectFacts {
     func isEvaluated(year: Int64, by day: LocalDate) -> Bool {
         evaluations.contains { $0.year == year && $0.date <= day }
     }
+
+    /// The same dates, unit and evaluations, in the same order.
+    static func == (lhs: ProjectFacts, rhs: ProjectFacts) -> Bool {
+        lhs.launched == rhs.launched && lhs.unit == rhs.unit && lhs.eliminated == rhs.eliminated
+            && lhs.evaluations.elementsEqual(rhs.evaluations) { $0.year == $1.year && $0.date == $1.date }
+    }
 }
 
 /// The facts of one volunteer stream: what `VolunteerRegistered` says.
-struct VolunteerFacts {
+struct VolunteerFacts: Equatable {
     let partyMember: Bool
     let alliance: Alliance
 }
 
 /// The facts of one rights-case stream.
-struct RightsFacts {
+struct RightsFacts: Equatable {
     let opened: LocalDate
     /// `orgUnit` of `RightsCaseOpened`.
     let unit: UInt32

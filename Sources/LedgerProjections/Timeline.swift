@@ -9,6 +9,14 @@ import LedgerValues
 struct Timeline<Value: Sendable>: Sendable {
     private(set) var entries: [(date: LocalDate, value: Value)] = []
 
+    /// An empty timeline.
+    init() {}
+
+    /// A timeline of `entries`, already in the order of effective history.
+    init(entries: [(date: LocalDate, value: Value)]) {
+        self.entries = entries
+    }
+
     /// Adds the value of an event dated `date` with a seq above every one seen.
     mutating func record(_ value: Value, on date: LocalDate) {
         var position = entries.count
@@ -25,6 +33,13 @@ struct Timeline<Value: Sendable>: Sendable {
             if entries[position].date <= day { return entries[position].value }
         }
         return nil
+    }
+}
+
+extension Timeline: Equatable where Value: Equatable {
+    /// The same entries in the same order.
+    static func == (lhs: Timeline, rhs: Timeline) -> Bool {
+        lhs.entries.elementsEqual(rhs.entries) { $0.date == $1.date && $0.value == $1.value }
     }
 }
 
@@ -52,7 +67,7 @@ struct YearWindow {
 }
 
 /// A birth date kept as the parts the age rule compares.
-struct Birth {
+struct Birth: Equatable {
     let year: Int16
     /// Month × 100 + day: 229 for 29 February.
     let monthDay: Int16
@@ -61,6 +76,12 @@ struct Birth {
         let (year, month, day) = date.components
         self.year = Int16(year)
         monthDay = Int16(month * 100 + day)
+    }
+
+    /// The birth of those parts.
+    init(year: Int16, monthDay: Int16) {
+        self.year = year
+        self.monthDay = monthDay
     }
 
     /// Completed years at `day`: the difference of the years, less one if the

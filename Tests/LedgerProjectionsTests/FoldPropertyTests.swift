@@ -8,9 +8,9 @@ import Testing
 // xoshiro256** generator started at a fixed seed, so each seed is one history,
 // the same on every run.
 
-private let foldSeeds: [UInt64] = [0xF01D_0001, 0xF01D_0002, 0xF01D_0003, 0xF01D_0004, 0xF01D_0005, 0xF01D_0006]
+let foldSeeds: [UInt64] = [0xF01D_0001, 0xF01D_0002, 0xF01D_0003, 0xF01D_0004, 0xF01D_0005, 0xF01D_0006]
 
-private func generator(_ seed: UInt64) -> Xoshiro {
+func generator(_ seed: UInt64) -> Xoshiro {
     Xoshiro(seed: (seed, 0x9E37_79B9_7F4A_7C15, seed ^ 0xD1B5_4A32_D192_ED03, 0x2545_F491_4F6C_DD1D))
 }
 
@@ -227,7 +227,7 @@ private func replay(_ events: [RecordedEvent], asOf d: LocalDate) -> [KPI: Obser
 /// nothing dated before its opener, closers once and not before their stream's
 /// events, nothing dated after a stored closer, employments ended once after
 /// they start), with late reports, same-day events and leap-day birthdays.
-private func randomHistory(events count: Int, using random: inout Xoshiro) -> [RecordedEvent] {
+func randomHistory(events count: Int, using random: inout Xoshiro) -> [RecordedEvent] {
     struct Stream {
         let opened: LocalDate
         var latest: LocalDate
@@ -420,7 +420,7 @@ private func randomHistory(events count: Int, using random: inout Xoshiro) -> [R
 }
 
 /// As-of dates around a history: year ends, 29 February, random days in and around it.
-private func asOfDays(for events: [RecordedEvent], using random: inout Xoshiro) -> [LocalDate] {
+func asOfDays(for events: [RecordedEvent], using random: inout Xoshiro) -> [LocalDate] {
     let first = events.map(\.occurredAt).min()!
     let last = events.map(\.occurredAt).max()!
     var days = [

@@ -1,0 +1,1195 @@
+import Dispatch
+import LedgerDomain
+import LedgerValues
+
+// The snapshot of the KPI fold, version 1.
+//
+//     "SLKP" 0x01                     tag and version
+//     throughSeq                      signed
+//     lastRecordedAt                  0, or 1 then the milliseconds (signed)
+//     units, workers                  count, then each name in the order of its number
+//     length of the persons section   in bytes, so that it can be read beside the rest
+//     persons, cases, calls,          count, then each stream in the order of its name's
+//     projects, volunteers, rights    UTF-8 bytes: the name, then its facts (below)
+//     adoptions, legalEducation       count, then each (day, unit) in order: the day
+//                                     (the first signed, each next as days after the
+//                                     one before), the unit, the amount (signed)
+//     volunteerMinutes                likewise, keyed (day, unit, alliance, party member)
+//
+// Numbers are LEB128 varints, written in as few bytes as they need; "signed" is
+// zigzag first. A string is its UTF-8 length, then its bytes. A date is signed:
+// its day number for the first date of a stream's facts, and the others as days
+// after that one; an optional date is 0 when absent, else 1 + the zigzag of the
+// days. A timeline is its count, then each entry's date and value in order.
+//
+//     person     registered, birth year and month-day (signed), deregistered?,
+//                residence (unit), category (code), assessment (bits: 1 can work,
+//                2 needs rehabilitation, 4 needs a device), employments (count,
+//                then id, start, end? counted from the start), rehabilitation,
+//                devices, home modifications, health checks (count, dates),
+//                family doctor, care (timelines of 0 or 1), smart-skills trainings
+//                (count, dates)
+//     case       opened, service type (code), closed?, assignment (worker, unit)
+//     call       received, unit, bits (1 online, 2 satisfied), resolved?
+//     project    launched, unit, eliminated?, evaluations (count, then year
+//                (signed) and date)
+//     volunteer  alliance (code), party member (0 or 1)
+//     rights     opened, unit, closed?
+//
+// The codes of the enumerations are fixed below, independent of the order of
+// their cases. Reading refuses what would leave two readings of the same state
+// or a fold that cannot answer: numbers written longer than they need, names
+// or keys out of order or twice, flags and codes out of range, unit and worker
+// numbers beyond their tables, timelines out of date order, a person without
+// residence and category at registration, a case without an assignment at its
+// opening. So whatever reads writes back to the same bytes.
+
+/// The tag that starts every snapshot of the KPI fold.
+private let snapshotTag: [UInt8] = [0x53, 0x4C, 0x4B, 0x50]  // "SLKP"
+/// The version of the snapshot's form written and read by this build.
+private let snapshotVersion: UInt8 = 1
+
+/// Why bytes could not be read as a snapshot of the KPI fold: what is wrong, and where.
+public struct SnapshotError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The kinds of fault a snapshot can have.
+    public enum Fault: Equatable, Sendable {
+        /// The bytes do not start with the tag of a KPI snapshot.
+        case notASnapshot
+        /// The version byte names a form that this build does not read.
+        case unsupportedVersion(UInt8)
+        /// The bytes end before the snapshot does.
+        case truncated
+        /// A code that no value of its enumeration (or flag) has.
+        case unknownValue
+        /// Bytes that no fold writes: a number out of range or written too long,
+        /// names or keys out of order or twice, a date out of order, text that is not UTF-8.
+        case malformed
+        /// Bytes left over after the snapshot's end (how many).
+        case trailingBytes(Int)
+    }
+
+    /// What is wrong.
+    public let fault: Fault
+    /// The position of the byte at which the fault was found.
+    public let offset: Int
+    /// What was being read: `header`, `units`, `persons`, `adoptions`….
+    public let section: String
+    /// The stream whose facts were being read, if any.
+    public internal(set) var stream: String?
+    /// The fault in words, e.g. "disability category code 9".
+    public let detail: String
+
+    init(fault: Fault, offset: Int, section: String, detail: String) {
+        self.fault = fault
+        self.offset = offset
+        self.section = section
+        self.detail = detail
+    }
+
+    /// The fault, the byte, and the section and stream being read.
+    public var description: String {
+        let place = stream.map { "\(section), \($0)" } ?? section
+        return "KPI snapshot: \(detail) at byte \(offset) (\(place))"
+    }
+}
+
+extension KPIProjection {
+    /// The fold's state as bytes: the same state always gives the same bytes
+    /// (dictionaries written in sorted key order), so two folds can be compared
+    /// and hashed by their snapshots. Starts with a format tag and version byte.
+    public func snapshot() -> [UInt8] {
+        var writer = SnapshotWriter(capacity: estimatedSnapshotSize)
+        writer.bytes.append(contentsOf: snapshotTag)
+        writer.bytes.append(snapshotVersion)
+        writer.signed(throughSeq)
+        if let lastRecordedAt {
+            writer.bytes.append(1)
+            writer.signed(lastRecordedAt.milliseconds)
+        } else {
+            writer.bytes.append(0)
+        }
+        writer.names(units)
+        writer.names(workers)
+        // The persons, about half the bytes, are written on another core meanwhile.
+        let persons = self.persons
+        let personsPart = Background {
+            var part = SnapshotWriter(capacity: persons.count * 110)
+            part.streams(persons) { $0.person($1) }
+            return part.bytes
+        }
+        var rest = SnapshotWriter(capacity: estimatedSnapshotSize - persons.count * 100)
+        rest.streams(cases) { $0.case($1) }
+        rest.streams(calls) { $0.call($1) }
+        rest.streams(projects) { $0.project($1) }
+        rest.streams(volunteers) { $0.volunteer($1) }
+        rest.streams(rights) { $0.rights($1) }
+        rest.sums(adoptions)
+        rest.sums(legalEducation)
+        rest.minutes(volunteerMinutes)
+        let personsBytes = personsPart.value()
+        writer.count(personsBytes.count)
+        writer.bytes.append(contentsOf: personsBytes)
+        writer.bytes.append(contentsOf: rest.bytes)
+        return writer.bytes
+    }
+
+    /// Reads a snapshot written by `snapshot()`. Throws `SnapshotError` naming
+    /// what is wrong (bad tag/version, truncated, unknown enumeration value, trailing bytes).
+    public init(snapshot: UnsafeRawBufferPointer) throws(SnapshotError) {
+        guard let address = snapshot.baseAddress, !snapshot.isEmpty else {
+            throw SnapshotError(fault: .truncated, offset: 0, section: "header", detail: "no bytes at all")
+        }
+        var reader = SnapshotReader(address.assumingMemoryBound(to: UInt8.self), count: snapshot.count)
+        try reader.header()
+        let throughSeq = try reader.signed()
+        let lastRecordedAt: Instant? =
+            switch try reader.byte() {
+            case 0: nil
+            case 1: Instant(milliseconds: try reader.signed())
+            case let flag: throw reader.error(.unknownValue, "presence flag \(flag) of lastRecordedAt", back: 1)
+            }
+        self.init(throughSeq: throughSeq, lastRecordedAt: lastRecordedAt)
+        reader.section = "units"
+        units = try reader.names()
+        reader.units = units.names.count
+        reader.section = "workers"
+        workers = try reader.names()
+        reader.workers = workers.names.count
+        reader.section = "persons"
+        let personsLength = try reader.count()
+        guard personsLength <= reader.end - reader.position else { throw reader.truncated }
+        // The persons are read on another core while this one reads the rest.
+        var personsSection = reader
+        personsSection.end = reader.position + personsLength
+        let personsReader = personsSection
+        let personsPart = Background { () -> Result<[String: PersonFacts], SnapshotError> in
+            var part = personsReader
+            return Result { () throws(SnapshotError) in
+                let persons = try part.streams { reader throws(SnapshotError) in try reader.person() }
+                try part.finish()
+                return persons
+            }
+        }
+        reader.position += personsLength
+        defer { _ = personsPart.value() }
+        reader.section = "cases"
+        cases = try reader.streams { reader throws(SnapshotError) in try reader.case() }
+        reader.section = "calls"
+        calls = try reader.streams { reader throws(SnapshotError) in try reader.call() }
+        reader.section = "projects"
+        projects = try reader.streams { reader throws(SnapshotError) in try reader.project() }
+        reader.section = "volunteers"
+        volunteers = try reader.streams { reader throws(SnapshotError) in try reader.volunteer() }
+        reader.section = "rights"
+        rights = try reader.streams { reader throws(SnapshotError) in try reader.rights() }
+        reader.section = "adoptions"
+        adoptions = try reader.sums()
+        reader.section = "legalEducation"
+        legalEducation = try reader.sums()
+        reader.section = "volunteerMinutes"
+        volunteerMinutes = try reader.minutes()
+        reader.section = "end"
+        try reader.finish()
+        persons = try personsPart.value().get()
+    }
+
+    /// Reads a snapshot written by `snapshot()` from `bytes`. Throws as `init(snapshot:)`
+    /// for a buffer.
+    public init(snapshot bytes: [UInt8]) throws(SnapshotError) {
+        let read = bytes.withUnsafeBytes { buffer in
+            Result { () throws(SnapshotError) in try KPIProjection(snapshot: buffer) }
+        }
+        self = try read.get()
+    }
+
+    /// What differs between two folds, in words, at most `limit` lines
+    /// (e.g. "person-P000123: facts differ", "stream case-C9 only in the first",
+    /// "adoptions on 2024-03-01 in unit 3: 500 against 700", "throughSeq 10 against 12").
+    /// Empty when the snapshots are equal.
+    public func differences(from other: KPIProjection, limit: Int = 20) -> [String] {
+        var report = DifferenceReport(limit: limit, units: units)
+        if throughSeq != other.throughSeq { report.add("throughSeq \(throughSeq) against \(other.throughSeq)") }
+        if lastRecordedAt != other.lastRecordedAt {
+            report.add(
+                "lastRecordedAt \(lastRecordedAt?.description ?? "none") against \(other.lastRecordedAt?.description ?? "none")"
+            )
+        }
+        report.names("unit", units, other.units)
+        report.names("worker", workers, other.workers)
+        report.streams(persons, other.persons, parts: PersonFacts.differingParts)
+        report.streams(cases, other.cases, parts: CaseFacts.differingParts)
+        report.streams(calls, other.calls, parts: CallFacts.differingParts)
+        report.streams(projects, other.projects, parts: ProjectFacts.differingParts)
+        report.streams(volunteers, other.volunteers, parts: VolunteerFacts.differingParts)
+        report.streams(rights, other.rights, parts: RightsFacts.differingParts)
+        report.sums("adoptions", adoptions, other.adoptions)
+        report.sums("legal education attendees", legalEducation, other.legalEducation)
+        report.minutes(volunteerMinutes, other.volunteerMinutes)
+        return report.lines
+    }
+
+    /// Room for the snapshot, so that writing it seldom grows the array: the
+    /// sizes seen in a synthetic district of ten years, and an eighth more.
+    private var estimatedSnapshotSize: Int {
+        let names = (units.names + workers.names).reduce(0) { $0 + 2 + $1.utf8.count }
+        let streams =
+            persons.count * 100 + cases.count * 28 + calls.count * 26 + projects.count * 48 + volunteers.count * 20
+            + rights.count * 24
+        let sums = (adoptions.count + legalEducation.count + volunteerMinutes.count) * 8
+        return 64 + names + (streams + sums) * 9 / 8
+    }
+}
+
+// MARK: - Codes of the enumerations
+
+extension DisabilityCategory {
+    /// The category's code in a snapshot.
+    fileprivate var snapshotCode: UInt8 {
+        switch self {
+        case .visual: 0
+        case .hearing: 1
+        case .speech: 2
+        case .physical: 3
+        case .intellectual: 4
+        case .mental: 5
+        case .multiple: 6
+        }
+    }
+
+    /// The category of `code`, if any.
+    fileprivate init?(snapshotCode code: UInt8) {
+        switch code {
+        case 0: self = .visual
+        case 1: self = .hearing
+        case 2: self = .speech
+        case 3: self = .physical
+        case 4: self = .intellectual
+        case 5: self = .mental
+        case 6: self = .multiple
+        default: return nil
+        }
+    }
+}
+
+extension CaseServiceType {
+    /// The service type's code in a snapshot.
+    fileprivate var snapshotCode: UInt8 {
+        switch self {
+        case .rehab: 0
+        case .employment: 1
+        case .assistiveDevice: 2
+        case .homeModification: 3
+        case .care: 4
+        case .rights: 5
+        case .other: 6
+        }
+    }
+
+    /// The service type of `code`, if any.
+    fileprivate init?(snapshotCode code: UInt8) {
+        switch code {
+        case 0: self = .rehab
+        case 1: self = .employment
+        case 2: self = .assistiveDevice
+        case 3: self = .homeModification
+        case 4: self = .care
+        case 5: self = .rights
+        case 6: self = .other
+        default: return nil
+        }
+    }
+}
+
+extension Alliance {
+    /// The alliance's code in a snapshot.
+    fileprivate var snapshotCode: UInt8 {
+        switch self {
+        case .jiading: 0
+        case .kunshan: 1
+        case .taicang: 2
+        }
+    }
+
+    /// The alliance of `code`, if any.
+    fileprivate init?(snapshotCode code: UInt8) {
+        switch code {
+        case 0: self = .jiading
+        case 1: self = .kunshan
+        case 2: self = .taicang
+        default: return nil
+        }
+    }
+}
+
+// MARK: - Writing
+
+/// The zigzag form of `value`: small magnitudes, either sign, give small numbers.
+@inline(__always)
+private func zigzag(_ value: Int64) -> UInt64 { UInt64(bitPattern: (value << 1) ^ (value >> 63)) }
+
+/// Whether `a` comes before `b` in the order of their UTF-8 bytes.
+private func utf8Precedes(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
+
+/// The names of a dictionary of streams in the order of their UTF-8 bytes.
+///
+/// The names' bytes are copied one after another, and each name's first 24
+/// bytes are read as three big-endian numbers (zero beyond its end), so most
+/// comparisons are of numbers in one array rather than of strings all over memory.
+private struct NameOrder<Facts> {
+    /// One name, as sorted.
+    struct Name {
+        /// The first 24 bytes, big-endian, zero-padded.
+        let words: (UInt64, UInt64, UInt64)
+        /// Where the name's bytes start in `bytes`, and how many there are.
+        let start: Int
+        let count: Int
+        /// The name's entry in the dictionary.
+        let position: Dictionary<String, Facts>.Index
+    }
+
+    /// Every name's UTF-8 bytes, one after another.
+    private var bytes: [UInt8] = []
+    /// The names, in order.
+    private(set) var names: [Name] = []
+
+    init(_ streams: [String: Facts]) {
+        names.reserveCapacity(streams.count)
+        bytes.reserveCapacity(streams.count * 20)
+        let keys = streams.keys
+        for position in streams.indices {
+            let start = bytes.count
+            bytes.append(contentsOf: keys[position].utf8)
+            let count = bytes.count - start
+            var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
+            bytes.withUnsafeBufferPointer { bytes in
+                func word(_ offset: Int) -> UInt64 {
+                    var word: UInt64 = 0
+                    for index in offset..<offset + 8 {
+                        word = word << 8 | (index < count ? UInt64(bytes[start + index]) : 0)
+                    }
+                    return word
+                }
+                words = (word(0), word(8), word(16))
+            }
+            names.append(Name(words: words, start: start, count: count, position: position))
+        }
+        bytes.withUnsafeBufferPointer { bytes in
+            names.sort { a, b in
+                if a.words != b.words { return a.words < b.words }
+                // The first 24 bytes are the same (a shorter name being padded with zeros).
+                if a.count > 24 && b.count > 24 {
+                    for offset in 24..<min(a.count, b.count) where bytes[a.start + offset] != bytes[b.start + offset] {
+                        return bytes[a.start + offset] < bytes[b.start + offset]
+                    }
+                }
+                return a.count < b.count
+            }
+        }
+    }
+
+    /// The bytes of `name`.
+    func bytes(of name: Name) -> ArraySlice<UInt8> { bytes[name.start..<name.start + name.count] }
+}
+
+/// Writes the parts of a snapshot into one growing array.
+private struct SnapshotWriter {
+    var bytes: [UInt8] = []
+
+    init(capacity: Int) { bytes.reserveCapacity(capacity) }
+
+    @inline(__always)
+    mutating func unsigned(_ value: UInt64) {
+        var value = value
+        while value >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        bytes.append(UInt8(truncatingIfNeeded: value))
+    }
+
+    @inline(__always)
+    mutating func unsigned(_ value: UInt32) { unsigned(UInt64(value)) }
+
+    @inline(__always)
+    mutating func count(_ value: Int) { unsigned(UInt64(value)) }
+
+    @inline(__always)
+    mutating func signed(_ value: Int64) { unsigned(zigzag(value)) }
+
+    mutating func string(_ text: String) {
+        count(text.utf8.count)
+        bytes.append(contentsOf: text.utf8)
+    }
+
+    @inline(__always)
+    mutating func flag(_ value: Bool) { bytes.append(value ? 1 : 0) }
+
+    /// A date on its own: its day number.
+    @inline(__always)
+    mutating func date(_ day: LocalDate) { signed(Int64(day.dayNumber)) }
+
+    /// A date as the days after `anchor` (negative if before).
+    @inline(__always)
+    mutating func date(_ day: LocalDate, from anchor: LocalDate) {
+        signed(Int64(day.dayNumber) - Int64(anchor.dayNumber))
+    }
+
+    @inline(__always)
+    mutating func optionalDate(_ day: LocalDate?, from anchor: LocalDate) {
+        guard let day else { return bytes.append(0) }
+        unsigned(zigzag(Int64(day.dayNumber) - Int64(anchor.dayNumber)) + 1)
+    }
+
+    mutating func dates(_ days: [LocalDate], from anchor: LocalDate) {
+        count(days.count)
+        for day in days { date(day, from: anchor) }
+    }
+
+    mutating func timeline<Value>(
+        _ timeline: Timeline<Value>, from anchor: LocalDate, _ value: (inout SnapshotWriter, Value) -> Void
+    ) {
+        count(timeline.entries.count)
+        for entry in timeline.entries {
+            date(entry.date, from: anchor)
+            value(&self, entry.value)
+        }
+    }
+
+    mutating func names(_ names: Names) {
+        count(names.names.count)
+        for name in names.names { string(name) }
+    }
+
+    mutating func streams<Facts>(_ streams: [String: Facts], _ facts: (inout SnapshotWriter, Facts) -> Void) {
+        count(streams.count)
+        let order = NameOrder(streams)
+        for name in order.names {
+            count(name.count)
+            bytes.append(contentsOf: order.bytes(of: name))
+            facts(&self, streams.values[name.position])
+        }
+    }
+
+    mutating func person(_ person: PersonFacts) {
+        let anchor = person.registered
+        date(anchor)
+        signed(Int64(person.birth.year))
+        signed(Int64(person.birth.monthDay))
+        optionalDate(person.deregistered, from: anchor)
+        timeline(person.residence, from: anchor) { $0.unsigned($1) }
+        timeline(person.category, from: anchor) { $0.bytes.append($1.snapshotCode) }
+        timeline(person.assessment, from: anchor) { writer, assessment in
+            let bits: UInt8 =
+                (assessment.canWork ? 1 : 0) | (assessment.needsRehab ? 2 : 0) | (assessment.needsDevice ? 4 : 0)
+            writer.bytes.append(bits)
+        }
+        count(person.employments.count)
+        for employment in person.employments {
+            string(employment.id)
+            date(employment.start, from: anchor)
+            optionalDate(employment.end, from: employment.start)
+        }
+        dates(person.rehab.dates, from: anchor)
+        dates(person.devices.dates, from: anchor)
+        dates(person.homeModifications.dates, from: anchor)
+        dates(person.healthChecks.dates, from: anchor)
+        timeline(person.familyDoctor, from: anchor) { $0.flag($1) }
+        timeline(person.care, from: anchor) { $0.flag($1) }
+        dates(person.smartTrainings, from: anchor)
+    }
+
+    mutating func `case`(_ facts: CaseFacts) {
+        date(facts.opened)
+        bytes.append(facts.serviceType.snapshotCode)
+        optionalDate(facts.closed, from: facts.opened)
+        timeline(facts.assignment, from: facts.opened) {
+            $0.unsigned($1.worker)
+            $0.unsigned($1.unit)
+        }
+    }
+
+    mutating func call(_ call: CallFacts) {
+        date(call.received)
+        unsigned(call.unit)
+        let bits: UInt8 = (call.online ? 1 : 0) | (call.satisfied ? 2 : 0)
+        bytes.append(bits)
+        optionalDate(call.resolved, from: call.received)
+    }
+
+    mutating func project(_ project: ProjectFacts) {
+        date(project.launched)
+        unsigned(project.unit)
+        optionalDate(project.eliminated, from: project.launched)
+        count(project.evaluations.count)
+        for evaluation in project.evaluations {
+            signed(evaluation.year)
+            date(evaluation.date, from: project.launched)
+        }
+    }
+
+    mutating func volunteer(_ volunteer: VolunteerFacts) {
+        bytes.append(volunteer.alliance.snapshotCode)
+        flag(volunteer.partyMember)
+    }
+
+    mutating func rights(_ rights: RightsFacts) {
+        date(rights.opened)
+        unsigned(rights.unit)
+        optionalDate(rights.closed, from: rights.opened)
+    }
+
+    /// A day of a sorted list of sums: the first on its own, the others as the days after the one before.
+    @inline(__always)
+    mutating func sumDay(_ day: LocalDate, after previous: LocalDate?) {
+        if let previous { unsigned(UInt64(Int64(day.dayNumber) - Int64(previous.dayNumber))) } else { date(day) }
+    }
+
+    mutating func sums(_ sums: [DayAndUnit: Int64]) {
+        count(sums.count)
+        var previous: LocalDate?
+        for (key, amount) in sums.sorted(by: { ($0.key.day, $0.key.unit) < ($1.key.day, $1.key.unit) }) {
+            sumDay(key.day, after: previous)
+            unsigned(key.unit)
+            signed(amount)
+            previous = key.day
+        }
+    }
+
+    mutating func minutes(_ minutes: [MinutesKey: Int64]) {
+        count(minutes.count)
+        var previous: LocalDate?
+        let ordered = minutes.map { (order: $0.key.snapshotOrder, key: $0.key, logged: $0.value) }
+        for (_, key, logged) in ordered.sorted(by: { $0.order < $1.order }) {
+            sumDay(key.day, after: previous)
+            unsigned(key.unit)
+            bytes.append(key.alliance.snapshotCode)
+            flag(key.partyMember)
+            signed(logged)
+            previous = key.day
+        }
+    }
+}
+
+extension MinutesKey {
+    /// The key's place in a snapshot: by day, unit, alliance, then non-members before members.
+    fileprivate var snapshotOrder: (Int32, UInt32, UInt8, UInt8) {
+        (day.dayNumber, unit, alliance.snapshotCode, partyMember ? 1 : 0)
+    }
+}
+
+// MARK: - Reading
+
+/// Reads the parts of a snapshot from a buffer, checking each as it goes.
+private struct SnapshotReader: @unchecked Sendable {
+    let base: UnsafePointer<UInt8>
+    var end: Int
+    var position = 0
+    /// The section being read, for errors.
+    var section: StaticString = "header"
+    /// How many units and workers there are: every number of one must be below.
+    var units = 0
+    var workers = 0
+
+    init(_ base: UnsafePointer<UInt8>, count: Int) {
+        self.base = base
+        end = count
+    }
+
+    func error(_ fault: SnapshotError.Fault, _ detail: String, back: Int = 0) -> SnapshotError {
+        SnapshotError(fault: fault, offset: position - back, section: section.description, detail: detail)
+    }
+
+    var truncated: SnapshotError { error(.truncated, "the bytes end (\(end) bytes)") }
+
+    mutating func header() throws(SnapshotError) {
+        for (offset, expected) in snapshotTag.enumerated() {
+            guard position < end else { throw truncated }
+            guard base[offset] == expected else {
+                throw error(.notASnapshot, "no KPI snapshot tag (SLKP)")
+            }
+            position += 1
+        }
+        let version = try byte()
+        guard version == snapshotVersion else {
+            throw error(
+                .unsupportedVersion(version), "version \(version), this build reads \(snapshotVersion)", back: 1)
+        }
+    }
+
+    mutating func finish() throws(SnapshotError) {
+        guard position == end else {
+            throw error(.trailingBytes(end - position), "\(end - position) bytes after the snapshot's end")
+        }
+    }
+
+    @inline(__always)
+    mutating func byte() throws(SnapshotError) -> UInt8 {
+        guard position < end else { throw truncated }
+        defer { position += 1 }
+        return base[position]
+    }
+
+    @inline(__always)
+    mutating func unsigned() throws(SnapshotError) -> UInt64 {
+        guard position < end else { throw truncated }
+        let first = base[position]
+        position += 1
+        if first < 0x80 { return UInt64(first) }
+        return try unsignedTail(first)
+    }
+
+    /// The rest of a number of more than one byte.
+    mutating func unsignedTail(_ first: UInt8) throws(SnapshotError) -> UInt64 {
+        var value = UInt64(first & 0x7F)
+        var shift: UInt64 = 7
+        while true {
+            guard position < end else { throw truncated }
+            let byte = base[position]
+            position += 1
+            if shift == 63 && byte > 1 { throw error(.malformed, "a number beyond 64 bits", back: 1) }
+            value |= UInt64(byte & 0x7F) << shift
+            if byte < 0x80 {
+                guard byte != 0 else { throw error(.malformed, "a number written longer than it needs", back: 1) }
+                return value
+            }
+            shift += 7
+        }
+    }
+
+    @inline(__always)
+    mutating func signed() throws(SnapshotError) -> Int64 {
+        let value = try unsigned()
+        return Int64(bitPattern: (value >> 1) ^ (0 &- (value & 1)))
+    }
+
+    /// A count of items each at least one byte long: beyond the bytes left, the snapshot is cut short.
+    @inline(__always)
+    mutating func count() throws(SnapshotError) -> Int {
+        let value = try unsigned()
+        guard value <= UInt64(end - position) else { throw truncated }
+        return Int(value)
+    }
+
+    /// A number of `what` below `limit`.
+    @inline(__always)
+    mutating func number(below limit: Int, _ what: StaticString) throws(SnapshotError) -> UInt32 {
+        let value = try unsigned()
+        guard value < UInt64(limit) else {
+            throw error(.malformed, "\(what) number \(value), of \(limit) \(what)s", back: 1)
+        }
+        return UInt32(value)
+    }
+
+    @inline(__always)
+    mutating func unit() throws(SnapshotError) -> UInt32 { try number(below: units, "unit") }
+
+    @inline(__always)
+    mutating func flag(_ what: StaticString) throws(SnapshotError) -> Bool {
+        switch try byte() {
+        case 0: return false
+        case 1: return true
+        case let value: throw error(.unknownValue, "\(what) flag \(value)", back: 1)
+        }
+    }
+
+    /// The next string, with where its bytes are.
+    mutating func string() throws(SnapshotError) -> (text: String, start: Int, count: Int) {
+        let count = try count()
+        let start = position
+        let bytes = UnsafeBufferPointer(start: base + start, count: count)
+        // ASCII, as the ledger's names are, is UTF-8 as it stands; anything else is checked.
+        var ascii = true
+        for byte in bytes where byte >= 0x80 {
+            ascii = false
+            break
+        }
+        let text: String
+        if ascii {
+            text = String(decoding: bytes, as: UTF8.self)
+        } else {
+            guard let valid = String(validating: bytes, as: UTF8.self) else {
+                throw error(.malformed, "a name that is not UTF-8")
+            }
+            text = valid
+        }
+        position += count
+        return (text, start, count)
+    }
+
+    /// Whether the bytes at `a` come before those at `b`.
+    func precedes(_ a: (start: Int, count: Int), _ b: (start: Int, count: Int)) -> Bool {
+        let common = min(a.count, b.count)
+        var offset = 0
+        while offset < common {
+            let x = base[a.start + offset]
+            let y = base[b.start + offset]
+            if x != y { return x < y }
+            offset += 1
+        }
+        return a.count < b.count
+    }
+
+    @inline(__always)
+    mutating func date() throws(SnapshotError) -> LocalDate {
+        let days = try signed()
+        guard let dayNumber = Int32(exactly: days) else { throw error(.malformed, "day number \(days)") }
+        return LocalDate(dayNumber: dayNumber)
+    }
+
+    @inline(__always)
+    mutating func date(from anchor: LocalDate) throws(SnapshotError) -> LocalDate {
+        try date(days: try signed(), from: anchor)
+    }
+
+    @inline(__always)
+    func date(days: Int64, from anchor: LocalDate) throws(SnapshotError) -> LocalDate {
+        let (sum, overflow) = Int64(anchor.dayNumber).addingReportingOverflow(days)
+        guard !overflow, let dayNumber = Int32(exactly: sum) else {
+            throw error(.malformed, "\(days) days from \(anchor)")
+        }
+        return LocalDate(dayNumber: dayNumber)
+    }
+
+    @inline(__always)
+    mutating func optionalDate(from anchor: LocalDate) throws(SnapshotError) -> LocalDate? {
+        let value = try unsigned()
+        guard value != 0 else { return nil }
+        let days = value - 1
+        return try date(days: Int64(bitPattern: (days >> 1) ^ (0 &- (days & 1))), from: anchor)
+    }
+
+    /// Dates in increasing order (each year's first, for `YearFirsts`) or in
+    /// any order (the dates of events).
+    mutating func dates(from anchor: LocalDate, increasing: Bool) throws(SnapshotError) -> [LocalDate] {
+        let count = try count()
+        guard count > 0 else { return [] }
+        var dates: [LocalDate] = []
+        dates.reserveCapacity(count)
+        for _ in 0..<count {
+            let day = try date(from: anchor)
+            if increasing, let last = dates.last, last >= day {
+                throw error(.malformed, "the first dates of the years out of order")
+            }
+            dates.append(day)
+        }
+        return dates
+    }
+
+    mutating func timeline<Value>(
+        from anchor: LocalDate, _ value: (inout SnapshotReader) throws(SnapshotError) -> Value
+    ) throws(SnapshotError) -> Timeline<Value> {
+        let count = try count()
+        guard count > 0 else { return Timeline() }
+        var entries: [(date: LocalDate, value: Value)] = []
+        entries.reserveCapacity(count)
+        for _ in 0..<count {
+            let day = try date(from: anchor)
+            if let last = entries.last, last.date > day { throw error(.malformed, "a timeline out of date order") }
+            entries.append((day, try value(&self)))
+        }
+        return Timeline(entries: entries)
+    }
+
+    mutating func names() throws(SnapshotError) -> Names {
+        let count = try count()
+        var names: [String] = []
+        names.reserveCapacity(count)
+        for _ in 0..<count { names.append(try string().text) }
+        guard let table = Names(names: names) else { throw error(.malformed, "a name twice") }
+        return table
+    }
+
+    mutating func streams<Facts>(
+        _ facts: (inout SnapshotReader) throws(SnapshotError) -> Facts
+    ) throws(SnapshotError) -> [String: Facts] {
+        let count = try count()
+        var streams: [String: Facts] = [:]
+        // Room for half as many again: the fewer names a lookup meets on its way,
+        // the fewer it compares (a long name is compared in memory elsewhere).
+        streams.reserveCapacity(count + count / 2)
+        var previous: (start: Int, count: Int)?
+        for _ in 0..<count {
+            let (name, start, length) = try string()
+            if let previous, !precedes(previous, (start, length)) {
+                var unordered = error(.malformed, "a stream out of the order of names")
+                unordered.stream = name
+                throw unordered
+            }
+            previous = (start, length)
+            let value: Facts
+            do { value = try facts(&self) } catch {
+                var named = error
+                named.stream = name
+                throw named
+            }
+            // Names of distinct bytes are distinct streams, unless Unicode deems them the same.
+            let before = streams.count
+            streams[consume name] = consume value
+            guard streams.count > before else {
+                var twice = error(.malformed, "a stream whose name Unicode deems the same as another's")
+                twice.stream = String(decoding: UnsafeBufferPointer(start: base + start, count: length), as: UTF8.self)
+                throw twice
+            }
+        }
+        return streams
+    }
+
+    mutating func person() throws(SnapshotError) -> PersonFacts {
+        let anchor = try date()
+        let year = try signed()
+        let monthDay = try signed()
+        guard let year = Int16(exactly: year), let monthDay = Int16(exactly: monthDay) else {
+            throw error(.malformed, "birth \(year) \(monthDay)")
+        }
+        var person = PersonFacts(registered: anchor, birth: Birth(year: year, monthDay: monthDay))
+        person.deregistered = try optionalDate(from: anchor)
+        person.residence = try timeline(from: anchor) { reader throws(SnapshotError) in try reader.unit() }
+        person.category = try timeline(from: anchor) { reader throws(SnapshotError) in
+            let code = try reader.byte()
+            guard let category = DisabilityCategory(snapshotCode: code) else {
+                throw reader.error(.unknownValue, "disability category code \(code)", back: 1)
+            }
+            return category
+        }
+        // The fold's figures read a residence and a category for every registered day.
+        guard let residence = person.residence.entries.first, residence.date <= anchor,
+            let category = person.category.entries.first, category.date <= anchor
+        else { throw error(.malformed, "a person without residence or category at registration") }
+        person.assessment = try timeline(from: anchor) { reader throws(SnapshotError) in
+            let bits = try reader.byte()
+            guard bits < 8 else { throw reader.error(.unknownValue, "assessment bits \(bits)", back: 1) }
+            return Assessment(canWork: bits & 1 != 0, needsRehab: bits & 2 != 0, needsDevice: bits & 4 != 0)
+        }
+        let employments = try count()
+        if employments > 0 {
+            person.employments.reserveCapacity(employments)
+            for _ in 0..<employments {
+                let id = try string().text
+                let start = try date(from: anchor)
+                person.employments.append(Employment(id: id, start: start, end: try optionalDate(from: start)))
+            }
+        }
+        person.rehab = YearFirsts(dates: try dates(from: anchor, increasing: true))
+        person.devices = YearFirsts(dates: try dates(from: anchor, increasing: true))
+        person.homeModifications = YearFirsts(dates: try dates(from: anchor, increasing: true))
+        person.healthChecks = YearFirsts(dates: try dates(from: anchor, increasing: true))
+        person.familyDoctor = try timeline(from: anchor) { reader throws(SnapshotError) in
+            try reader.flag("family doctor")
+        }
+        person.care = try timeline(from: anchor) { reader throws(SnapshotError) in try reader.flag("care") }
+        person.smartTrainings = try dates(from: anchor, increasing: false)
+        return person
+    }
+
+    mutating func `case`() throws(SnapshotError) -> CaseFacts {
+        let opened = try date()
+        let code = try byte()
+        guard let serviceType = CaseServiceType(snapshotCode: code) else {
+            throw error(.unknownValue, "service type code \(code)", back: 1)
+        }
+        let closed = try optionalDate(from: opened)
+        let assignment = try timeline(from: opened) { reader throws(SnapshotError) in
+            let worker = try reader.number(below: reader.workers, "worker")
+            return Assignment(worker: worker, unit: try reader.unit())
+        }
+        // The caseload reads a worker and unit for every day the case is open.
+        guard let first = assignment.entries.first, first.date <= opened else {
+            throw error(.malformed, "a case without an assignment at its opening")
+        }
+        return CaseFacts(opened: opened, serviceType: serviceType, closed: closed, assignment: assignment)
+    }
+
+    mutating func call() throws(SnapshotError) -> CallFacts {
+        let received = try date()
+        let unit = try unit()
+        let bits = try byte()
+        guard bits < 4 else { throw error(.unknownValue, "call bits \(bits)", back: 1) }
+        return CallFacts(
+            received: received, unit: unit, online: bits & 1 != 0, resolved: try optionalDate(from: received),
+            satisfied: bits & 2 != 0)
+    }
+
+    mutating func project() throws(SnapshotError) -> ProjectFacts {
+        let launched = try date()
+        var project = ProjectFacts(launched: launched, unit: try unit())
+        project.eliminated = try optionalDate(from: launched)
+        let evaluations = try count()
+        if evaluations > 0 {
+            project.evaluations.reserveCapacity(evaluations)
+            for _ in 0..<evaluations {
+                let year = try signed()
+                project.evaluations.append((year, try date(from: launched)))
+            }
+        }
+        return project
+    }
+
+    mutating func volunteer() throws(SnapshotError) -> VolunteerFacts {
+        let alliance = try alliance()
+        return VolunteerFacts(partyMember: try flag("party member"), alliance: alliance)
+    }
+
+    mutating func alliance() throws(SnapshotError) -> Alliance {
+        let code = try byte()
+        guard let alliance = Alliance(snapshotCode: code) else {
+            throw error(.unknownValue, "alliance code \(code)", back: 1)
+        }
+        return alliance
+    }
+
+    mutating func rights() throws(SnapshotError) -> RightsFacts {
+        let opened = try date()
+        let unit = try unit()
+        return RightsFacts(opened: opened, unit: unit, closed: try optionalDate(from: opened))
+    }
+
+    @inline(__always)
+    mutating func sumDay(after previous: LocalDate?) throws(SnapshotError) -> LocalDate {
+        guard let previous else { return try date() }
+        let days = try unsigned()
+        guard days <= UInt64(Int32.max) else { throw error(.malformed, "a day \(days) days after \(previous)") }
+        return try date(days: Int64(days), from: previous)
+    }
+
+    mutating func sums() throws(SnapshotError) -> [DayAndUnit: Int64] {
+        let count = try count()
+        var sums: [DayAndUnit: Int64] = [:]
+        sums.reserveCapacity(count)
+        var previous: DayAndUnit?
+        for _ in 0..<count {
+            let key = DayAndUnit(day: try sumDay(after: previous?.day), unit: try unit())
+            if let previous, (previous.day, previous.unit) >= (key.day, key.unit) {
+                throw error(.malformed, "sums out of order at \(key.day), unit \(key.unit)")
+            }
+            sums[key] = try signed()
+            previous = key
+        }
+        return sums
+    }
+
+    mutating func minutes() throws(SnapshotError) -> [MinutesKey: Int64] {
+        let count = try count()
+        var minutes: [MinutesKey: Int64] = [:]
+        minutes.reserveCapacity(count)
+        var previous: MinutesKey?
+        for _ in 0..<count {
+            let day = try sumDay(after: previous?.day)
+            let unit = try unit()
+            let alliance = try alliance()
+            let key = MinutesKey(day: day, unit: unit, alliance: alliance, partyMember: try flag("party member"))
+            if let previous, previous.snapshotOrder >= key.snapshotOrder {
+                throw error(.malformed, "minutes out of order at \(key.day), unit \(key.unit)")
+            }
+            minutes[key] = try signed()
+            previous = key
+        }
+        return minutes
+    }
+}
+
+// MARK: - Differences
+
+extension PersonFacts {
+    /// The names of the parts in which two persons' facts differ.
+    fileprivate static func differingParts(_ a: PersonFacts, _ b: PersonFacts) -> [String] {
+        var parts: [String] = []
+        if a.registered != b.registered { parts.append("registered") }
+        if a.birth != b.birth { parts.append("birth") }
+        if a.deregistered != b.deregistered { parts.append("deregistered") }
+        if a.residence != b.residence { parts.append("residence") }
+        if a.category != b.category { parts.append("category") }
+        if a.assessment != b.assessment { parts.append("assessment") }
+        if a.employments != b.employments { parts.append("employments") }
+        if a.rehab != b.rehab { parts.append("rehabilitation") }
+        if a.devices != b.devices { parts.append("devices") }
+        if a.homeModifications != b.homeModifications { parts.append("home modifications") }
+        if a.healthChecks != b.healthChecks { parts.append("health checks") }
+        if a.familyDoctor != b.familyDoctor { parts.append("family doctor") }
+        if a.care != b.care { parts.append("care") }
+        if a.smartTrainings != b.smartTrainings { parts.append("smart-skills trainings") }
+        return parts
+    }
+}
+
+extension CaseFacts {
+    /// The names of the parts in which two cases' facts differ.
+    fileprivate static func differingParts(_ a: CaseFacts, _ b: CaseFacts) -> [String] {
+        var parts: [String] = []
+        if a.opened != b.opened { parts.append("opened") }
+        if a.serviceType != b.serviceType { parts.append("service type") }
+        if a.closed != b.closed { parts.append("closed") }
+        if a.assignment != b.assignment { parts.append("assignment") }
+        return parts
+    }
+}
+
+extension CallFacts {
+    /// The names of the parts in which two calls' facts differ.
+    fileprivate static func differingParts(_ a: CallFacts, _ b: CallFacts) -> [String] {
+        var parts: [String] = []
+        if a.received != b.received { parts.append("received") }
+        if a.unit != b.unit { parts.append("unit") }
+        if a.online != b.online { parts.append("channel") }
+        if a.resolved != b.resolved { parts.append("resolved") }
+        if a.satisfied != b.satisfied { parts.append("satisfaction") }
+        return parts
+    }
+}
+
+extension ProjectFacts {
+    /// The names of the parts in which two projects' facts differ.
+    fileprivate static func differingParts(_ a: ProjectFacts, _ b: ProjectFacts) -> [String] {
+        var parts: [String] = []
+        if a.launched != b.launched { parts.append("launched") }
+        if a.unit != b.unit { parts.append("unit") }
+        if a.eliminated != b.eliminated { parts.append("eliminated") }
+        if !a.evaluations.elementsEqual(b.evaluations, by: { $0.year == $1.year && $0.date == $1.date }) {
+            parts.append("evaluations")
+        }
+        return parts
+    }
+}
+
+extension VolunteerFacts {
+    /// The names of the parts in which two volunteers' facts differ.
+    fileprivate static func differingParts(_ a: VolunteerFacts, _ b: VolunteerFacts) -> [String] {
+        var parts: [String] = []
+        if a.partyMember != b.partyMember { parts.append("party membership") }
+        if a.alliance != b.alliance { parts.append("alliance") }
+        return parts
+    }
+}
+
+extension RightsFacts {
+    /// The names of the parts in which two rights cases' facts differ.
+    fileprivate static func differingParts(_ a: RightsFacts, _ b: RightsFacts) -> [String] {
+        var parts: [String] = []
+        if a.opened != b.opened { parts.append("opened") }
+        if a.unit != b.unit { parts.append("unit") }
+        if a.closed != b.closed { parts.append("closed") }
+        return parts
+    }
+}
+
+/// The lines of `differences(from:limit:)`, up to the limit.
+private struct DifferenceReport {
+    let limit: Int
+    /// The first fold's units, to name the units of the sums.
+    let units: Names
+    private(set) var lines: [String] = []
+
+    init(limit: Int, units: Names) {
+        self.limit = limit
+        self.units = units
+    }
+
+    var isFull: Bool { lines.count >= limit }
+
+    mutating func add(_ line: String) {
+        if !isFull { lines.append(line) }
+    }
+
+    /// `unit 3 (anting)`, or `unit 3` for a number that `units` does not have.
+    static func unit(_ number: UInt32, of units: Names) -> String {
+        Int(number) < units.names.count ? "unit \(number) (\(units[number]))" : "unit \(number)"
+    }
+
+    mutating func names(_ what: String, _ a: Names, _ b: Names) {
+        guard a != b else { return }
+        if a.names.count != b.names.count { add("\(what)s: \(a.names.count) names against \(b.names.count)") }
+        for (number, (x, y)) in zip(a.names, b.names).enumerated() where x != y {
+            add("\(what) \(number): \(x) against \(y)")
+            return
+        }
+    }
+
+    mutating func streams<Facts: Equatable>(
+        _ a: [String: Facts], _ b: [String: Facts], parts: (Facts, Facts) -> [String]
+    ) {
+        guard !isFull, a != b else { return }
+        let first = NameOrder(a).names.map(\.position)
+        let second = NameOrder(b).names.map(\.position)
+        var i = 0
+        var j = 0
+        while !isFull && (i < first.count || j < second.count) {
+            let x = i < first.count ? a[first[i]] : nil
+            let y = j < second.count ? b[second[j]] : nil
+            if let x, y == nil || utf8Precedes(x.key, y!.key) {
+                add("stream \(x.key) only in the first")
+                i += 1
+            } else if let y, x == nil || utf8Precedes(y.key, x!.key) {
+                add("stream \(y.key) only in the second")
+                j += 1
+            } else if let x, let y {
+                if x.value != y.value {
+                    add("\(x.key): facts differ (\(parts(x.value, y.value).joined(separator: ", ")))")
+                }
+                i += 1
+                j += 1
+            }
+        }
+    }
+
+    /// Walks two sorted lists of keyed amounts, reporting each key whose amounts differ.
+    mutating func merge<Key>(
+        _ a: [(key: Key, value: Int64)], _ b: [(key: Key, value: Int64)], before: (Key, Key) -> Bool,
+        describe: (Key) -> String
+    ) {
+        var i = 0
+        var j = 0
+        while !isFull && (i < a.count || j < b.count) {
+            if j == b.count || (i < a.count && before(a[i].key, b[j].key)) {
+                add("\(describe(a[i].key)): \(a[i].value) against none")
+                i += 1
+            } else if i == a.count || before(b[j].key, a[i].key) {
+                add("\(describe(b[j].key)): none against \(b[j].value)")
+                j += 1
+            } else {
+                if a[i].value != b[j].value { add("\(describe(a[i].key)): \(a[i].value) against \(b[j].value)") }
+                i += 1
+                j += 1
+            }
+        }
+    }
+
+    mutating func sums(_ what: String, _ a: [DayAndUnit: Int64], _ b: [DayAndUnit: Int64]) {
+        guard !isFull, a != b else { return }
+        let units = units
+        let before: (DayAndUnit, DayAndUnit) -> Bool = { ($0.day, $0.unit) < ($1.day, $1.unit) }
+        merge(
+            a.sorted { before($0.key, $1.key) }, b.sorted { before($0.key, $1.key) }, before: before,
+            describe: { "\(what) on \($0.day) in \(DifferenceReport.unit($0.unit, of: units))" })
+    }
+
+    mutating func minutes(_ a: [MinutesKey: Int64], _ b: [MinutesKey: Int64]) {
+        guard !isFull, a != b else { return }
+        let units = units
+        let before: (MinutesKey, MinutesKey) -> Bool = { $0.snapshotOrder < $1.snapshotOrder }
+        merge(
+            a.sorted { before($0.key, $1.key) }, b.sorted { before($0.key, $1.key) }, before: before,
+            describe: {
+                "volunteer minutes on \($0.day) in \(DifferenceReport.unit($0.unit, of: units)), \($0.alliance.rawValue), "
+                    + ($0.partyMember ? "party members" : "not party members")
+            })
+    }
+}
+
+/// A value computed on another thread while the caller goes on; `value()`
+/// waits for it.
+private final class Background<Value>: @unchecked Sendable {
+    private var result: Value?
+    private let done = DispatchGroup()
+
+    init(_ work: @escaping @Sendable () -> Value) {
+        done.enter()
+        DispatchQueue.global().async { [self] in
+            result = work()
+            done.leave()
+        }
+    }
+
+    func value() -> Value {
+        done.wait()
+        return result!
+    }
+}
