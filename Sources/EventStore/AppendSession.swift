@@ -21,11 +21,26 @@ public final class AppendSession {
     /// Events appended so far in this session.
     private var appended = 0
 
-    init(store: StoreTransaction, clock: Instant, flushEvery: Int) throws {
+    private let projectionSpaces: [String: LMDBDatabase]
+    private let releasePages: () -> Void
+
+    init(
+        store: StoreTransaction, projectionSpaces: [String: LMDBDatabase], releasePages: @escaping () -> Void,
+        clock: Instant, flushEvery: Int
+    ) throws {
         self.store = store
+        self.projectionSpaces = projectionSpaces
+        self.releasePages = releasePages
         self.flushEvery = max(flushEvery, 1)
         sequencer = try Sequencer(lookup: store, clock: clock)
         head = try store.head()
+    }
+
+    /// The projection databases in this session's transaction; their last
+    /// record is the last one this session has appended.
+    public var projections: ProjectionAccess {
+        ProjectionAccess(
+            store: store, spaces: projectionSpaces, head: { [unowned self] in head }, releasePages: releasePages)
     }
 
     /// The stored hash of the record at `seq`, as this transaction sees it.

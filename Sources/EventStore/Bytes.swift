@@ -69,7 +69,7 @@ func sha256(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
 
 /// SHA-256 of `bytes`, as 32 raw bytes.
 @inline(__always)
-func sha256(_ bytes: [UInt8]) -> [UInt8] {
+public func sha256(_ bytes: [UInt8]) -> [UInt8] {
     bytes.withUnsafeBytes { sha256($0) }
 }
 
@@ -170,13 +170,13 @@ struct KeyRun {
 
 /// The 8-byte big-endian form of a sequence number: keys in seq order sort as bytes.
 @inline(__always)
-func bigEndianKey(_ value: Int64) -> [UInt8] {
+public func bigEndianKey(_ value: Int64) -> [UInt8] {
     withUnsafeBytes(of: UInt64(bitPattern: value).bigEndian) { Array($0) }
 }
 
 /// Reads a big-endian unsigned integer of `count` bytes at `offset`.
 @inline(__always)
-func readBigEndian(_ buffer: UnsafeRawBufferPointer, at offset: Int = 0, count: Int = 8) -> UInt64 {
+public func readBigEndian(_ buffer: UnsafeRawBufferPointer, at offset: Int = 0, count: Int = 8) -> UInt64 {
     var value: UInt64 = 0
     for index in offset..<(offset + count) { value = value << 8 | UInt64(buffer[index]) }
     return value
@@ -184,7 +184,7 @@ func readBigEndian(_ buffer: UnsafeRawBufferPointer, at offset: Int = 0, count: 
 
 /// Appends `value` as `count` big-endian bytes.
 @inline(__always)
-func appendBigEndian(_ value: UInt64, count: Int = 8, to out: inout [UInt8]) {
+public func appendBigEndian(_ value: UInt64, count: Int = 8, to out: inout [UInt8]) {
     for shift in stride(from: (count - 1) * 8, through: 0, by: -8) {
         out.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
     }

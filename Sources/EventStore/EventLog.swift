@@ -19,6 +19,8 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
     case outOfSpace(detail: String)
     /// A stored structure could not be read back.
     case damaged(seq: Int64, reason: String)
+    /// A projection database was asked for that the log was not opened with.
+    case noSuchProjection(String)
 
     public var description: String {
         switch self {
@@ -31,6 +33,8 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
             "the disk is full (\(detail)); nothing committed before was lost. Free some space and run the same command again"
         case .damaged(let seq, let reason):
             "seq \(seq): \(reason)"
+        case .noSuchProjection(let name):
+            "the ledger was not opened with the projection database \(name)"
         }
     }
 }
@@ -47,16 +51,32 @@ public final class EventLog: @unchecked Sendable {
     public let path: String
     let env: LMDBEnvironment
     let dbs: LedgerDatabases
+    /// The databases of derived state, by name.
+    let projectionSpaces: [String: LMDBDatabase]
+    /// What keeps the derived state up to date in every append transaction.
+    let projector: (any LedgerProjector)?
 
     /// Opens the ledger at `path`. With `create` false, a missing ledger is an error
     /// rather than an empty directory left behind.
-    public init(path: String, create: Bool, options: LMDBEnvironment.Options = .init()) throws {
+    /// - Parameters:
+    ///   - projectionSpaces: named databases, beside the log's own, for state
+    ///     derived from it (see `ProjectionAccess`).
+    ///   - projector: called in every append transaction before it commits.
+    public init(
+        path: String, create: Bool, options: LMDBEnvironment.Options = .init(),
+        projectionSpaces spaceNames: [String] = [],
+        projector: (any LedgerProjector)? = nil
+    ) throws {
         if !create && access(path + "/data.mdb", F_OK) != 0 {
             throw LedgerError.noLedger(path: path)
         }
         self.path = path
         env = try LMDBEnvironment(path: path, options: options)
-        dbs = LedgerDatabases(try env.openDatabases(named: LedgerDatabases.names))
+        let handles = try env.openDatabases(named: LedgerDatabases.names + spaceNames)
+        dbs = LedgerDatabases(Array(handles.prefix(LedgerDatabases.names.count)))
+        self.projectionSpaces = Dictionary(
+            uniqueKeysWithValues: zip(spaceNames, handles.dropFirst(LedgerDatabases.names.count)))
+        self.projector = projector
     }
 
     /// The current size of the LMDB map (grows by itself).
@@ -109,8 +129,11 @@ public final class EventLog: @unchecked Sendable {
         return try mapStorageErrors {
             try env.write { txn in
                 let session = try AppendSession(
-                    store: StoreTransaction(txn: txn, dbs: dbs), clock: clock, flushEvery: flushEvery)
+                    store: StoreTransaction(txn: txn, dbs: dbs), projectionSpaces: projectionSpaces,
+                    releasePages: env.releaseResidentPages, clock: clock,
+                    flushEvery: flushEvery)
                 let result = try body(session)
+                try projector?.bringUpToDate(session.projections)
                 try session.finish()
                 return result
             }
@@ -123,7 +146,7 @@ public final class EventLog: @unchecked Sendable {
     /// write, which LMDB reports as an input/output error: so an I/O error is
     /// reported as a full disk when the disk (or the process's file-size limit)
     /// has no room left.
-    private func mapStorageErrors<T>(_ body: () throws -> T) throws -> T {
+    func mapStorageErrors<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()
         } catch let error as LMDBError where error.isOutOfSpace || (error.code == EIO && storageIsFull()) {

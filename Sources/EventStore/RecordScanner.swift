@@ -20,6 +20,9 @@ struct RecordFields {
     var id = FieldBytes.empty
     var stream = FieldBytes.empty
     var type = FieldBytes.empty
+    var orgUnit = FieldBytes.empty
+    /// The whole `data` object, braces included.
+    var data = FieldBytes.empty
     var occurredAt: LocalDate = LocalDate(dayNumber: 0)
     var recordedAt: Instant = Instant(milliseconds: 0)
     var prevHash = HashValue.zero
@@ -61,6 +64,12 @@ struct RecordFields {
                 guard let s = RecordFields.string(value) else { return nil }
                 stream = s
                 seen |= 8
+            case 4 where key[0] == UInt8(ascii: "d"):
+                guard value.count >= 2, value[0] == UInt8(ascii: "{") else { return nil }
+                data = FieldBytes(UnsafeRawBufferPointer(value))
+            case 7 where key[0] == UInt8(ascii: "o"):
+                guard let s = RecordFields.string(value) else { return nil }
+                orgUnit = s
             case 7 where key[0] == UInt8(ascii: "v"):
                 guard let n = RecordFields.integer(value) else { return nil }
                 version = n
@@ -241,5 +250,37 @@ struct FieldBytes: Hashable, @unchecked Sendable {
     /// Whether the field holds exactly `text`'s bytes.
     func equals(_ text: [UInt8]) -> Bool {
         text.withUnsafeBytes { FieldBytes($0) == self }
+    }
+}
+
+/// The fields of a stored record that projections read, straight from its
+/// canonical bytes: valid only during the call that hands it out.
+public struct RecordView {
+    /// Its seq.
+    public let seq: Int64
+    /// `stream`, `type` and `orgUnit` as UTF-8 bytes (their patterns allow no escapes).
+    public let stream: UnsafeRawBufferPointer
+    public let type: UnsafeRawBufferPointer
+    public let orgUnit: UnsafeRawBufferPointer
+    /// The `data` object's canonical JSON.
+    public let data: UnsafeRawBufferPointer
+    /// Its effective date.
+    public let occurredAt: LocalDate
+    /// When it was recorded.
+    public let recordedAt: Instant
+
+    /// Reads the record at `seq` from its canonical bytes; nil when they are not
+    /// a well-formed record of the ledger's shape.
+    public init?(seq: Int64, canonical: UnsafeRawBufferPointer) {
+        guard let fields = RecordFields(canonical: canonical), fields.seq == seq, fields.orgUnit.bytes.count > 0,
+            fields.data.bytes.count > 0
+        else { return nil }
+        self.seq = seq
+        stream = fields.stream.bytes
+        type = fields.type.bytes
+        orgUnit = fields.orgUnit.bytes
+        data = fields.data.bytes
+        occurredAt = fields.occurredAt
+        recordedAt = fields.recordedAt
     }
 }

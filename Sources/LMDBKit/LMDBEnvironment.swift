@@ -87,6 +87,35 @@ public final class LMDBEnvironment: @unchecked Sendable {
         return info.me_mapsize
     }
 
+    /// Gives the map's pages back from this process's resident memory: they stay
+    /// in the kernel's page cache and are mapped again when next read. A long
+    /// scan calls this now and then, so that the process's memory is what it
+    /// keeps rather than all of the file it has read.
+    ///
+    /// Only the read-only mappings of this environment's data file are touched
+    /// (found in `/proc/self/maps` by the file's inode): pages a write
+    /// transaction has changed live in ordinary memory and are never given back.
+    public func releaseResidentPages() {
+        var file = stat()
+        guard stat(path + "/data.mdb", &file) == 0,
+            let maps = fopen("/proc/self/maps", "r")
+        else { return }
+        defer { fclose(maps) }
+        var line = [CChar](repeating: 0, count: 4096)
+        while fgets(&line, Int32(line.count), maps) != nil {
+            // start-end perms offset major:minor inode path
+            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let fields = text.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 6, fields[1].hasPrefix("r"), !fields[1].contains("w"),
+                UInt64(fields[4]) == UInt64(file.st_ino), fields[5].hasSuffix("data.mdb\n")
+            else { continue }
+            let range = fields[0].split(separator: "-").compactMap { UInt(String($0), radix: 16) }
+            guard range.count == 2, range[1] > range[0], let start = UnsafeMutableRawPointer(bitPattern: range[0])
+            else { continue }
+            _ = madvise(start, Int(range[1] - range[0]), MADV_DONTNEED)
+        }
+    }
+
     /// Flushes every committed transaction to disk. The corresponding C function is `mdb_env_sync`.
     public func sync() throws(LMDBError) {
         try check(mdb_env_sync(env, 1), "mdb_env_sync")

@@ -155,6 +155,39 @@ public final class LMDBTransaction {
         if rc != MDB_NOTFOUND { try check(rc, "mdb_cursor_get \(db.name)") }
     }
 
+    /// Calls `body` with the entry of the greatest key ≤ `key` in `db`, or returns
+    /// nil when every key is greater (or `db` is empty).
+    public func withEntry<T>(
+        atOrBefore key: [UInt8], in db: LMDBDatabase,
+        _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> T
+    ) throws -> T? {
+        var cursor: OpaquePointer?
+        try check(mdb_cursor_open(txn, db.handle, &cursor), "mdb_cursor_open \(db.name)")
+        defer { mdb_cursor_close(cursor) }
+        var k = MDB_val()
+        var v = MDB_val()
+        var rc = key.withUnsafeBytes { buffer in
+            k = MDB_val(mv_size: buffer.count, mv_data: UnsafeMutableRawPointer(mutating: buffer.baseAddress))
+            return mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE)
+        }
+        if rc == MDB_NOTFOUND {
+            rc = mdb_cursor_get(cursor, &k, &v, MDB_LAST)
+        } else if rc == MDB_SUCCESS {
+            let found = UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)
+            if !found.elementsEqual(key) { rc = mdb_cursor_get(cursor, &k, &v, MDB_PREV) }
+        }
+        if rc == MDB_NOTFOUND { return nil }
+        try check(rc, "mdb_cursor_get \(db.name)")
+        return try body(
+            UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
+            UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+    }
+
+    /// Removes every entry of `db`, keeping the database. The corresponding C function is `mdb_drop`.
+    public func removeAll(in db: LMDBDatabase) throws(LMDBError) {
+        try check(mdb_drop(txn, db.handle, 0), "mdb_drop \(db.name)")
+    }
+
     /// Calls `body` with the entry of the greatest key in `db`, or returns nil when `db` is empty.
     public func withLast<T>(
         in db: LMDBDatabase, _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> T

@@ -2,6 +2,7 @@ import Dispatch
 import EventStore
 import Foundation
 import LedgerDomain
+import LedgerProjections
 import LedgerValues
 
 /// One rejected line: where, which field, which rule.
@@ -133,6 +134,8 @@ public struct Importer {
         var read = 0
         let storingStarted = threadProcessorSeconds()
         let lines = ParsedLines(input: input, ledger: ledger, chunkSize: chunkSize)
+        let access = session.projections
+        var figures = try AppendingFigures(access, figures: ledger.figures)
         report.timings.parsingSeconds = try lines.forEach { line in
             read += 1
             if read % 100_000 == 0 { progress(read) }
@@ -142,7 +145,8 @@ public struct Importer {
                 problems = fieldErrors.all.map { ($0.field, $0.rule) }
             case .success(let parsed):
                 switch try session.offer(parsed.event) {
-                case .append(let seq, _, _):
+                case .append(let seq, _, let recordedAt):
+                    try figures.apply(parsed.recorded(seq: seq, recordedAt: recordedAt), access)
                     report.stored += 1
                     report.firstSeq = report.firstSeq ?? seq
                     report.lastSeq = seq
@@ -167,6 +171,7 @@ public struct Importer {
             // Thrown inside the transaction, so it is abandoned and nothing is stored.
             throw ImportRejected(file: input.name, errors: errors, rejectedLines: rejectedLines)
         }
+        try figures.save(access)
         return report
     }
 }
@@ -180,10 +185,21 @@ struct ParsedLine: Sendable {
 /// A parsed event, held by reference: handing it from thread to thread and
 /// looking at it costs one reference count, not one for each of its fields.
 final class ParsedEvent: Sendable {
+    /// What the store judges.
     let event: NewEvent
+    /// The typed `data`, which the live figures fold once the event is stored.
+    let payload: Payload
 
-    init(_ event: NewEvent) {
+    init(_ event: NewEvent, payload: Payload) {
         self.event = event
+        self.payload = payload
+    }
+
+    /// What the figures read of the event, stored at `seq` and recorded at `recordedAt`.
+    func recorded(seq: Int64, recordedAt: Instant) -> RecordedEvent {
+        RecordedEvent(
+            seq: seq, stream: event.stream, occurredAt: event.occurredAt, recordedAt: recordedAt,
+            orgUnit: event.orgUnit, payload: payload)
     }
 }
 
@@ -253,10 +269,11 @@ struct ParsedLines {
         chunk.bytes.withUnsafeBufferPointer { bytes in
             for line in chunk.lines {
                 let result: Result<ParsedEvent, FieldErrors>
-                switch ledger.newEvent(fromLine: UnsafeBufferPointer(rebasing: bytes[line.range])) {
-                case .success(var event):
+                switch ledger.interchangeEvent(fromLine: UnsafeBufferPointer(rebasing: bytes[line.range])) {
+                case .success(let valid):
+                    var event = Ledger.newEvent(valid)
                     event.prepareRecord(salts: &salts)
-                    result = .success(ParsedEvent(event))
+                    result = .success(ParsedEvent(event, payload: valid.payload))
                 case .failure(let errors):
                     result = .failure(errors)
                 }

@@ -67,11 +67,11 @@ public struct KPIReport {
         }
     }
 
-    /// The last seq within `limit`: for `knownAt(T)`, the last record whose
-    /// `recordedAt` ≤ T (0 when there is none); for `throughSeq(N)`, N or the
-    /// last stored seq if that is lower.
-    public func lastSeq(within limit: RecordLimit) throws -> Int64 {
-        let head = try ledger.log.head().seq
+    /// The last seq within `limit`, as `access` sees the ledger: for
+    /// `knownAt(T)`, the last record whose `recordedAt` ≤ T (0 when there is
+    /// none); for `throughSeq(N)`, N or the last stored seq if that is lower.
+    static func lastSeq(within limit: RecordLimit, _ access: ProjectionAccess) throws -> Int64 {
+        let head = try access.lastSeq
         switch limit {
         case .everything:
             return head
@@ -84,70 +84,42 @@ public struct KPIReport {
             var unknown = head + 1
             while unknown - known > 1 {
                 let middle = known + (unknown - known) / 2
-                guard let stored = try ledger.log.record(at: middle) else {
+                guard let recordedAt = try access.recordedAt(ofSeq: middle) else {
                     throw LedgerError.damaged(seq: middle, reason: "the record cannot be read")
                 }
-                if stored.record.recordedAt <= instant { known = middle } else { unknown = middle }
+                if recordedAt <= instant { known = middle } else { unknown = middle }
             }
             return known
         }
     }
 
-    /// The fold of every record with seq ≤ `seq`.
-    public func projection(through seq: Int64) throws -> KPIProjection {
+    /// The fold of the records within `limit`: the live figures when the limit
+    /// reaches the last record, otherwise the nearest stored snapshot before it
+    /// and the records between, replayed.
+    public func projection(within limit: RecordLimit) throws -> KPIProjection {
+        try ledger.log.readingProjections { access in
+            try ledger.figures.fold(through: try KPIReport.lastSeq(within: limit, access), access)
+        }
+    }
+
+    /// The fold of every record with seq ≤ `seq`, replayed from the log alone,
+    /// without the stored figures: what `rebuild` and the tests check those against.
+    public func replayedProjection(through seq: Int64) throws -> KPIProjection {
         var projection = KPIProjection()
-        guard seq > 0 else { return projection }
-        let units = ledger.units
-        try ledger.log.forEachRecord(through: seq) { seq, _, canonical, _ in
-            projection.apply(try KPIReport.event(seq: seq, canonical: canonical, units: units))
+        try ledger.log.readingProjections { access in
+            try RecordReplay(units: ledger.units).replay(from: 1, through: seq, access) { projection.apply($0) }
         }
         return projection
     }
 
     /// The KPI document of kpis.md as of `asOf`, from the records within `limit`.
     public func document(asOf: LocalDate, limit: RecordLimit) throws -> KPIDocument {
-        let projection = try projection(through: try lastSeq(within: limit))
-        return KPIDocument(figures: projection.figures(asOf: asOf), knownAt: limit.knownAt, catalogue: catalogue)
+        KPIDocument(
+            figures: try projection(within: limit).figures(asOf: asOf), knownAt: limit.knownAt, catalogue: catalogue)
     }
 
     /// The open cases as of `asOf`, from the records within `limit`.
     public func caseload(asOf: LocalDate, limit: RecordLimit) throws -> Caseload {
-        try projection(through: try lastSeq(within: limit)).caseload(asOf: asOf)
-    }
-
-    /// Decodes a stored record into what the fold reads.
-    ///
-    /// Only the keys the figures need are read from the record's canonical JSON
-    /// (stream, type, occurredAt, recordedAt, orgUnit, data): the chain and the
-    /// record's form are `verify`'s business, and skipping them here makes the
-    /// fold of a large ledger about a third faster.
-    static func event(seq: Int64, canonical: UnsafeRawBufferPointer, units: UnitDirectory) throws -> RecordedEvent {
-        let parsed: JSONValue
-        do { parsed = try JSONParser.parse(canonical.bindMemory(to: UInt8.self)) } catch {
-            throw LedgerError.damaged(seq: seq, reason: "the stored record is not JSON: \(error)")
-        }
-        guard case .object(let record) = parsed, case .string(let stream)? = record["stream"],
-            case .string(let typeName)? = record["type"], case .string(let occurred)? = record["occurredAt"],
-            let occurredAt = LocalDate(iso: occurred), case .string(let recorded)? = record["recordedAt"],
-            let recordedAt = Instant(rfc3339: recorded), case .string(let orgUnit)? = record["orgUnit"],
-            case .object(let data)? = record["data"]
-        else {
-            throw LedgerError.damaged(
-                seq: seq, reason: "the stored record lacks one of stream, type, occurredAt, recordedAt, orgUnit, data")
-        }
-        guard let type = EventType.named(typeName) else {
-            throw LedgerError.damaged(seq: seq, reason: "the stored type \(typeName) is not in the catalogue")
-        }
-        let context = FieldReader.Context(type: type, occurredAt: occurredAt, units: units)
-        switch Payload.read(data, context: context) {
-        case .success(let payload):
-            return RecordedEvent(
-                seq: seq, stream: stream, occurredAt: occurredAt, recordedAt: recordedAt, orgUnit: orgUnit,
-                payload: payload)
-        case .failure(let errors):
-            throw LedgerError.damaged(
-                seq: seq,
-                reason: "the stored data does not read: " + errors.all.map(\.description).joined(separator: "; "))
-        }
+        try projection(within: limit).caseload(asOf: asOf)
     }
 }

@@ -12,10 +12,13 @@ public enum AppError: Error, CustomStringConvertible {
     case seeds(String)
     /// The user asked for something that cannot be done as asked.
     case usage(String)
+    /// The stored KPI figures cannot be read; `rebuild` makes them again from the log.
+    case figures(String)
 
     public var description: String {
         switch self {
         case .io(let message), .seeds(let message), .usage(let message): message
+        case .figures(let message): message + "; run `sunledger rebuild` to make them again from the log"
         }
     }
 }
@@ -29,6 +32,8 @@ public final class Ledger: @unchecked Sendable {
     public let units: UnitDirectory
     /// The Chinese and English labels of the catalogue's codes, from `seeds/enumerations.json`.
     public let vocabulary: Vocabulary
+    /// The KPI fold kept in the ledger beside the log.
+    public let figures: LiveFigures
 
     /// The directory used when neither `--ledger` nor `$SUNLEDGER_LEDGER` is given.
     public static let defaultPath = "./ledger"
@@ -39,10 +44,12 @@ public final class Ledger: @unchecked Sendable {
     }
 
     /// Opens the ledger at `path`; `create` makes it when missing (writing commands do).
-    public init(path: String, create: Bool) throws {
+    /// `snapshotEvery` spaces the stored snapshots of the KPI fold (tests make it small).
+    public init(path: String, create: Bool, snapshotEvery: Int64 = LiveFigures.defaultSnapshotEvery) throws {
         units = try Ledger.loadUnits()
         vocabulary = try Ledger.loadVocabulary()
-        log = try EventLog(path: path, create: create)
+        figures = LiveFigures(units: units, snapshotEvery: snapshotEvery)
+        log = try EventLog(path: path, create: create, projectionSpaces: LiveFigures.spaces, projector: figures)
     }
 
     /// Reads the units from the seed data.
@@ -77,18 +84,13 @@ public final class Ledger: @unchecked Sendable {
     /// The event types that close streams.
     public static let closerTypes = Set(EventType.allCases.filter { $0.role == .closer }.map(\.rawValue))
 
-    /// Checks one interchange line's shape and turns it into what the store judges.
-    func newEvent(from value: JSONValue) -> Result<NewEvent, FieldErrors> {
-        InterchangeEvent.validate(value, units: units).map(Ledger.newEvent)
-    }
-
-    /// Checks the shape of one interchange line, given as its bytes, and turns it
-    /// into what the store judges. Plain lines are read straight from their bytes;
-    /// anything else is parsed in full, which is also where every error is worded.
-    func newEvent(fromLine line: UnsafeBufferPointer<UInt8>) -> Result<NewEvent, FieldErrors> {
-        if let plain = InterchangeEvent.decodePlain(line, units: units) { return .success(Ledger.newEvent(plain)) }
+    /// Checks the shape of one interchange line, given as its bytes. Plain lines
+    /// are read straight from their bytes; anything else is parsed in full, which
+    /// is also where every error is worded.
+    func interchangeEvent(fromLine line: UnsafeBufferPointer<UInt8>) -> Result<InterchangeEvent, FieldErrors> {
+        if let plain = InterchangeEvent.decodePlain(line, units: units) { return .success(plain) }
         do {
-            return newEvent(from: try JSONParser.parse(line))
+            return InterchangeEvent.validate(try JSONParser.parse(line), units: units)
         } catch {
             return .failure(FieldErrors([FieldError(field: "line", rule: error.description)]))
         }

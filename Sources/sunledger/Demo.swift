@@ -76,7 +76,7 @@ extension Sunledger {
             print("  digest: " + (try opened.digest().json))
 
             let kpis = try KPIReport(ledger: opened)
-            let projection = try kpis.projection(through: verified.records)
+            let projection = try kpis.projection(within: .everything)
             for (title, day) in [
                 ("at the end of \(lastYear)", LocalDate(year: lastYear, month: 12, day: 31)!),
                 ("today", Instant.now().localDate),

@@ -1,0 +1,143 @@
+import EventStore
+import LedgerProjections
+import LedgerValues
+
+/// Rebuilds the stored KPI figures from the log (cli.md `rebuild`).
+///
+/// The fold is built into the generation that is not live, while the live
+/// one keeps answering queries and taking appends. Every `snapshotEvery`
+/// seqs the rebuilt fold is committed with its checkpoint, so a rebuild that
+/// is killed resumes from the last one. At the end, in one write transaction,
+/// the rebuilt fold catches up with anything appended meanwhile, is compared
+/// with the live one, and becomes live; the old generation is emptied in the
+/// same transaction.
+public struct FigureRebuild {
+    /// The ledger rebuilt.
+    public let ledger: Ledger
+
+    public init(ledger: Ledger) {
+        self.ledger = ledger
+    }
+
+    /// What a rebuild found and did.
+    public struct Outcome: Sendable {
+        /// The last seq the rebuilt figures cover.
+        public let throughSeq: Int64
+        /// Records folded by this run (fewer than `throughSeq` when it resumed).
+        public let recordsFolded: Int64
+        /// The seq a killed rebuild had reached, when this run went on from it.
+        public let resumedAfter: Int64?
+        /// SHA-256 of the rebuilt fold's snapshot, in hex: equal folds, equal hashes.
+        public let contentHash: String
+        /// What differed between the live figures and the rebuilt ones (empty when nothing).
+        public let differences: [String]
+        /// Stored snapshots written.
+        public let snapshots: Int
+        /// The generation now live.
+        public let generation: String
+    }
+
+    /// Runs the rebuild; `progress` is called with (records folded so far, records to fold).
+    public func run(progress: (_ folded: Int64, _ total: Int64) -> Void = { _, _ in }) throws -> Outcome {
+        let log = ledger.log
+        let figures = ledger.figures
+        // Begin, or find where a killed rebuild stopped.
+        let (target, resumedAfter) = try log.updatingProjections { access -> (String, Int64?) in
+            let live = try LiveFigures.liveGeneration(access)
+            let target = LiveFigures.generations.first { $0 != live }!
+            let marked = try access.withValue(forKey: LiveFigures.rebuildKey, in: LiveFigures.directory) {
+                String(decoding: $0, as: UTF8.self)
+            }
+            if marked == target, let checkpoint = try LiveFigures.checkpoint(access, generation: target) {
+                return (target, checkpoint)
+            }
+            try access.removeAll(in: target)
+            try access.put(Array(target.utf8), forKey: LiveFigures.rebuildKey, in: LiveFigures.directory)
+            return (target, nil)
+        }
+        var fold = try log.readingProjections { try LiveFigures.storedState($0, generation: target) }
+        let started = fold.throughSeq
+        let total = try log.head().seq
+        progress(0, total - started)
+
+        // Segment by segment up to the head as it stood at the start, each
+        // segment ending on a snapshot boundary and committed.
+        while fold.throughSeq < total {
+            let boundary = (fold.throughSeq / figures.snapshotEvery + 1) * figures.snapshotEvery
+            let end = min(boundary, total)
+            try log.readingProjections { access in
+                try RecordReplay(units: ledger.units).replay(from: fold.throughSeq + 1, through: end, access) {
+                    fold.apply($0)
+                    if $0.seq % 16_384 == 0 { progress($0.seq - started, total - started) }
+                }
+            }
+            let bytes = fold.snapshot()
+            let seq = fold.throughSeq
+            try log.updatingProjections { access in
+                if seq % figures.snapshotEvery == 0 {
+                    try access.put(bytes, forKey: LiveFigures.snapshotKey(seq), in: target)
+                }
+                try LiveFigures.putState(bytes, throughSeq: seq, in: target, access)
+            }
+            progress(fold.throughSeq - started, total - started)
+        }
+
+        // Catch up, compare, switch: one transaction.
+        return try log.updatingProjections { access in
+            var rebuilt = fold
+            try figures.replay(into: &rebuilt, through: try access.lastSeq, access) {
+                try LiveFigures.putSnapshot($0, in: target, access)
+            }
+            let rebuiltBytes = rebuilt.snapshot()
+            try LiveFigures.putState(rebuiltBytes, throughSeq: rebuilt.throughSeq, in: target, access)
+            let live = try LiveFigures.liveGeneration(access)
+            var differences: [String]
+            do {
+                var current = try LiveFigures.storedState(access, generation: live)
+                try figures.replay(into: &current, through: try access.lastSeq, access)
+                differences = current.snapshot() == rebuiltBytes ? [] : current.differences(from: rebuilt)
+            } catch let error as AppError {
+                differences = ["the live figures could not be read: \(error)"]
+            }
+            differences += try snapshotDifferences(live: live, rebuilt: target, access)
+            let snapshots = try snapshotSeqs(in: target, access).count
+            try access.put(Array(target.utf8), forKey: LiveFigures.liveKey, in: LiveFigures.directory)
+            try access.delete(LiveFigures.rebuildKey, in: LiveFigures.directory)
+            try access.removeAll(in: live)
+            return Outcome(
+                throughSeq: rebuilt.throughSeq, recordsFolded: rebuilt.throughSeq - started, resumedAfter: resumedAfter,
+                contentHash: Hex.encode(sha256(rebuiltBytes)), differences: differences, snapshots: snapshots,
+                generation: target)
+        }
+    }
+
+    /// The seqs of the snapshots stored in `generation`.
+    private func snapshotSeqs(in generation: String, _ access: ProjectionAccess) throws -> [Int64] {
+        var seqs: [Int64] = []
+        try access.forEachEntry(withPrefix: LiveFigures.snapshotPrefix, in: generation) { key, _ in
+            seqs.append(Int64(readBigEndian(key, at: 1)))
+        }
+        return seqs
+    }
+
+    /// The stored snapshots that differ between the two generations, in words.
+    private func snapshotDifferences(live: String, rebuilt: String, _ access: ProjectionAccess) throws -> [String] {
+        let liveSeqs = try snapshotSeqs(in: live, access)
+        let rebuiltSeqs = try snapshotSeqs(in: rebuilt, access)
+        var differences: [String] = []
+        for seq in Set(liveSeqs).union(rebuiltSeqs).sorted() {
+            let key = LiveFigures.snapshotKey(seq)
+            let old = try access.withValue(forKey: key, in: live) { Array($0) }
+            let new = try access.withValue(forKey: key, in: rebuilt) { Array($0) }
+            switch (old, new) {
+            case (nil, _): differences.append("the snapshot at seq \(seq) was missing from the live figures")
+            case (_, nil):
+                differences.append("the live figures held a snapshot at seq \(seq) that the log does not give")
+            case (let old?, let new?) where old != new:
+                differences.append("the snapshot at seq \(seq) differed from the log's")
+            default: break
+            }
+        }
+        return differences
+    }
+}

@@ -1,0 +1,288 @@
+import Dispatch
+import EventStore
+import LedgerDomain
+import LedgerProjections
+import LedgerValues
+
+/// The KPI fold kept in the ledger itself, up to date with every append
+/// (kpis.md, cli.md `kpi`): what lets `kpi` answer for "everything known"
+/// without replaying the log, and any past instant from a nearby snapshot.
+///
+/// The fold lives in one of two generations (named databases `kpi-a` and
+/// `kpi-b`); the `projections` database names the live one. A generation
+/// holds:
+/// - the checkpoint: the seq the stored fold has reached, committed in the same
+///   transaction as the events it covers, so it can never disagree with them;
+/// - the fold at the checkpoint (`KPIProjection.snapshot()`);
+/// - the fold at every multiple of `snapshotEvery` seqs, from which any past
+///   instant is answered by replaying at most that many records.
+///
+/// `rebuild` fills the other generation from the log, while this one keeps
+/// answering, and then names it live in one transaction.
+public struct LiveFigures: LedgerProjector {
+    /// The units, to read stored payloads.
+    let units: UnitDirectory
+    /// Seqs between stored snapshots: the most a past query replays.
+    public let snapshotEvery: Int64
+
+    /// The live figures of a ledger of `units`, with a snapshot every `snapshotEvery` seqs.
+    public init(units: UnitDirectory, snapshotEvery: Int64 = LiveFigures.defaultSnapshotEvery) {
+        precondition(snapshotEvery > 0, "snapshots are at least one seq apart")
+        self.units = units
+        self.snapshotEvery = snapshotEvery
+    }
+
+    /// The database that says which generation is live, and how far a rebuild has got.
+    static let directory = "projections"
+    /// The two generations of the fold.
+    static let generations = ["kpi-a", "kpi-b"]
+    /// Every database the live figures use, opened with the log.
+    static let spaces = [directory] + generations
+    /// The snapshot spacing of a ledger: at 250,000 seqs, a past query replays
+    /// at most a fraction of a second of records.
+    public static let defaultSnapshotEvery: Int64 = 250_000
+
+    static let liveKey = Array("live".utf8)
+    static let rebuildKey = Array("rebuild".utf8)
+    static let checkpointKey: [UInt8] = [0x00]
+    static let stateKey: [UInt8] = [0x01]
+    static let snapshotPrefix: [UInt8] = [0x02]
+
+    static func snapshotKey(_ seq: Int64) -> [UInt8] {
+        var key = snapshotPrefix
+        appendBigEndian(UInt64(seq), to: &key)
+        return key
+    }
+
+    // MARK: Reading
+
+    /// The generation that answers queries.
+    static func liveGeneration(_ access: ProjectionAccess) throws -> String {
+        let named = try access.withValue(forKey: liveKey, in: directory) { String(decoding: $0, as: UTF8.self) }
+        guard let named else { return generations[0] }
+        guard generations.contains(named) else {
+            throw AppError.figures("the live figures are said to be in \(named), which is not one of their databases")
+        }
+        return named
+    }
+
+    /// The seq the fold stored in `generation` has reached, or nil when it holds none.
+    static func checkpoint(_ access: ProjectionAccess, generation: String) throws -> Int64? {
+        try access.withValue(forKey: checkpointKey, in: generation) { value -> Int64 in
+            guard value.count == 8 else {
+                throw AppError.figures("the checkpoint of \(generation) is malformed")
+            }
+            return Int64(readBigEndian(value))
+        }
+    }
+
+    /// The fold stored in `generation` at its checkpoint (empty when none is stored).
+    static func storedState(_ access: ProjectionAccess, generation: String) throws -> KPIProjection {
+        try access.withValue(forKey: stateKey, in: generation) { bytes in
+            try decode(bytes, what: "the stored figures of \(generation)")
+        } ?? KPIProjection()
+    }
+
+    static func decode(_ bytes: UnsafeRawBufferPointer, what: String) throws -> KPIProjection {
+        do { return try KPIProjection(snapshot: bytes) } catch {
+            throw AppError.figures("\(what) cannot be read (\(error))")
+        }
+    }
+
+    /// The fold of every record with seq ≤ `seq`, from what the live generation
+    /// stores: its fold at the checkpoint when `seq` is at or past it, else the
+    /// nearest snapshot at or before `seq`; then the records between, replayed.
+    func fold(through seq: Int64, _ access: ProjectionAccess) throws -> KPIProjection {
+        let generation = try LiveFigures.liveGeneration(access)
+        let checkpoint = try LiveFigures.checkpoint(access, generation: generation) ?? 0
+        var fold: KPIProjection
+        if seq >= checkpoint {
+            fold = try LiveFigures.storedState(access, generation: generation)
+        } else {
+            let nearest = try access.withEntry(atOrBefore: LiveFigures.snapshotKey(seq), in: generation) {
+                key, value -> KPIProjection? in
+                guard key.starts(with: LiveFigures.snapshotPrefix) else { return nil }
+                return try LiveFigures.decode(value, what: "a stored snapshot of \(generation)")
+            }
+            fold = (nearest ?? nil) ?? KPIProjection()
+        }
+        try replay(into: &fold, through: seq, access)
+        return fold
+    }
+
+    // MARK: Writing
+
+    /// Brings the live generation up to the last record of an append
+    /// transaction: the fold is loaded, the records it has not seen are
+    /// replayed, and fold and checkpoint are put back in the same transaction.
+    /// An import that folded its events as it went has already put them, and
+    /// this finds nothing to do.
+    public func bringUpToDate(_ access: ProjectionAccess) throws {
+        let generation = try LiveFigures.liveGeneration(access)
+        let last = try access.lastSeq
+        let checkpoint = try LiveFigures.checkpoint(access, generation: generation) ?? 0
+        guard checkpoint != last else { return }
+        var appending = try AppendingFigures(access, figures: self)
+        try appending.save(access)
+    }
+
+    /// Replays the records after `fold.throughSeq` up to `seq` into `fold`,
+    /// calling `boundary` whenever the fold reaches a multiple of `snapshotEvery`.
+    func replay(
+        into fold: inout KPIProjection, through seq: Int64, _ access: ProjectionAccess,
+        boundary: (KPIProjection) throws -> Void = { _ in }, progress: (Int64) -> Void = { _ in }
+    ) throws {
+        guard seq > fold.throughSeq else { return }
+        try RecordReplay(units: units).replay(from: fold.throughSeq + 1, through: seq, access) { event in
+            fold.apply(event)
+            if event.seq % snapshotEvery == 0 {
+                try boundary(fold)
+                progress(event.seq)
+            }
+        }
+    }
+
+    /// Puts `fold` as `generation`'s state, with its checkpoint.
+    static func putState(_ fold: KPIProjection, in generation: String, _ access: ProjectionAccess) throws {
+        try putState(fold.snapshot(), throughSeq: fold.throughSeq, in: generation, access)
+    }
+
+    /// Puts the snapshot of a fold through `throughSeq` as `generation`'s state, with its checkpoint.
+    static func putState(
+        _ snapshot: [UInt8], throughSeq: Int64, in generation: String, _ access: ProjectionAccess
+    ) throws {
+        var checkpoint: [UInt8] = []
+        appendBigEndian(UInt64(throughSeq), to: &checkpoint)
+        try access.put(snapshot, forKey: stateKey, in: generation)
+        try access.put(checkpoint, forKey: checkpointKey, in: generation)
+    }
+
+    /// Puts `fold` as `generation`'s snapshot at its seq.
+    static func putSnapshot(_ fold: KPIProjection, in generation: String, _ access: ProjectionAccess) throws {
+        try access.put(fold.snapshot(), forKey: snapshotKey(fold.throughSeq), in: generation)
+    }
+}
+
+/// The live fold while events are being appended: loaded (and brought up to
+/// the ledger's last record) when the append begins, fed each admitted event,
+/// and put back, with its checkpoint, before the transaction commits.
+struct AppendingFigures {
+    private(set) var fold: KPIProjection
+    let generation: String
+    let snapshotEvery: Int64
+
+    /// Loads the live fold and replays whatever it has not seen yet.
+    init(_ access: ProjectionAccess, figures: LiveFigures) throws {
+        generation = try LiveFigures.liveGeneration(access)
+        snapshotEvery = figures.snapshotEvery
+        var fold = try LiveFigures.storedState(access, generation: generation)
+        let generation = generation
+        try figures.replay(into: &fold, through: try access.lastSeq, access) {
+            try LiveFigures.putSnapshot($0, in: generation, access)
+        }
+        self.fold = fold
+    }
+
+    /// Folds in one event just appended (its seq follows every one folded).
+    mutating func apply(_ event: RecordedEvent, _ access: ProjectionAccess) throws {
+        fold.apply(event)
+        if event.seq % snapshotEvery == 0 {
+            try LiveFigures.putSnapshot(fold, in: generation, access)
+        }
+    }
+
+    /// Puts the fold and its checkpoint.
+    mutating func save(_ access: ProjectionAccess) throws {
+        try LiveFigures.putState(fold, in: generation, access)
+    }
+}
+
+/// Turns stored records into what the fold reads, decoding them on every core
+/// while the caller folds the ones before: the records are read in chunks, and
+/// while one chunk is folded the next is decoded.
+struct RecordReplay {
+    let units: UnitDirectory
+    /// Records decoded together.
+    var chunkSize = 4096
+
+    /// Calls `body` with every record with `from ≤ seq ≤ through`, in seq order.
+    func replay(
+        from: Int64, through: Int64, _ access: ProjectionAccess, _ body: (RecordedEvent) throws -> Void
+    ) throws {
+        var chunk: [(seq: Int64, canonical: UnsafeRawBufferPointer)] = []
+        chunk.reserveCapacity(chunkSize)
+        var inFlight: ChunkDecoding?
+        let units = self.units
+        func advance() throws {
+            let next = chunk.isEmpty ? nil : ChunkDecoding(chunk, units: units)
+            chunk.removeAll(keepingCapacity: true)
+            if let previous = inFlight {
+                for event in try previous.events() { try body(event) }
+            }
+            inFlight = next
+        }
+        try access.forEachRecord(from: from, through: through) { seq, canonical in
+            chunk.append((seq, canonical))
+            if chunk.count == chunkSize { try advance() }
+        }
+        try advance()
+        try advance()
+    }
+
+    /// Decodes one stored record.
+    static func event(seq: Int64, canonical: UnsafeRawBufferPointer, units: UnitDirectory) throws -> RecordedEvent {
+        guard let view = RecordView(seq: seq, canonical: canonical) else {
+            throw LedgerError.damaged(seq: seq, reason: "the stored record is not a well-formed chained record")
+        }
+        guard let type = EventType.named(view.type.bindMemory(to: UInt8.self)) else {
+            throw LedgerError.damaged(
+                seq: seq,
+                reason: "the stored type \(String(decoding: view.type, as: UTF8.self)) is not in the catalogue")
+        }
+        guard case .object(let data)? = try? JSONParser.parse(view.data.bindMemory(to: UInt8.self)) else {
+            throw LedgerError.damaged(seq: seq, reason: "the stored data is not a JSON object")
+        }
+        let context = FieldReader.Context(type: type, occurredAt: view.occurredAt, units: units)
+        switch Payload.read(data, context: context) {
+        case .success(let payload):
+            return RecordedEvent(
+                seq: seq, stream: String(decoding: view.stream, as: UTF8.self), occurredAt: view.occurredAt,
+                recordedAt: view.recordedAt, orgUnit: String(decoding: view.orgUnit, as: UTF8.self), payload: payload)
+        case .failure(let errors):
+            throw LedgerError.damaged(
+                seq: seq,
+                reason: "the stored data does not read: " + errors.all.map(\.description).joined(separator: "; "))
+        }
+    }
+}
+
+/// One chunk of records being decoded on every core, in the background.
+private final class ChunkDecoding: @unchecked Sendable {
+    private let chunk: [(seq: Int64, canonical: UnsafeRawBufferPointer)]
+    private let units: UnitDirectory
+    private var decoded: [Result<RecordedEvent, any Error>] = []
+    private let done = DispatchGroup()
+
+    init(_ chunk: [(seq: Int64, canonical: UnsafeRawBufferPointer)], units: UnitDirectory) {
+        self.chunk = chunk
+        self.units = units
+        done.enter()
+        DispatchQueue.global().async { [self] in
+            decoded = Parallel.map(self.chunk.count, minimumPerCore: 256) { index in
+                Result {
+                    try RecordReplay.event(
+                        seq: self.chunk[index].seq, canonical: self.chunk[index].canonical, units: self.units)
+                }
+            }
+            done.leave()
+        }
+    }
+
+    /// The chunk's events, once decoded; throws the first record's error.
+    func events() throws -> [RecordedEvent] {
+        done.wait()
+        return try decoded.map { try $0.get() }
+    }
+
+    deinit { done.wait() }
+}

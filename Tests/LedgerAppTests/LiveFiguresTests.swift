@@ -1,0 +1,212 @@
+import EventStore
+import Foundation
+import LedgerProjections
+import LedgerValues
+import PropertyBased
+import Testing
+
+@testable import LedgerApp
+
+// The stored KPI figures (kpis.md, cli.md `kpi` and `rebuild`) against a replay
+// of the log from scratch, on generated districts. Each seed names one district
+// and one way of cutting it into files; every draw comes from a PropertyBased
+// xoshiro256** generator started at that seed, so each case is the same on
+// every run. Snapshots are taken every 97 seqs, so that small ledgers hold many.
+
+private let districtSeeds: [UInt64] = [0xF16_0001, 0xF16_0002, 0xF16_0003]
+private let snapshotEvery: Int64 = 97
+
+/// The lines of a small generated district.
+private func districtLines(seed: UInt64, persons: Int = 120) throws -> [String] {
+    var bytes: [UInt8] = []
+    try SyntheticDistrict(persons: persons, seed: seed, fromYear: 2019, toYear: 2023).write { bytes += $0 }
+    return String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
+}
+
+/// The fixed-seed generator of one case.
+private func generator(_ seed: UInt64) -> Xoshiro {
+    Xoshiro(seed: (seed, 0x9E37_79B9_7F4A_7C15, seed ^ 0xD1B5_4A32_D192_ED03, 0x2545_F491_4F6C_DD1D))
+}
+
+/// A ledger at `path` with the test's snapshot spacing.
+private func openLedger(_ path: String) throws -> Ledger {
+    try Ledger(path: path, create: true, snapshotEvery: snapshotEvery)
+}
+
+/// Imports `lines` as one file.
+@discardableResult
+private func importLines(_ lines: [String], into ledger: Ledger, dir: String, name: String) throws -> ImportReport {
+    let file = dir + "/\(name).jsonl"
+    try write(lines, to: file)
+    return try Importer(ledger: ledger).importFile(file)
+}
+
+/// The stored live fold, as `kpi` with no limit uses it, without catching up:
+/// what the last append committed.
+private func storedLiveFold(_ ledger: Ledger) throws -> KPIProjection {
+    try ledger.log.readingProjections { access in
+        try LiveFigures.storedState(access, generation: try LiveFigures.liveGeneration(access))
+    }
+}
+
+@Suite("live KPI figures and rebuild (kpis.md, cli.md)")
+struct LiveFiguresTests {
+    @Test(
+        "after every import the stored figures are the fold of the whole log, checkpoint included",
+        arguments: districtSeeds)
+    func liveEqualsReplay(seed: UInt64) throws {
+        let lines = try districtLines(seed: seed)
+        var r = generator(seed)
+        let cuts = [0] + (0..<3).map { _ in Int.random(in: 1..<lines.count, using: &r) }.sorted() + [lines.count]
+        try withScratch { dir in
+            let ledger = try openLedger(dir + "/ledger")
+            let report = try KPIReport(ledger: ledger)
+            for (part, (start, end)) in zip(cuts, cuts.dropFirst()).enumerated() {
+                try importLines(Array(lines[start..<end]), into: ledger, dir: dir, name: "part\(part)")
+                let head = try ledger.log.head().seq
+                let stored = try storedLiveFold(ledger)
+                #expect(stored.throughSeq == head)
+                let checkpoint = try ledger.log.readingProjections {
+                    try LiveFigures.checkpoint($0, generation: try LiveFigures.liveGeneration($0))
+                }
+                #expect(checkpoint == head)
+                #expect(stored.snapshot() == (try report.replayedProjection(through: head)).snapshot())
+            }
+        }
+    }
+
+    @Test("the figures known at T, or through seq N, are those of the ledger cut there", arguments: districtSeeds)
+    func pastEqualsTruncated(seed: UInt64) throws {
+        let lines = try districtLines(seed: seed)
+        var r = generator(seed ^ 0xD7)
+        try withScratch { dir in
+            let ledger = try openLedger(dir + "/ledger")
+            try importLines(lines, into: ledger, dir: dir, name: "all")
+            let report = try KPIReport(ledger: ledger)
+            let head = try ledger.log.head().seq
+            #expect(head == Int64(lines.count))
+            for draw in 0..<6 {
+                let cut = Int64.random(in: 0...head, using: &r)
+                let asOf = LocalDate(year: Int.random(in: 2019...2024, using: &r), month: 6, day: 30)!
+                // From the stored snapshots and a replay of what follows the nearest one…
+                let stored = try report.projection(within: .throughSeq(cut))
+                #expect(stored.throughSeq == cut)
+                #expect(stored.snapshot() == (try report.replayedProjection(through: cut)).snapshot())
+                // …and the same figures as a ledger that only ever held the first `cut` lines.
+                let truncated = try openLedger(dir + "/cut\(draw)")
+                if cut > 0 {
+                    try importLines(Array(lines.prefix(Int(cut))), into: truncated, dir: dir, name: "cut\(draw)")
+                }
+                let alone = try KPIReport(ledger: truncated).projection(within: .everything)
+                #expect(stored.figures(asOf: asOf) == alone.figures(asOf: asOf))
+                // Known at an instant: the prefix whose recordedAt is at or before it.
+                if cut > 0, let instant = try ledger.log.record(at: cut)?.record.recordedAt {
+                    let known = try report.projection(within: .knownAt(instant))
+                    #expect(known.throughSeq >= cut)
+                    #expect(try ledger.log.record(at: known.throughSeq)?.record.recordedAt == instant)
+                    #expect(known.snapshot() == (try report.replayedProjection(through: known.throughSeq)).snapshot())
+                }
+            }
+        }
+    }
+
+    @Test("a restore, which folds from the records it stores, leaves the same figures as the import")
+    func restoreKeepsFiguresLive() throws {
+        let lines = try districtLines(seed: districtSeeds[0])
+        try withScratch { dir in
+            let source = try openLedger(dir + "/source")
+            try importLines(lines, into: source, dir: dir, name: "all")
+            let export = dir + "/export.jsonl"
+            _ = try Exporter(ledger: source).export(to: export)
+            let copy = try openLedger(dir + "/copy")
+            _ = try Restorer(ledger: copy).restore(export)
+            #expect(try storedLiveFold(copy).snapshot() == (try storedLiveFold(source)).snapshot())
+        }
+    }
+
+    @Test("rebuild proves the live figures, switches generation, and the figures answer the same")
+    func rebuildMatches() throws {
+        let lines = try districtLines(seed: districtSeeds[1])
+        try withScratch { dir in
+            let ledger = try openLedger(dir + "/ledger")
+            try importLines(lines, into: ledger, dir: dir, name: "all")
+            let report = try KPIReport(ledger: ledger)
+            let before = try report.projection(within: .everything)
+            let outcome = try FigureRebuild(ledger: ledger).run()
+            #expect(outcome.differences.isEmpty)
+            #expect(outcome.resumedAfter == nil)
+            #expect(outcome.throughSeq == Int64(lines.count))
+            #expect(outcome.recordsFolded == Int64(lines.count))
+            #expect(outcome.snapshots == lines.count / Int(snapshotEvery))
+            #expect(outcome.contentHash == Hex.encode(sha256(before.snapshot())))
+            #expect(outcome.generation == "kpi-b")
+            #expect(try report.projection(within: .everything).snapshot() == before.snapshot())
+            // Past queries use the rebuilt snapshots.
+            let past = try report.projection(within: .throughSeq(Int64(lines.count) / 2))
+            #expect(past.snapshot() == (try report.replayedProjection(through: Int64(lines.count) / 2)).snapshot())
+            // A second rebuild switches back.
+            #expect(try FigureRebuild(ledger: ledger).run().generation == "kpi-a")
+        }
+    }
+
+    @Test("rebuild names what differed when the live figures were wrong, and replaces them")
+    func rebuildFindsDamage() throws {
+        let lines = try districtLines(seed: districtSeeds[2])
+        try withScratch { dir in
+            let ledger = try openLedger(dir + "/ledger")
+            try importLines(Array(lines.prefix(300)), into: ledger, dir: dir, name: "first")
+            // Damage: the stored figures are replaced by those of another district's first 300 lines,
+            // and one stored snapshot by bytes that are no snapshot at all.
+            let other = try openLedger(dir + "/other")
+            try importLines(
+                Array(try districtLines(seed: districtSeeds[0]).prefix(300)), into: other, dir: dir, name: "other")
+            let wrong = try storedLiveFold(other)
+            try ledger.log.updatingProjections { access in
+                let live = try LiveFigures.liveGeneration(access)
+                try access.put(wrong.snapshot(), forKey: LiveFigures.stateKey, in: live)
+                try access.put(
+                    LiveFigures.snapshotKey(0), forKey: LiveFigures.snapshotKey(Int64(2 * snapshotEvery)), in: live)
+            }
+            let outcome = try FigureRebuild(ledger: ledger).run()
+            #expect(!outcome.differences.isEmpty)
+            #expect(outcome.differences.contains { $0.contains("snapshot at seq \(2 * snapshotEvery)") })
+            #expect(outcome.differences.count > 1)
+            let replayed = try KPIReport(ledger: ledger).replayedProjection(through: 300)
+            #expect(try storedLiveFold(ledger).snapshot() == replayed.snapshot())
+            #expect(try FigureRebuild(ledger: ledger).run().differences.isEmpty)
+        }
+    }
+
+    @Test("a rebuild stopped after a checkpoint goes on from it, and ends with the same figures")
+    func rebuildResumes() throws {
+        let lines = try districtLines(seed: districtSeeds[0])
+        try withScratch { dir in
+            let ledger = try openLedger(dir + "/ledger")
+            try importLines(lines, into: ledger, dir: dir, name: "all")
+            let whole = try FigureRebuild(ledger: ledger).run()
+            // What a rebuild killed after its third checkpoint leaves: the marker, and the
+            // fold at that checkpoint, in the generation that is not live.
+            let stopped = 3 * snapshotEvery
+            let folds = try (1...3).map {
+                try KPIReport(ledger: ledger).replayedProjection(through: $0 * snapshotEvery)
+            }
+            try ledger.log.updatingProjections { access in
+                let target = LiveFigures.generations.first { $0 != whole.generation }!
+                try access.removeAll(in: target)
+                try access.put(Array(target.utf8), forKey: LiveFigures.rebuildKey, in: LiveFigures.directory)
+                for fold in folds { try LiveFigures.putSnapshot(fold, in: target, access) }
+                try LiveFigures.putState(folds[2], in: target, access)
+            }
+            // Appends while it was stopped are caught up too.
+            try importLines(
+                syntheticEvents(persons: 5, perPerson: 1, prefix: "late", start: "2026-01-01T00:00:00Z"),
+                into: ledger, dir: dir, name: "late")
+            let resumed = try FigureRebuild(ledger: ledger).run()
+            #expect(resumed.resumedAfter == stopped)
+            #expect(resumed.recordsFolded == Int64(lines.count + 10) - stopped)
+            #expect(resumed.differences.isEmpty)
+            let replayed = try KPIReport(ledger: ledger).replayedProjection(through: Int64(lines.count + 10))
+            #expect(resumed.contentHash == Hex.encode(sha256(replayed.snapshot())))
+        }
+    }
+}
