@@ -1,4 +1,6 @@
+import Dispatch
 import EventStore
+import Foundation
 import LedgerProjections
 import LedgerValues
 
@@ -60,27 +62,22 @@ public struct FigureRebuild {
         let total = try log.head().seq
         progress(0, total - started)
 
-        // Segment by segment up to the head as it stood at the start, each
-        // segment ending on a snapshot boundary and committed.
-        while fold.throughSeq < total {
-            let boundary = (fold.throughSeq / figures.snapshotEvery + 1) * figures.snapshotEvery
-            let end = min(boundary, total)
-            try log.readingProjections { access in
-                try RecordReplay(units: ledger.units).replay(from: fold.throughSeq + 1, through: end, access) {
-                    fold.apply($0)
-                    if $0.seq % 16_384 == 0 { progress($0.seq - started, total - started) }
-                }
+        // Up to the head as it stood at the start, in one read transaction. At
+        // every snapshot boundary a copy of the fold goes to the checkpointer,
+        // which encodes it and commits it on its own thread (a write transaction
+        // of its own) while the fold goes on.
+        let checkpointer = Checkpointer(log: log, generation: target)
+        defer { checkpointer.finish() }
+        try log.readingProjections { access in
+            try RecordReplay(units: ledger.units).replay(from: fold.throughSeq + 1, through: total, access) {
+                fold.apply($0)
+                if $0.seq % figures.snapshotEvery == 0 { checkpointer.commit(fold) }
+                if $0.seq % 16_384 == 0 { progress($0.seq - started, total - started) }
             }
-            let bytes = fold.snapshot()
-            let seq = fold.throughSeq
-            try log.updatingProjections { access in
-                if seq % figures.snapshotEvery == 0 {
-                    try access.put(bytes, forKey: LiveFigures.snapshotKey(seq), in: target)
-                }
-                try LiveFigures.putState(bytes, throughSeq: seq, in: target, access)
-            }
-            progress(fold.throughSeq - started, total - started)
         }
+        checkpointer.finish()
+        try checkpointer.failure.map { throw $0 }
+        progress(fold.throughSeq - started, total - started)
 
         // Catch up, compare, switch: one transaction.
         return try log.updatingProjections { access in
@@ -139,5 +136,45 @@ public struct FigureRebuild {
             }
         }
         return differences
+    }
+}
+
+/// Commits a rebuild's snapshots, one after another on a thread of its own: a
+/// rebuild that is killed resumes from the last one committed.
+private final class Checkpointer: @unchecked Sendable {
+    private let log: EventLog
+    private let generation: String
+    private let queue = DispatchQueue(label: "sunledger.rebuild.checkpoints")
+    private let lock = NSLock()
+    private var firstFailure: (any Error)?
+
+    init(log: EventLog, generation: String) {
+        self.log = log
+        self.generation = generation
+    }
+
+    /// The first error a commit met, once `finish` has returned.
+    var failure: (any Error)? { lock.withLock { firstFailure } }
+
+    /// Encodes `fold` and commits it as the generation's snapshot at its seq
+    /// and as its state, after the commits asked for before.
+    func commit(_ fold: KPIProjection) {
+        queue.async { [self] in
+            guard failure == nil else { return }
+            let bytes = fold.snapshot()
+            do {
+                try log.updatingProjections { access in
+                    try access.put(bytes, forKey: LiveFigures.snapshotKey(fold.throughSeq), in: generation)
+                    try LiveFigures.putState(bytes, throughSeq: fold.throughSeq, in: generation, access)
+                }
+            } catch {
+                lock.withLock { firstFailure = firstFailure ?? error }
+            }
+        }
+    }
+
+    /// Waits for every commit asked for.
+    func finish() {
+        queue.sync {}
     }
 }

@@ -198,12 +198,16 @@ struct AppendingFigures {
 }
 
 /// Turns stored records into what the fold reads, decoding them on every core
-/// while the caller folds the ones before: the records are read in chunks, and
-/// while one chunk is folded the next is decoded.
+/// while the caller folds the ones before: records are read in chunks, each
+/// chunk is decoded on a thread of its own, and a few chunks are decoded ahead
+/// of the one being folded.
 struct RecordReplay {
     let units: UnitDirectory
     /// Records decoded together.
-    var chunkSize = 4096
+    var chunkSize = 2048
+    /// Chunks decoded ahead of the one being folded: one for each core and one
+    /// more, so that no core waits while the fold catches up.
+    var ahead = Parallel.coreCount + 1
 
     /// Calls `body` with every record with `from ≤ seq ≤ through`, in seq order.
     func replay(
@@ -211,22 +215,22 @@ struct RecordReplay {
     ) throws {
         var chunk: [(seq: Int64, canonical: UnsafeRawBufferPointer)] = []
         chunk.reserveCapacity(chunkSize)
-        var inFlight: ChunkDecoding?
+        var inFlight: [ChunkDecoding] = []
+        inFlight.reserveCapacity(ahead + 1)
         let units = self.units
-        func advance() throws {
-            let next = chunk.isEmpty ? nil : ChunkDecoding(chunk, units: units)
-            chunk.removeAll(keepingCapacity: true)
-            if let previous = inFlight {
-                for event in try previous.events() { try body(event) }
-            }
-            inFlight = next
+        func foldOldest() throws {
+            let oldest = inFlight.removeFirst()
+            for event in try oldest.events() { try body(event) }
         }
         try access.forEachRecord(from: from, through: through) { seq, canonical in
             chunk.append((seq, canonical))
-            if chunk.count == chunkSize { try advance() }
+            guard chunk.count == chunkSize else { return }
+            inFlight.append(ChunkDecoding(chunk, units: units))
+            chunk.removeAll(keepingCapacity: true)
+            if inFlight.count > ahead { try foldOldest() }
         }
-        try advance()
-        try advance()
+        if !chunk.isEmpty { inFlight.append(ChunkDecoding(chunk, units: units)) }
+        while !inFlight.isEmpty { try foldOldest() }
     }
 
     /// Decodes one stored record.
@@ -256,11 +260,12 @@ struct RecordReplay {
     }
 }
 
-/// One chunk of records being decoded on every core, in the background.
+/// One chunk of records being decoded on a thread of its own.
 private final class ChunkDecoding: @unchecked Sendable {
     private let chunk: [(seq: Int64, canonical: UnsafeRawBufferPointer)]
     private let units: UnitDirectory
-    private var decoded: [Result<RecordedEvent, any Error>] = []
+    private var decoded: [RecordedEvent] = []
+    private var failure: (any Error)?
     private let done = DispatchGroup()
 
     init(_ chunk: [(seq: Int64, canonical: UnsafeRawBufferPointer)], units: UnitDirectory) {
@@ -268,11 +273,14 @@ private final class ChunkDecoding: @unchecked Sendable {
         self.units = units
         done.enter()
         DispatchQueue.global().async { [self] in
-            decoded = Parallel.map(self.chunk.count, minimumPerCore: 256) { index in
-                Result {
-                    try RecordReplay.event(
-                        seq: self.chunk[index].seq, canonical: self.chunk[index].canonical, units: self.units)
+            decoded.reserveCapacity(self.chunk.count)
+            do {
+                for record in self.chunk {
+                    decoded.append(
+                        try RecordReplay.event(seq: record.seq, canonical: record.canonical, units: self.units))
                 }
+            } catch {
+                failure = error
             }
             done.leave()
         }
@@ -281,7 +289,8 @@ private final class ChunkDecoding: @unchecked Sendable {
     /// The chunk's events, once decoded; throws the first record's error.
     func events() throws -> [RecordedEvent] {
         done.wait()
-        return try decoded.map { try $0.get() }
+        if let failure { throw failure }
+        return decoded
     }
 
     deinit { done.wait() }

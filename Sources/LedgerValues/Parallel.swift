@@ -18,6 +18,9 @@ public enum Parallel {
         #endif
     }()
 
+    /// The cores this process may use, for callers that spread work themselves.
+    public static var coreCount: Int { cores }
+
     /// `transform` applied to `0..<count` on every core; results in index order.
     /// Small inputs stay on the calling thread.
     @inlinable
