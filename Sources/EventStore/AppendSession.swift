@@ -160,7 +160,15 @@ public final class AppendSession {
         }
         streamEntries.removeAll()
         if sequencer.touchedStreams.count >= AppendSession.heldStreamStates { try putStreamStates() }
+        flushes += 1
+        if flushes % AppendSession.flushesBetweenReleases == 0 { releasePages() }
     }
+
+    /// Flushes between two releases of the map's resident pages (see
+    /// `LMDBEnvironment.releaseResidentPages`): the pages of the indexes an
+    /// import reads would otherwise stay counted in its memory.
+    static let flushesBetweenReleases = 10
+    private var flushes = 0
 
     /// How many stream states a session holds before it puts them.
     static let heldStreamStates = 1 << 20

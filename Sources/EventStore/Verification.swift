@@ -94,7 +94,13 @@ extension EventLog {
                 }
                 inFlight = next
             }
+            var scanned = 0
             try txn.scan(dbs.records) { key, value in
+                scanned += value.count
+                if scanned > ProjectionAccess.residentBytesPerScan {
+                    env.releaseResidentPages()
+                    scanned = 0
+                }
                 guard key.count == 8 else {
                     throw VerificationFailure(
                         seq: (chunk.last?.seq ?? inFlight?.chunk.last?.seq ?? walk.previous.seq) + 1,

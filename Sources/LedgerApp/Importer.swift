@@ -135,7 +135,7 @@ public struct Importer {
         let storingStarted = threadProcessorSeconds()
         let lines = ParsedLines(input: input, ledger: ledger, chunkSize: chunkSize)
         let access = session.projections
-        var figures = try AppendingFigures(access, figures: ledger.figures)
+        let figures = try ImportFigures(access, figures: ledger.figures)
         report.timings.parsingSeconds = try lines.forEach { line in
             read += 1
             if read % 100_000 == 0 { progress(read) }
@@ -146,7 +146,7 @@ public struct Importer {
             case .success(let parsed):
                 switch try session.offer(parsed.event) {
                 case .append(let seq, _, let recordedAt):
-                    try figures.apply(parsed.recorded(seq: seq, recordedAt: recordedAt), access)
+                    try figures.admitted(seq: seq, recordedAt: recordedAt, event: parsed, access)
                     report.stored += 1
                     report.firstSeq = report.firstSeq ?? seq
                     report.lastSeq = seq

@@ -103,6 +103,7 @@ extension Sunledger {
                 "\(program) export --masked --to-seq 20 \(flag)",
                 "\(program) export \(flag) --out backup.jsonl && tools/verify-export backup.jsonl",
                 "\(program) verify \(flag)",
+                "\(program) rebuild \(flag)",
             ] {
                 print("  \(command)")
             }

@@ -1,0 +1,83 @@
+import Dispatch
+import EventStore
+import Foundation
+import LedgerProjections
+import LedgerValues
+
+/// The live KPI fold during an import, folded on a thread of its own.
+///
+/// The thread that judges and stores the lines hands over the admitted events
+/// in batches and goes on; the fold, and the encoding of a snapshot at every
+/// `snapshotEvery` seqs, happen meanwhile on the folding thread. Whatever
+/// touches the import's LMDB transaction (putting the snapshots and, at the
+/// end, the fold and its checkpoint) stays on the storing thread, which owns it.
+final class ImportFigures: @unchecked Sendable {
+    private let generation: String
+    private let snapshotEvery: Int64
+    /// Touched only on `queue` once the import has begun handing over events.
+    private var fold: KPIProjection
+    private var batch: [(seq: Int64, recordedAt: Instant, event: ParsedEvent)] = []
+    private let queue = DispatchQueue(label: "sunledger.import.figures")
+    /// Batches handed over and not yet folded, at most three.
+    private let room = DispatchSemaphore(value: 3)
+    private let lock = NSLock()
+    /// Snapshots encoded on the folding thread, waiting to be put.
+    private var ready: [(seq: Int64, bytes: [UInt8])] = []
+
+    /// Events handed over together.
+    static let batchSize = 4096
+
+    /// Loads the live fold, replaying whatever it has not seen yet.
+    init(_ access: ProjectionAccess, figures: LiveFigures) throws {
+        let loaded = try AppendingFigures(access, figures: figures)
+        generation = loaded.generation
+        snapshotEvery = figures.snapshotEvery
+        fold = loaded.fold
+        batch.reserveCapacity(ImportFigures.batchSize)
+    }
+
+    /// Notes an event the store has just admitted at `seq`, recorded at `recordedAt`.
+    func admitted(seq: Int64, recordedAt: Instant, event: ParsedEvent, _ access: ProjectionAccess) throws {
+        batch.append((seq, recordedAt, event))
+        if batch.count == ImportFigures.batchSize { try handOver(access) }
+    }
+
+    private func handOver(_ access: ProjectionAccess) throws {
+        let events = batch
+        batch = []
+        batch.reserveCapacity(ImportFigures.batchSize)
+        room.wait()
+        queue.async { [self] in
+            for admitted in events {
+                fold.apply(admitted.event.recorded(seq: admitted.seq, recordedAt: admitted.recordedAt))
+                if admitted.seq % snapshotEvery == 0 {
+                    let bytes = fold.snapshot()
+                    lock.withLock { ready.append((admitted.seq, bytes)) }
+                }
+            }
+            room.signal()
+        }
+        try putReady(access)
+    }
+
+    private func putReady(_ access: ProjectionAccess) throws {
+        let snapshots = lock.withLock {
+            defer { ready = [] }
+            return ready
+        }
+        for snapshot in snapshots {
+            try access.put(snapshot.bytes, forKey: LiveFigures.snapshotKey(snapshot.seq), in: generation)
+        }
+    }
+
+    /// Waits until every event handed over is folded, then puts the remaining
+    /// snapshots and the fold with its checkpoint.
+    func save(_ access: ProjectionAccess) throws {
+        if !batch.isEmpty { try handOver(access) }
+        let (bytes, seq) = queue.sync { (fold.snapshot(), fold.throughSeq) }
+        try putReady(access)
+        try LiveFigures.putState(bytes, throughSeq: seq, in: generation, access)
+    }
+
+    deinit { queue.sync {} }
+}
