@@ -28,6 +28,11 @@ let package = Package(
             pkgConfig: "lmdb",
             providers: [.apt(["liblmdb-dev"])]
         ),
+        .systemLibrary(
+            name: "CLibcrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .target(
             name: "LMDBKit",
             dependencies: ["CLMDB"],
@@ -42,7 +47,7 @@ let package = Package(
             dependencies: [
                 "LMDBKit",
                 "LedgerValues",
-                .product(name: "Crypto", package: "swift-crypto"),
+                "CLibcrypto",
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,4 +1,3 @@
-import Crypto
 import LedgerValues
 
 /// The part an event type plays in its stream (events.md §5).

@@ -1,4 +1,3 @@
-import Crypto
 import LedgerValues
 
 #if canImport(Glibc)
