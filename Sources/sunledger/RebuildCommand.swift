@@ -66,9 +66,9 @@ final class ProgressMeter {
             let width = 30
             let filled = Int(fraction * Double(width))
             let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-            let left = rate > 0 ? Double(total - done) / rate : 0
+            let eta = rate > 0 ? String(format: "%.0f s", Double(total - done) / rate) : "–"
             showProgress(
-                "\(bar) \(String(format: "%3.0f%%", fraction * 100)) \(done.formatted())/\(total.formatted()) \(noun), \(Int(rate).formatted())/s, ETA \(String(format: "%.0f s", left))"
+                "\(bar) \(String(format: "%3.0f%%", fraction * 100)) \(done.formatted())/\(total.formatted()) \(noun), \(Int(rate).formatted())/s, ETA \(eta)"
             )
         } else {
             let tenth = Int(fraction * 10)

@@ -67,6 +67,38 @@ struct CrashSafetyTests {
         }
     }
 
+    @Test(
+        "kill -9 of a rebuild leaves the live figures answering; running it again proves and switches them",
+        arguments: [20, 120])
+    func killRebuild(_ milliseconds: Int) throws {
+        try withScratch { dir in
+            let ledger = dir + "/ledger"
+            let file = dir + "/events.jsonl"
+            try write(CrashSafetyTests.events, to: file)
+            #expect(try sunledger("import", file, "--ledger", ledger).status == 0)
+            let figures = ["kpi", "--as-of", "2020-06-30", "--json", "--ledger", ledger]
+            func kpi() throws -> Run { try run(sunledgerPath, figures) }
+            let before = try kpi()
+            #expect(before.status == 0, "\(before.stderr)")
+
+            let rebuild = try launch(["rebuild", "--ledger", ledger])
+            usleep(useconds_t(milliseconds * 1000))
+            kill(rebuild.processIdentifier, SIGKILL)
+            rebuild.waitUntilExit()
+            #expect(try kpi().stdout == before.stdout)
+
+            let again = try sunledger("rebuild", "--ledger", ledger)
+            #expect(again.status == 0, "\(again.stderr)")
+            #expect(again.stdout.contains("rebuilt the KPI figures through seq \(CrashSafetyTests.total.formatted())"))
+            #expect(again.stdout.contains("the live figures equal the log's"))
+            #expect(again.stdout.contains("content hash: "))
+            // Not a terminal: progress comes as plain lines on standard error.
+            #expect(again.stderr.contains("(100%)"))
+            #expect(try kpi().stdout == before.stdout)
+            #expect(try sunledger("verify", "--ledger", ledger).status == 0)
+        }
+    }
+
     @Test("readers in other processes keep reading during an import; a second writer waits, then succeeds")
     func concurrentUse() throws {
         try withScratch { dir in
