@@ -132,26 +132,22 @@ public struct ProjectionAccess {
 extension EventLog {
     /// Runs `body` with the projections and the log as one read transaction sees them.
     public func readingProjections<T>(_ body: (ProjectionAccess) throws -> T) throws -> T {
-        try env.read { txn in
-            let store = StoreTransaction(txn: txn, dbs: dbs)
-            let head = try store.head()
-            return try body(
-                ProjectionAccess(
-                    store: store, spaces: projectionSpaces, head: { head }, releasePages: env.releaseResidentPages))
-        }
+        try env.read { try body(try projectionAccess($0)) }
     }
 
     /// Runs `body` in a write transaction that may change the projections only
     /// (never the log), committed when it returns and abandoned if it throws.
     public func updatingProjections<T>(_ body: (ProjectionAccess) throws -> T) throws -> T {
         try mapStorageErrors {
-            try env.write { txn in
-                let store = StoreTransaction(txn: txn, dbs: dbs)
-                let head = try store.head()
-                return try body(
-                    ProjectionAccess(
-                        store: store, spaces: projectionSpaces, head: { head }, releasePages: env.releaseResidentPages))
-            }
+            try env.write { try body(try projectionAccess($0)) }
         }
+    }
+
+    /// The projections of `txn`, whose last record is the ledger's head as `txn` sees it.
+    private func projectionAccess(_ txn: LMDBTransaction) throws -> ProjectionAccess {
+        let store = StoreTransaction(txn: txn, dbs: dbs)
+        let head = try store.head()
+        return ProjectionAccess(
+            store: store, spaces: projectionSpaces, head: { head }, releasePages: env.releaseResidentPages)
     }
 }

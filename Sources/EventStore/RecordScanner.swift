@@ -257,9 +257,11 @@ struct FieldBytes: Hashable, @unchecked Sendable {
 public struct RecordView {
     /// Its seq.
     public let seq: Int64
-    /// `stream`, `type` and `orgUnit` as UTF-8 bytes (their patterns allow no escapes).
+    /// `stream` as UTF-8 bytes (its pattern allows no escapes).
     public let stream: UnsafeRawBufferPointer
+    /// `type` as UTF-8 bytes.
     public let type: UnsafeRawBufferPointer
+    /// `orgUnit` as UTF-8 bytes.
     public let orgUnit: UnsafeRawBufferPointer
     /// The `data` object's canonical JSON.
     public let data: UnsafeRawBufferPointer
