@@ -21,6 +21,8 @@ public final class AppendSession {
     private var appended = 0
 
     private let projectionSpaces: [String: LMDBDatabase]
+    /// The right edge of the Merkle tree, which every appended record extends.
+    private var merkle: MerkleFrontier
     private let releasePages: () -> Void
 
     init(
@@ -33,6 +35,21 @@ public final class AppendSession {
         self.flushEvery = max(flushEvery, 1)
         sequencer = try Sequencer(lookup: store, clock: clock)
         head = try store.head()
+        let store = self.store
+        if head.seq > 0, try store.txn.count(in: store.dbs.merkle) == 0 {
+            try MerkleTree.plant(store)  // a ledger made before it had a Merkle tree
+        }
+        merkle = try MerkleFrontier(count: UInt64(head.seq)) { level, index in
+            guard
+                let hash = try store.txn.value(
+                    in: store.dbs.merkle, forKey: MerkleTree.nodeKey(level: level, index: index))
+            else {
+                throw LedgerError.damaged(
+                    seq: Int64((index + 1) << UInt64(level)), reason: "the Merkle tree lacks a node of the last records"
+                )
+            }
+            return hash
+        }
     }
 
     /// The projection databases in this session's transaction; their last
@@ -98,6 +115,11 @@ public final class AppendSession {
         }
         if let vault {
             try store.txn.put(vault.encoded, forKey: bigEndianKey(seq), in: store.dbs.vault, options: .append)
+        }
+        try hash.withUnsafeBytes { recordHash in
+            try merkle.append(recordHash) { key, node in
+                try store.txn.put(node, forKey: key, in: store.dbs.merkle, options: .append)
+            }
         }
         if let item = event.item {
             let state =

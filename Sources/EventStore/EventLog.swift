@@ -20,6 +20,10 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
     case damaged(seq: Int64, reason: String)
     /// A projection database was asked for that the log was not opened with.
     case noSuchProjection(String)
+    /// A Merkle tree size beyond the records stored (or below 0).
+    case noSuchTreeSize(Int64, leaves: Int64)
+    /// A record that is not a leaf of the tree asked about.
+    case noSuchLeaf(Int64, treeSize: Int64)
 
     public var description: String {
         switch self {
@@ -34,6 +38,10 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
             "seq \(seq): \(reason)"
         case .noSuchProjection(let name):
             "the ledger was not opened with the projection database \(name)"
+        case .noSuchTreeSize(let size, let leaves):
+            "there is no tree of size \(size): the ledger holds \(leaves) record\(leaves == 1 ? "" : "s")"
+        case .noSuchLeaf(let seq, let size):
+            "seq \(seq) is not a leaf of the tree of size \(size) (1–\(size))"
         }
     }
 }

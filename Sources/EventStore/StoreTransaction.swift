@@ -19,8 +19,10 @@ struct LedgerDatabases: Sendable {
     /// stream (UTF-8) ‖ 0x00 ‖ item key → `ItemState`: what an event started in a
     /// stream and a later one ends (a person's employments).
     let items: LMDBDatabase
+    /// Merkle node number (8 bytes big-endian, see `MerkleTree`) → the hash of that complete subtree.
+    let merkle: LMDBDatabase
 
-    static let names = ["records", "ids", "stream-index", "streams", "vault", "meta", "items"]
+    static let names = ["records", "ids", "stream-index", "streams", "vault", "meta", "items", "merkle"]
 
     init(_ handles: [LMDBDatabase]) {
         records = handles[0]
@@ -30,6 +32,7 @@ struct LedgerDatabases: Sendable {
         vault = handles[4]
         meta = handles[5]
         items = handles[6]
+        merkle = handles[7]
     }
 }
 

@@ -32,16 +32,20 @@ public struct LedgerDigest: Equatable, Sendable {
     public var hash: [UInt8]
     /// Its recordedAt; nil for an empty ledger.
     public var recordedAt: Instant?
+    /// The root of the Merkle tree of records 1…seq (events.md §7); nil in a
+    /// digest kept before the ledger had one, which `verify` then does not check.
+    public var merkleRoot: [UInt8]?
 
-    public init(seq: Int64, hash: [UInt8], recordedAt: Instant?) {
+    public init(seq: Int64, hash: [UInt8], recordedAt: Instant?, merkleRoot: [UInt8]? = nil) {
         self.seq = seq
         self.hash = hash
         self.recordedAt = recordedAt
+        self.merkleRoot = merkleRoot
     }
 
-    /// The digest of `head`.
-    public init(_ head: LedgerHead) {
-        self.init(seq: head.seq, hash: head.hash, recordedAt: head.recordedAt)
+    /// The digest of `head`, with the Merkle root of the records up to it.
+    public init(_ head: LedgerHead, merkleRoot: [UInt8]? = nil) {
+        self.init(seq: head.seq, hash: head.hash, recordedAt: head.recordedAt, merkleRoot: merkleRoot)
     }
 }
 
@@ -138,6 +142,15 @@ extension EventLog {
                 StoreTransaction.streamIndexKey(fields.stream.string, version: fields.version)
             }
             try checkStreamStates(walk.streams, store: store)
+            try checkMerkleTree(against: walk.merkleSum, store: store, last: previous.seq)
+            if let digest, let root = digest.merkleRoot {
+                let stored = try MerkleProofs(store: store, leaves: previous.seq).root(size: digest.seq)
+                guard stored == root else {
+                    throw VerificationFailure(
+                        seq: digest.seq,
+                        reason: "the Merkle root of the first \(digest.seq) records is not the digest's merkleRoot")
+                }
+            }
             if items != nil { try checkItems(walk.items, store: store) }
             return VerificationReport(
                 records: previous.seq, streams: walk.streams.count, piiCommitments: walk.piiChecked, head: last)
@@ -160,6 +173,34 @@ extension EventLog {
             return .next
         }
         return entries
+    }
+
+    /// Compares the stored Merkle tree with the one recomputed from the records;
+    /// on a difference, recomputes it again node by node to name the first record
+    /// whose nodes do not match.
+    private func checkMerkleTree(against expected: EntrySum, store: StoreTransaction, last: Int64) throws {
+        var actual = EntrySum()
+        try store.txn.scan(dbs.merkle) { key, value in
+            actual.add(EntrySum.term(value, seq: key.count == 8 ? Int64(readBigEndian(key)) : -1))
+            return .next
+        }
+        if actual == expected { return }
+        var frontier = MerkleFrontier()
+        for seq in stride(from: Int64(1), through: last, by: 1) {
+            let hash = try store.txn.value(in: dbs.records, forKey: bigEndianKey(seq)).map { Array($0.prefix(32)) }
+            guard let hash else { throw VerificationFailure(seq: seq, reason: "record cannot be read") }
+            try hash.withUnsafeBytes { recordHash in
+                try frontier.append(recordHash) { key, node in
+                    guard try store.txn.value(in: dbs.merkle, forKey: key) == node else {
+                        throw VerificationFailure(
+                            seq: seq, reason: "the Merkle tree's nodes for this record do not match the records")
+                    }
+                }
+            }
+        }
+        throw VerificationFailure(
+            seq: last + 1, reason: "the Merkle tree holds \(actual.count - expected.count) nodes beyond the last record"
+        )
     }
 
     /// Compares an index with the sum over the records; on a difference, finds the first bad seq.
@@ -291,6 +332,9 @@ struct ChainWalk {
     private(set) var idSum = EntrySum()
     private(set) var streamSum = EntrySum()
     private(set) var piiChecked = 0
+    /// The Merkle tree recomputed from the records' hashes, and the sum of its nodes.
+    private var merkle = MerkleFrontier()
+    private(set) var merkleSum = EntrySum()
     private(set) var digestSeen: Bool
     let itemOf: ((LedgerRecord) -> StreamItem?)?
     /// The items the records start and end, keyed as the item index is.
@@ -331,6 +375,12 @@ struct ChainWalk {
         guard let fields = reading.fields else {
             throw VerificationFailure(seq: seq, reason: "the stored record is not a well-formed chained record")
         }
+        var sum = merkleSum
+        merkle.append(UnsafeRawBufferPointer(rebasing: value[0..<32])) { key, node in
+            let number = key.withUnsafeBytes { Int64(readBigEndian($0)) }
+            node.withUnsafeBytes { sum.add(EntrySum.term($0, seq: number)) }
+        }
+        merkleSum = sum
         guard fields.seq == seq else {
             throw VerificationFailure(seq: seq, reason: "the record says seq \(fields.seq)")
         }

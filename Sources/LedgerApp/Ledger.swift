@@ -116,9 +116,9 @@ public final class Ledger: @unchecked Sendable {
             item: event.payload.employment.map(employmentItem))
     }
 
-    /// The digest of the ledger as it stands: `{"seq":N,"hash":"…","recordedAt":"…"}`.
+    /// The digest of the ledger as it stands: `{"seq":N,"hash":"…","recordedAt":"…","merkleRoot":"…"}`.
     public func digest() throws -> LedgerDigest {
-        LedgerDigest(try log.head())
+        try log.digest()
     }
 
     /// Verifies the whole ledger (see `EventLog.verify`).
@@ -150,13 +150,15 @@ public final class Ledger: @unchecked Sendable {
 }
 
 extension LedgerDigest {
-    /// The digest as one line of JSON, keys in the order seq, hash, recordedAt.
+    /// The digest as one line of JSON, keys in the order seq, hash, recordedAt, merkleRoot.
     public var json: String {
         let recorded = recordedAt.map { "\"\($0)\"" } ?? "null"
-        return "{\"seq\":\(seq),\"hash\":\"\(Hex.encode(hash))\",\"recordedAt\":\(recorded)}"
+        let root = merkleRoot.map { ",\"merkleRoot\":\"\(Hex.encode($0))\"" } ?? ""
+        return "{\"seq\":\(seq),\"hash\":\"\(Hex.encode(hash))\",\"recordedAt\":\(recorded)\(root)}"
     }
 
-    /// Reads a digest from its JSON (extra keys, such as a Merkle root, are ignored).
+    /// Reads a digest from its JSON; `merkleRoot` may be absent (a digest kept
+    /// before the ledger had a Merkle tree), and other keys are ignored.
     public init(json text: String) throws {
         guard case .object(let object) = try JSONParser.parse(text),
             case .integer(let seq)? = object["seq"], seq >= 0,
@@ -171,6 +173,13 @@ extension LedgerDigest {
             }
             recordedAt = instant
         }
-        self.init(seq: seq, hash: hash, recordedAt: recordedAt)
+        var merkleRoot: [UInt8]?
+        if let value = object["merkleRoot"] {
+            guard case .string(let text) = value, text.utf8.count == 64, let root = Hex.decode(text) else {
+                throw AppError.usage("the digest's merkleRoot is not 64 hex digits")
+            }
+            merkleRoot = root
+        }
+        self.init(seq: seq, hash: hash, recordedAt: recordedAt, merkleRoot: merkleRoot)
     }
 }

@@ -13,7 +13,7 @@ struct Sunledger: ParsableCommand {
         abstract: "The services ledger of a disabled persons' federation: append-only, hash-chained, auditable.",
         subcommands: [
             Import.self, Export.self, Verify.self, Digest.self, History.self, Restore.self, Demo.self, Kpi.self,
-            Caseload.self, Rebuild.self, Generate.self,
+            Caseload.self, Rebuild.self, Prove.self, Generate.self,
         ])
 
     /// `--ledger PATH` given before the subcommand (`sunledger --ledger DIR import …`).
@@ -198,7 +198,9 @@ extension Sunledger {
 
     struct Digest: LedgerCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print the digest of the last record: {\"seq\":N,\"hash\":\"…\",\"recordedAt\":\"…\"}.")
+            abstract:
+                "Print the digest of the last record: {\"seq\":N,\"hash\":\"…\",\"recordedAt\":\"…\",\"merkleRoot\":\"…\"}."
+        )
 
         @OptionGroup var options: LedgerOption
         @ParentCommand var root: Sunledger

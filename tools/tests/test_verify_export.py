@@ -116,8 +116,43 @@ def good_chain():
     return chain
 
 
-def digest_of(line):
-    return '{"seq":%d,"hash":"%s","recordedAt":"%s"}' % (line["seq"], line["hash"], line["recordedAt"])
+def digest_of(line, records=None):
+    """A digest of `line`; with `records` (the lines of seq 1 to it), its Merkle root too."""
+    text = '{"seq":%d,"hash":"%s","recordedAt":"%s"' % (line["seq"], line["hash"], line["recordedAt"])
+    if records is not None:
+        text += ',"merkleRoot":"%s"' % mth([bytes.fromhex(r["hash"]) for r in records]).hex()
+    return text + "}"
+
+
+# RFC 6962 §2.1 written out for the tests: the tree head, audit paths and
+# consistency proofs exactly as the RFC's recursive definitions give them.
+
+def mth(leaves):
+    if not leaves:
+        return hashlib.sha256(b"").digest()
+    if len(leaves) == 1:
+        return hashlib.sha256(b"\x00" + leaves[0]).digest()
+    k = 1 << ((len(leaves) - 1).bit_length() - 1)
+    return hashlib.sha256(b"\x01" + mth(leaves[:k]) + mth(leaves[k:])).digest()
+
+
+def audit_path(m, leaves):
+    if len(leaves) <= 1:
+        return []
+    k = 1 << ((len(leaves) - 1).bit_length() - 1)
+    if m < k:
+        return audit_path(m, leaves[:k]) + [mth(leaves[k:])]
+    return audit_path(m - k, leaves[k:]) + [mth(leaves[:k])]
+
+
+def consistency(m, leaves, whole=True):
+    n = len(leaves)
+    if m == n:
+        return [] if whole else [mth(leaves)]
+    k = 1 << ((n - 1).bit_length() - 1)
+    if m <= k:
+        return consistency(m, leaves[:k], whole) + [mth(leaves[k:])]
+    return consistency(m - k, leaves[k:], False) + [mth(leaves[:k])]
 
 
 def replace_once(text, old, new):
@@ -265,14 +300,14 @@ class GoodExportTests(VerifierTestCase):
     def test_a_good_chain_passes_and_prints_its_digest(self):
         chain = good_chain()
         digest, stderr = self.assert_passes(chain.lines)
-        self.assertEqual(digest, digest_of(chain.lines[-1]))
+        self.assertEqual(digest, digest_of(chain.lines[-1], chain.lines))
         self.assertIn("verified 8 records (seq 1\u20138), 2 pii commitments checked", stderr)
 
     def test_key_order_in_the_line_does_not_matter(self):
         chain = good_chain()
         shuffled = [dict(reversed(list(line.items()))) for line in chain.lines]
         digest, _ = self.assert_passes(shuffled)
-        self.assertEqual(digest, digest_of(chain.lines[-1]))
+        self.assertEqual(digest, digest_of(chain.lines[-1], chain.lines))
 
     def test_commitments_without_pii_and_masked_pii_pass(self):
         chain = good_chain()
@@ -302,11 +337,12 @@ class GoodExportTests(VerifierTestCase):
         chain = good_chain()
         digest = digest_of(chain.lines[2])
         self.assert_passes(chain.lines, "--digest", digest)
-        with_root = digest[:-1] + ',"merkleRoot":"%s"}' % ("ab" * 32)  # unknown keys are ignored
+        with_root = digest_of(chain.lines[2], chain.lines[:3])
         digest_file = self.directory / "digest.json"
-        digest_file.write_text(with_root + "\n", encoding="utf-8")
+        digest_file.write_text(with_root[:-1] + ',"other":1}\n', encoding="utf-8")  # unknown keys are ignored
         _, stderr = self.assert_passes(chain.lines, "--digest", str(digest_file))
         self.assertIn("contains the digested record seq 3 unchanged", stderr)
+        self.assertIn("the Merkle root of seq 1-3 is the digest's", stderr)
         self.assert_passes(chain.lines, "--digest", '{"seq":0,"hash":"%s","recordedAt":null}' % ZERO)
 
 
@@ -562,7 +598,7 @@ class CommandLineTests(unittest.TestCase):
             with self.subTest(arguments=arguments):
                 result = self.run_script(arguments, text)
                 self.assertEqual(result.returncode, 0, result.stderr)
-                self.assertEqual(result.stdout.decode("utf-8"), digest_of(chain.lines[-1]) + "\n")
+                self.assertEqual(result.stdout.decode("utf-8"), digest_of(chain.lines[-1], chain.lines) + "\n")
                 self.assertIn("verified 8 records", result.stderr.decode("utf-8"))
 
     def test_a_failure_exits_1_and_names_stdin(self):
@@ -578,3 +614,50 @@ class CommandLineTests(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+# --------------------------------------------------------------------------
+# The Merkle tree and its proofs (events.md §7)
+
+class MerkleTests(VerifierTestCase):
+
+    leaves = [hashlib.sha256(b"record %d" % i).digest() for i in range(1, 41)]
+
+    def test_a_digest_whose_merkle_root_is_not_the_records_fails(self):
+        chain = good_chain()
+        wrong = digest_of(chain.lines[2])[:-1] + ',"merkleRoot":"%s"}' % ("ab" * 32)
+        self.assert_fails(chain.lines, 3, 3, "not the digest's merkleRoot", "--digest", wrong)
+
+    def test_the_root_is_rfc_6962s_for_every_size(self):
+        for n in range(0, len(self.leaves) + 1):
+            frontier = verifier.MerkleFrontier()
+            for leaf in self.leaves[:n]:
+                frontier.append(leaf)
+            self.assertEqual(frontier.root(), mth(self.leaves[:n]).hex(), n)
+            self.assertEqual(verifier.merkle_root(self.leaves[:n]), mth(self.leaves[:n]), n)
+
+    def test_every_audit_path_holds_and_a_changed_one_does_not(self):
+        for n in range(1, len(self.leaves) + 1):
+            root = mth(self.leaves[:n])
+            for m in range(n):
+                path = audit_path(m, self.leaves[:n])
+                self.assertTrue(verifier.verify_inclusion(m, n, self.leaves[m], path, root), (m, n))
+                other = self.leaves[(m + 1) % n] if n > 1 else hashlib.sha256(b"other").digest()
+                self.assertEqual(verifier.verify_inclusion(m, n, other, path, root), n == 1 and other == self.leaves[m])
+                if path:
+                    tampered = path[:-1] + [bytes(32)]
+                    self.assertFalse(verifier.verify_inclusion(m, n, self.leaves[m], tampered, root), (m, n))
+                    self.assertFalse(verifier.verify_inclusion(m, n, self.leaves[m], path[:-1], root), (m, n))
+                self.assertFalse(verifier.verify_inclusion(m, n, self.leaves[m], path, bytes(32)), (m, n))
+
+    def test_every_consistency_proof_holds_and_a_changed_one_does_not(self):
+        for n in range(0, 33):
+            for m in range(0, n + 1):
+                proof = consistency(m, self.leaves[:n]) if 0 < m < n else []
+                first, second = mth(self.leaves[:m]), mth(self.leaves[:n])
+                self.assertTrue(verifier.verify_consistency(m, n, proof, first, second), (m, n))
+                if proof:
+                    self.assertFalse(verifier.verify_consistency(m, n, proof[:-1] + [bytes(32)], first, second))
+                    self.assertFalse(verifier.verify_consistency(m, n, proof, bytes(32), second), (m, n))
+                if 0 < m < n:
+                    self.assertFalse(verifier.verify_consistency(m, n, proof, first, bytes(32)), (m, n))

@@ -1,0 +1,57 @@
+import ArgumentParser
+import EventStore
+import LedgerApp
+
+extension Sunledger {
+    struct Prove: LedgerCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Print a Merkle proof (events.md §7) as JSON: that a record is in the ledger, or that it extends an earlier size.",
+            discussion: """
+                sunledger prove SEQ [--tree-size N] prints the inclusion proof of record SEQ in the tree \
+                of the first N records (default: all): {"seq","treeSize","leaf","path","merkleRoot"}. \
+                sunledger prove --consistency M [--tree-size N] prints the proof that the tree of N \
+                records extends the tree of M: {"fromSize","treeSize","proof","fromRoot","merkleRoot"}. \
+                Hashes are lowercase hex, as in RFC 6962; tools/verify-export --proof checks them \
+                without this program.
+                """)
+
+        @OptionGroup var options: LedgerOption
+        @ParentCommand var root: Sunledger
+        @Argument(help: "The seq of the record to prove included.") var seq: Int64?
+        @Option(name: .customLong("consistency"), help: "Prove the tree extends the tree of this many records.")
+        var fromSize: Int64?
+        @Option(name: .customLong("tree-size"), help: "The tree of the first N records (default: every record).")
+        var treeSize: Int64?
+
+        func validate() throws {
+            guard (seq == nil) != (fromSize == nil) else {
+                throw ValidationError("give either a SEQ to prove included or --consistency M, not both or neither")
+            }
+        }
+
+        func run() throws {
+            let ledger = try open()
+            let document = try ledger.log.merkleProofs { proofs -> String in
+                let size = treeSize ?? proofs.leaves
+                let root = Hex.encode(try proofs.root(size: size))
+                if let seq {
+                    let path = try proofs.inclusionPath(seq: seq, size: size)
+                    let leaf = try proofs.leaf(seq: seq)
+                    return
+                        #"{"seq":\#(seq),"treeSize":\#(size),"leaf":"\#(Hex.encode(leaf))","path":\#(hexList(path)),"merkleRoot":"\#(root)"}"#
+                }
+                let from = fromSize!
+                let proof = try proofs.consistencyProof(from: from, size: size)
+                let fromRoot = Hex.encode(try proofs.root(size: from))
+                return
+                    #"{"fromSize":\#(from),"treeSize":\#(size),"proof":\#(hexList(proof)),"fromRoot":"\#(fromRoot)","merkleRoot":"\#(root)"}"#
+            }
+            print(document)
+        }
+
+        private func hexList(_ hashes: [[UInt8]]) -> String {
+            "[" + hashes.map { "\"\(Hex.encode($0))\"" }.joined(separator: ",") + "]"
+        }
+    }
+}

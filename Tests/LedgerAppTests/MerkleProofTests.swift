@@ -1,0 +1,136 @@
+import Foundation
+import LMDBKit
+import Testing
+
+@testable import EventStore
+@testable import LedgerApp
+
+/// The Merkle tree of events.md §7 against the independent verifier
+/// (`tools/verify-export`, RFC 6962 written from the RFC in Python).
+@Suite("Merkle tree and proofs (events.md §7)", .serialized)
+struct MerkleProofTests {
+    static let records = 300
+
+    /// A ledger of 300 records and its export, from seq 1.
+    private func ledger(in dir: String) throws -> (ledger: Ledger, export: String) {
+        let file = dir + "/events.jsonl"
+        try write(syntheticEvents(persons: 60, perPerson: 4, prefix: "mk"), to: file)
+        let ledger = try Ledger(path: dir + "/ledger", create: true)
+        _ = try Importer(ledger: ledger).importFile(file)
+        let export = dir + "/export.jsonl"
+        _ = try Exporter(ledger: ledger).export(to: export)
+        return (ledger, export)
+    }
+
+    private func hexList(_ hashes: [[UInt8]]) -> String {
+        "[" + hashes.map { "\"\(Hex.encode($0))\"" }.joined(separator: ",") + "]"
+    }
+
+    @Test("every inclusion proof of trees 1–300 and every consistency proof up to 64 holds in the independent verifier")
+    func proofsHoldIndependently() throws {
+        try withScratch { dir in
+            let (ledger, export) = try ledger(in: dir)
+            var lines: [String] = []
+            try ledger.log.merkleProofs { proofs in
+                #expect(proofs.leaves == Int64(MerkleProofTests.records))
+                for size in 1...Int64(MerkleProofTests.records) {
+                    let root = Hex.encode(try proofs.root(size: size))
+                    for seq in 1...size {
+                        let path = hexList(try proofs.inclusionPath(seq: seq, size: size))
+                        let leaf = Hex.encode(try proofs.leaf(seq: seq))
+                        lines.append(
+                            #"{"seq":\#(seq),"treeSize":\#(size),"leaf":"\#(leaf)","path":\#(path),"merkleRoot":"\#(root)"}"#
+                        )
+                    }
+                }
+                for size in Int64(0)...64 {
+                    for from in 0...size {
+                        let proof = hexList(try proofs.consistencyProof(from: from, size: size))
+                        let roots = (Hex.encode(try proofs.root(size: from)), Hex.encode(try proofs.root(size: size)))
+                        lines.append(
+                            #"{"fromSize":\#(from),"treeSize":\#(size),"proof":\#(proof),"fromRoot":"\#(roots.0)","merkleRoot":"\#(roots.1)"}"#
+                        )
+                    }
+                }
+            }
+            let proofsFile = dir + "/proofs.jsonl"
+            try write(lines, to: proofsFile)
+            let digest = try ledger.digest().json
+            let checked = try run(
+                "/usr/bin/env",
+                [
+                    "python3", repositoryRoot + "/tools/verify-export", "--digest", digest, "--proofs", proofsFile,
+                    export,
+                ])
+            #expect(checked.status == 0, "\(checked.stderr)")
+            #expect(checked.stderr.contains("\(45_150 + 2_145) proofs hold, against the export's records"))
+            // The verifier's own root of the export is the ledger's.
+            #expect(checked.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == digest)
+
+            // A changed path element, root or leaf is refused, naming its line.
+            let target = 4_000
+            for (what, change) in [
+                ("path", { (line: String) in line.replacingOccurrences(of: #""path":[""#, with: #""path":["00"#) }),
+                (
+                    "root",
+                    { (line: String) in line.replacingOccurrences(of: #""merkleRoot":""#, with: #""merkleRoot":"00"#) }
+                ),
+                ("leaf", { (line: String) in line.replacingOccurrences(of: #""leaf":""#, with: #""leaf":"00"#) }),
+            ] {
+                var tampered = lines
+                // Keep 64 hex digits: drop the two digits after the inserted zeros.
+                let changed = change(tampered[target])
+                tampered[target] = fixLength(changed)
+                try write(tampered, to: proofsFile)
+                let refused = try run(
+                    "/usr/bin/env",
+                    ["python3", repositoryRoot + "/tools/verify-export", "--proofs", proofsFile, export])
+                #expect(refused.status == 1, "\(what): \(refused.stderr)")
+                #expect(refused.stderr.contains("proofs.jsonl:\(target + 1):"), "\(what): \(refused.stderr)")
+            }
+        }
+    }
+
+    /// Drops the two hex digits that follow an inserted "00", so that hashes keep their 64 digits.
+    private func fixLength(_ line: String) -> String {
+        guard let range = line.range(of: #""00"#) else { return line }
+        var text = line
+        let start = text.index(range.upperBound, offsetBy: 0)
+        text.removeSubrange(start..<text.index(start, offsetBy: 2))
+        return text
+    }
+
+    @Test("verify finds a changed Merkle node, and names the record it belongs to")
+    func verifyFindsAChangedNode() throws {
+        try withScratch { dir in
+            let (ledger, _) = try ledger(in: dir)
+            #expect(try ledger.verify().records == Int64(MerkleProofTests.records))
+            // The node of leaf 100 (seq 101): 2j − popcount(j) for j = 100.
+            let number = Int64(2 * 100 - 100.nonzeroBitCount)
+            try ledger.log.env.write { txn in
+                try txn.put([UInt8](repeating: 7, count: 32), forKey: bigEndianKey(number), in: ledger.log.dbs.merkle)
+            }
+            #expect {
+                try ledger.verify()
+            } throws: { error in
+                "\(error)".contains("seq 101") && "\(error)".contains("Merkle")
+            }
+        }
+    }
+
+    @Test("a ledger without a Merkle tree gets one on its next append; proofs then agree with the digest")
+    func plantedOnAppend() throws {
+        try withScratch { dir in
+            let (ledger, _) = try ledger(in: dir)
+            let before = try ledger.digest()
+            try ledger.log.env.write { txn in try txn.removeAll(in: ledger.log.dbs.merkle) }
+            let late = dir + "/late.jsonl"
+            try write(
+                syntheticEvents(persons: 1, perPerson: 0, prefix: "late", start: "2021-01-01T00:00:00Z"), to: late)
+            _ = try Importer(ledger: ledger).importFile(late)
+            #expect(try ledger.verify().records == Int64(MerkleProofTests.records + 1))
+            let root = try ledger.log.merkleProofs { try $0.root(size: before.seq) }
+            #expect(root == before.merkleRoot)
+        }
+    }
+}
