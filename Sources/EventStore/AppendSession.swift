@@ -40,10 +40,7 @@ public final class AppendSession {
             try MerkleTree.plant(store)  // a ledger made before it had a Merkle tree
         }
         merkle = try MerkleFrontier(count: UInt64(head.seq)) { level, index in
-            guard
-                let hash = try store.txn.value(
-                    in: store.dbs.merkle, forKey: MerkleTree.nodeKey(level: level, index: index))
-            else {
+            guard let hash = try store.txn.merkleNode(level: level, index: index, in: store.dbs.merkle) else {
                 throw LedgerError.damaged(
                     seq: Int64((index + 1) << UInt64(level)), reason: "the Merkle tree lacks a node of the last records"
                 )
@@ -117,8 +114,8 @@ public final class AppendSession {
             try store.txn.put(vault.encoded, forKey: bigEndianKey(seq), in: store.dbs.vault, options: .append)
         }
         try hash.withUnsafeBytes { recordHash in
-            try merkle.append(recordHash) { key, node in
-                try store.txn.put(node, forKey: key, in: store.dbs.merkle, options: .append)
+            try merkle.append(recordHash) { number, node in
+                try store.txn.putMerkleNode(number, node, in: store.dbs.merkle)
             }
         }
         if let item = event.item {

@@ -15,25 +15,48 @@ enum MerkleTree {
     static let emptyRoot = [UInt8](
         Hex.decode("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")!)
 
-    /// The key of the complete subtree at `level` whose leaves are `index·2^level ..< (index+1)·2^level`.
-    static func nodeKey(level: Int, index: UInt64) -> [UInt8] {
+    /// The number of the complete subtree at `level` whose leaves are
+    /// `index·2^level ..< (index+1)·2^level`: where it comes in the order in which subtrees complete.
+    static func nodeNumber(level: Int, index: UInt64) -> UInt64 {
         let last = (index + 1) << UInt64(level) - 1
-        return bigEndianKey(Int64(2 * last - UInt64(last.nonzeroBitCount) + UInt64(level)))
+        return 2 * last - UInt64(last.nonzeroBitCount) + UInt64(level)
     }
 
-    static func leafHash(_ recordHash: UnsafeRawBufferPointer) -> [UInt8] {
-        var hasher = SHA256()
-        withUnsafeBytes(of: UInt8(0)) { hasher.update(bufferPointer: $0) }
-        hasher.update(bufferPointer: recordHash)
-        return hasher.finalize()
+    /// The key of that subtree's hash: its number, 8 bytes big-endian.
+    static func nodeKey(level: Int, index: UInt64) -> [UInt8] {
+        bigEndianKey(Int64(nodeNumber(level: level, index: index)))
     }
 
-    static func nodeHash(_ left: [UInt8], _ right: [UInt8]) -> [UInt8] {
-        var hasher = SHA256()
-        withUnsafeBytes(of: UInt8(1)) { hasher.update(bufferPointer: $0) }
-        left.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-        right.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-        return hasher.finalize()
+    /// SHA-256(0x00 ‖ the record's hash).
+    static func leafHash(_ recordHash: UnsafeRawBufferPointer) -> HashValue {
+        hashing(prefix: 0) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: recordHash[0..<32])) }
+    }
+
+    /// SHA-256(0x01 ‖ left ‖ right).
+    static func nodeHash(_ left: HashValue, _ right: HashValue) -> HashValue {
+        hashing(prefix: 1) { room in
+            withUnsafeBytes(of: left.words) { room.copyMemory(from: $0) }
+            withUnsafeBytes(of: right.words) {
+                UnsafeMutableRawBufferPointer(rebasing: room[32...]).copyMemory(from: $0)
+            }
+        }
+    }
+
+    /// SHA-256 of `prefix` followed by the bytes `fill` writes (32 for a leaf,
+    /// 64 for a node), built on the stack: nothing is allocated.
+    private static func hashing(prefix: UInt8, _ fill: (UnsafeMutableRawBufferPointer) -> Void) -> HashValue {
+        var room: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var digest = HashValue.zero
+        withUnsafeMutableBytes(of: &room) { buffer in
+            buffer[0] = prefix
+            let body = UnsafeMutableRawBufferPointer(rebasing: buffer[1..<65])
+            fill(body)
+            let count = prefix == 0 ? 33 : 65
+            withUnsafeMutableBytes(of: &digest.words) { out in
+                SHA256.hash(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), into: out.baseAddress!)
+            }
+        }
+        return digest
     }
 
     /// Builds the whole tree from the stored records' hashes, in `store`'s write transaction.
@@ -43,8 +66,8 @@ enum MerkleTree {
             guard value.count >= 32 else {
                 throw LedgerError.damaged(seq: Int64(frontier.count) + 1, reason: "the stored record is truncated")
             }
-            try frontier.append(UnsafeRawBufferPointer(rebasing: value[0..<32])) { key, node in
-                try store.txn.put(node, forKey: key, in: store.dbs.merkle, options: .append)
+            try frontier.append(UnsafeRawBufferPointer(rebasing: value[0..<32])) { number, node in
+                try store.txn.putMerkleNode(number, node, in: store.dbs.merkle)
             }
             return .next
         }
@@ -63,10 +86,10 @@ struct MerkleFrontier {
     /// Leaves so far.
     private(set) var count: UInt64 = 0
     /// The complete subtrees' hashes, from the largest (leftmost) to the smallest.
-    private var subtrees: [[UInt8]] = []
+    private var subtrees: [HashValue] = []
 
     /// The frontier of the stored tree of `count` leaves.
-    init(count: UInt64, node: (_ level: Int, _ index: UInt64) throws -> [UInt8]) throws {
+    init(count: UInt64, node: (_ level: Int, _ index: UInt64) throws -> HashValue) throws {
         self.count = count
         for level in stride(from: 63, through: 0, by: -1) where count & (1 << UInt64(level)) != 0 {
             subtrees.append(try node(level, (count >> UInt64(level)) - 1))
@@ -76,18 +99,20 @@ struct MerkleFrontier {
     init() {}
 
     /// Appends the leaf of a record whose hash is `recordHash`; calls `completed`
-    /// with each node it completes, in key order: the leaf's own, then its parents.
+    /// with each node it completes, in number order: the leaf's own, then its parents.
     mutating func append(
-        _ recordHash: UnsafeRawBufferPointer, _ completed: (_ key: [UInt8], _ hash: [UInt8]) throws -> Void
+        _ recordHash: UnsafeRawBufferPointer, _ completed: (_ number: UInt64, _ hash: HashValue) throws -> Void
     ) rethrows {
         let leaf = count
+        var number = 2 * leaf - UInt64(leaf.nonzeroBitCount)
         var hash = MerkleTree.leafHash(recordHash)
-        try completed(MerkleTree.nodeKey(level: 0, index: leaf), hash)
-        var level = 0
-        while leaf & (1 << UInt64(level)) != 0 {
+        try completed(number, hash)
+        var level: UInt64 = 0
+        while leaf & (1 << level) != 0 {
             hash = MerkleTree.nodeHash(subtrees.removeLast(), hash)
+            number += 1
             level += 1
-            try completed(MerkleTree.nodeKey(level: level, index: leaf >> UInt64(level)), hash)
+            try completed(number, hash)
         }
         subtrees.append(hash)
         count += 1
@@ -97,14 +122,30 @@ struct MerkleFrontier {
     var root: [UInt8] {
         guard var root = subtrees.last else { return MerkleTree.emptyRoot }
         for subtree in subtrees.dropLast().reversed() { root = MerkleTree.nodeHash(subtree, root) }
-        return root
+        return root.bytes
+    }
+}
+
+extension LMDBTransaction {
+    /// Puts a Merkle node: its number as an 8-byte big-endian key, its hash as the value.
+    func putMerkleNode(_ number: UInt64, _ hash: HashValue, in db: LMDBDatabase) throws {
+        try withUnsafeBytes(of: number.bigEndian) { key in
+            try withUnsafeBytes(of: hash.words) { value in try put(value, forKey: key, in: db, options: .append) }
+        }
+    }
+
+    /// The Merkle node at `level` and `index`, if stored.
+    func merkleNode(level: Int, index: UInt64, in db: LMDBDatabase) throws -> HashValue? {
+        try withUnsafeBytes(of: MerkleTree.nodeNumber(level: level, index: index).bigEndian) { key in
+            try get(key, in: db).flatMap { $0.count == 32 ? HashValue($0) : nil }
+        }
     }
 }
 
 /// Roots and proofs of the stored tree, as one transaction sees it.
 public struct MerkleProofs {
     private let store: StoreTransaction
-    private let node: (_ level: Int, _ index: UInt64) throws -> [UInt8]
+    private let node: (_ level: Int, _ index: UInt64) throws -> HashValue
     /// Leaves stored: the ledger's last seq.
     public let leaves: Int64
 
@@ -112,11 +153,7 @@ public struct MerkleProofs {
         self.store = store
         self.leaves = leaves
         node = { level, index in
-            guard
-                let hash = try store.txn.value(
-                    in: store.dbs.merkle, forKey: MerkleTree.nodeKey(level: level, index: index)),
-                hash.count == 32
-            else {
+            guard let hash = try store.txn.merkleNode(level: level, index: index, in: store.dbs.merkle) else {
                 throw LedgerError.damaged(
                     seq: Int64((index + 1) << UInt64(level)),
                     reason: "the Merkle tree lacks the node of level \(level), index \(index)")
@@ -128,7 +165,7 @@ public struct MerkleProofs {
     /// The hash of leaves `start ..< start+size`, a range RFC 6962's recursion
     /// gives: a power of two aligned on itself is one stored node, anything else
     /// splits at the largest power of two below its size.
-    private func subtree(_ start: UInt64, _ size: UInt64) throws -> [UInt8] {
+    private func subtree(_ start: UInt64, _ size: UInt64) throws -> HashValue {
         if size & (size - 1) == 0 && start % size == 0 {
             return try node(size.trailingZeroBitCount, start / size)
         }
@@ -154,7 +191,7 @@ public struct MerkleProofs {
     /// The root of the first `size` leaves (the records seq 1…size).
     public func root(size: Int64) throws -> [UInt8] {
         let n = try check(size)
-        return n == 0 ? MerkleTree.emptyRoot : try subtree(0, n)
+        return n == 0 ? MerkleTree.emptyRoot : try subtree(0, n).bytes
     }
 
     /// RFC 6962's audit path of record `seq` in the tree of `size` leaves, from the leaf upwards.
@@ -167,10 +204,10 @@ public struct MerkleProofs {
             let k = MerkleTree.split(size)
             if m < k {
                 try walk(m, start, k)
-                path.append(try subtree(start + k, size - k))
+                path.append(try subtree(start + k, size - k).bytes)
             } else {
                 try walk(m - k, start + k, size - k)
-                path.append(try subtree(start, k))
+                path.append(try subtree(start, k).bytes)
             }
         }
         try walk(UInt64(seq - 1), 0, n)
@@ -186,16 +223,16 @@ public struct MerkleProofs {
         var proof: [[UInt8]] = []
         func subproof(_ m: UInt64, _ start: UInt64, _ size: UInt64, _ whole: Bool) throws {
             if m == size {
-                if !whole { proof.append(try subtree(start, size)) }
+                if !whole { proof.append(try subtree(start, size).bytes) }
                 return
             }
             let k = MerkleTree.split(size)
             if m <= k {
                 try subproof(m, start, k, whole)
-                proof.append(try subtree(start + k, size - k))
+                proof.append(try subtree(start + k, size - k).bytes)
             } else {
                 try subproof(m - k, start + k, size - k, false)
-                proof.append(try subtree(start, k))
+                proof.append(try subtree(start, k).bytes)
             }
         }
         try subproof(m, 0, n, true)

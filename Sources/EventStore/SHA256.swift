@@ -27,6 +27,17 @@ struct SHA256: @unchecked Sendable {
         }
     }
 
+    /// The digest of `bytes`, written to the 32 bytes at `digest`: no state
+    /// kept and nothing allocated, for the Merkle tree's short messages.
+    static func hash(_ bytes: UnsafeRawBufferPointer, into digest: UnsafeMutableRawPointer) {
+        // The low-level calls on a context on the stack: OpenSSL 3's one-shot
+        // SHA256() looks the algorithm up anew on every call.
+        var context = SHA256_CTX()
+        SHA256_Init(&context)
+        if let base = bytes.baseAddress { SHA256_Update(&context, base, bytes.count) }
+        SHA256_Final(digest.assumingMemoryBound(to: UInt8.self), &context)
+    }
+
     /// The digest of `bytes`.
     static func hash(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
         var hasher = SHA256()

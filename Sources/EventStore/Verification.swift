@@ -190,8 +190,9 @@ extension EventLog {
             let hash = try store.txn.value(in: dbs.records, forKey: bigEndianKey(seq)).map { Array($0.prefix(32)) }
             guard let hash else { throw VerificationFailure(seq: seq, reason: "record cannot be read") }
             try hash.withUnsafeBytes { recordHash in
-                try frontier.append(recordHash) { key, node in
-                    guard try store.txn.value(in: dbs.merkle, forKey: key) == node else {
+                try frontier.append(recordHash) { number, node in
+                    let stored = try store.txn.value(in: dbs.merkle, forKey: bigEndianKey(Int64(number)))
+                    guard stored == node.bytes else {
                         throw VerificationFailure(
                             seq: seq, reason: "the Merkle tree's nodes for this record do not match the records")
                     }
@@ -376,9 +377,8 @@ struct ChainWalk {
             throw VerificationFailure(seq: seq, reason: "the stored record is not a well-formed chained record")
         }
         var sum = merkleSum
-        merkle.append(UnsafeRawBufferPointer(rebasing: value[0..<32])) { key, node in
-            let number = key.withUnsafeBytes { Int64(readBigEndian($0)) }
-            node.withUnsafeBytes { sum.add(EntrySum.term($0, seq: number)) }
+        merkle.append(UnsafeRawBufferPointer(rebasing: value[0..<32])) { number, node in
+            withUnsafeBytes(of: node.words) { sum.add(EntrySum.term($0, seq: Int64(number))) }
         }
         merkleSum = sum
         guard fields.seq == seq else {
