@@ -24,6 +24,8 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
     case noSuchTreeSize(Int64, leaves: Int64)
     /// A record that is not a leaf of the tree asked about.
     case noSuchLeaf(Int64, treeSize: Int64)
+    /// The ledger was made before it kept a Merkle tree and has not been appended to since.
+    case noMerkleTree
 
     public var description: String {
         switch self {
@@ -40,6 +42,8 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
             "the ledger was not opened with the projection database \(name)"
         case .noSuchTreeSize(let size, let leaves):
             "there is no tree of size \(size): the ledger holds \(leaves) record\(leaves == 1 ? "" : "s")"
+        case .noMerkleTree:
+            "this ledger was made before it kept a Merkle tree; the next append (an import) plants it"
         case .noSuchLeaf(let seq, let size):
             "seq \(seq) is not a leaf of the tree of size \(size) (1–\(size))"
         }

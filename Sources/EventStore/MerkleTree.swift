@@ -242,10 +242,23 @@ public struct MerkleProofs {
 
 extension EventLog {
     /// The digest of the ledger as it stands: its last record and the Merkle root of all records.
+    /// A ledger made before it had a Merkle tree has its root computed from the records.
     public func digest() throws -> LedgerDigest {
         try env.read { txn in
             let store = StoreTransaction(txn: txn, dbs: dbs)
             let head = try store.head()
+            guard try store.hasMerkleTree(last: head.seq) else {
+                var frontier = MerkleFrontier()
+                try store.txn.scan(dbs.records) { _, value in
+                    guard value.count >= 32 else {
+                        throw LedgerError.damaged(
+                            seq: Int64(frontier.count) + 1, reason: "the stored record is truncated")
+                    }
+                    frontier.append(UnsafeRawBufferPointer(rebasing: value[0..<32])) { _, _ in }
+                    return .next
+                }
+                return LedgerDigest(head, merkleRoot: frontier.root)
+            }
             return LedgerDigest(head, merkleRoot: try MerkleProofs(store: store, leaves: head.seq).root(size: head.seq))
         }
     }
@@ -254,7 +267,18 @@ extension EventLog {
     public func merkleProofs<T>(_ body: (MerkleProofs) throws -> T) throws -> T {
         try env.read { txn in
             let store = StoreTransaction(txn: txn, dbs: dbs)
-            return try body(MerkleProofs(store: store, leaves: try store.head().seq))
+            let leaves = try store.head().seq
+            guard try store.hasMerkleTree(last: leaves) else { throw LedgerError.noMerkleTree }
+            return try body(MerkleProofs(store: store, leaves: leaves))
         }
+    }
+}
+
+extension StoreTransaction {
+    /// Whether the Merkle tree is stored: always, but for a ledger made before
+    /// the tree existed and not appended to since.
+    func hasMerkleTree(last: Int64) throws -> Bool {
+        if last == 0 { return true }
+        return try txn.count(in: dbs.merkle) > 0
     }
 }

@@ -12,6 +12,9 @@ public struct VerificationReport: Equatable, Sendable {
     public var piiCommitments: Int
     /// The head after the check.
     public var head: LedgerHead
+    /// Whether the ledger holds its Merkle tree (one made before the tree has
+    /// none until its next append) and every node was checked.
+    public var merkleTreeChecked = true
 }
 
 /// The first thing found wrong: the seq and what is wrong there.
@@ -142,10 +145,11 @@ extension EventLog {
                 StoreTransaction.streamIndexKey(fields.stream.string, version: fields.version)
             }
             try checkStreamStates(walk.streams, store: store)
-            try checkMerkleTree(against: walk.merkleSum, store: store, last: previous.seq)
+            let planted = try store.hasMerkleTree(last: previous.seq)
+            if planted { try checkMerkleTree(against: walk.merkleSum, store: store, last: previous.seq) }
             if let digest, let root = digest.merkleRoot {
-                let stored = try MerkleProofs(store: store, leaves: previous.seq).root(size: digest.seq)
-                guard stored == root else {
+                // The root recomputed from the records as the walk passed the digest's seq.
+                guard (digest.seq == 0 ? MerkleTree.emptyRoot : walk.digestRoot) == root else {
                     throw VerificationFailure(
                         seq: digest.seq,
                         reason: "the Merkle root of the first \(digest.seq) records is not the digest's merkleRoot")
@@ -153,7 +157,8 @@ extension EventLog {
             }
             if items != nil { try checkItems(walk.items, store: store) }
             return VerificationReport(
-                records: previous.seq, streams: walk.streams.count, piiCommitments: walk.piiChecked, head: last)
+                records: previous.seq, streams: walk.streams.count, piiCommitments: walk.piiChecked, head: last,
+                merkleTreeChecked: planted)
         }
     }
 
@@ -180,8 +185,14 @@ extension EventLog {
     /// whose nodes do not match.
     private func checkMerkleTree(against expected: EntrySum, store: StoreTransaction, last: Int64) throws {
         var actual = EntrySum()
+        var scanned = 0
         try store.txn.scan(dbs.merkle) { key, value in
             actual.add(EntrySum.term(value, seq: key.count == 8 ? Int64(readBigEndian(key)) : -1))
+            scanned += key.count + value.count
+            if scanned > ProjectionAccess.residentBytesPerScan / 2 {
+                env.releaseResidentPages()
+                scanned = 0
+            }
             return .next
         }
         if actual == expected { return }
@@ -212,13 +223,19 @@ extension EventLog {
         var actual = EntrySum()
         var entries: [(key: UnsafeRawBufferPointer, seq: Int64)] = []
         entries.reserveCapacity(VerificationChunk.size)
+        var scanned = 0
         func sum() {
             for term in Parallel.map(entries.count, { EntrySum.term(entries[$0].key, seq: entries[$0].seq) }) {
                 actual.add(term)
             }
             entries.removeAll(keepingCapacity: true)
+            if scanned > ProjectionAccess.residentBytesPerScan / 2 {
+                env.releaseResidentPages()
+                scanned = 0
+            }
         }
         try store.txn.scan(db) { key, value in
+            scanned += key.count + value.count
             entries.append((key, value.count == 8 ? Int64(readBigEndian(value)) : -1))
             if entries.count == VerificationChunk.size { sum() }
             return .next
@@ -336,6 +353,8 @@ struct ChainWalk {
     /// The Merkle tree recomputed from the records' hashes, and the sum of its nodes.
     private var merkle = MerkleFrontier()
     private(set) var merkleSum = EntrySum()
+    /// The Merkle root recomputed at the digest's seq.
+    private(set) var digestRoot: [UInt8]?
     private(set) var digestSeen: Bool
     let itemOf: ((LedgerRecord) -> StreamItem?)?
     /// The items the records start and end, keyed as the item index is.
@@ -431,6 +450,7 @@ struct ChainWalk {
                     reason: "the ledger no longer extends the digest: this record's hash or recordedAt differs from it")
             }
             digestSeen = true
+            digestRoot = merkle.root
         }
         previous = (seq, hash, fields.recordedAt)
     }

@@ -189,6 +189,9 @@ extension Sunledger {
                 var line =
                     "verified \(report.records) records: chain, seq and version continuity, indexes, head of \(report.streams) streams, \(report.piiCommitments) pii commitments"
                 if let kept { line += "; the ledger extends the digest at seq \(kept.seq)" }
+                if !report.merkleTreeChecked {
+                    line += " (no Merkle tree is stored yet: the ledger predates it, and its next append plants it)"
+                }
                 print(line)
             } catch let failure as VerificationFailure {
                 throw CommandFailure(message: "verify failed at seq \(failure.seq): \(failure.reason)")

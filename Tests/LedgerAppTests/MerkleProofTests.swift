@@ -69,35 +69,27 @@ struct MerkleProofTests {
 
             // A changed path element, root or leaf is refused, naming its line.
             let target = 4_000
-            for (what, change) in [
-                ("path", { (line: String) in line.replacingOccurrences(of: #""path":[""#, with: #""path":["00"#) }),
-                (
-                    "root",
-                    { (line: String) in line.replacingOccurrences(of: #""merkleRoot":""#, with: #""merkleRoot":"00"#) }
-                ),
-                ("leaf", { (line: String) in line.replacingOccurrences(of: #""leaf":""#, with: #""leaf":"00"#) }),
-            ] {
+            for key in [#""path":[""#, #""merkleRoot":""#, #""leaf":""#] {
                 var tampered = lines
-                // Keep 64 hex digits: drop the two digits after the inserted zeros.
-                let changed = change(tampered[target])
-                tampered[target] = fixLength(changed)
+                tampered[target] = flippingDigit(after: key, in: tampered[target])
+                #expect(tampered[target] != lines[target])
                 try write(tampered, to: proofsFile)
                 let refused = try run(
                     "/usr/bin/env",
                     ["python3", repositoryRoot + "/tools/verify-export", "--proofs", proofsFile, export])
-                #expect(refused.status == 1, "\(what): \(refused.stderr)")
-                #expect(refused.stderr.contains("proofs.jsonl:\(target + 1):"), "\(what): \(refused.stderr)")
+                #expect(refused.status == 1, "\(key): \(refused.stderr)")
+                #expect(refused.stderr.contains("proofs.jsonl:\(target + 1):"), "\(key): \(refused.stderr)")
             }
         }
     }
 
-    /// Drops the two hex digits that follow an inserted "00", so that hashes keep their 64 digits.
-    private func fixLength(_ line: String) -> String {
-        guard let range = line.range(of: #""00"#) else { return line }
-        var text = line
-        let start = text.index(range.upperBound, offsetBy: 0)
-        text.removeSubrange(start..<text.index(start, offsetBy: 2))
-        return text
+    /// `line` with the hex digit that follows `key` changed to another one.
+    private func flippingDigit(after key: String, in line: String) -> String {
+        guard let range = line.range(of: key) else { return line }
+        let digit = line[range.upperBound]
+        var changed = line
+        changed.replaceSubrange(range.upperBound...range.upperBound, with: digit == "0" ? "1" : "0")
+        return changed
     }
 
     @Test("verify finds a changed Merkle node, and names the record it belongs to")
@@ -118,12 +110,18 @@ struct MerkleProofTests {
         }
     }
 
-    @Test("a ledger without a Merkle tree gets one on its next append; proofs then agree with the digest")
+    @Test("a ledger without a Merkle tree verifies and digests from its records, and gets one on its next append")
     func plantedOnAppend() throws {
         try withScratch { dir in
             let (ledger, _) = try ledger(in: dir)
             let before = try ledger.digest()
             try ledger.log.env.write { txn in try txn.removeAll(in: ledger.log.dbs.merkle) }
+            // As a ledger made before the tree: it verifies (saying so), its digest's root is the
+            // records' own, and a proof waits for the next append.
+            let report = try ledger.verify(digest: before)
+            #expect(!report.merkleTreeChecked)
+            #expect(try ledger.digest() == before)
+            #expect(throws: LedgerError.noMerkleTree) { try ledger.log.merkleProofs { try $0.root(size: 1) } }
             let late = dir + "/late.jsonl"
             try write(
                 syntheticEvents(persons: 1, perPerson: 0, prefix: "late", start: "2021-01-01T00:00:00Z"), to: late)
@@ -131,6 +129,7 @@ struct MerkleProofTests {
             #expect(try ledger.verify().records == Int64(MerkleProofTests.records + 1))
             let root = try ledger.log.merkleProofs { try $0.root(size: before.seq) }
             #expect(root == before.merkleRoot)
+            #expect(try ledger.verify(digest: before).merkleTreeChecked)
         }
     }
 }
