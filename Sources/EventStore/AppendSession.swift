@@ -39,14 +39,7 @@ public final class AppendSession {
         if head.seq > 0, try store.txn.count(in: store.dbs.merkle) == 0 {
             try MerkleTree.plant(store)  // a ledger made before it had a Merkle tree
         }
-        merkle = try MerkleFrontier(count: UInt64(head.seq)) { level, index in
-            guard let hash = try store.txn.merkleNode(level: level, index: index, in: store.dbs.merkle) else {
-                throw LedgerError.damaged(
-                    seq: Int64((index + 1) << UInt64(level)), reason: "the Merkle tree lacks a node of the last records"
-                )
-            }
-            return hash
-        }
+        merkle = try MerkleFrontier(count: UInt64(head.seq), node: store.merkleNode)
     }
 
     /// The projection databases in this session's transaction; their last

@@ -193,15 +193,11 @@ public final class EventLog: @unchecked Sendable {
     ) throws {
         try env.read { txn in
             let store = StoreTransaction(txn: txn, dbs: dbs)
-            var scanned = 0
+            var pages = ScannedPages(release: env.releaseResidentPages)
             try txn.scan(dbs.records, from: bigEndianKey(max(from, 1))) { key, value in
                 let seq = Int64(readBigEndian(key))
                 if let through, seq > through { return .stop }
-                scanned += value.count
-                if scanned > ProjectionAccess.residentBytesPerScan {
-                    env.releaseResidentPages()
-                    scanned = 0
-                }
+                pages.read(value.count)
                 guard value.count > 32 else {
                     throw LedgerError.damaged(seq: seq, reason: "the stored record is truncated")
                 }

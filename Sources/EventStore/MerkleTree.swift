@@ -22,11 +22,6 @@ enum MerkleTree {
         return 2 * last - UInt64(last.nonzeroBitCount) + UInt64(level)
     }
 
-    /// The key of that subtree's hash: its number, 8 bytes big-endian.
-    static func nodeKey(level: Int, index: UInt64) -> [UInt8] {
-        bigEndianKey(Int64(nodeNumber(level: level, index: index)))
-    }
-
     /// SHA-256(0x00 ‖ the record's hash).
     static func leafHash(_ recordHash: UnsafeRawBufferPointer) -> HashValue {
         hashing(prefix: 0) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: recordHash[0..<32])) }
@@ -152,14 +147,7 @@ public struct MerkleProofs {
     init(store: StoreTransaction, leaves: Int64) {
         self.store = store
         self.leaves = leaves
-        node = { level, index in
-            guard let hash = try store.txn.merkleNode(level: level, index: index, in: store.dbs.merkle) else {
-                throw LedgerError.damaged(
-                    seq: Int64((index + 1) << UInt64(level)),
-                    reason: "the Merkle tree lacks the node of level \(level), index \(index)")
-            }
-            return hash
-        }
+        node = store.merkleNode
     }
 
     /// The hash of leaves `start ..< start+size`, a range RFC 6962's recursion
@@ -275,6 +263,17 @@ extension EventLog {
 }
 
 extension StoreTransaction {
+    /// The stored hash of the complete subtree at `level` and `index`; a missing
+    /// one is damage, named by the last record under it.
+    func merkleNode(level: Int, index: UInt64) throws -> HashValue {
+        guard let hash = try txn.merkleNode(level: level, index: index, in: dbs.merkle) else {
+            throw LedgerError.damaged(
+                seq: Int64((index + 1) << UInt64(level)),
+                reason: "the Merkle tree lacks the node of level \(level), index \(index)")
+        }
+        return hash
+    }
+
     /// Whether the Merkle tree is stored: always, but for a ledger made before
     /// the tree existed and not appended to since.
     func hasMerkleTree(last: Int64) throws -> Bool {

@@ -34,9 +34,6 @@ public struct ProjectionAccess {
         self.releasePages = releasePages
     }
 
-    /// Bytes of records read between two releases of the map's resident pages.
-    static let residentBytesPerScan = 64 << 20
-
     /// The last record this transaction sees, its own appends included.
     public var lastRecord: LedgerHead {
         get throws { try head() }
@@ -106,15 +103,11 @@ public struct ProjectionAccess {
         from: Int64, through: Int64, _ body: (_ seq: Int64, _ canonical: UnsafeRawBufferPointer) throws -> Void
     ) throws {
         guard from <= through else { return }
-        var scanned = 0
+        var pages = ScannedPages(release: releasePages)
         try store.txn.scan(store.dbs.records, from: bigEndianKey(max(from, 1))) { key, value in
             let seq = Int64(readBigEndian(key))
             if seq > through { return .stop }
-            scanned += value.count
-            if scanned > ProjectionAccess.residentBytesPerScan {
-                releasePages()
-                scanned = 0
-            }
+            pages.read(value.count)
             guard value.count > 32 else {
                 throw LedgerError.damaged(seq: seq, reason: "the stored record is truncated")
             }
@@ -149,5 +142,32 @@ extension EventLog {
         let head = try store.head()
         return ProjectionAccess(
             store: store, spaces: projectionSpaces, head: { head }, releasePages: env.releaseResidentPages)
+    }
+}
+
+/// The bytes a long scan has read through the map, giving the map's resident
+/// pages back (`LMDBEnvironment.releaseResidentPages`) each time they pass
+/// `limit`: the scan's memory is then what it keeps, not all it has read.
+struct ScannedPages {
+    /// Bytes of records between two releases.
+    static let recordBytes = 64 << 20
+    /// Bytes of index entries between two releases (their pages are fuller of overhead).
+    static let entryBytes = 32 << 20
+
+    let release: () -> Void
+    let limit: Int
+    private var scanned = 0
+
+    init(release: @escaping () -> Void, limit: Int = ScannedPages.recordBytes) {
+        self.release = release
+        self.limit = limit
+    }
+
+    mutating func read(_ count: Int) {
+        scanned += count
+        if scanned > limit {
+            release()
+            scanned = 0
+        }
     }
 }

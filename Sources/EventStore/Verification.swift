@@ -101,13 +101,9 @@ extension EventLog {
                 }
                 inFlight = next
             }
-            var scanned = 0
+            var pages = ScannedPages(release: env.releaseResidentPages)
             try txn.scan(dbs.records) { key, value in
-                scanned += value.count
-                if scanned > ProjectionAccess.residentBytesPerScan {
-                    env.releaseResidentPages()
-                    scanned = 0
-                }
+                pages.read(value.count)
                 guard key.count == 8 else {
                     throw VerificationFailure(
                         seq: (chunk.last?.seq ?? inFlight?.chunk.last?.seq ?? walk.previous.seq) + 1,
@@ -185,14 +181,10 @@ extension EventLog {
     /// whose nodes do not match.
     private func checkMerkleTree(against expected: EntrySum, store: StoreTransaction, last: Int64) throws {
         var actual = EntrySum()
-        var scanned = 0
+        var pages = ScannedPages(release: env.releaseResidentPages, limit: ScannedPages.entryBytes)
         try store.txn.scan(dbs.merkle) { key, value in
             actual.add(EntrySum.term(value, seq: key.count == 8 ? Int64(readBigEndian(key)) : -1))
-            scanned += key.count + value.count
-            if scanned > ProjectionAccess.residentBytesPerScan / 2 {
-                env.releaseResidentPages()
-                scanned = 0
-            }
+            pages.read(key.count + value.count)
             return .next
         }
         if actual == expected { return }
@@ -223,19 +215,19 @@ extension EventLog {
         var actual = EntrySum()
         var entries: [(key: UnsafeRawBufferPointer, seq: Int64)] = []
         entries.reserveCapacity(VerificationChunk.size)
-        var scanned = 0
+        // Pages are given back only once the entries pointing into them are summed.
+        var pages = ScannedPages(release: env.releaseResidentPages, limit: ScannedPages.entryBytes)
+        var entryBytes = 0
         func sum() {
             for term in Parallel.map(entries.count, { EntrySum.term(entries[$0].key, seq: entries[$0].seq) }) {
                 actual.add(term)
             }
             entries.removeAll(keepingCapacity: true)
-            if scanned > ProjectionAccess.residentBytesPerScan / 2 {
-                env.releaseResidentPages()
-                scanned = 0
-            }
+            pages.read(entryBytes)
+            entryBytes = 0
         }
         try store.txn.scan(db) { key, value in
-            scanned += key.count + value.count
+            entryBytes += key.count + value.count
             entries.append((key, value.count == 8 ? Int64(readBigEndian(value)) : -1))
             if entries.count == VerificationChunk.size { sum() }
             return .next

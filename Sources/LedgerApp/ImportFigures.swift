@@ -29,10 +29,8 @@ final class ImportFigures: @unchecked Sendable {
 
     /// Loads the live fold, replaying whatever it has not seen yet.
     init(_ access: ProjectionAccess, figures: LiveFigures) throws {
-        let loaded = try AppendingFigures(access, figures: figures)
-        generation = loaded.generation
+        (fold, generation) = try figures.caughtUpFold(access)
         snapshotEvery = figures.snapshotEvery
-        fold = loaded.fold
         batch.reserveCapacity(ImportFigures.batchSize)
     }
 

@@ -122,23 +122,32 @@ public struct LiveFigures: LedgerProjector {
         let last = try access.lastSeq
         let checkpoint = try LiveFigures.checkpoint(access, generation: generation) ?? 0
         guard checkpoint != last else { return }
-        var appending = try AppendingFigures(access, figures: self)
-        try appending.save(access)
+        let caughtUp = try caughtUpFold(access)
+        try LiveFigures.putState(caughtUp.fold, in: caughtUp.generation, access)
+    }
+
+    /// The live fold brought up to the last record `access` sees: loaded, and
+    /// the records it has not seen replayed, with the snapshots it passes on
+    /// the way put into its generation.
+    func caughtUpFold(_ access: ProjectionAccess) throws -> (fold: KPIProjection, generation: String) {
+        let generation = try LiveFigures.liveGeneration(access)
+        var fold = try LiveFigures.storedState(access, generation: generation)
+        try replay(into: &fold, through: try access.lastSeq, access) {
+            try LiveFigures.putSnapshot($0, in: generation, access)
+        }
+        return (fold, generation)
     }
 
     /// Replays the records after `fold.throughSeq` up to `seq` into `fold`,
     /// calling `boundary` whenever the fold reaches a multiple of `snapshotEvery`.
     func replay(
         into fold: inout KPIProjection, through seq: Int64, _ access: ProjectionAccess,
-        boundary: (KPIProjection) throws -> Void = { _ in }, progress: (Int64) -> Void = { _ in }
+        boundary: (KPIProjection) throws -> Void = { _ in }
     ) throws {
         guard seq > fold.throughSeq else { return }
         try RecordReplay(units: units).replay(from: fold.throughSeq + 1, through: seq, access) { event in
             fold.apply(event)
-            if event.seq % snapshotEvery == 0 {
-                try boundary(fold)
-                progress(event.seq)
-            }
+            if event.seq % snapshotEvery == 0 { try boundary(fold) }
         }
     }
 
@@ -160,40 +169,6 @@ public struct LiveFigures: LedgerProjector {
     /// Puts `fold` as `generation`'s snapshot at its seq.
     static func putSnapshot(_ fold: KPIProjection, in generation: String, _ access: ProjectionAccess) throws {
         try access.put(fold.snapshot(), forKey: snapshotKey(fold.throughSeq), in: generation)
-    }
-}
-
-/// The live fold while events are being appended: loaded (and brought up to
-/// the ledger's last record) when the append begins, fed each admitted event,
-/// and put back, with its checkpoint, before the transaction commits.
-struct AppendingFigures {
-    private(set) var fold: KPIProjection
-    let generation: String
-    let snapshotEvery: Int64
-
-    /// Loads the live fold and replays whatever it has not seen yet.
-    init(_ access: ProjectionAccess, figures: LiveFigures) throws {
-        generation = try LiveFigures.liveGeneration(access)
-        snapshotEvery = figures.snapshotEvery
-        var fold = try LiveFigures.storedState(access, generation: generation)
-        let generation = generation
-        try figures.replay(into: &fold, through: try access.lastSeq, access) {
-            try LiveFigures.putSnapshot($0, in: generation, access)
-        }
-        self.fold = fold
-    }
-
-    /// Folds in one event just appended (its seq follows every one folded).
-    mutating func apply(_ event: RecordedEvent, _ access: ProjectionAccess) throws {
-        fold.apply(event)
-        if event.seq % snapshotEvery == 0 {
-            try LiveFigures.putSnapshot(fold, in: generation, access)
-        }
-    }
-
-    /// Puts the fold and its checkpoint.
-    mutating func save(_ access: ProjectionAccess) throws {
-        try LiveFigures.putState(fold, in: generation, access)
     }
 }
 

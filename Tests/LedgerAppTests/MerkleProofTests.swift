@@ -97,6 +97,15 @@ struct MerkleProofTests {
         try withScratch { dir in
             let (ledger, _) = try ledger(in: dir)
             #expect(try ledger.verify().records == Int64(MerkleProofTests.records))
+            // A digest whose root is not the records' is refused, naming its seq.
+            var digest = try ledger.digest()
+            #expect(try ledger.verify(digest: digest).merkleTreeChecked)
+            digest.merkleRoot = [UInt8](repeating: 0xAB, count: 32)
+            #expect {
+                try ledger.verify(digest: digest)
+            } throws: { error in
+                "\(error)".contains("merkleRoot") && (error as? VerificationFailure)?.seq == digest.seq
+            }
             // The node of leaf 100 (seq 101): 2j − popcount(j) for j = 100.
             let number = Int64(2 * 100 - 100.nonzeroBitCount)
             try ledger.log.env.write { txn in
