@@ -24,6 +24,10 @@ public final class AppendSession {
     /// The right edge of the Merkle tree, which every appended record extends.
     private var merkle: MerkleFrontier
     private let releasePages: () -> Void
+    /// The vault slot of each stream given personal data in this session.
+    private var streamSlots: [String: UInt64] = [:]
+    /// The slots of stream keys erased in this session, to be overwritten once it commits.
+    private(set) var shreddedSlots: [UInt64] = []
 
     init(
         store: StoreTransaction, projectionSpaces: [String: LMDBDatabase], releasePages: @escaping () -> Void,
@@ -40,6 +44,59 @@ public final class AppendSession {
             try MerkleTree.plant(store)  // a ledger made before it had a Merkle tree
         }
         merkle = try MerkleFrontier(count: UInt64(head.seq), node: store.merkleNode)
+        try finishShredding()
+        if try !store.keys.isSealed(store) { try sealVault() }
+    }
+
+    /// Overwrites the slots of keys erased by a transaction that committed
+    /// before its slots were overwritten (the process stopped in between).
+    private func finishShredding() throws {
+        var pending: [UInt64] = []
+        try store.txn.scan(store.dbs.vaultShreds) { key, _ in
+            pending.append(readBigEndian(key))
+            return .next
+        }
+        guard !pending.isEmpty else { return }
+        try store.keys.shred(pending)
+        for slot in pending { _ = try store.txn.delete(bigEndianKey(Int64(slot)), in: store.dbs.vaultShreds) }
+    }
+
+    /// Seals a vault kept in the clear (a ledger made before the vault was
+    /// encrypted), one key per stream, and marks the vault sealed.
+    private func sealVault() throws {
+        var clear: [(seq: Int64, entry: [UInt8])] = []
+        try store.txn.scan(store.dbs.vault) { key, value in
+            clear.append((Int64(readBigEndian(key)), Array(value)))
+            return .next
+        }
+        for (seq, bytes) in clear {
+            guard let record = try store.record(at: seq), let entry = bytes.withUnsafeBytes({ VaultEntry(encoded: $0) })
+            else { throw LedgerError.damaged(seq: seq, reason: "the vault entry or its record cannot be read") }
+            // The stream's slot is never looked up in the vault: its entries are still in the clear.
+            let slot = try streamSlots[record.stream] ?? store.keys.newSlot(store)
+            streamSlots[record.stream] = slot
+            let sealed = try store.keys.seal(entry, seq: seq, slot: slot, store)
+            try store.txn.put(sealed, forKey: bigEndianKey(seq), in: store.dbs.vault)
+        }
+        try store.txn.put([1], forKey: VaultKeys.formatKey, in: store.dbs.meta)
+    }
+
+    /// The vault slot whose key locks `stream`'s personal data: the one its
+    /// earlier entries use, else a new one (always new for a stream's first event).
+    private func slot(for stream: String, version: Int64) throws -> UInt64 {
+        if let known = streamSlots[stream] { return known }
+        var found: UInt64?
+        if version > 1 {
+            // Entries of this session are in `streamSlots`; earlier ones are indexed.
+            for seq in try store.seqs(ofStream: stream).reversed() {
+                found =
+                    try store.txn.withValue(in: store.dbs.vault, forKey: bigEndianKey(seq), VaultKeys.slot(of:)) ?? nil
+                if found != nil { break }
+            }
+        }
+        let slot = try found ?? store.keys.newSlot(store)
+        streamSlots[stream] = slot
+        return slot
     }
 
     /// The projection databases in this session's transaction; their last
@@ -104,7 +161,10 @@ public final class AppendSession {
             }
         }
         if let vault {
-            try store.txn.put(vault.encoded, forKey: bigEndianKey(seq), in: store.dbs.vault, options: .append)
+            let slot = try slot(for: event.stream, version: version)
+            try store.txn.put(
+                store.keys.seal(vault, seq: seq, slot: slot, store), forKey: bigEndianKey(seq), in: store.dbs.vault,
+                options: .append)
         }
         try hash.withUnsafeBytes { recordHash in
             try merkle.append(recordHash) { number, node in
@@ -124,8 +184,18 @@ public final class AppendSession {
         streamEntries.appendStreamKey(event.stream, version: version, seq: seq)
         if event.erasesStreamPII {
             try flush()
+            var slots = Set<UInt64>()
             for erased in try store.seqs(ofStream: event.stream) {
-                try store.txn.delete(bigEndianKey(erased), in: store.dbs.vault)
+                let key = bigEndianKey(erased)
+                if let slot = try store.txn.withValue(in: store.dbs.vault, forKey: key, VaultKeys.slot(of:)) ?? nil {
+                    slots.insert(slot)
+                }
+                try store.txn.delete(key, in: store.dbs.vault)
+            }
+            streamSlots[event.stream] = nil
+            for slot in slots.sorted() {
+                try store.txn.put([], forKey: bigEndianKey(Int64(slot)), in: store.dbs.vaultShreds)
+                shreddedSlots.append(slot)
             }
         }
         head = LedgerHead(seq: seq, hash: hash, recordedAt: recordedAt)

@@ -66,6 +66,8 @@ public final class EventLog: @unchecked Sendable {
     let projectionSpaces: [String: LMDBDatabase]
     /// What keeps the derived state up to date in every append transaction.
     let projector: (any LedgerProjector)?
+    /// The keys that lock the personal-data vault.
+    public let vaultKeys: VaultKeys
 
     /// Opens the ledger at `path`. With `create` false, a missing ledger is an error
     /// rather than an empty directory left behind.
@@ -73,10 +75,14 @@ public final class EventLog: @unchecked Sendable {
     ///   - projectionSpaces: named databases, beside the log's own, for state
     ///     derived from it (see `ProjectionAccess`).
     ///   - projector: called in every append transaction before it commits.
+    ///   - keyEnvironment: where to look for the vault's master key first
+    ///     (`SUNLEDGER_MASTER_KEY`, `SUNLEDGER_MASTER_KEY_FILE`); by default the
+    ///     process's environment.
     public init(
         path: String, create: Bool, options: LMDBEnvironment.Options = .init(),
         projectionSpaces spaceNames: [String] = [],
-        projector: (any LedgerProjector)? = nil
+        projector: (any LedgerProjector)? = nil,
+        keyEnvironment: [String: String]? = nil
     ) throws {
         if !create && access(path + "/data.mdb", F_OK) != 0 {
             throw LedgerError.noLedger(path: path)
@@ -88,6 +94,16 @@ public final class EventLog: @unchecked Sendable {
         self.projectionSpaces = Dictionary(
             uniqueKeysWithValues: zip(spaceNames, handles.dropFirst(LedgerDatabases.names.count)))
         self.projector = projector
+        vaultKeys = VaultKeys(ledgerPath: path, environment: keyEnvironment ?? EventLog.masterKeyEnvironment())
+    }
+
+    /// The master-key variables of the process's environment.
+    static func masterKeyEnvironment() -> [String: String] {
+        var found: [String: String] = [:]
+        for name in ["SUNLEDGER_MASTER_KEY", "SUNLEDGER_MASTER_KEY_FILE"] {
+            if let value = getenv(name) { found[name] = String(cString: value) }
+        }
+        return found
     }
 
     /// The current size of the LMDB map (grows by itself).
@@ -95,7 +111,7 @@ public final class EventLog: @unchecked Sendable {
 
     /// The last record: seq, hash and recordedAt.
     public func head() throws -> LedgerHead {
-        try env.read { try StoreTransaction(txn: $0, dbs: dbs).head() }
+        try env.read { try StoreTransaction(txn: $0, dbs: dbs, keys: vaultKeys).head() }
     }
 
     /// Makes every commit so far durable on disk.
@@ -137,18 +153,24 @@ public final class EventLog: @unchecked Sendable {
         clock: Instant, expectedBytes: Int = 0, flushEvery: Int = 50_000, _ body: (AppendSession) throws -> T
     ) throws -> T {
         if expectedBytes > 0 { try env.reserve(additionalBytes: expectedBytes) }
-        return try mapStorageErrors {
+        let (result, erasedKeys) = try mapStorageErrors {
             try env.write { txn in
                 let session = try AppendSession(
-                    store: StoreTransaction(txn: txn, dbs: dbs), projectionSpaces: projectionSpaces,
+                    store: StoreTransaction(txn: txn, dbs: dbs, keys: vaultKeys), projectionSpaces: projectionSpaces,
                     releasePages: env.releaseResidentPages, clock: clock,
                     flushEvery: flushEvery)
                 let result = try body(session)
                 try projector?.bringUpToDate(session.projections)
                 try session.finish()
-                return result
+                // The stream keys the records refer to are on disk before they are.
+                try vaultKeys.persist()
+                return (result, session.shreddedSlots)
             }
         }
+        // The erasure is committed: its keys go now. Should this fail, the
+        // slots stay listed and the next append overwrites them.
+        try? vaultKeys.shred(erasedKeys)
+        return result
     }
 
     /// Turns a storage failure into the error a clerk can act on.
@@ -192,7 +214,7 @@ public final class EventLog: @unchecked Sendable {
         ) throws -> Void
     ) throws {
         try env.read { txn in
-            let store = StoreTransaction(txn: txn, dbs: dbs)
+            let store = StoreTransaction(txn: txn, dbs: dbs, keys: vaultKeys)
             var pages = ScannedPages(release: env.releaseResidentPages)
             try txn.scan(dbs.records, from: bigEndianKey(max(from, 1))) { key, value in
                 let seq = Int64(readBigEndian(key))
@@ -223,7 +245,7 @@ public final class EventLog: @unchecked Sendable {
     /// The events of `stream` in version order, as recorded.
     public func history(of stream: String, withVault: Bool = false) throws -> [StoredRecord] {
         try env.read { txn in
-            let store = StoreTransaction(txn: txn, dbs: dbs)
+            let store = StoreTransaction(txn: txn, dbs: dbs, keys: vaultKeys)
             return try store.seqs(ofStream: stream).map { seq in
                 guard let record = try store.record(at: seq), let hash = try store.hash(at: seq) else {
                     throw LedgerError.damaged(seq: seq, reason: "the stream index names a record that cannot be read")
@@ -236,7 +258,7 @@ public final class EventLog: @unchecked Sendable {
     /// The record at `seq`, if stored.
     public func record(at seq: Int64) throws -> StoredRecord? {
         try env.read { txn in
-            let store = StoreTransaction(txn: txn, dbs: dbs)
+            let store = StoreTransaction(txn: txn, dbs: dbs, keys: vaultKeys)
             guard let record = try store.record(at: seq), let hash = try store.hash(at: seq) else { return nil }
             return StoredRecord(record: record, hash: hash, vault: try store.vaultEntry(at: seq))
         }
@@ -244,7 +266,7 @@ public final class EventLog: @unchecked Sendable {
 
     /// The stored hash of the record at `seq`.
     public func hash(at seq: Int64) throws -> [UInt8]? {
-        try env.read { try StoreTransaction(txn: $0, dbs: dbs).hash(at: seq) }
+        try env.read { try StoreTransaction(txn: $0, dbs: dbs, keys: vaultKeys).hash(at: seq) }
     }
 
     // MARK: One writer

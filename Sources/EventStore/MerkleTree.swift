@@ -233,7 +233,7 @@ extension EventLog {
     /// A ledger made before it had a Merkle tree has its root computed from the records.
     public func digest() throws -> LedgerDigest {
         try env.read { txn in
-            let store = StoreTransaction(txn: txn, dbs: dbs)
+            let store = StoreTransaction(txn: txn, dbs: dbs, keys: vaultKeys)
             let head = try store.head()
             guard try store.hasMerkleTree(last: head.seq) else {
                 var frontier = MerkleFrontier()
@@ -254,7 +254,7 @@ extension EventLog {
     /// Runs `body` with the stored Merkle tree as one read transaction sees it.
     public func merkleProofs<T>(_ body: (MerkleProofs) throws -> T) throws -> T {
         try env.read { txn in
-            let store = StoreTransaction(txn: txn, dbs: dbs)
+            let store = StoreTransaction(txn: txn, dbs: dbs, keys: vaultKeys)
             let leaves = try store.head().seq
             guard try store.hasMerkleTree(last: leaves) else { throw LedgerError.noMerkleTree }
             return try body(MerkleProofs(store: store, leaves: leaves))

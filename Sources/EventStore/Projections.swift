@@ -138,7 +138,7 @@ extension EventLog {
 
     /// The projections of `txn`, whose last record is the ledger's head as `txn` sees it.
     private func projectionAccess(_ txn: LMDBTransaction) throws -> ProjectionAccess {
-        let store = StoreTransaction(txn: txn, dbs: dbs)
+        let store = StoreTransaction(txn: txn, dbs: dbs, keys: vaultKeys)
         let head = try store.head()
         return ProjectionAccess(
             store: store, spaces: projectionSpaces, head: { head }, releasePages: env.releaseResidentPages)

@@ -12,7 +12,8 @@ struct LedgerDatabases: Sendable {
     let streamIndex: LMDBDatabase
     /// stream (UTF-8) → `StreamState`.
     let streams: LMDBDatabase
-    /// seq → salt (16 bytes) ‖ canonical JSON of the pii: the personal-data vault.
+    /// seq → the personal-data vault entry: salt (16 bytes) ‖ canonical JSON of
+    /// the pii, sealed under its stream's key (see `VaultKeys`).
     let vault: LMDBDatabase
     /// "head" → seq ‖ hash ‖ recordedAt.
     let meta: LMDBDatabase
@@ -21,8 +22,13 @@ struct LedgerDatabases: Sendable {
     let items: LMDBDatabase
     /// Merkle node number (8 bytes big-endian, see `MerkleTree`) → the hash of that complete subtree.
     let merkle: LMDBDatabase
+    /// Slot (8 bytes big-endian) → nothing: stream keys erased whose slots may
+    /// not yet have been overwritten (a crash between commit and shredding).
+    let vaultShreds: LMDBDatabase
 
-    static let names = ["records", "ids", "stream-index", "streams", "vault", "meta", "items", "merkle"]
+    static let names = [
+        "records", "ids", "stream-index", "streams", "vault", "meta", "items", "merkle", "vault-shreds",
+    ]
 
     init(_ handles: [LMDBDatabase]) {
         records = handles[0]
@@ -33,6 +39,7 @@ struct LedgerDatabases: Sendable {
         meta = handles[5]
         items = handles[6]
         merkle = handles[7]
+        vaultShreds = handles[8]
     }
 }
 
@@ -100,6 +107,7 @@ public struct VaultEntry: Equatable, Sendable {
 struct StoreTransaction {
     let txn: LMDBTransaction
     let dbs: LedgerDatabases
+    let keys: VaultKeys
 
     static let headKey = Array("head".utf8)
 
@@ -141,8 +149,14 @@ struct StoreTransaction {
         Array(stream.utf8) + [0] + Array(key.utf8)
     }
 
+    /// The personal data of record `seq`, opened; nil when the vault holds none.
     func vaultEntry(at seq: Int64) throws -> VaultEntry? {
-        try txn.withValue(in: dbs.vault, forKey: bigEndianKey(seq)) { VaultEntry(encoded: $0) } ?? nil
+        guard let stored = try txn.value(in: dbs.vault, forKey: bigEndianKey(seq)) else { return nil }
+        let entry = try stored.withUnsafeBytes { try keys.open($0, seq: seq, sealed: keys.isSealed(self), self) }
+        guard let entry else {
+            throw LedgerError.damaged(seq: seq, reason: "the vault entry cannot be opened with its key")
+        }
+        return entry
     }
 
     /// The stored record at `seq`, decoded in full.

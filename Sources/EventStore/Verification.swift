@@ -74,7 +74,7 @@ extension EventLog {
         progress: (Int64) -> Void = { _ in }
     ) throws -> VerificationReport {
         try env.read { txn in
-            let store = StoreTransaction(txn: txn, dbs: dbs)
+            let store = StoreTransaction(txn: txn, dbs: dbs, keys: vaultKeys)
             let head = try store.head()
             if let digest, digest.seq == 0, digest.hash != genesisHash {
                 throw VerificationFailure(seq: 0, reason: "the digest of an empty ledger must have 64 zeros as hash")
@@ -91,8 +91,10 @@ extension EventLog {
             chunk.reserveCapacity(VerificationChunk.size)
             var inFlight: ChunkReading?
             let roles = walk.roles
+            let vault = try VaultOpening(store)
             func advance() throws {
-                let next = ChunkReading(chunk, vault: try vaultEntries(of: chunk, store: store), roles: roles)
+                let next = ChunkReading(
+                    chunk, vault: try vaultEntries(of: chunk, store: store), opening: vault, roles: roles)
                 chunk = []
                 chunk.reserveCapacity(VerificationChunk.size)
                 if let previous = inFlight {
@@ -431,7 +433,9 @@ struct ChainWalk {
         if fields.piiCommitment != nil, let opens = reading.piiOpensCommitment {
             guard opens else {
                 throw VerificationFailure(
-                    seq: seq, reason: "the personal data in the vault does not match piiCommitment")
+                    seq: seq,
+                    reason:
+                        "the personal data in the vault cannot be opened with its key, or does not match piiCommitment")
             }
             piiChecked += 1
         }
@@ -500,13 +504,18 @@ final class ByteArena {
 final class ChunkReading: @unchecked Sendable {
     let chunk: [(seq: Int64, value: UnsafeRawBufferPointer)]
     private let vault: [UnsafeRawBufferPointer?]
+    private let opening: VaultOpening
     private let roles: TypeRoles
     private var result: [RecordReading?] = []
     private let done = DispatchGroup()
 
-    init(_ chunk: [(seq: Int64, value: UnsafeRawBufferPointer)], vault: [UnsafeRawBufferPointer?], roles: TypeRoles) {
+    init(
+        _ chunk: [(seq: Int64, value: UnsafeRawBufferPointer)], vault: [UnsafeRawBufferPointer?],
+        opening: VaultOpening, roles: TypeRoles
+    ) {
         self.chunk = chunk
         self.vault = vault
+        self.opening = opening
         self.roles = roles
         done.enter()
         DispatchQueue.global().async { [self] in
@@ -516,8 +525,13 @@ final class ChunkReading: @unchecked Sendable {
     }
 
     private func read() {
-        result = Parallel.map(chunk.count) {
-            VerificationChunk.read(chunk[$0].value, vault: vault[$0], roles: roles)
+        result = Parallel.map(chunk.count) { index in
+            guard let stored = vault[index] else {
+                return VerificationChunk.read(chunk[index].value, vault: nil, roles: roles)
+            }
+            return opening.open(stored, seq: chunk[index].seq).withUnsafeBytes {
+                VerificationChunk.read(chunk[index].value, vault: $0, roles: roles)
+            }
         }
     }
 
@@ -528,6 +542,26 @@ final class ChunkReading: @unchecked Sendable {
     }
 
     deinit { done.wait() }
+}
+
+/// Opens vault entries on any thread during verification: the master key is
+/// unlocked beforehand, on the thread that owns the read transaction.
+struct VaultOpening: @unchecked Sendable {
+    private let store: StoreTransaction
+    private let sealed: Bool
+
+    init(_ store: StoreTransaction) throws {
+        self.store = store
+        sealed = try store.keys.isSealed(store)
+        if sealed, try store.txn.count(in: store.dbs.vault) > 0 { try store.keys.unlock(store) }
+    }
+
+    /// salt ‖ canonical pii of a stored entry; empty when it cannot be opened
+    /// (so that it opens no commitment).
+    func open(_ stored: UnsafeRawBufferPointer, seq: Int64) -> [UInt8] {
+        guard sealed else { return Array(stored) }
+        return ((try? store.keys.open(stored, seq: seq, sealed: true, store)) ?? nil)?.encoded ?? []
+    }
 }
 
 /// What the parallel part of verification learns of one stored record: the
@@ -597,8 +631,9 @@ enum VerificationChunk {
             idTerm: EntrySum.term(fields.id.bytes, seq: fields.seq), streamTerm: streamTerm)
         reading.streamHash = StreamKey.hash(of: fields.stream)
         // The vault holds salt ‖ canonical pii: the commitment is its SHA-256.
-        if let commitment = fields.piiCommitment, let vault, vault.count > 16 {
-            reading.piiOpensCommitment = HashValue(hashing: vault) == commitment
+        // An entry that cannot be opened (changed, or its key lost) reaches here empty.
+        if let commitment = fields.piiCommitment, let vault {
+            reading.piiOpensCommitment = vault.count > 16 && HashValue(hashing: vault) == commitment
         }
         return reading
     }

@@ -115,7 +115,20 @@ public struct Importer {
     public func importFile(
         _ path: String, waiting: (String) -> Void = { _ in }, progress: (Int) -> Void = { _ in }
     ) throws -> ImportReport {
-        let input = try InputFile(path: path)
+        try importInput(try InputFile(path: path), waiting: waiting, progress: progress)
+    }
+
+    /// Imports interchange lines given in memory, named `name` in messages:
+    /// the same rules and the same all-or-nothing as a file.
+    public func importLines(
+        _ bytes: [UInt8], name: String, waiting: (String) -> Void = { _ in }
+    ) throws -> ImportReport {
+        try importInput(try InputFile(name: name, bytes: bytes), waiting: waiting, progress: { _ in })
+    }
+
+    private func importInput(
+        _ input: InputFile, waiting: (String) -> Void, progress: (Int) -> Void
+    ) throws -> ImportReport {
         return try ledger.log.exclusively(doing: "import \(input.name)", waiting: waiting) {
             let started = Instant.now()
             var report = try ledger.log.appending(clock: .now(), expectedBytes: input.size * 3) { session in

@@ -37,34 +37,59 @@ final class InputFile: @unchecked Sendable {
     init(path: String) throws {
         if path == "-" {
             name = "<stdin>"
-            var template = Array("/tmp/sunledger-stdin-XXXXXX".utf8CString)
-            let tmp = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-            guard tmp >= 0 else { throw AppError.io("cannot create a temporary file for standard input") }
-            let tmpPath = String(cString: template.map { UInt8(bitPattern: $0) } + [0])
-            unlink(tmpPath)  // private: gone when closed
-            var buffer = [UInt8](repeating: 0, count: 1 << 20)
-            while true {
-                let count = read(0, &buffer, buffer.count)
-                if count < 0 && errno == EINTR { continue }
-                guard count >= 0 else {
+            fd = try InputFile.spool { buffer in
+                let count = read(0, buffer.baseAddress, buffer.count)
+                guard count >= 0 || errno == EINTR else {
                     throw AppError.io("cannot read standard input: \(String(cString: strerror(errno)))")
                 }
-                if count == 0 { break }
-                var written = 0
-                while written < count {
-                    let n = buffer.withUnsafeBytes { write(tmp, $0.baseAddress! + written, count - written) }
-                    guard n > 0 else {
-                        throw AppError.io("cannot spool standard input: \(String(cString: strerror(errno)))")
-                    }
-                    written += n
-                }
+                return max(count, -1)
             }
-            fd = tmp
         } else {
             name = path
             fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { throw AppError.io("cannot open \(path): \(String(cString: strerror(errno)))") }
         }
+    }
+
+    /// Lines given in memory (a command's own event), named `name` in messages.
+    init(name: String, bytes: [UInt8]) throws {
+        self.name = name
+        var offset = 0
+        fd = try InputFile.spool { buffer in
+            let count = min(buffer.count, bytes.count - offset)
+            bytes.withUnsafeBytes {
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(
+                    from: UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + count)]))
+            }
+            offset += count
+            return count
+        }
+    }
+
+    /// A private, already unlinked temporary file holding everything `read`
+    /// gives (it fills the buffer and returns the count, 0 at the end, -1 to try again).
+    private static func spool(_ read: (UnsafeMutableBufferPointer<UInt8>) throws -> Int) throws -> Int32 {
+        var template = Array("/tmp/sunledger-input-XXXXXX".utf8CString)
+        let tmp = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard tmp >= 0 else { throw AppError.io("cannot create a temporary file for the input") }
+        let tmpPath = String(cString: template.map { UInt8(bitPattern: $0) } + [0])
+        unlink(tmpPath)  // private: gone when closed
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let count = try buffer.withUnsafeMutableBufferPointer { try read($0) }
+            if count < 0 { continue }
+            if count == 0 { break }
+            var written = 0
+            while written < count {
+                let n = buffer.withUnsafeBytes { write(tmp, $0.baseAddress! + written, count - written) }
+                guard n > 0 else {
+                    close(tmp)
+                    throw AppError.io("cannot spool the input: \(String(cString: strerror(errno)))")
+                }
+                written += n
+            }
+        }
+        return tmp
     }
 
     deinit { close(fd) }

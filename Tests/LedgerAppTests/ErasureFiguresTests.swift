@@ -32,4 +32,67 @@ struct ErasureFiguresTests {
             #expect(with[0] != nil)
         }
     }
+
+    @Test("sunledger erase: the person's name and ID number are in no file of the ledger; chain and KPIs unchanged")
+    func eraseHoldsOnDisk() throws {
+        let fixture = repositoryRoot + "/fixtures/catalogue/every-type.jsonl"
+        let personal = ["王芳", "310114198002290025", "13916205817"]
+        try withScratch { dir in
+            let ledger = dir + "/ledger"
+            #expect(try sunledger("import", fixture, "--ledger", ledger).status == 0)
+            func kpis() throws -> [JSONValue?] {
+                let run = try sunledger("kpi", "--as-of", "2024-12-31", "--json", "--ledger", ledger)
+                let object = try #require(
+                    try JSONParser.parse(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)).objectValue)
+                return [object["kpis"], object["indices"]]
+            }
+            let before = try kpis()
+            let exportBefore = try sunledger("export", "--pii", "--ledger", ledger).stdout
+            for text in personal { #expect(exportBefore.contains(text), "the export holds \(text) before") }
+
+            let erased = try sunledger(
+                "erase", "P001", "--reason", "the person asked", "--actor", "privacy-01",
+                "--ledger", ledger)
+            #expect(erased.status == 0, "\(erased.stderr)")
+            #expect(erased.stdout.contains("person-P001: personal data erased (seq 47)"))
+
+            for file in try FileManager.default.contentsOfDirectory(atPath: ledger) {
+                let bytes = try Data(contentsOf: URL(fileURLWithPath: ledger + "/" + file))
+                for text in personal {
+                    #expect(bytes.range(of: Data(text.utf8)) == nil, "\(file) holds \(text)")
+                }
+            }
+            let exportAfter = try sunledger("export", "--pii", "--ledger", ledger).stdout
+            for text in personal { #expect(!exportAfter.contains(text), "the export holds \(text) after") }
+            // The 46 records before are what they were, less P001's personal data.
+            func records(_ export: String) throws -> [String] {
+                try export.split(separator: "\n").map { line in
+                    var object = try #require(try JSONParser.parse(Array(line.utf8)).objectValue)
+                    object["pii"] = nil
+                    object["piiSalt"] = nil
+                    return String(decoding: CanonicalJSON.encode(.object(object)), as: UTF8.self)
+                }
+            }
+            #expect(try records(exportBefore) == Array(try records(exportAfter).prefix(46)))
+            #expect(try sunledger("verify", "--ledger", ledger).status == 0)
+            #expect(try kpis() == before)
+            let record = try sunledger("history", "person-P001", "--json", "--ledger", ledger).stdout
+            #expect(record.contains(#""actor":"privacy-01""#) && record.contains(#""reason":"the person asked""#))
+        }
+    }
+
+    @Test("sunledger erase names what is wrong: an unknown person, an empty reason")
+    func eraseRefusals() throws {
+        try withScratch { dir in
+            let ledger = dir + "/ledger"
+            let fixture = repositoryRoot + "/fixtures/catalogue/every-type.jsonl"
+            #expect(try sunledger("import", fixture, "--ledger", ledger).status == 0)
+            let unknown = try sunledger("erase", "P404", "--reason", "x", "--actor", "a", "--ledger", ledger)
+            #expect(unknown.status == 1)
+            #expect(unknown.stderr.contains("person-P404 has no events yet"))
+            let empty = try sunledger("erase", "P001", "--reason", "", "--actor", "a", "--ledger", ledger)
+            #expect(empty.status == 1)
+            #expect(empty.stderr.contains("data.reason: must be 1–128 characters"))
+        }
+    }
 }
