@@ -15,6 +15,9 @@ public struct VerificationReport: Equatable, Sendable {
     /// Whether the ledger holds its Merkle tree (one made before the tree has
     /// none until its next append) and every node was checked.
     public var merkleTreeChecked = true
+    /// Why the vault's entries could not be opened (no master key here), in
+    /// which case no commitment was checked; nil when they were.
+    public var personalDataLocked: String?
 }
 
 /// The first thing found wrong: the seq and what is wrong there.
@@ -132,7 +135,7 @@ extension EventLog {
                     seq: min(head.seq, previous.seq) + 1,
                     reason: "the head (seq \(head.seq)) does not match the last stored record (seq \(previous.seq))")
             }
-            if try txn.count(in: dbs.vault) != walk.piiChecked {
+            if try vault.locked != nil || txn.count(in: dbs.vault) != walk.piiChecked {
                 try findOrphanVaultEntry(store)
             }
             try checkIndex(dbs.ids, against: walk.idSum, store: store, last: previous.seq, name: "id") { fields in
@@ -156,7 +159,7 @@ extension EventLog {
             if items != nil { try checkItems(walk.items, store: store) }
             return VerificationReport(
                 records: previous.seq, streams: walk.streams.count, piiCommitments: walk.piiChecked, head: last,
-                merkleTreeChecked: planted)
+                merkleTreeChecked: planted, personalDataLocked: vault.locked)
         }
     }
 
@@ -529,7 +532,10 @@ final class ChunkReading: @unchecked Sendable {
             guard let stored = vault[index] else {
                 return VerificationChunk.read(chunk[index].value, vault: nil, roles: roles)
             }
-            return opening.open(stored, seq: chunk[index].seq).withUnsafeBytes {
+            guard let opened = opening.open(stored, seq: chunk[index].seq) else {
+                return VerificationChunk.read(chunk[index].value, vault: nil, roles: roles)
+            }
+            return opened.withUnsafeBytes {
                 VerificationChunk.read(chunk[index].value, vault: $0, roles: roles)
             }
         }
@@ -550,15 +556,28 @@ struct VaultOpening: @unchecked Sendable {
     private let store: StoreTransaction
     private let sealed: Bool
 
+    /// Why the entries cannot be opened at all: there is no master key here.
+    let locked: String?
+
     init(_ store: StoreTransaction) throws {
         self.store = store
         sealed = try store.keys.isSealed(store)
-        if sealed, try store.txn.count(in: store.dbs.vault) > 0 { try store.keys.unlock(store) }
+        var locked: String?
+        if sealed, try store.txn.count(in: store.dbs.vault) > 0 {
+            do {
+                try store.keys.unlock(store)
+            } catch let problem as VaultKeys.Problem {
+                guard case .noMasterKey = problem else { throw problem }
+                locked = problem.description
+            }
+        }
+        self.locked = locked
     }
 
     /// salt ‖ canonical pii of a stored entry; empty when it cannot be opened
-    /// (so that it opens no commitment).
-    func open(_ stored: UnsafeRawBufferPointer, seq: Int64) -> [UInt8] {
+    /// (so that it opens no commitment); nil when the vault is locked.
+    func open(_ stored: UnsafeRawBufferPointer, seq: Int64) -> [UInt8]? {
+        guard locked == nil else { return nil }
         guard sealed else { return Array(stored) }
         return ((try? store.keys.open(stored, seq: seq, sealed: true, store)) ?? nil)?.encoded ?? []
     }

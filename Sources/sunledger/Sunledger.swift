@@ -193,6 +193,9 @@ extension Sunledger {
                     line += " (no Merkle tree is stored yet: the ledger predates it, and its next append plants it)"
                 }
                 print(line)
+                if let locked = report.personalDataLocked {
+                    print("personal data not checked against its commitments: \(locked)")
+                }
             } catch let failure as VerificationFailure {
                 throw CommandFailure(message: "verify failed at seq \(failure.seq): \(failure.reason)")
             }

@@ -160,6 +160,10 @@ struct VaultTests {
             #expect(try byFile.record(at: 1)?.vault != nil)
 
             let missing = try EventLog(path: path, create: false, keyEnvironment: [:])
+            // verify checks everything but the commitments, and says why.
+            let report = try missing.verify(closerTypes: closers, openerTypes: openers)
+            #expect(report.records == 1 && report.piiCommitments == 0)
+            #expect(report.personalDataLocked?.contains("master key is missing") == true)
             #expect(throws: VaultKeys.Problem.noMasterKey(path: path + "/master.key")) { try missing.record(at: 1) }
             // Records without personal data, and the chain, need no key.
             #expect(try missing.hash(at: 1) != nil)
