@@ -69,12 +69,13 @@ public struct ProjectionAccess {
         try store.txn.withEntry(atOrBefore: key, in: try database(space), body)
     }
 
-    /// Visits the entries of `space` whose keys start with `prefix`, in key order.
+    /// Visits the entries of `space` whose keys start with `prefix` (every
+    /// entry when it is empty), in key order.
     public func forEachEntry(
         withPrefix prefix: [UInt8], in space: String,
         _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Void
     ) throws {
-        try store.txn.scan(try database(space), from: prefix) { key, value in
+        try store.txn.scan(try database(space), from: prefix.isEmpty ? nil : prefix) { key, value in
             guard key.starts(with: prefix) else { return .stop }
             try body(key, value)
             return .next

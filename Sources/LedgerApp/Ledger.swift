@@ -49,7 +49,8 @@ public final class Ledger: @unchecked Sendable {
         units = try Ledger.loadUnits()
         vocabulary = try Ledger.loadVocabulary()
         figures = LiveFigures(units: units, snapshotEvery: snapshotEvery)
-        log = try EventLog(path: path, create: create, projectionSpaces: LiveFigures.spaces, projector: figures)
+        log = try EventLog(
+            path: path, create: create, projectionSpaces: LiveFigures.spaces + [AccessLog.space], projector: figures)
     }
 
     /// Reads the units from the seed data.

@@ -28,20 +28,11 @@ extension Sunledger {
         var orgUnit: String?
         @Option(help: "The date it took effect (YYYY-MM-DD); default: today in Shanghai.") var on: String?
 
-        /// The login name of the user running the command, if it has one.
-        static func loginName() -> String? {
-            if let user = ProcessInfo.processInfo.environment["USER"], !user.isEmpty { return user }
-            guard let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name else { return nil }
-            return String(cString: name)
-        }
-
         var stream: String { person.hasPrefix("person-") ? person : "person-" + person }
 
         func run() throws {
             let ledger = try open()
-            guard let who = actor ?? Erase.loginName() else {
-                throw ValidationError("--actor is needed: there is no login name to use")
-            }
+            let who = try readerName(actor)
             let now = Instant.now()
             var event = JSONObject()
             event["id"] = .string(String("erase-\(now.milliseconds)-\(stream.dropFirst("person-".count))".prefix(64)))

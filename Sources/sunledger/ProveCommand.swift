@@ -1,5 +1,6 @@
 import ArgumentParser
 import EventStore
+import Foundation
 import LedgerApp
 
 extension Sunledger {
@@ -30,8 +31,13 @@ extension Sunledger {
             }
         }
 
+        @Flag(help: "Print to standard error how long opening the ledger and making the proof took.")
+        var timings = false
+
         func run() throws {
+            let started = ContinuousClock.now
             let ledger = try open()
+            let opened = ContinuousClock.now
             let document = try ledger.log.merkleProofs { proofs -> String in
                 let size = treeSize ?? proofs.leaves
                 let root = Hex.encode(try proofs.root(size: size))
@@ -47,7 +53,16 @@ extension Sunledger {
                 return
                     #"{"fromSize":\#(from),"treeSize":\#(size),"proof":\#(hexList(proof)),"fromRoot":"\#(fromRoot)","merkleRoot":"\#(root)"}"#
             }
+            let proved = ContinuousClock.now
             print(document)
+            if timings {
+                let ms = { (duration: Duration) in
+                    Double(duration.components.attoseconds) / 1e15 + Double(duration.components.seconds) * 1000
+                }
+                printError(
+                    "ledger opened in \(ms(opened - started).formatted(.number.precision(.fractionLength(3)))) ms, proof made in \(ms(proved - opened).formatted(.number.precision(.fractionLength(3)))) ms"
+                )
+            }
         }
 
         private func hexList(_ hashes: [[UInt8]]) -> String {

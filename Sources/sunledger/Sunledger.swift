@@ -13,7 +13,7 @@ struct Sunledger: ParsableCommand {
         abstract: "The services ledger of a disabled persons' federation: append-only, hash-chained, auditable.",
         subcommands: [
             Import.self, Export.self, Verify.self, Digest.self, History.self, Restore.self, Demo.self, Kpi.self,
-            Caseload.self, Rebuild.self, Prove.self, Erase.self, Generate.self,
+            Caseload.self, Rebuild.self, Prove.self, Bundle.self, Erase.self, AccessLogCommand.self, Generate.self,
         ])
 
     /// `--ledger PATH` given before the subcommand (`sunledger --ledger DIR import …`).
@@ -32,6 +32,9 @@ struct Sunledger: ParsableCommand {
             printError("sunledger: \(error)")
             if case .noLedger = error { Foundation.exit(1) }
             Foundation.exit(3)
+        } catch let problem as VaultKeys.Problem {
+            printError("sunledger: \(problem)")
+            Foundation.exit(1)
         } catch let error as AppError {
             printError("sunledger: \(error)")
             if case .usage = error { Foundation.exit(2) }
@@ -60,6 +63,14 @@ struct CommandFailure: Error {
 
 func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// Who reads personal data, for the access log: `--actor`, else the login name.
+func readerName(_ actor: String?) throws -> String {
+    guard let who = actor ?? AccessLog.loginName(), !who.isEmpty else {
+        throw ValidationError("--actor is needed: there is no login name to use")
+    }
+    return who
 }
 
 /// `--ledger PATH`, accepted before the subcommand or after it.
@@ -145,7 +156,9 @@ extension Sunledger {
         @ParentCommand var root: Sunledger
         @Option(name: .customLong("from-seq"), help: "The first seq to export.") var fromSeq: Int64 = 1
         @Option(name: .customLong("to-seq"), help: "The last seq to export.") var toSeq: Int64?
-        @Flag(help: "Add pii and piiSalt where the vault still holds them.") var pii = false
+        @Flag(help: "Add pii and piiSalt where the vault still holds them; needs --purpose.") var pii = false
+        @Option(help: "Why personal data is read (with --pii; written to the access log).") var purpose: String?
+        @Option(help: "Who reads it, for the access log; default: the login name.") var actor: String?
         @Flag(help: "Add piiMasked: personal data masked (events.md §3).") var masked = false
         @Option(help: "Write to this file (atomically) instead of standard output.") var out: String?
 
@@ -153,10 +166,17 @@ extension Sunledger {
             if pii && masked { throw ValidationError("--pii and --masked exclude each other") }
             if fromSeq < 1 { throw ValidationError("--from-seq must be at least 1") }
             if let toSeq, toSeq < fromSeq { throw ValidationError("--to-seq must not be below --from-seq") }
+            if !pii && purpose != nil { throw ValidationError("--purpose goes with --pii") }
         }
 
         func run() throws {
             let ledger = try open()
+            if pii {
+                let purpose = try AccessLog.checkPurpose(purpose, for: "export --pii")
+                try AccessLog.record(
+                    in: ledger, who: try readerName(actor),
+                    what: "export --pii seq \(fromSeq)–" + (toSeq.map(String.init) ?? "end"), purpose: purpose)
+            }
             let exposure: PIIExposure = pii ? .full : masked ? .masked : .none
             let count = try Exporter(ledger: ledger).export(from: fromSeq, through: toSeq, pii: exposure, to: out)
             if let out { printError("exported \(count) records to \(out)") }
@@ -226,6 +246,9 @@ extension Sunledger {
         @Option(name: .customLong("known-at"), help: "Only what was recorded at or before this RFC 3339 instant.")
         var knownAt: String?
         @Flag(help: "Print the records as JSON Lines (with hash; personal data masked).") var json = false
+        @Option(help: "Why personal data is read: shows it masked, and is written to the access log.")
+        var purpose: String?
+        @Option(help: "Who reads it, for the access log; default: the login name.") var actor: String?
 
         func run() throws {
             let ledger = try open()
@@ -236,7 +259,12 @@ extension Sunledger {
                 }
                 limit = instant
             }
-            let entries = try ledger.log.history(of: stream, withVault: true).filter { entry in
+            if let purpose {
+                try AccessLog.record(
+                    in: ledger, who: try readerName(actor), what: "history \(stream)",
+                    purpose: try AccessLog.checkPurpose(purpose, for: "history"))
+            }
+            let entries = try ledger.log.history(of: stream, withVault: purpose != nil).filter { entry in
                 limit.map { entry.record.recordedAt <= $0 } ?? true
             }
             if json {
@@ -244,6 +272,9 @@ extension Sunledger {
                     var object = entry.record.jsonObject
                     object["hash"] = .string(Hex.encode(entry.hash))
                     if let vault = entry.vault { object["piiMasked"] = .object(Masking.mask(vault.pii)) }
+                    if entry.vault == nil, entry.record.piiCommitment != nil, purpose == nil {
+                        object["piiMasked"] = .string("withheld: give --purpose")
+                    }
                     print(String(decoding: CanonicalJSON.encode(.object(object)), as: UTF8.self))
                 }
                 return
@@ -261,7 +292,9 @@ extension Sunledger {
                     let masked = Masking.mask(vault.pii).map { "\($0.key)=\($0.value.stringValue ?? "")" }
                     data += "  [" + masked.joined(separator: " ") + "]"
                 } else if record.piiCommitment != nil {
-                    data += "  [personal data erased]"
+                    data +=
+                        purpose == nil
+                        ? "  [personal data: give --purpose to see it masked]" : "  [personal data erased]"
                 }
                 return [
                     String(record.seq), String(record.version), record.occurredAt.description,

@@ -14,7 +14,7 @@ struct AuditCommandTests {
             try write(
                 syntheticEvents(persons: 50, perPerson: 3, start: "2025-06-01T00:00:00Z"), to: dir + "/more.jsonl")
             #expect(try sunledger("import", dir + "/more.jsonl", "--ledger", ledger).status == 0)
-            for mode in [[], ["--pii"]] {
+            for mode in [[], ["--pii", "--purpose", "independent check"]] {
                 let export = dir + "/export\(mode.count).jsonl"
                 #expect(try run(sunledgerPath, ["export", "--ledger", ledger, "--out", export] + mode).status == 0)
                 let independent = try run("/usr/bin/env", ["python3", repositoryRoot + "/tools/verify-export", export])
@@ -42,10 +42,17 @@ struct AuditCommandTests {
             let ledger = dir + "/ledger"
             try write(syntheticEvents(persons: 20, perPerson: 2), to: dir + "/e.jsonl")
             #expect(try sunledger("import", dir + "/e.jsonl", "--ledger", ledger).status == 0)
-            #expect(try sunledger("export", "--pii", "--ledger", ledger, "--out", dir + "/all.jsonl").status == 0)
             #expect(
-                try sunledger("export", "--pii", "--to-seq", "25", "--ledger", ledger, "--out", dir + "/head.jsonl")
-                    .status == 0)
+                try sunledger(
+                    "export", "--pii", "--purpose", "test of the round trip", "--ledger", ledger, "--out",
+                    dir + "/all.jsonl"
+                ).status == 0)
+            #expect(
+                try sunledger(
+                    "export", "--pii", "--purpose", "test of the round trip", "--to-seq", "25", "--ledger", ledger,
+                    "--out", dir + "/head.jsonl"
+                )
+                .status == 0)
             #expect(try sunledger("restore", dir + "/head.jsonl", "--ledger", dir + "/copy").status == 0)
             let rest = try sunledger("restore", dir + "/all.jsonl", "--ledger", dir + "/copy")
             #expect(rest.status == 0)
@@ -61,7 +68,11 @@ struct AuditCommandTests {
         try withScratch { dir in
             let ledger = dir + "/ledger"
             #expect(try sunledger("import", workedExample, "--ledger", ledger).status == 0)
-            #expect(try sunledger("export", "--pii", "--ledger", ledger, "--out", dir + "/e.jsonl").status == 0)
+            #expect(
+                try sunledger(
+                    "export", "--pii", "--purpose", "test of the round trip", "--ledger", ledger, "--out",
+                    dir + "/e.jsonl"
+                ).status == 0)
             var lines = try String(contentsOfFile: dir + "/e.jsonl", encoding: .utf8).split(separator: "\n").map(
                 String.init)
 

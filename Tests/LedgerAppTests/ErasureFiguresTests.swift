@@ -47,7 +47,9 @@ struct ErasureFiguresTests {
                 return [object["kpis"], object["indices"]]
             }
             let before = try kpis()
-            let exportBefore = try sunledger("export", "--pii", "--ledger", ledger).stdout
+            let exportBefore = try sunledger(
+                "export", "--pii", "--purpose", "test of the round trip", "--ledger", ledger
+            ).stdout
             for text in personal { #expect(exportBefore.contains(text), "the export holds \(text) before") }
 
             let erased = try sunledger(
@@ -62,7 +64,9 @@ struct ErasureFiguresTests {
                     #expect(bytes.range(of: Data(text.utf8)) == nil, "\(file) holds \(text)")
                 }
             }
-            let exportAfter = try sunledger("export", "--pii", "--ledger", ledger).stdout
+            let exportAfter = try sunledger(
+                "export", "--pii", "--purpose", "test of the round trip", "--ledger", ledger
+            ).stdout
             for text in personal { #expect(!exportAfter.contains(text), "the export holds \(text) after") }
             // The 46 records before are what they were, less P001's personal data.
             func records(_ export: String) throws -> [String] {

@@ -276,7 +276,7 @@ struct CatalogueFixtureTests {
             #expect(verified.stdout.contains("head of \(streams) streams"))
             #expect(verified.stdout.contains("\(commitments) pii commitments"))
 
-            let exported = try sunledger("export", "--pii", "--ledger", ledger)
+            let exported = try sunledger("export", "--pii", "--purpose", "test of the round trip", "--ledger", ledger)
             #expect(exported.status == 0)
             let records = try lines(of: exported.stdout).map { try #require(JSONParser.parse($0).objectValue) }
             try #require(records.count == input.count)

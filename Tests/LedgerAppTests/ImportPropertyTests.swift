@@ -33,7 +33,8 @@ struct ImportPropertyTests {
             #expect(verified.status == 0, "\(verified.stderr)")
             #expect(verified.stdout.hasPrefix("verified \(lines.count) records"))
             let export = dir + "/export.jsonl"
-            let exported = try sunledger("export", "--pii", "--out", export, "--ledger", ledger)
+            let exported = try sunledger(
+                "export", "--pii", "--purpose", "test of the round trip", "--out", export, "--ledger", ledger)
             #expect(exported.status == 0, "\(exported.stderr)")
             try expectRecords(of: objects, in: try String(contentsOfFile: export, encoding: .utf8))
             let independent = try run("/usr/bin/env", ["python3", repositoryRoot + "/tools/verify-export", export])

@@ -1,0 +1,95 @@
+import EventStore
+import Foundation
+import LedgerValues
+
+/// The trace left by every reading of personal data: who read what, when and
+/// why. It is kept beside the chain in its own database, not in the chain:
+/// reading is not a service action, and the trace must not itself become
+/// personal data the chain can never forget.
+///
+/// An entry is committed, durably, before the personal data is handed out, so
+/// there is no reading without its trace.
+public enum AccessLog {
+    /// The name of its database in the ledger's environment.
+    static let space = "access-log"
+
+    /// One reading of personal data.
+    public struct Entry: Equatable, Sendable {
+        /// Its number, from 1 in the order written.
+        public let number: Int64
+        /// When it was read.
+        public let at: Instant
+        /// Who read it: the member of staff, or the login name.
+        public let who: String
+        /// What was read: the command and what it selected (`export --pii seq 1–200`).
+        public let what: String
+        /// Why, in the reader's words.
+        public let purpose: String
+
+        /// The entry as one line of canonical JSON.
+        public var json: String {
+            var object = JSONObject()
+            object["number"] = .integer(number)
+            object["at"] = .string(at.description)
+            object["who"] = .string(who)
+            object["what"] = .string(what)
+            object["purpose"] = .string(purpose)
+            return String(decoding: CanonicalJSON.encode(.object(object)), as: UTF8.self)
+        }
+    }
+
+    /// Checks a purpose as given on the command line: 1–256 characters, not
+    /// only spaces; refuses (as wrong usage) a reading without one.
+    public static func checkPurpose(_ purpose: String?, for what: String) throws -> String {
+        guard let purpose else {
+            throw AppError.usage("\(what) reads personal data: say why with --purpose TEXT (it is logged)")
+        }
+        let trimmed = purpose.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty, purpose.count <= 256 else {
+            throw AppError.usage("--purpose must be 1–256 characters, not only spaces (got \(purpose.count))")
+        }
+        return purpose
+    }
+
+    /// Writes the trace of a reading and makes it durable; returns its entry.
+    @discardableResult
+    public static func record(
+        in ledger: Ledger, who: String, what: String, purpose: String, at: Instant = .now()
+    ) throws -> Entry {
+        let entry = try ledger.log.updatingProjections { access -> Entry in
+            let last = try access.withEntry(atOrBefore: [UInt8](repeating: 0xFF, count: 8), in: space) { key, _ in
+                Int64(readBigEndian(key))
+            }
+            let entry = Entry(number: (last ?? 0) + 1, at: at, who: who, what: what, purpose: purpose)
+            try access.put(Array(entry.json.utf8), forKey: bigEndianKey(entry.number), in: space)
+            return entry
+        }
+        try ledger.log.sync()
+        return entry
+    }
+
+    /// Every entry, oldest first.
+    public static func entries(of ledger: Ledger) throws -> [Entry] {
+        try ledger.log.readingProjections { access in
+            var entries: [Entry] = []
+            try access.forEachEntry(withPrefix: [], in: space) { key, value in
+                guard let object = try? JSONParser.parse(value.bindMemory(to: UInt8.self)).objectValue,
+                    let at = object["at"]?.stringValue.flatMap(Instant.init(rfc3339:)),
+                    let who = object["who"]?.stringValue, let what = object["what"]?.stringValue,
+                    let purpose = object["purpose"]?.stringValue
+                else {
+                    throw AppError.io("access log entry \(readBigEndian(key)) cannot be read")
+                }
+                entries.append(Entry(number: Int64(readBigEndian(key)), at: at, who: who, what: what, purpose: purpose))
+            }
+            return entries
+        }
+    }
+
+    /// The login name of the user running the program, if it has one.
+    public static func loginName() -> String? {
+        if let user = ProcessInfo.processInfo.environment["USER"], !user.isEmpty { return user }
+        guard let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name else { return nil }
+        return String(cString: name)
+    }
+}
