@@ -372,13 +372,22 @@ public struct Restatement: Equatable, Sendable {
     /// contribution changed (see the type's description): the stream's facts
     /// at T1 are folded, then its late events one at a time, and the
     /// contribution after each step is compared with the one before.
+    ///
+    /// An event dated after D is in no effective history at D (kpis.md), so
+    /// the step it makes is taken to leave the contribution as it was, without
+    /// computing the figures again: a stream costs one figure computation,
+    /// plus one per late event dated on or before D.
     static func attribution(of revision: StreamRevision, asOf day: LocalDate) -> [FigurePlace: [LateEvent]] {
         guard !revision.late.isEmpty else { return [:] }
         var fold = KPIProjection(revision.known)
         var steps = [sums(of: fold.figures(asOf: day))]
         for late in revision.late {
             fold.apply(late.event)
-            steps.append(sums(of: fold.figures(asOf: day)))
+            if late.event.occurredAt > day {
+                steps.append(steps[steps.count - 1])
+            } else {
+                steps.append(sums(of: fold.figures(asOf: day)))
+            }
         }
         let initial = steps[0]
         let final = steps[steps.count - 1]
@@ -512,9 +521,7 @@ extension KPIReport {
             var late: [(event: RecordedEvent, type: String)] = []
             for entry in try ledger.log.history(of: stream) where entry.record.seq <= seqs.after {
                 let record = entry.record
-                let event = try record.canonicalBytes().withUnsafeBytes {
-                    try RecordReplay.event(seq: record.seq, canonical: $0, units: ledger.units)
-                }
+                let event = try KPIReport.recordedEvent(record, units: ledger.units)
                 if record.seq <= seqs.before { known.append(event) } else { late.append((event, record.type)) }
             }
             revisions.append(StreamRevision(stream: stream, known: known, late: late))
@@ -526,5 +533,24 @@ extension KPIReport {
         }
         let unitOrder = try KPIReport.loadUnitLabels().map(\.code)
         return Restatement(before: documents[0], after: documents[1], revisions: revisions, unitOrder: unitOrder)
+    }
+
+    /// What the fold reads of a record the stream index gave, decoded from its
+    /// already parsed `data` (the log's replay decodes the stored bytes instead).
+    static func recordedEvent(_ record: LedgerRecord, units: UnitDirectory) throws -> RecordedEvent {
+        guard let type = EventType.named(record.type) else {
+            throw LedgerError.damaged(seq: record.seq, reason: "the stored type \(record.type) is not in the catalogue")
+        }
+        let context = FieldReader.Context(type: type, occurredAt: record.occurredAt, units: units)
+        switch Payload.read(record.data, context: context) {
+        case .success(let payload):
+            return RecordedEvent(
+                seq: record.seq, stream: record.stream, occurredAt: record.occurredAt, recordedAt: record.recordedAt,
+                orgUnit: record.orgUnit, payload: payload)
+        case .failure(let errors):
+            throw LedgerError.damaged(
+                seq: record.seq,
+                reason: "the stored data does not read: " + errors.all.map(\.description).joined(separator: "; "))
+        }
     }
 }
