@@ -102,6 +102,55 @@ struct RestatementTests {
     }
 
     @Test(
+        "within one stream, a late event whose effect a later late event undoes is not named, nor one dated after D")
+    func eventsWithinAStream() throws {
+        func line(_ n: Int, _ type: String, _ occurredAt: String, _ recordedAt: String, _ data: String) -> String {
+            #"{"id":"q-\#(n)","stream":"person-Q1","type":"\#(type)","occurredAt":"\#(occurredAt)","recordedAt":"\#(recordedAt)","actor":"staff-001","orgUnit":"anting","data":\#(data)"#
+        }
+        let registration = line(
+            1, "PersonRegistered", "2020-03-01", "2020-03-02T01:00:00Z",
+            #"{"sex":"F","birthDate":"1980-02-29","category":"physical","grade":3,"residence":"anting"}"#)
+        let lines = [
+            registration + #","pii":{"name":"王芳","idNumber":"310114198002290025"}}"#,
+            line(2, "PersonMoved", "2024-06-01", "2025-02-01T02:00:00Z", #"{"residence":"malu"}"#) + "}",
+            line(3, "PersonMoved", "2024-07-01", "2025-02-02T02:00:00Z", #"{"residence":"anting"}"#) + "}",
+            line(4, "PersonMoved", "2024-08-01", "2025-02-03T02:00:00Z", #"{"residence":"nanxiang"}"#) + "}",
+            line(5, "HealthCheckCompleted", "2025-01-20", "2025-02-04T02:00:00Z", "{}") + "}",
+            line(6, "HealthCheckCompleted", "2024-09-01", "2025-02-05T02:00:00Z", "{}") + "}",
+        ]
+        try withScratch { dir in
+            try write(lines, to: dir + "/q.jsonl")
+            let imported = try sunledger("import", dir + "/q.jsonl", "--ledger", dir + "/ledger")
+            try #require(imported.status == 0, "\(imported.stderr)")
+            let result = try sunledger(
+                "restatement", "--ledger", dir + "/ledger", "--as-of", asOf, "--known-at", knownAtBefore,
+                "--known-at", knownAtAfter, "--json")
+            try #require(result.status == 0, "\(result.stderr)")
+            let document = try JSONParser.parse(result.stdout.trimmingCharacters(in: .newlines))
+            guard case .array(let changes)? = document.objectValue?["changes"] else {
+                Issue.record("no changes array")
+                return
+            }
+            var named: [String: Set<Int64>] = [:]
+            for change in changes {
+                let object = change.objectValue!
+                let key = [object["kpi"]!, object["unit"]!, object["field"]!].map(\.quoted).joined(separator: " ")
+                named[key] = namedSeqs(.object(JSONObject([("changes", .array([change]))])))
+            }
+            // The moves to malu (2) and back (3) cancel: malu changes nowhere, and anting's figures name
+            // only the move to nanxiang (4). The check dated after D (5) is named nowhere; the one dated
+            // before it (6) only against the health-check numerators.
+            #expect(named[#""registered_persons" "anting" "value""#] == [4])
+            #expect(named[#""registered_persons" "nanxiang" "value""#] == [4])
+            #expect(named[#""health_check_rate" null "numerator""#] == [6])
+            #expect(named[#""health_check_rate" "nanxiang" "numerator""#] == [6])
+            #expect(named[#""health_check_rate" "nanxiang" "denominator""#] == [4])
+            #expect(!named.keys.contains { $0.contains(#""malu""#) }, "\(named.keys.sorted())")
+            #expect(namedSeqs(document) == [4, 6])
+        }
+    }
+
+    @Test(
         "the table names the KPI in Chinese and English, the unit, before and after; a window that changes nothing says so"
     )
     func humanForm() throws {
