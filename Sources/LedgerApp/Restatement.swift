@@ -305,7 +305,7 @@ public struct Restatement: Equatable, Sendable {
             }
         }
 
-        let unitRanks = Dictionary(uniqueKeysWithValues: unitOrder.enumerated().map { ($1, $0) })
+        let unitRanks = Dictionary(unitOrder.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
         let rank: (String) -> (Int, String) = { code in
             unitRanks[code].map { ($0, "") } ?? (unitOrder.count, code)
         }
