@@ -13,7 +13,7 @@ struct Sunledger: ParsableCommand {
         abstract: "The services ledger of a disabled persons' federation: append-only, hash-chained, auditable.",
         subcommands: [
             Import.self, Export.self, Verify.self, Digest.self, History.self, Restore.self, Demo.self, Kpi.self,
-            Caseload.self, Rebuild.self, Prove.self, Generate.self,
+            Caseload.self, Rebuild.self, Prove.self, Generate.self, Report.self,
         ])
 
     /// `--ledger PATH` given before the subcommand (`sunledger --ledger DIR import …`).
