@@ -37,7 +37,7 @@ public struct ComplianceReport {
     /// The KPI fold and the scan read the same records in one read transaction:
     /// the fold comes from the stored figures (the live fold, or the nearest
     /// snapshot and a replay), the rest from one pass over the records up to the
-    /// last one known at T. The live figures are only read.
+    /// last one known at T (`yearEndFacts`). The live figures are only read.
     public func returns(year: Int, knownAt: Instant?) throws -> (returns: ComplianceReturns, stamp: ReturnStamp) {
         guard (1900...2100).contains(year) else {
             throw AppError.usage("--year must be a year of the ledger's dates, 1900–2100 (got \(year))")
@@ -49,8 +49,7 @@ public struct ComplianceReport {
             access -> (KPIProjection, YearEndFacts, Instant?) in
             let seq = try KPIReport.lastSeq(within: limit, access)
             let fold = try ledger.figures.fold(through: seq, access)
-            var facts = YearEndFacts(year: year)
-            try RecordReplay(units: ledger.units).replay(from: 1, through: seq, access) { facts.apply($0) }
+            let facts = try yearEndFacts(year: year, through: seq, access)
             return (fold, facts, seq > 0 ? try access.recordedAt(ofSeq: seq) : nil)
         }
         let seq = fold.throughSeq
@@ -67,6 +66,27 @@ public struct ComplianceReport {
             year: year, knownAt: knownAt, throughSeq: seq, headHash: headHash, recordedAt: recordedAt,
             merkleRoot: merkleRoot, kpiCatalogueVersion: catalogue.version, programVersion: sunledgerVersion)
         return (ComplianceReturns(fold: fold, facts: facts, labels: labels), stamp)
+    }
+
+    /// The year's facts from one scan of the records with seq ≤ `seq`: each
+    /// record's type and date are read from its bytes, and only the records
+    /// that can change the facts are decoded.
+    func yearEndFacts(year: Int, through seq: Int64, _ access: ProjectionAccess) throws -> YearEndFacts {
+        var facts = YearEndFacts(year: year)
+        let units = ledger.units
+        try access.forEachRecord(from: 1, through: seq) { seq, canonical in
+            guard let view = RecordView(seq: seq, canonical: canonical),
+                let type = EventType.named(view.type.bindMemory(to: UInt8.self))
+            else {
+                throw LedgerError.damaged(seq: seq, reason: "the stored record is not a well-formed chained record")
+            }
+            if facts.reads(type, datedOn: view.occurredAt) {
+                facts.apply(try RecordReplay.event(seq: seq, canonical: canonical, units: units))
+            } else {
+                facts.passOver(seq)
+            }
+        }
+        return facts
     }
 
     /// The files of the returns in `format`: a CSV file per table (`01-population.csv`, …), or `report.json`.

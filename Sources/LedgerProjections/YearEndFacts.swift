@@ -68,6 +68,34 @@ public struct YearEndFacts: Sendable {
         window = YearWindow(asOf: yearEnd)
     }
 
+    /// The types whose events matter whatever their date (up to D): they set a
+    /// stream's state at the year's end.
+    static let typesOfState: Set<EventType> = [
+        .personRegistered, .personReassessed, .employmentStarted, .projectLaunched, .volunteerRegistered,
+        .rightsCaseOpened,
+    ]
+    /// The types whose events matter when dated in the year.
+    static let typesOfTheYear: Set<EventType> = [
+        .rehabServiceDelivered, .assistiveDeviceFitted, .homeModificationCompleted, .healthCheckCompleted,
+        .familyDoctorContracted, .careEnrolled, .caseClosed, .callReceived, .projectEvaluated, .projectAdopted,
+        .volunteerServiceLogged, .rightsCaseClosed, .legalEducationHeld,
+    ]
+
+    /// Whether an event of `type` dated `day` can change the facts. A scan
+    /// passes the others by (`passOver`) without decoding their data: most of a
+    /// ledger's records are of other years or of types no return reads here.
+    public func reads(_ type: EventType, datedOn day: LocalDate) -> Bool {
+        guard day <= yearEnd else { return false }
+        return YearEndFacts.typesOfState.contains(type)
+            || (window.contains(day) && YearEndFacts.typesOfTheYear.contains(type))
+    }
+
+    /// Notes that the record at `seq`, which `reads` said changes nothing, was seen.
+    public mutating func passOver(_ seq: Int64) {
+        precondition(seq > throughSeq, "records are folded in seq order (\(seq) after \(throughSeq))")
+        throughSeq = seq
+    }
+
     /// Folds in the next record; records come in seq order, as the ledger stores them.
     public mutating func apply(_ event: RecordedEvent) {
         precondition(event.seq > throughSeq, "records are folded in seq order (\(event.seq) after \(throughSeq))")
