@@ -13,8 +13,8 @@ struct Sunledger: ParsableCommand {
         abstract: "The services ledger of a disabled persons' federation: append-only, hash-chained, auditable.",
         subcommands: [
             Import.self, Export.self, Verify.self, Digest.self, History.self, Restore.self, Demo.self, Kpi.self,
-            Caseload.self, Rebuild.self, Restatement.self, Prove.self, Bundle.self, Erase.self, AccessLogCommand.self,
-            Generate.self,
+            Caseload.self, Rebuild.self, Restatement.self, Report.self, Prove.self, Bundle.self, Erase.self,
+            AccessLogCommand.self, Generate.self,
         ])
 
     /// `--ledger PATH` given before the subcommand (`sunledger --ledger DIR import …`).
