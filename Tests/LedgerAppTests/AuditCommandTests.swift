@@ -148,10 +148,13 @@ struct AuditCommandTests {
         try withScratch { dir in
             let ledger = dir + "/ledger"
             #expect(try sunledger("import", workedExample, "--ledger", ledger).status == 0)
-            let all = try sunledger("history", "person-P1", "--ledger", ledger)
+            let all = try sunledger("history", "person-P1", "--purpose", "checking a complaint", "--ledger", ledger)
             #expect(all.stdout.contains("person-P1: 6 events"))
             #expect(all.stdout.contains("name=王**"))
             #expect(!all.stdout.contains("王芳"))
+            let withheld = try sunledger("history", "person-P1", "--ledger", ledger)
+            #expect(withheld.stdout.contains("person-P1: 6 events"))
+            #expect(!withheld.stdout.contains("王"))
             let known = try sunledger("history", "person-P1", "--known-at", "2025-01-15T00:00:00Z", "--ledger", ledger)
             #expect(known.stdout.contains("person-P1: 5 events known at"))
             #expect(!known.stdout.contains("PersonMoved"))
