@@ -9,7 +9,7 @@ import LedgerValues
 /// `flushEvery` events: neighbouring keys share B-tree pages, which is what
 /// makes random-key indexes cheap.
 public final class AppendSession {
-    private let store: StoreTransaction
+    let store: StoreTransaction
     private var sequencer: Sequencer
     private var head: LedgerHead
     private let flushEvery: Int
@@ -44,6 +44,7 @@ public final class AppendSession {
             try MerkleTree.plant(store)  // a ledger made before it had a Merkle tree
         }
         merkle = try MerkleFrontier(count: UInt64(head.seq), node: store.merkleNode)
+        store.keys.beginSession()
         try finishShredding()
         if try !store.keys.isSealed(store) { try sealVault() }
     }

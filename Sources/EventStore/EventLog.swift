@@ -163,7 +163,7 @@ public final class EventLog: @unchecked Sendable {
                 try projector?.bringUpToDate(session.projections)
                 try session.finish()
                 // The stream keys the records refer to are on disk before they are.
-                try vaultKeys.persist()
+                try vaultKeys.persist(session.store)
                 return (result, session.shreddedSlots)
             }
         }

@@ -62,6 +62,11 @@ public final class VaultKeys: @unchecked Sendable {
         /// Stream keys by slot, as unwrapped in this process.
         var keys: [UInt64: [UInt8]] = [:]
         var slotFile: Int32 = -1
+        /// The next slot to draw in the current transaction; nil outside one.
+        var nextSlot: UInt64?
+        /// The first slot drawn in it, and the sealed keys drawn since, in slot order.
+        var firstPendingSlot: UInt64 = 0
+        var pendingSlots: [UInt8] = []
     }
 
     /// Bytes of one slot of `vault-keys`: nonce ‖ sealed key ‖ tag, then 4 zero bytes.
@@ -184,26 +189,40 @@ public final class VaultKeys: @unchecked Sendable {
 
     // MARK: Stream keys
 
-    /// Draws a key for a new slot, seals it under the master key and writes
-    /// it to the slot file before returning it; the slot's number comes from
-    /// `store` and the next one is put back there, in the same transaction.
+    /// Draws a key for a new slot and seals it under the master key; the
+    /// slot's number comes from the session's count (see `beginSession`).
     ///
-    /// The slot is written (and made durable by `persist()`) before the
-    /// transaction that refers to it commits; a slot written by a transaction
-    /// that never commits is simply written again by the next one.
+    /// The sealed keys of a session are written together, and made durable,
+    /// by `persist(_:)` before the transaction that refers to them commits; a
+    /// slot written by a transaction that never commits is simply written
+    /// again by the next one.
     func newSlot(_ store: StoreTransaction) throws -> UInt64 {
         let master = try masterKey(store, creating: true)
-        let slot =
-            try store.txn.withValue(in: store.dbs.meta, forKey: VaultKeys.nextSlotKey) { readBigEndian($0) } ?? 0
-        var next: [UInt8] = []
-        appendBigEndian(slot + 1, to: &next)
-        try store.txn.put(next, forKey: VaultKeys.nextSlotKey, in: store.dbs.meta)
         let key = try AESGCM.randomBytes(AESGCM.keySize)
-        var record = try AESGCM.seal(key, key: master, associated: VaultKeys.slotAssociated(slot))
-        record += [UInt8](repeating: 0, count: VaultKeys.slotSize - record.count)
-        try writeSlot(slot, record)
-        state.withLock { $0.keys[slot] = key }
-        return slot
+        return try state.withLock { state in
+            if state.nextSlot == nil {
+                state.nextSlot =
+                    try store.txn.withValue(in: store.dbs.meta, forKey: VaultKeys.nextSlotKey) { readBigEndian($0) }
+                    ?? 0
+                state.firstPendingSlot = state.nextSlot!
+                state.pendingSlots.removeAll()
+            }
+            let slot = state.nextSlot!
+            state.nextSlot = slot + 1
+            state.pendingSlots += try AESGCM.seal(key, key: master, associated: VaultKeys.slotAssociated(slot))
+            state.pendingSlots += [UInt8](repeating: 0, count: 4)
+            state.keys[slot] = key
+            return slot
+        }
+    }
+
+    /// Forgets the slots drawn by a transaction that did not commit: the next
+    /// one counts from what is stored.
+    func beginSession() {
+        state.withLock { state in
+            state.nextSlot = nil
+            state.pendingSlots.removeAll()
+        }
     }
 
     private static let nextSlotKey = Array("vault-next-slot".utf8)
@@ -228,9 +247,25 @@ public final class VaultKeys: @unchecked Sendable {
         return key
     }
 
-    /// Makes every slot written so far durable: called before the transaction
-    /// that refers to them commits.
-    func persist() throws {
+    /// Writes the slots drawn in this transaction, makes them durable and
+    /// puts the next slot's number in `store`: called before it commits.
+    func persist(_ store: StoreTransaction) throws {
+        let (first, pending, next) = state.withLock { state in
+            defer {
+                state.nextSlot = nil
+                state.pendingSlots.removeAll()
+            }
+            return (state.firstPendingSlot, state.pendingSlots, state.nextSlot)
+        }
+        guard let next, !pending.isEmpty else { return }
+        try writeSlots(from: first, pending)
+        try syncSlots()
+        var stored: [UInt8] = []
+        appendBigEndian(next, to: &stored)
+        try store.txn.put(stored, forKey: VaultKeys.nextSlotKey, in: store.dbs.meta)
+    }
+
+    private func syncSlots() throws {
         try state.withLock { state in
             guard state.slotFile >= 0 else { return }
             guard fdatasync(state.slotFile) == 0 else {
@@ -246,9 +281,9 @@ public final class VaultKeys: @unchecked Sendable {
         let zeros = [UInt8](repeating: 0, count: VaultKeys.slotSize)
         for slot in slots {
             state.withLock { _ = $0.keys.removeValue(forKey: slot) }
-            try writeSlot(slot, zeros)
+            try writeSlots(from: slot, zeros)
         }
-        try persist()
+        try syncSlots()
     }
 
     private func slotFileDescriptor(_ state: inout State) throws -> Int32 {
@@ -259,11 +294,12 @@ public final class VaultKeys: @unchecked Sendable {
         return fd
     }
 
-    private func writeSlot(_ slot: UInt64, _ record: [UInt8]) throws {
+    /// Writes `records` (whole slots) from slot `first` on.
+    private func writeSlots(from first: UInt64, _ records: [UInt8]) throws {
         try state.withLock { state in
             let fd = try slotFileDescriptor(&state)
-            let offset = off_t(slot) * off_t(VaultKeys.slotSize)
-            guard pwrite(fd, record, record.count, offset) == record.count else {
+            let offset = off_t(first) * off_t(VaultKeys.slotSize)
+            guard pwrite(fd, records, records.count, offset) == records.count else {
                 throw Problem.keyFile(path: slotFilePath, reason: String(cString: strerror(errno)))
             }
         }
