@@ -104,7 +104,7 @@ extension Sunledger {
                 "\(program) export \(flag) --out backup.jsonl && tools/verify-export backup.jsonl",
                 "\(program) bundle --person \(person.dropFirst("person-".count)) --out audit-bundle \(flag) && tools/verify-export --bundle audit-bundle",
                 "\(program) report --year \(lastYear) --format csv --out returns-\(lastYear) \(flag)",
-                "\(program) restatement --as-of \(lastYear)-06-30 --known-at \(lastYear)-07-15T00:00:00+08:00 --known-at \(lastYear + 1)-01-01T00:00:00+08:00 \(flag)",
+                "\(program) restatement --as-of \(lastYear)-06-30 --known-at \(lastYear)-07-15T00:00:00+08:00 --known-at \(lastYear)-08-15T00:00:00+08:00 \(flag)",
                 "\(program) verify \(flag)",
                 "\(program) rebuild \(flag)",
             ] {
