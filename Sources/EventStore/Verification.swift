@@ -42,6 +42,7 @@ public struct LedgerDigest: Equatable, Sendable {
     /// digest kept before the ledger had one, which `verify` then does not check.
     public var merkleRoot: [UInt8]?
 
+    /// The digest of record `seq`, with its hash, recordedAt and (where kept) the Merkle root up to it.
     public init(seq: Int64, hash: [UInt8], recordedAt: Instant?, merkleRoot: [UInt8]? = nil) {
         self.seq = seq
         self.hash = hash

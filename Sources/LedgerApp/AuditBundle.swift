@@ -65,6 +65,7 @@ public struct AuditBundle {
 
     /// What was asked for.
     public struct Request: Sendable {
+        /// Which records.
         public var selection: Selection
         /// The as-of date of the KPI document to include; none when nil.
         public var asOf: LocalDate?
@@ -77,6 +78,7 @@ public struct AuditBundle {
         /// Who asks, for the access log.
         public var who: String
 
+        /// A request for `selection`; personal data only when asked, with a purpose.
         public init(
             selection: Selection, asOf: LocalDate? = nil, knownAt: Instant? = nil, personalData: Bool = false,
             purpose: String? = nil, who: String
@@ -103,6 +105,7 @@ public struct AuditBundle {
     /// The ledger read.
     public let ledger: Ledger
 
+    /// Bundles of `ledger`.
     public init(ledger: Ledger) {
         self.ledger = ledger
     }

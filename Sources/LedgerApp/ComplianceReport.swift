@@ -19,6 +19,7 @@ public struct ComplianceReport {
     /// The ledger read.
     public let ledger: Ledger
 
+    /// The returns of `ledger`.
     public init(ledger: Ledger) {
         self.ledger = ledger
     }

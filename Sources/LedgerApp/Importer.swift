@@ -104,6 +104,7 @@ public struct Importer {
     /// How many rejected lines an error report lists in full.
     public static let reportedLines = 1000
 
+    /// An importer into `ledger`.
     public init(ledger: Ledger) {
         self.ledger = ledger
     }

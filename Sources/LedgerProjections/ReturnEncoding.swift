@@ -26,6 +26,7 @@ public struct ReturnStamp: Equatable, Sendable {
     /// The program's version.
     public let programVersion: String
 
+    /// The stamp of returns for `year`, as known at `knownAt`, through `throughSeq`.
     public init(
         year: Int, knownAt: Instant?, throughSeq: Int64, headHash: String?, recordedAt: Instant?,
         merkleRoot: String?, kpiCatalogueVersion: Int64, programVersion: String

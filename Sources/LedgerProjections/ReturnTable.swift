@@ -9,6 +9,7 @@ public struct ReturnColumn: Equatable, Sendable {
     /// The heading's names (`持证残疾人数`, `registered persons`).
     public let label: Label
 
+    /// A column keyed `key`, headed in Chinese and English.
     public init(_ key: String, _ chinese: String, _ english: String) {
         self.key = key
         label = Label(chinese: chinese, english: english)
@@ -50,6 +51,7 @@ public struct ReturnTable: Equatable, Sendable {
     /// The rows, each with one value per column.
     public let rows: [[ReturnValue]]
 
+    /// A table of `rows`, each with one value per column.
     public init(name: String, title: Label, columns: [ReturnColumn], rows: [[ReturnValue]]) {
         precondition(rows.allSatisfy { $0.count == columns.count }, "every row has a value per column")
         self.name = name
