@@ -88,12 +88,13 @@ public struct ComplianceReport {
         return facts
     }
 
-    /// The files of the returns in `format`: a CSV file per table (`01-population.csv`, …), or `report.json`.
+    /// The files of the returns in `format`: a CSV file per table (`01-population.csv`, …),
+    /// each stamped, or `report.json`.
     public static func files(
         of returns: ComplianceReturns, stamp: ReturnStamp, format: ReturnFormat
     ) -> [(name: String, bytes: [UInt8])] {
         switch format {
-        case .csv: returns.tables.map { ($0.name + ".csv", $0.csv) }
+        case .csv: returns.tables.map { ($0.name + ".csv", $0.csv(stamp: stamp)) }
         case .json: [(documentName, returns.json(stamp: stamp))]
         }
     }

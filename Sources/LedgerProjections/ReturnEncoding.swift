@@ -42,6 +42,22 @@ public struct ReturnStamp: Equatable, Sendable {
         self.programVersion = programVersion
     }
 
+    /// The stamp as the fields of one CSV row, each a Chinese and English
+    /// name and its value: `统计标记 stamp`, through seq, head hash, Merkle root,
+    /// as of, known at, KPI catalogue version, program.
+    public var csvFields: [String] {
+        [
+            "统计标记 stamp",
+            "截至记录 through seq \(throughSeq)",
+            "记录哈希 head hash \(headHash ?? "none")",
+            "默克尔根 Merkle root \(merkleRoot ?? "none")",
+            "统计时点 as of \(asOf)",
+            "知悉时点 known at \(knownAt?.description ?? "all recorded")",
+            "指标目录版本 KPI catalogue version \(kpiCatalogueVersion)",
+            "程序 program sunledger \(programVersion)",
+        ]
+    }
+
     /// The stamp as a JSON object, keys in the order of the declaration (program first).
     var jsonObject: JSONObject {
         JSONObject([
@@ -80,13 +96,32 @@ extension ReturnTable {
     /// English names, RFC 4180 quoting, and CRLF after every row.
     public var csv: [UInt8] {
         var out: [UInt8] = [0xEF, 0xBB, 0xBF]
-        func line(_ fields: [String]) {
-            out += Array(fields.map(csvField).joined(separator: ",").utf8)
-            out += [0x0D, 0x0A]
-        }
-        line(columns.map(\.heading))
-        for row in rows { line(row.map(\.text)) }
+        appendCSVRows(to: &out)
         return out
+    }
+
+    /// The table as a stamped CSV file, as a statistical return is laid out:
+    /// its title (Chinese and English, with the year), then the stamp of the
+    /// ledger it was computed from (`ReturnStamp.csvFields`), then the
+    /// heading row and the rows as in `csv`. A reader that wants the bare
+    /// table skips the first two rows.
+    public func csv(stamp: ReturnStamp) -> [UInt8] {
+        var out: [UInt8] = [0xEF, 0xBB, 0xBF]
+        ReturnTable.appendCSVLine(
+            ["\(title.chinese) \(title.english)", "\(stamp.year)年度 year \(stamp.year)"], to: &out)
+        ReturnTable.appendCSVLine(stamp.csvFields, to: &out)
+        appendCSVRows(to: &out)
+        return out
+    }
+
+    private func appendCSVRows(to out: inout [UInt8]) {
+        ReturnTable.appendCSVLine(columns.map(\.heading), to: &out)
+        for row in rows { ReturnTable.appendCSVLine(row.map(\.text), to: &out) }
+    }
+
+    private static func appendCSVLine(_ fields: [String], to out: inout [UInt8]) {
+        out += Array(fields.map(csvField).joined(separator: ",").utf8)
+        out += [0x0D, 0x0A]
     }
 
     /// The table as a JSON object: name, title, columns (key, zh, en) and rows
