@@ -13,14 +13,19 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "sunledger", targets: ["sunledger"]),
+        .executable(name: "sunledger-server", targets: ["SunledgerServer"]),
         .library(name: "EventStore", targets: ["EventStore"]),
         .library(name: "LedgerDomain", targets: ["LedgerDomain"]),
         .library(name: "LedgerApp", targets: ["LedgerApp"]),
+        .library(name: "LedgerServer", targets: ["LedgerServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -83,6 +88,27 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The server lives in targets of its own so that the `sunledger`
+        // product and the core libraries build without Hummingbird.
+        .target(
+            name: "LedgerServer",
+            dependencies: [
+                "LedgerApp", "EventStore", "LedgerDomain", "LedgerValues", "LedgerProjections",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "SunledgerServer",
+            dependencies: [
+                "LedgerServer", "LedgerApp",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "LMDBKitTests", dependencies: ["LMDBKit"], swiftSettings: swiftSettings),
         .testTarget(name: "LedgerValuesTests", dependencies: ["LedgerValues"], swiftSettings: swiftSettings),
         .testTarget(
@@ -112,6 +138,17 @@ let package = Package(
             dependencies: [
                 "LedgerApp", "EventStore", "LMDBKit", "LedgerValues", "LedgerDomain", "LedgerProjections", "sunledger",
                 .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LedgerServerTests",
+            dependencies: [
+                "LedgerServer", "LedgerApp", "EventStore", "LedgerValues", "LedgerDomain", "LedgerProjections",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

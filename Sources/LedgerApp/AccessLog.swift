@@ -40,13 +40,17 @@ public enum AccessLog {
 
     /// Checks a purpose as given on the command line: 1–256 characters, not
     /// only spaces; refuses (as wrong usage) a reading without one.
-    public static func checkPurpose(_ purpose: String?, for what: String) throws -> String {
+    /// `option` is how the front end asks for it (`--purpose`, or a header).
+    public static func checkPurpose(
+        _ purpose: String?, for what: String, option: String = "--purpose"
+    ) throws -> String {
         guard let purpose else {
-            throw AppError.usage("\(what) reads personal data: say why with --purpose TEXT (it is logged)")
+            let how = option.hasPrefix("--") ? "with \(option) TEXT" : "in the \(option) header"
+            throw AppError.usage("\(what) reads personal data: say why \(how) (it is logged)")
         }
         let trimmed = purpose.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty, purpose.count <= 256 else {
-            throw AppError.usage("--purpose must be 1–256 characters, not only spaces (got \(purpose.count))")
+            throw AppError.usage("\(option) must be 1–256 characters, not only spaces (got \(purpose.count))")
         }
         return purpose
     }

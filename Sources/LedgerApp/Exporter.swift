@@ -123,6 +123,18 @@ public struct Exporter {
         return count
     }
 
+    /// The export lines of seqs `from…through` as bytes, from one read
+    /// transaction: how a server streams a long export piece by piece, holding
+    /// no transaction while it writes to the network.
+    public func lines(from: Int64, through: Int64, pii: PIIExposure) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        try ledger.log.forEachRecord(from: from, through: through, withVault: pii != .none) {
+            _, hash, canonical, vault in
+            Exporter.appendLine(hash: hash, canonical: canonical, vault: vault, pii: pii, to: &bytes)
+        }
+        return bytes
+    }
+
     private static let hashKey = Array(",\"hash\":\"".utf8)
 
     /// One export line: the canonical record without its closing brace, then the added keys.

@@ -15,6 +15,10 @@ public struct LineError: Equatable, Sendable, CustomStringConvertible {
     public let field: String
     /// The rule broken.
     public let rule: String
+    /// Whether the rule broken is the stream's `expectedVersion`: the line is
+    /// sound, but was written against a version of the stream that has moved
+    /// on (the HTTP API answers 409 Conflict when that is all that is wrong).
+    public var isVersionConflict = false
 
     /// `FILE:LINE: field: rule`, the form the command line prints.
     public var description: String { "\(file):\(line): \(field): \(rule)" }
@@ -51,6 +55,21 @@ public struct ImportReport: Equatable, Sendable {
     public var lastSeq: Int64?
     /// Where the time went.
     public var timings = ImportTimings()
+    /// What became of each line, in order, when the importer was asked to
+    /// keep it (`Importer.keepsOutcomes`): the HTTP API answers with them.
+    public var outcomes: [LineOutcome] = []
+}
+
+/// What became of one imported line.
+public struct LineOutcome: Equatable, Sendable {
+    /// Its 1-based line number.
+    public let line: Int
+    /// The seq it was stored at, or, for a duplicate, the seq of the event it repeats.
+    public let seq: Int64
+    /// Its record's hash.
+    public let hash: [UInt8]
+    /// Whether it was already stored (and skipped).
+    public let duplicate: Bool
 }
 
 /// Where an import's time went: the processor time of the thread that parses
@@ -103,6 +122,9 @@ public struct Importer {
     public var chunkSize = 2048
     /// How many rejected lines an error report lists in full.
     public static let reportedLines = 1000
+    /// Whether the report lists what became of every line (for small batches:
+    /// an outcome is kept for each line).
+    public var keepsOutcomes = false
 
     /// An importer into `ledger`.
     public init(ledger: Ledger) {
@@ -150,13 +172,19 @@ public struct Importer {
         let lines = ParsedLines(input: input, ledger: ledger, chunkSize: chunkSize)
         let access = session.projections
         let figures = try ImportFigures(access, figures: ledger.figures)
+        func keepOutcome(line: Int, seq: Int64, duplicate: Bool) throws {
+            guard let hash = try session.storedHash(at: seq) else {
+                throw LedgerError.damaged(seq: seq, reason: "the record just judged cannot be read back")
+            }
+            report.outcomes.append(LineOutcome(line: line, seq: seq, hash: hash, duplicate: duplicate))
+        }
         report.timings.parsingSeconds = try lines.forEach { line in
             read += 1
             if read % 100_000 == 0 { progress(read) }
-            let problems: [(field: String, rule: String)]
+            let problems: [(field: String, rule: String, conflict: Bool)]
             switch line.result {
             case .failure(let fieldErrors):
-                problems = fieldErrors.all.map { ($0.field, $0.rule) }
+                problems = fieldErrors.all.map { ($0.field, $0.rule, false) }
             case .success(let parsed):
                 switch try session.offer(parsed.event) {
                 case .append(let seq, _, let recordedAt):
@@ -164,18 +192,22 @@ public struct Importer {
                     report.stored += 1
                     report.firstSeq = report.firstSeq ?? seq
                     report.lastSeq = seq
+                    if keepsOutcomes { try keepOutcome(line: line.number, seq: seq, duplicate: false) }
                     return
-                case .duplicate:
+                case .duplicate(let seq):
                     report.duplicates += 1
+                    if keepsOutcomes { try keepOutcome(line: line.number, seq: seq, duplicate: true) }
                     return
                 case .rejected(let violations):
-                    problems = violations.map { ($0.field, $0.rule) }
+                    problems = violations.map { ($0.field, $0.rule, $0.kind == .versionConflict) }
                 }
             }
             rejectedLines += 1
             if rejectedLines <= Importer.reportedLines {
                 errors += problems.map {
-                    LineError(file: input.name, line: line.number, field: $0.field, rule: $0.rule)
+                    LineError(
+                        file: input.name, line: line.number, field: $0.field, rule: $0.rule,
+                        isVersionConflict: $0.conflict)
                 }
             }
         }

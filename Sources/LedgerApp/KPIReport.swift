@@ -26,7 +26,7 @@ public enum RecordLimit: Equatable, Sendable {
 /// The KPIs and the caseload of one ledger (kpis.md): reads the records of
 /// the asked-for prefix, decodes each payload, folds them and scores the result
 /// against the catalogue of `seeds/kpis.json`.
-public struct KPIReport {
+public struct KPIReport: Sendable {
     /// The ledger read.
     public let ledger: Ledger
     /// The KPIs' names and targets.

@@ -50,7 +50,8 @@ public final class Ledger: @unchecked Sendable {
         vocabulary = try Ledger.loadVocabulary()
         figures = LiveFigures(units: units, snapshotEvery: snapshotEvery)
         log = try EventLog(
-            path: path, create: create, projectionSpaces: LiveFigures.spaces + [AccessLog.space], projector: figures)
+            path: path, create: create, projectionSpaces: LiveFigures.spaces + [AccessLog.space, AccessTokens.space],
+            projector: figures)
     }
 
     /// Reads the units from the seed data.
@@ -120,6 +121,17 @@ public final class Ledger: @unchecked Sendable {
     /// The digest of the ledger as it stands: `{"seq":N,"hash":"…","recordedAt":"…","merkleRoot":"…"}`.
     public func digest() throws -> LedgerDigest {
         try log.digest()
+    }
+
+    /// How many stored records the live KPI figures have not folded yet: 0 while
+    /// every append keeps them up to date in its own transaction; more for a
+    /// ledger whose figures were made before some of its records (they catch up
+    /// on the next append).
+    public func figuresLag() throws -> Int64 {
+        try log.readingProjections { access in
+            let generation = try LiveFigures.liveGeneration(access)
+            return try access.lastSeq - (LiveFigures.checkpoint(access, generation: generation) ?? 0)
+        }
     }
 
     /// Verifies the whole ledger (see `EventLog.verify`).

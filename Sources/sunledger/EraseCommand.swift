@@ -28,26 +28,13 @@ extension Sunledger {
         var orgUnit: String?
         @Option(help: "The date it took effect (YYYY-MM-DD); default: today in Shanghai.") var on: String?
 
-        var stream: String { person.hasPrefix("person-") ? person : "person-" + person }
-
         func run() throws {
             let ledger = try open()
-            let who = try readerName(actor)
-            let now = Instant.now()
-            var event = JSONObject()
-            event["id"] = .string(String("erase-\(now.milliseconds)-\(stream.dropFirst("person-".count))".prefix(64)))
-            event["stream"] = .string(stream)
-            event["type"] = .string(EventType.personPiiErased.rawValue)
-            event["occurredAt"] = .string(on ?? now.localDate.description)
-            event["actor"] = .string(who)
-            event["orgUnit"] = .string(orgUnit ?? ledger.units.district)
-            var data = JSONObject()
-            data["reason"] = .string(reason)
-            event["data"] = .object(data)
-            let line = CanonicalJSON.encode(.object(event)) + [0x0A]
+            let erasure = Erasure(
+                person: person, reason: reason, actor: try readerName(actor), orgUnit: orgUnit, on: on)
             do {
-                let report = try Importer(ledger: ledger).importLines(line, name: "erase", waiting: waitingNotice)
-                print("\(stream): personal data erased (seq \(report.lastSeq ?? 0))")
+                let report = try erasure.append(to: ledger, waiting: waitingNotice)
+                print("\(erasure.stream): personal data erased (seq \(report.lastSeq ?? 0))")
             } catch let rejected as ImportRejected {
                 throw CommandFailure(
                     message: rejected.errors.map { "\($0.field): \($0.rule)" }.joined(separator: "\n"))

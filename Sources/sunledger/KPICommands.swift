@@ -19,32 +19,22 @@ struct FigureQueryOptions: ParsableArguments {
     var json = false
 
     func validate() throws {
-        if let asOf, LocalDate(iso: asOf) == nil {
-            throw ValidationError(
-                "--as-of must be a real date written YYYY-MM-DD, such as 2024-12-31 (got \"\(asOf)\")")
-        }
-        if let knownAt, Instant(rfc3339: knownAt) == nil {
-            throw ValidationError(
-                "--known-at must be an RFC 3339 instant such as 2025-01-15T00:00:00Z or 2025-01-15T08:00:00+08:00 (got \"\(knownAt)\")"
-            )
-        }
-        if knownAt != nil && throughSeq != nil {
-            throw ValidationError("--known-at and --through-seq exclude each other: give one or neither")
-        }
-        if let throughSeq, throughSeq < 0 {
-            throw ValidationError("--through-seq must be 0 or more (got \(throughSeq))")
+        do { _ = try parsed } catch let error as AppError { throw ValidationError(error.description) }
+    }
+
+    /// The query as `FigureQuery` reads it, in the command line's words.
+    var parsed: FigureQuery {
+        get throws {
+            try FigureQuery(
+                asOf: asOf, knownAt: knownAt, throughSeq: throughSeq.map(String.init), spelling: .commandLine)
         }
     }
 
     /// D: the date given, else today's date in Shanghai.
-    var date: LocalDate { asOf.flatMap { LocalDate(iso: $0) } ?? Instant.now().localDate }
+    var date: LocalDate { (try? parsed.asOf) ?? Instant.now().localDate }
 
     /// The part of the ledger asked for.
-    var limit: RecordLimit {
-        if let knownAt, let instant = Instant(rfc3339: knownAt) { return .knownAt(instant) }
-        if let throughSeq { return .throughSeq(throughSeq) }
-        return .everything
-    }
+    var limit: RecordLimit { (try? parsed.limit) ?? .everything }
 }
 
 /// The heading of a figure query: the date, the instant and the last seq.

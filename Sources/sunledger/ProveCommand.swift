@@ -38,21 +38,12 @@ extension Sunledger {
             let started = ContinuousClock.now
             let ledger = try open()
             let opened = ContinuousClock.now
-            let document = try ledger.log.merkleProofs { proofs -> String in
-                let size = treeSize ?? proofs.leaves
-                let root = Hex.encode(try proofs.root(size: size))
+            let document =
                 if let seq {
-                    let path = try proofs.inclusionPath(seq: seq, size: size)
-                    let leaf = try proofs.leaf(seq: seq)
-                    return
-                        #"{"seq":\#(seq),"treeSize":\#(size),"leaf":"\#(Hex.encode(leaf))","path":\#(hexList(path)),"merkleRoot":"\#(root)"}"#
+                    try ledger.inclusionProof(seq: seq, treeSize: treeSize)
+                } else {
+                    try ledger.consistencyProof(fromSize: fromSize!, treeSize: treeSize)
                 }
-                let from = fromSize!
-                let proof = try proofs.consistencyProof(from: from, size: size)
-                let fromRoot = Hex.encode(try proofs.root(size: from))
-                return
-                    #"{"fromSize":\#(from),"treeSize":\#(size),"proof":\#(hexList(proof)),"fromRoot":"\#(fromRoot)","merkleRoot":"\#(root)"}"#
-            }
             let proved = ContinuousClock.now
             print(document)
             if timings {
@@ -63,10 +54,6 @@ extension Sunledger {
                     "ledger opened in \(ms(opened - started).formatted(.number.precision(.fractionLength(3)))) ms, proof made in \(ms(proved - opened).formatted(.number.precision(.fractionLength(3)))) ms"
                 )
             }
-        }
-
-        private func hexList(_ hashes: [[UInt8]]) -> String {
-            "[" + hashes.map { "\"\(Hex.encode($0))\"" }.joined(separator: ",") + "]"
         }
     }
 }

@@ -14,7 +14,7 @@ struct Sunledger: ParsableCommand {
         subcommands: [
             Import.self, Export.self, Verify.self, Digest.self, History.self, Restore.self, Demo.self, Kpi.self,
             Caseload.self, Rebuild.self, Restatement.self, Report.self, Prove.self, Bundle.self, Erase.self,
-            AccessLogCommand.self, Generate.self,
+            AccessLogCommand.self, Serve.self, Token.self, Generate.self,
         ])
 
     /// `--ledger PATH` given before the subcommand (`sunledger --ledger DIR import …`).
@@ -29,6 +29,9 @@ struct Sunledger: ParsableCommand {
         } catch let failure as CommandFailure {
             printError(failure.message)
             Foundation.exit(1)
+        } catch let failure as ExitCodeMessage {
+            printError(failure.message)
+            Foundation.exit(failure.code)
         } catch let error as LedgerError {
             printError("sunledger: \(error)")
             if case .noLedger = error { Foundation.exit(1) }

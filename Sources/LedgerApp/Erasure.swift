@@ -1,0 +1,48 @@
+import EventStore
+import LedgerDomain
+import LedgerValues
+
+/// A request to erase a person's personal data (events.md §3): the
+/// `PersonPiiErased` event that does it, judged by the same rules as any
+/// imported line. The command line and the HTTP API both erase through it.
+public struct Erasure: Sendable {
+    /// The person's stream (`person-P000123`).
+    public let stream: String
+    /// Why the data is erased, kept in the record.
+    public let reason: String
+    /// Who erases it: the recording member of staff.
+    public let actor: String
+    /// The (sub-)centre recording the erasure; nil: the district.
+    public let orgUnit: String?
+    /// The date it took effect (`YYYY-MM-DD`); nil: today in Shanghai.
+    public let on: String?
+
+    /// An erasure of `person`, given as a personId (`P000123`) or a stream (`person-P000123`).
+    public init(person: String, reason: String, actor: String, orgUnit: String? = nil, on: String? = nil) {
+        stream = person.hasPrefix("person-") ? person : "person-" + person
+        self.reason = reason
+        self.actor = actor
+        self.orgUnit = orgUnit
+        self.on = on
+    }
+
+    /// The interchange line of the erasure, made at `now` (which names its id).
+    public func line(district: String, now: Instant = .now()) -> [UInt8] {
+        var event = JSONObject()
+        event["id"] = .string(String("erase-\(now.milliseconds)-\(stream.dropFirst("person-".count))".prefix(64)))
+        event["stream"] = .string(stream)
+        event["type"] = .string(EventType.personPiiErased.rawValue)
+        event["occurredAt"] = .string(on ?? now.localDate.description)
+        event["actor"] = .string(actor)
+        event["orgUnit"] = .string(orgUnit ?? district)
+        var data = JSONObject()
+        data["reason"] = .string(reason)
+        event["data"] = .object(data)
+        return CanonicalJSON.encode(.object(event)) + [0x0A]
+    }
+
+    /// Appends the erasure to `ledger`; throws `ImportRejected` when a rule refuses it.
+    public func append(to ledger: Ledger, waiting: (String) -> Void = { _ in }) throws -> ImportReport {
+        try Importer(ledger: ledger).importLines(line(district: ledger.units.district), name: "erase", waiting: waiting)
+    }
+}

@@ -1,0 +1,427 @@
+import Dispatch
+import EventStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LedgerApp
+import LedgerDomain
+import LedgerProjections
+import LedgerValues
+import NIOCore
+
+/// How the server is set up: where it listens, what it accepts.
+public struct ServerSettings: Sendable {
+    /// The address to listen on.
+    public var host: String
+    /// The port to listen on (0: any free port).
+    public var port: Int
+    /// The largest request body accepted; a larger one is refused (413) before it is read whole.
+    public var maxBodyBytes: Int
+    /// Whether the dashboard is shown without a token to clients on this machine.
+    public var allowsLocalDashboard: Bool
+
+    /// 8 MiB: a batch of about twenty thousand events.
+    public static let defaultMaxBodyBytes = 8 << 20
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = ServerSettings.defaultMaxBodyBytes,
+        allowsLocalDashboard: Bool = false
+    ) {
+        self.host = host
+        self.port = port
+        self.maxBodyBytes = maxBodyBytes
+        self.allowsLocalDashboard = allowsLocalDashboard
+    }
+}
+
+/// The HTTP API of one ledger: its routes and what answers them.
+///
+/// The ledger's work is blocking (LMDB, fsync), so it runs off Swift's
+/// cooperative threads: writes on the `AppendQueue`, the ledger's one writer
+/// in this process (other processes queue behind its writer lock), and reads
+/// on a concurrent queue, each in a read transaction of its own.
+public struct LedgerAPI: Sendable {
+    let ledger: Ledger
+    let settings: ServerSettings
+    let report: KPIReport
+    let units: [(code: String, label: Label)]
+    let gate: Gate
+    let metrics = ServerMetrics()
+    let appends: AppendQueue
+    let readers = DispatchQueue(label: "sunledger.readers", qos: .userInitiated, attributes: .concurrent)
+
+    /// The API of `ledger`, with the KPI catalogue and the units' names read from the seed data.
+    public init(ledger: Ledger, settings: ServerSettings) throws {
+        self.ledger = ledger
+        self.settings = settings
+        report = try KPIReport(ledger: ledger)
+        units = try KPIReport.loadUnitLabels()
+        gate = Gate(ledger: ledger)
+        appends = AppendQueue(ledger: ledger)
+    }
+
+    /// The router of every endpoint.
+    public func router() -> Router<LedgerRequestContext> {
+        let router = Router(context: LedgerRequestContext.self)
+        let api = self
+        router.post("/events") { request, _ in await api.answer { try await api.append(request) } }
+        router.get("/streams/:stream") { request, context in
+            await api.answer { try await api.stream(request, name: context.parameters.get("stream") ?? "") }
+        }
+        router.get("/kpis") { request, _ in await api.answer { try await api.kpis(request) } }
+        router.get("/caseload") { request, _ in await api.answer { try await api.caseload(request) } }
+        router.get("/export") { request, _ in await api.answer { try await api.export(request) } }
+        router.get("/digest") { request, _ in await api.answer { try await api.digest(request) } }
+        router.get("/proofs/:seq") { request, context in
+            await api.answer { try await api.inclusionProof(request, seq: context.parameters.get("seq") ?? "") }
+        }
+        router.get("/consistency/:fromSize") { request, context in
+            await api.answer {
+                try await api.consistencyProof(request, fromSize: context.parameters.get("fromSize") ?? "")
+            }
+        }
+        router.post("/erasures") { request, _ in await api.answer { try await api.erase(request) } }
+        router.get("/health") { request, _ in await api.answer { try await api.health(request) } }
+        router.get("/metrics") { request, _ in await api.answer { try await api.metricsText(request) } }
+        router.get("/") { request, context in await api.answer { try await api.dashboard(request, context) } }
+        return router
+    }
+
+    /// The application that serves the API at the settings' address.
+    public func application() -> some ApplicationProtocol {
+        Application(
+            router: router(),
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "sunledger"))
+    }
+
+    // MARK: Answers
+
+    /// Runs `body`, answering any error as its JSON problem.
+    func answer(_ body: () async throws -> Response) async -> Response {
+        do { return try await body() } catch { return APIProblem.from(error).response }
+    }
+
+    /// Runs `body` on `queue`, off the cooperative threads.
+    func on<T: Sendable>(_ queue: DispatchQueue, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
+    /// Reads with the ledger, on the readers' queue.
+    func reading<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await on(readers, body)
+    }
+
+    static func json(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: text + "\n")))
+    }
+
+    static func encode(_ object: JSONObject) -> String {
+        String(decoding: CanonicalJSON.encode(.object(object)), as: UTF8.self)
+    }
+
+    /// A query parameter, percent-decoded.
+    static func parameter(_ request: Request, _ name: String) -> String? {
+        request.uri.queryParameters.get(name)
+    }
+
+    // MARK: Appending
+
+    /// `POST /events`: one event (a JSON object) or a batch (a JSON array) in
+    /// the interchange form, stored all or nothing.
+    func append(_ request: Request) async throws -> Response {
+        _ = try gate.admit(request, for: .append)
+        let body = try await collectBody(request)
+        let batch = try EventBatch(body: body)
+        let started = ContinuousClock.now
+        do {
+            let result = try await appends.append(batch.lines, count: batch.events.count)
+            metrics.appended(
+                seconds: started.duration(to: .now).seconds, stored: result.stored, duplicates: result.duplicates)
+            return LedgerAPI.json(batch.answer(result))
+        } catch {
+            metrics.rejected(seconds: started.duration(to: .now).seconds)
+            throw error
+        }
+    }
+
+    /// The request's body, refused with 413 when it is larger than allowed:
+    /// by its stated length before any of it is read, else as soon as what
+    /// has arrived passes the limit.
+    func collectBody(_ request: Request) async throws -> [UInt8] {
+        let limit = settings.maxBodyBytes
+        let tooLarge = APIProblem(
+            status: .contentTooLarge,
+            message: "the request body is larger than the \(limit) bytes allowed; send smaller batches")
+        if let stated = request.headers[.contentLength].flatMap(Int.init), stated > limit { throw tooLarge }
+        do {
+            let buffer = try await request.body.collect(upTo: limit)
+            return Array(buffer.readableBytesView)
+        } catch is NIOTooManyBytesError {
+            throw tooLarge
+        }
+    }
+
+    /// `POST /erasures`: `{"person": "P000123", "reason": "…", "orgUnit"?, "on"?}`
+    /// appends the person's `PersonPiiErased`, recorded as the token's holder.
+    func erase(_ request: Request) async throws -> Response {
+        let caller = try gate.admit(request, for: .erase)
+        let body = try await collectBody(request)
+        guard case .object(let object)? = try? JSONParser.parse(body),
+            let person = object["person"]?.stringValue, let reason = object["reason"]?.stringValue
+        else {
+            throw APIProblem.badRequest(
+                "an erasure is {\"person\": \"P000123\", \"reason\": \"…\"}, with orgUnit and on (YYYY-MM-DD) if needed"
+            )
+        }
+        let erasure = Erasure(
+            person: person, reason: reason, actor: caller.name, orgUnit: object["orgUnit"]?.stringValue,
+            on: object["on"]?.stringValue)
+        let ledger = self.ledger
+        let report = try await appends.exclusively { try erasure.append(to: ledger) }
+        var answer = JSONObject()
+        answer["stream"] = .string(erasure.stream)
+        answer["seq"] = .integer(report.lastSeq ?? 0)
+        return LedgerAPI.json(LedgerAPI.encode(answer))
+    }
+
+    // MARK: Reading
+
+    /// How much personal data a caller gets, from `?pii=none|masked|full`
+    /// (default: masked where the role may see it, else none); `full` needs
+    /// the privacy role and a purpose in the `X-Purpose` header, and is written
+    /// to the access log, as `what`, before anything is read.
+    func exposure(_ request: Request, caller: Caller, reading what: String) async throws -> PIIExposure {
+        let asked = LedgerAPI.parameter(request, "pii")
+        switch asked {
+        case nil:
+            return caller.role.may(.readMasked) ? .masked : .none
+        case "none":
+            return .none
+        case "masked":
+            guard caller.role.may(.readMasked) else { throw Gate.forbidden(caller.role, .readMasked) }
+            return .masked
+        case "full":
+            guard caller.role.may(.readPersonalData) else { throw Gate.forbidden(caller.role, .readPersonalData) }
+            let header = request.headers[HTTPField.Name("X-Purpose")!]
+            let purpose = try AccessLog.checkPurpose(
+                header.map { $0.removingPercentEncoding ?? $0 }, for: what, option: "X-Purpose")
+            let ledger = self.ledger
+            let who = caller.name
+            _ = try await appends.exclusively {
+                try AccessLog.record(in: ledger, who: who, what: what, purpose: purpose)
+            }
+            return .full
+        case let other?:
+            throw APIProblem.badRequest("pii must be none, masked or full (got \"\(other)\")")
+        }
+    }
+
+    /// `GET /streams/{stream}`: the stream's records as stored, with their
+    /// hashes, in version order; `?knownAt=` keeps those recorded by then.
+    func stream(_ request: Request, name: String) async throws -> Response {
+        let caller = try gate.admit(request, for: .read)
+        let knownAt = LedgerAPI.parameter(request, "knownAt")
+        let limit = knownAt.flatMap(Instant.init(rfc3339:))
+        if knownAt != nil, limit == nil {
+            throw APIProblem.badRequest("knownAt must be an RFC 3339 instant such as 2025-01-15T00:00:00Z")
+        }
+        let exposure = try await exposure(request, caller: caller, reading: "GET /streams/\(name)")
+        let ledger = self.ledger
+        let entries = try await reading {
+            try ledger.log.history(of: name, withVault: exposure != .none).filter { entry in
+                limit.map { entry.record.recordedAt <= $0 } ?? true
+            }
+        }
+        guard !entries.isEmpty else {
+            throw APIProblem.notFound(
+                "\(name): no events" + (limit.map { " recorded by \($0)" } ?? ""))
+        }
+        let events: [JSONValue] = entries.map { entry in
+            var object = entry.record.jsonObject
+            object["hash"] = .string(Hex.encode(entry.hash))
+            if let vault = entry.vault {
+                switch exposure {
+                case .none: break
+                case .masked: object["piiMasked"] = .object(Masking.mask(vault.pii))
+                case .full:
+                    object["pii"] = .object(vault.pii)
+                    object["piiSalt"] = .string(Hex.encode(vault.salt))
+                }
+            }
+            return .object(object)
+        }
+        var answer = JSONObject()
+        answer["stream"] = .string(name)
+        answer["events"] = .array(events)
+        return LedgerAPI.json(LedgerAPI.encode(answer))
+    }
+
+    /// The figure query of a request's `asOf`, `knownAt` and `throughSeq`.
+    static func figureQuery(_ request: Request) throws -> FigureQuery {
+        try FigureQuery(
+            asOf: parameter(request, "asOf"), knownAt: parameter(request, "knownAt"),
+            throughSeq: parameter(request, "throughSeq"), spelling: .query)
+    }
+
+    /// `GET /kpis`: the KPI document of kpis.md, byte for byte what `kpi --json` prints.
+    func kpis(_ request: Request) async throws -> Response {
+        _ = try gate.admit(request, for: .read)
+        let query = try LedgerAPI.figureQuery(request)
+        let report = self.report
+        let document = try await reading { try report.document(asOf: query.asOf, limit: query.limit).json }
+        return LedgerAPI.json(document)
+    }
+
+    /// `GET /caseload`: the open cases by unit, service type and worker, as `caseload --json`.
+    func caseload(_ request: Request) async throws -> Response {
+        _ = try gate.admit(request, for: .read)
+        let query = try LedgerAPI.figureQuery(request)
+        let report = self.report
+        let caseload = try await reading {
+            try report.caseload(asOf: query.asOf, limit: query.limit).json(knownAt: query.limit.knownAt)
+        }
+        return LedgerAPI.json(caseload)
+    }
+
+    /// `GET /export?fromSeq&toSeq&pii`: the chained records as JSON Lines, as
+    /// `sunledger export` writes them, streamed a few thousand records at a time.
+    func export(_ request: Request) async throws -> Response {
+        let caller = try gate.admit(request, for: .read)
+        let from = try LedgerAPI.seqParameter(request, "fromSeq") ?? 1
+        let to = try LedgerAPI.seqParameter(request, "toSeq")
+        if let to, to < from { throw APIProblem.badRequest("toSeq must not be below fromSeq") }
+        let exposure = try await exposure(
+            request, caller: caller, reading: "GET /export pii seq \(from)–" + (to.map(String.init) ?? "end"))
+        let ledger = self.ledger
+        let head = try await reading { try ledger.log.head().seq }
+        let through = min(to ?? head, head)
+        let readers = self.readers
+        let api = self
+        let body = ResponseBody { writer in
+            var next = from
+            while next <= through {
+                let start = next
+                let end = min(through, next + 1999)
+                let bytes = try await api.on(readers) {
+                    try Exporter(ledger: ledger).lines(from: start, through: end, pii: exposure)
+                }
+                try await writer.write(ByteBuffer(bytes: bytes))
+                next = end + 1
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "application/x-ndjson; charset=utf-8"], body: body)
+    }
+
+    static func seqParameter(_ request: Request, _ name: String) throws -> Int64? {
+        guard let text = parameter(request, name) else { return nil }
+        guard let seq = Int64(text), seq >= 1 else {
+            throw APIProblem.badRequest("\(name) must be a seq: a whole number, at least 1 (got \"\(text)\")")
+        }
+        return seq
+    }
+
+    /// `GET /digest`: `{"seq","hash","recordedAt","merkleRoot"}` of the last record.
+    func digest(_ request: Request) async throws -> Response {
+        _ = try gate.admit(request, for: .read)
+        let ledger = self.ledger
+        return LedgerAPI.json(try await reading { try ledger.digest().json })
+    }
+
+    /// `GET /proofs/{seq}?treeSize=N`: the inclusion proof of events.md §7.
+    func inclusionProof(_ request: Request, seq text: String) async throws -> Response {
+        _ = try gate.admit(request, for: .prove)
+        guard let seq = Int64(text), seq >= 1 else {
+            throw APIProblem.badRequest("the seq to prove must be a whole number, at least 1 (got \"\(text)\")")
+        }
+        let size = try LedgerAPI.seqParameter(request, "treeSize")
+        let ledger = self.ledger
+        return LedgerAPI.json(try await reading { try ledger.inclusionProof(seq: seq, treeSize: size) })
+    }
+
+    /// `GET /consistency/{fromSize}?treeSize=N`: the consistency proof of events.md §7.
+    func consistencyProof(_ request: Request, fromSize text: String) async throws -> Response {
+        _ = try gate.admit(request, for: .prove)
+        guard let from = Int64(text), from >= 0 else {
+            throw APIProblem.badRequest("the size to prove consistent with must be a whole number (got \"\(text)\")")
+        }
+        let size = try LedgerAPI.seqParameter(request, "treeSize")
+        let ledger = self.ledger
+        return LedgerAPI.json(try await reading { try ledger.consistencyProof(fromSize: from, treeSize: size) })
+    }
+
+    /// `GET /health`: the server is up and the ledger readable; any valid token.
+    func health(_ request: Request) async throws -> Response {
+        _ = try gate.identify(request)
+        let ledger = self.ledger
+        let seq = try await reading { try ledger.log.head().seq }
+        var answer = JSONObject()
+        answer["status"] = .string("ok")
+        answer["seq"] = .integer(seq)
+        return LedgerAPI.json(LedgerAPI.encode(answer))
+    }
+
+    /// `GET /metrics`: Prometheus's text format.
+    func metricsText(_ request: Request) async throws -> Response {
+        _ = try gate.admit(request, for: .read)
+        let ledger = self.ledger
+        let (stored, lag) = try await reading { (try ledger.log.head().seq, try ledger.figuresLag()) }
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: metrics.text(recordsStored: stored, projectionLag: lag))))
+    }
+}
+
+extension LedgerAPI {
+    /// `GET /`: the dashboard, for any role that may read, or for a browser on
+    /// this machine when the server allows that. `asOf` and `knownAt` come from
+    /// its form: `knownAt` as Shanghai local time (`2025-01-15T08:00`), or as
+    /// an RFC 3339 instant.
+    func dashboard(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
+        if !(settings.allowsLocalDashboard && context.isFromThisMachine) {
+            _ = try gate.admit(request, for: .read)
+        }
+        let asOf = LedgerAPI.parameter(request, "asOf").flatMap { $0.isEmpty ? nil : $0 }
+        let knownAt = LedgerAPI.parameter(request, "knownAt").flatMap { $0.isEmpty ? nil : $0 }
+        let query = try FigureQuery(
+            asOf: asOf, knownAt: knownAt.map(LedgerAPI.shanghaiInstant), throughSeq: nil, spelling: .query)
+        let report = self.report
+        let (document, caseload) = try await reading {
+            let fold = try report.projection(within: query.limit)
+            return (
+                KPIDocument(
+                    figures: fold.figures(asOf: query.asOf), knownAt: query.limit.knownAt, catalogue: report.catalogue),
+                fold.caseload(asOf: query.asOf)
+            )
+        }
+        let page = Dashboard(
+            document: document, caseload: caseload, catalogue: report.catalogue, units: units,
+            vocabulary: ledger.vocabulary, askedAsOf: asOf, askedKnownAt: knownAt)
+        return Response(
+            status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: page.html)))
+    }
+
+    /// A local date and time without a zone (what a `datetime-local` field
+    /// sends) read as Shanghai time; anything else as given.
+    static func shanghaiInstant(_ text: String) -> String {
+        let bytes = Array(text.utf8)
+        let isDigit = { (byte: UInt8) in (0x30...0x39).contains(byte) }
+        let shape = bytes.count == 16 || bytes.count == 19
+        guard shape, bytes[10] == UInt8(ascii: "T"), bytes[4] == UInt8(ascii: "-"), bytes[13] == UInt8(ascii: ":"),
+            bytes.enumerated().allSatisfy({ [4, 7, 10, 13, 16].contains($0.offset) || isDigit($0.element) })
+        else { return text }
+        return text + (bytes.count == 16 ? ":00" : "") + "+08:00"
+    }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import LedgerApp
+import LedgerServer
+
+/// `sunledger-server`: the HTTP API and dashboard of one ledger (what
+/// `sunledger serve` runs).
+@main
+struct SunledgerServer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sunledger-server",
+        abstract:
+            "Serve a Sunledger ledger over HTTP: the API for clerks, auditors and privacy officers, and the dashboard.")
+
+    @Option(help: "The ledger directory (default: $SUNLEDGER_LEDGER, else ./ledger).") var ledger: String?
+    @Option(help: "The address to listen on.") var host = "127.0.0.1"
+    @Option(help: "The port to listen on.") var port = 8080
+    @Flag(
+        name: .customLong("allow-local-dashboard"),
+        help: "Serve the dashboard without a token to clients on this machine (loopback).")
+    var allowLocalDashboard = false
+    @Option(name: .customLong("max-body-bytes"), help: "The largest request body accepted (default 8 MiB).")
+    var maxBodyBytes = ServerSettings.defaultMaxBodyBytes
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0–65535 (got \(port))") }
+        guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be more than 0") }
+    }
+
+    func run() async throws {
+        let opened = try Ledger(path: Ledger.resolvePath(ledger), create: true)
+        let settings = ServerSettings(
+            host: host, port: port, maxBodyBytes: maxBodyBytes, allowsLocalDashboard: allowLocalDashboard)
+        let api = try LedgerAPI(ledger: opened, settings: settings)
+        try await api.application().runService()
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import LedgerApp
+import Testing
+
+@Suite("sunledger token")
+struct TokenCommandTests {
+    @Test("token add prints the secret once; list shows holders without secrets; revoke ends a token")
+    func lifecycle() throws {
+        try withScratch { directory in
+            let ledger = directory + "/ledger"
+            let added = try sunledger("--ledger", ledger, "token", "add", "--role", "auditor", "--name", "audit-office")
+            #expect(added.status == 0, "\(added.stderr)")
+            let secret = added.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(secret.utf8.count == 64 && secret.allSatisfy(\.isHexDigit))
+            #expect(added.stderr.contains("shown only now"))
+
+            let listed = try sunledger("token", "list", "--ledger", ledger)
+            #expect(listed.stdout.contains("audit-office"))
+            #expect(listed.stdout.contains("auditor"))
+            #expect(!listed.stdout.contains(secret))
+            #expect(try AccessTokens.holder(of: secret, in: Ledger(path: ledger, create: false))?.role == .auditor)
+
+            let again = try sunledger("--ledger", ledger, "token", "add", "--role", "clerk", "--name", "audit-office")
+            #expect(again.status == 2)
+            #expect(again.stderr.contains("already holds a token"))
+
+            #expect(try sunledger("--ledger", ledger, "token", "revoke", "--name", "audit-office").status == 0)
+            #expect(try AccessTokens.holder(of: secret, in: Ledger(path: ledger, create: false)) == nil)
+            #expect(try sunledger("--ledger", ledger, "token", "revoke", "--name", "audit-office").status == 1)
+        }
+    }
+
+    @Test("token add refuses a role that does not exist, in words (exit 2)")
+    func badRole() throws {
+        try withScratch { directory in
+            let run = try sunledger("--ledger", directory + "/ledger", "token", "add", "--role", "boss", "--name", "x")
+            #expect(run.status == 2)
+            #expect(run.stderr.contains("--role must be one of clerk, auditor, privacy, admin"))
+        }
+    }
+}

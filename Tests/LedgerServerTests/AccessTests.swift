@@ -1,0 +1,107 @@
+import EventStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import LedgerApp
+import LedgerDomain
+import LedgerProjections
+import LedgerServer
+import LedgerValues
+import NIOCore
+import Testing
+
+/// Every endpoint, as a method and a path.
+let endpoints: [(method: HTTPRequest.Method, path: String)] = [
+    (.post, "/events"), (.get, "/streams/person-P1"), (.get, "/kpis"), (.get, "/caseload"), (.get, "/export"),
+    (.get, "/digest"), (.get, "/proofs/1"), (.get, "/consistency/3"), (.post, "/erasures"), (.get, "/health"),
+    (.get, "/metrics"), (.get, "/"),
+]
+
+@Suite("Tokens and roles")
+struct AccessTests {
+    @Test("every endpoint refuses a request without a token (401)")
+    func noToken() async throws {
+        try await withOffice { _, client in
+            for endpoint in endpoints {
+                try await client.execute(uri: endpoint.path, method: endpoint.method) { response in
+                    #expect(response.status == .unauthorized, "\(endpoint.path)")
+                    #expect(response.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
+                    #expect(text(response).contains("needs a bearer token"))
+                }
+            }
+        }
+    }
+
+    @Test("every endpoint refuses a token that was never issued, or was revoked (401)")
+    func invalidToken() async throws {
+        try await withOffice { office, client in
+            let forged = String(repeating: "ab", count: 32)
+            for endpoint in endpoints {
+                try await client.execute(
+                    uri: endpoint.path, method: endpoint.method, headers: [.authorization: "Bearer \(forged)"]
+                ) { response in
+                    #expect(response.status == .unauthorized, "\(endpoint.path)")
+                }
+            }
+            try await client.execute(uri: "/kpis", method: .get, headers: office.headers(.clerk)) {
+                #expect($0.status == .ok)
+            }
+            #expect(try AccessTokens.revoke(in: office.ledger, name: "clerk-1"))
+            try await client.execute(uri: "/kpis", method: .get, headers: office.headers(.clerk)) { response in
+                #expect(response.status == .unauthorized)
+                #expect(text(response).contains("revoked"))
+            }
+        }
+    }
+
+    @Test("each role reaches exactly the endpoints it may use, and is refused the rest (403)")
+    func roleMatrix() async throws {
+        // The status each role gets; reads are open to every role.
+        let allowed: [String: Set<Role>] = [
+            "/events": [.clerk, .admin], "/proofs/1": [.auditor, .admin], "/consistency/3": [.auditor, .admin],
+            "/erasures": [.privacy, .admin],
+        ]
+        try await withOffice { office, client in
+            for endpoint in endpoints {
+                for role in Role.allCases {
+                    let may = allowed[endpoint.path].map { $0.contains(role) } ?? true
+                    var payload: ByteBuffer?
+                    if endpoint.path == "/events" { payload = body(reassessment(id: "m-\(role.rawValue)")) }
+                    if endpoint.path == "/erasures" {
+                        payload = body(#"{"person": "P1", "reason": "asked by family"}"#)
+                    }
+                    try await client.execute(
+                        uri: endpoint.path, method: endpoint.method, headers: office.headers(role), body: payload
+                    ) { response in
+                        if may {
+                            #expect(response.status == .ok, "\(role) \(endpoint.path): \(text(response))")
+                        } else {
+                            #expect(response.status == .forbidden, "\(role) \(endpoint.path)")
+                            #expect(text(response).contains("may not"))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("a token's secret is shown once and only its hash is stored")
+    func secretNotStored() throws {
+        let path = NSTemporaryDirectory() + "sunledger-token-test-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let ledger = try Ledger(path: path, create: true)
+        let issued = try AccessTokens.issue(in: ledger, name: "malu-desk", role: .clerk)
+        #expect(issued.secret.utf8.count == 64)
+        #expect(try AccessTokens.holder(of: issued.secret, in: ledger)?.name == "malu-desk")
+        let other = try AccessTokens.issue(in: ledger, name: "anting-desk", role: .clerk)
+        #expect(other.secret != issued.secret)
+        let files = try FileManager.default.contentsOfDirectory(atPath: path)
+        for file in files {
+            let contents = try Data(contentsOf: URL(fileURLWithPath: path + "/" + file))
+            #expect(contents.range(of: Data(issued.secret.utf8)) == nil, "\(file) holds the secret")
+        }
+        #expect(throws: AppError.self) { _ = try AccessTokens.issue(in: ledger, name: "malu-desk", role: .admin) }
+        #expect(try AccessTokens.list(in: ledger).map(\.name) == ["anting-desk", "malu-desk"])
+    }
+}

@@ -1,0 +1,122 @@
+import EventStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import LedgerApp
+import LedgerDomain
+import LedgerProjections
+import LedgerServer
+import LedgerValues
+import NIOCore
+import Testing
+
+let purpose = HTTPField.Name("X-Purpose")!
+
+@Suite("Personal data")
+struct PersonalDataTests {
+    @Test("a clerk cannot read personal data, not even masked")
+    func clerkSeesNone() async throws {
+        try await withOffice { office, client in
+            try await client.execute(uri: "/streams/person-P1", method: .get, headers: office.headers(.clerk)) {
+                response in
+                #expect(response.status == .ok)
+                #expect(!text(response).contains("piiMasked"))
+                #expect(!text(response).contains("\"pii\""))
+            }
+            try await client.execute(uri: "/export", method: .get, headers: office.headers(.clerk)) { response in
+                #expect(!text(response).contains("piiMasked"))
+            }
+            for mode in ["masked", "full"] {
+                try await client.execute(
+                    uri: "/export?pii=\(mode)", method: .get, headers: office.headers(.clerk, [purpose: "audit"])
+                ) { response in
+                    #expect(response.status == .forbidden)
+                    #expect(text(response).contains("a clerk may not read personal data"))
+                }
+            }
+        }
+    }
+
+    @Test("an auditor's export is masked, and asking for it in full is refused")
+    func auditorSeesMasked() async throws {
+        try await withOffice { office, client in
+            try await client.execute(uri: "/export", method: .get, headers: office.headers(.auditor)) { response in
+                let body = text(response)
+                #expect(body.contains("\"piiMasked\":{\"idNumber\":\"310114********0025\",\"name\":\"王**\"}"))
+                #expect(!body.contains("王芳"))
+            }
+            try await client.execute(
+                uri: "/export?pii=full", method: .get, headers: office.headers(.auditor, [purpose: "audit"])
+            ) { response in
+                #expect(response.status == .forbidden)
+            }
+            #expect(try AccessLog.entries(of: office.ledger).isEmpty)
+        }
+    }
+
+    @Test("personal data needs a purpose, and every reading is written to the access log before it is read")
+    func purposeLogged() async throws {
+        try await withOffice { office, client in
+            try await client.execute(uri: "/export?pii=full", method: .get, headers: office.headers(.privacy)) {
+                response in
+                #expect(response.status == .badRequest)
+                #expect(text(response).contains("say why in the X-Purpose header"))
+            }
+            try await client.execute(
+                uri: "/export?pii=full", method: .get, headers: office.headers(.privacy, [purpose: "   "])
+            ) { #expect($0.status == .badRequest) }
+            #expect(try AccessLog.entries(of: office.ledger).isEmpty)
+
+            // A purpose in Chinese travels percent-encoded.
+            let why = "核对残疾证 subsidy check"
+            let encoded = why.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            try await client.execute(
+                uri: "/export?pii=full", method: .get, headers: office.headers(.privacy, [purpose: encoded])
+            ) { response in
+                #expect(response.status == .ok)
+                #expect(text(response).contains("\"pii\":{\"idNumber\":\"310114198002290025\",\"name\":\"王芳\"}"))
+                #expect(text(response).contains("\"piiSalt\""))
+            }
+            try await client.execute(
+                uri: "/streams/person-P2?pii=full", method: .get, headers: office.headers(.privacy, [purpose: "appeal"])
+            ) { response in
+                #expect(text(response).contains("李强"))
+            }
+            let entries = try AccessLog.entries(of: office.ledger)
+            #expect(entries.map(\.who) == ["privacy-1", "privacy-1"])
+            #expect(entries.map(\.purpose) == [why, "appeal"])
+            #expect(entries.map(\.what) == ["GET /export pii seq 1–end", "GET /streams/person-P2"])
+        }
+    }
+
+    @Test("a privacy officer erases a person's personal data; every hash still verifies")
+    func erasure() async throws {
+        try await withOffice { office, client in
+            try await client.execute(
+                uri: "/erasures", method: .post, headers: office.headers(.privacy),
+                body: body(#"{"person": "P1", "reason": "the person asked for erasure"}"#)
+            ) { response in
+                #expect(response.status == .ok)
+                let answer = try object(response)
+                #expect(answer["seq"] == .integer(10))
+            }
+            let erased = try #require(try office.ledger.log.record(at: 10))
+            #expect(erased.record.type == "PersonPiiErased")
+            #expect(erased.record.actor == "privacy-1")
+            try await client.execute(
+                uri: "/streams/person-P1?pii=full", method: .get, headers: office.headers(.privacy, [purpose: "check"])
+            ) { response in
+                #expect(!text(response).contains("王芳"))
+            }
+            _ = try office.ledger.verify()
+            try await client.execute(
+                uri: "/erasures", method: .post, headers: office.headers(.privacy), body: body(#"{"person": "P1"}"#)
+            ) { #expect($0.status == .badRequest) }
+            try await client.execute(
+                uri: "/erasures", method: .post, headers: office.headers(.privacy),
+                body: body(#"{"person": "P77", "reason": "unknown"}"#)
+            ) { #expect($0.status == .unprocessableContent) }
+        }
+    }
+}

@@ -1,0 +1,166 @@
+import EventStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import LedgerApp
+import LedgerDomain
+import LedgerProjections
+import LedgerServer
+import LedgerValues
+import NIOCore
+import Testing
+
+@Suite("Reading the ledger")
+struct ReadingTests {
+    @Test("GET /kpis gives exactly the document of kpis.md, as `kpi --json` does")
+    func kpis() async throws {
+        try await withOffice { office, client in
+            let uri = "/kpis?asOf=2024-12-31&knownAt=2025-01-15T00:00:00Z"
+            try await client.execute(uri: uri, method: .get, headers: office.headers(.clerk)) { response in
+                #expect(response.status == .ok)
+                let expected = try KPIReport(ledger: office.ledger).document(
+                    asOf: LocalDate(iso: "2024-12-31")!,
+                    limit: .knownAt(Instant(rfc3339: "2025-01-15T00:00:00Z")!)
+                ).json
+                #expect(text(response) == expected + "\n")
+                let document = try object(response)
+                #expect(document["throughSeq"] == .integer(7))
+                #expect(document["kpis"]?.objectValue?["registered_persons"]?.objectValue?["value"] == .integer(2))
+                #expect(document["indices"]?.objectValue?["service"] == .number("25.0"))
+            }
+            try await client.execute(
+                uri: "/kpis?asOf=2024-12-31&throughSeq=9", method: .get, headers: office.headers(.clerk)
+            ) { response in
+                let document = try object(response)
+                #expect(document["kpis"]?.objectValue?["registered_persons"]?.objectValue?["value"] == .integer(1))
+                #expect(document["knownAt"] == .null)
+            }
+        }
+    }
+
+    @Test("a bad figure query is refused (400) in the command line's words")
+    func badQuery() async throws {
+        try await withOffice { office, client in
+            for (query, words) in [
+                ("asOf=2024-02-30", "asOf must be a real date written YYYY-MM-DD"),
+                ("knownAt=2025-01-15", "knownAt must be an RFC 3339 instant"),
+                ("knownAt=2025-01-15T00:00:00Z&throughSeq=3", "knownAt and throughSeq exclude each other"),
+                ("throughSeq=-1", "throughSeq must be 0 or more"),
+            ] {
+                for path in ["/kpis", "/caseload"] {
+                    try await client.execute(uri: "\(path)?\(query)", method: .get, headers: office.headers(.clerk)) {
+                        response in
+                        #expect(response.status == .badRequest)
+                        let message = try object(response)["error"]?.stringValue
+                        #expect(message?.hasPrefix(words) == true, "\(query)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("GET /caseload gives the document of `caseload --json`")
+    func caseload() async throws {
+        try await withOffice { office, client in
+            try await client.execute(uri: "/caseload?asOf=2024-12-31", method: .get, headers: office.headers(.auditor))
+            {
+                response in
+                let expected = try KPIReport(ledger: office.ledger).caseload(
+                    asOf: LocalDate(iso: "2024-12-31")!, limit: .everything
+                ).json(knownAt: nil)
+                #expect(text(response) == expected + "\n")
+            }
+        }
+    }
+
+    @Test("GET /digest gives the digest `sunledger digest` prints")
+    func digest() async throws {
+        try await withOffice { office, client in
+            try await client.execute(uri: "/digest", method: .get, headers: office.headers(.clerk)) { response in
+                let expected = try office.ledger.digest().json
+                #expect(text(response) == expected + "\n")
+            }
+        }
+    }
+
+    @Test("GET /proofs/{seq} gives the inclusion proof of events.md §7; a seq beyond the ledger is not found")
+    func proofs() async throws {
+        try await withOffice { office, client in
+            try await client.execute(uri: "/proofs/3?treeSize=7", method: .get, headers: office.headers(.auditor)) {
+                response in
+                #expect(response.status == .ok)
+                let expected = try office.ledger.inclusionProof(seq: 3, treeSize: 7)
+                #expect(text(response) == expected + "\n")
+                let answer = try object(response)
+                #expect(answer["treeSize"] == .integer(7))
+            }
+            try await client.execute(uri: "/consistency/4", method: .get, headers: office.headers(.auditor)) {
+                response in
+                let expected = try office.ledger.consistencyProof(fromSize: 4)
+                #expect(text(response) == expected + "\n")
+            }
+            try await client.execute(uri: "/proofs/99", method: .get, headers: office.headers(.auditor)) { response in
+                #expect(response.status == .notFound)
+            }
+            try await client.execute(uri: "/proofs/first", method: .get, headers: office.headers(.auditor)) {
+                response in
+                #expect(response.status == .badRequest)
+            }
+        }
+    }
+
+    @Test("GET /export streams the chained records as `sunledger export` writes them")
+    func export() async throws {
+        try await withOffice { office, client in
+            try await client.execute(uri: "/export?pii=none", method: .get, headers: office.headers(.auditor)) {
+                response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType]?.hasPrefix("application/x-ndjson") == true)
+                let lines = text(response).split(separator: "\n")
+                #expect(lines.count == 9)
+                let expected = try Exporter(ledger: office.ledger).lines(from: 1, through: 9, pii: .none)
+                #expect(Array(response.body.readableBytesView) == expected)
+            }
+            try await client.execute(uri: "/export?fromSeq=3&toSeq=4", method: .get, headers: office.headers(.clerk)) {
+                response in
+                #expect(text(response).split(separator: "\n").count == 2)
+            }
+            try await client.execute(uri: "/export?fromSeq=0", method: .get, headers: office.headers(.clerk)) {
+                #expect($0.status == .badRequest)
+            }
+        }
+    }
+
+    @Test("GET /streams/{stream} gives the stream's records; an unknown stream is not found")
+    func stream() async throws {
+        try await withOffice { office, client in
+            try await client.execute(uri: "/streams/person-P2", method: .get, headers: office.headers(.clerk)) {
+                response in
+                let events = try #require(try object(response)["events"]?.arrayValue)
+                #expect(events.compactMap { $0.objectValue?["id"] } == [.string("e3"), .string("e5"), .string("e9")])
+                #expect(events.allSatisfy { $0.objectValue?["hash"]?.stringValue?.utf8.count == 64 })
+            }
+            try await client.execute(
+                uri: "/streams/person-P1?knownAt=2020-03-05T00:00:00Z", method: .get, headers: office.headers(.clerk)
+            ) { response in
+                let answer = try object(response)
+                #expect(answer["events"]?.arrayValue?.count == 1)
+            }
+            try await client.execute(uri: "/streams/person-P404", method: .get, headers: office.headers(.clerk)) {
+                #expect($0.status == .notFound)
+            }
+        }
+    }
+
+    @Test("GET /health answers any valid token with the last seq")
+    func health() async throws {
+        try await withOffice { office, client in
+            for role in Role.allCases {
+                try await client.execute(uri: "/health", method: .get, headers: office.headers(role)) { response in
+                    #expect(text(response) == "{\"seq\":9,\"status\":\"ok\"}\n")
+                }
+            }
+        }
+    }
+}
