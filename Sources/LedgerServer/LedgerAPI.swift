@@ -138,7 +138,7 @@ public struct LedgerAPI: Sendable {
         let batch = try EventBatch(body: body)
         let started = ContinuousClock.now
         do {
-            let result = try await appends.append(batch.lines, count: batch.events.count)
+            let result = try await appends.append(batch.lines, count: batch.count)
             metrics.appended(
                 seconds: started.duration(to: .now).seconds, stored: result.stored, duplicates: result.duplicates)
             return LedgerAPI.json(batch.answer(result))
