@@ -60,7 +60,7 @@ extension Permission {
         case .read: "read the ledger"
         case .readMasked: "read personal data, even masked"
         case .readPersonalData: "read personal data"
-        case .prove: "pull proofs"
+        case .prove: "pull proofs or bundles"
         case .erase: "erase personal data"
         }
     }

@@ -80,6 +80,9 @@ public struct LedgerAPI: Sendable {
                 try await api.consistencyProof(request, fromSize: context.parameters.get("fromSize") ?? "")
             }
         }
+        router.get("/bundles/:stream") { request, context in
+            await api.answer { try await api.bundle(request, stream: context.parameters.get("stream") ?? "") }
+        }
         router.post("/erasures") { request, _ in await api.answer { try await api.erase(request) } }
         router.get("/health") { request, _ in await api.answer { try await api.health(request) } }
         router.get("/metrics") { request, _ in await api.answer { try await api.metricsText(request) } }
@@ -352,6 +355,49 @@ public struct LedgerAPI: Sendable {
         let size = try LedgerAPI.seqParameter(request, "treeSize")
         let ledger = self.ledger
         return LedgerAPI.json(try await reading { try ledger.consistencyProof(fromSize: from, treeSize: size) })
+    }
+
+    /// `GET /bundles/{stream}?asOf&knownAt`: the audit bundle of a stream (as
+    /// `sunledger bundle --stream` writes it: records, an inclusion proof each,
+    /// the digest, the KPI document when `asOf` is given, the manifest), without
+    /// personal data, as one JSON object `{"files": {"name": "contents", …}}`.
+    func bundle(_ request: Request, stream: String) async throws -> Response {
+        let caller = try gate.admit(request, for: .prove)
+        var asOf: LocalDate?
+        if let text = LedgerAPI.parameter(request, "asOf") {
+            guard let date = LocalDate(iso: text) else {
+                throw APIProblem.badRequest(
+                    "asOf must be a real date written YYYY-MM-DD, such as 2024-12-31 (got \"\(text)\")")
+            }
+            asOf = date
+        }
+        var knownAt: Instant?
+        if let text = LedgerAPI.parameter(request, "knownAt") {
+            guard let instant = Instant(rfc3339: text) else {
+                throw APIProblem.badRequest("knownAt must be an RFC 3339 instant such as 2025-01-15T00:00:00Z")
+            }
+            knownAt = instant
+        }
+        let ask = AuditBundle.Request(selection: .stream(stream), asOf: asOf, knownAt: knownAt, who: caller.name)
+        let ledger = self.ledger
+        let files = try await reading { () -> [(String, String)] in
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "sunledger-bundle-\(UUID().uuidString)"
+            ).path
+            defer { try? FileManager.default.removeItem(atPath: scratch) }
+            guard try !ledger.log.history(of: stream).isEmpty else {
+                throw APIProblem.notFound("\(stream) has no events in the ledger")
+            }
+            let written = try AuditBundle(ledger: ledger).write(ask, to: scratch)
+            return try written.files.map { name in
+                (name, try String(contentsOfFile: scratch + "/" + name, encoding: .utf8))
+            }
+        }
+        var contents = JSONObject()
+        for (name, text) in files { contents[name] = .string(text) }
+        var answer = JSONObject()
+        answer["files"] = .object(contents)
+        return LedgerAPI.json(LedgerAPI.encode(answer))
     }
 
     /// `GET /health`: the server is up and the ledger readable; any valid token.

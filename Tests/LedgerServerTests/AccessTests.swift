@@ -14,7 +14,8 @@ import Testing
 /// Every endpoint, as a method and a path.
 let endpoints: [(method: HTTPRequest.Method, path: String)] = [
     (.post, "/events"), (.get, "/streams/person-P1"), (.get, "/kpis"), (.get, "/caseload"), (.get, "/export"),
-    (.get, "/digest"), (.get, "/proofs/1"), (.get, "/consistency/3"), (.post, "/erasures"), (.get, "/health"),
+    (.get, "/digest"), (.get, "/proofs/1"), (.get, "/consistency/3"), (.get, "/bundles/person-P1"),
+    (.post, "/erasures"), (.get, "/health"),
     (.get, "/metrics"), (.get, "/"),
 ]
 
@@ -60,6 +61,7 @@ struct AccessTests {
         // The status each role gets; reads are open to every role.
         let allowed: [String: Set<Role>] = [
             "/events": [.clerk, .admin], "/proofs/1": [.auditor, .admin], "/consistency/3": [.auditor, .admin],
+            "/bundles/person-P1": [.auditor, .admin],
             "/erasures": [.privacy, .admin],
         ]
         try await withOffice { office, client in
