@@ -87,6 +87,7 @@ public struct LedgerAPI: Sendable {
         router.get("/health") { request, _ in await api.answer { try await api.health(request) } }
         router.get("/metrics") { request, _ in await api.answer { try await api.metricsText(request) } }
         router.get("/") { request, context in await api.answer { try await api.dashboard(request, context) } }
+        router.post("/sign-in") { request, _ in await api.answer { try await api.signIn(request) } }
         return router
     }
 
@@ -428,8 +429,8 @@ extension LedgerAPI {
     /// its form: `knownAt` as Shanghai local time (`2025-01-15T08:00`), or as
     /// an RFC 3339 instant.
     func dashboard(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
-        if !(settings.allowsLocalDashboard && context.isFromThisMachine) {
-            _ = try gate.admit(request, for: .read)
+        if !(settings.allowsLocalDashboard && context.isFromThisMachine), try gate.dashboardReader(request) == nil {
+            return LedgerAPI.html(Dashboard.signInPage(problem: nil), status: .unauthorized)
         }
         let asOf = LedgerAPI.parameter(request, "asOf").flatMap { $0.isEmpty ? nil : $0 }
         let knownAt = LedgerAPI.parameter(request, "knownAt").flatMap { $0.isEmpty ? nil : $0 }
@@ -447,9 +448,37 @@ extension LedgerAPI {
         let page = Dashboard(
             document: document, caseload: caseload, catalogue: report.catalogue, units: units,
             vocabulary: ledger.vocabulary, askedAsOf: asOf, askedKnownAt: knownAt)
+        return LedgerAPI.html(page.html)
+    }
+
+    /// `POST /sign-in`: a browser gives a token (the form field `token`) and,
+    /// when it is valid for reading, gets it back as a cookie that only the
+    /// dashboard reads (HttpOnly, SameSite=Strict; the API takes bearer
+    /// tokens only), and is sent to the dashboard.
+    func signIn(_ request: Request) async throws -> Response {
+        let body = try await collectBody(request)
+        let fields = String(decoding: body, as: UTF8.self).split(separator: "&").map {
+            $0.split(separator: "=", maxSplits: 1).map {
+                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
+            }
+        }
+        let secret = fields.first { $0.first == "token" && $0.count == 2 }?[1].trimmingCharacters(in: .whitespaces)
+        guard let secret, let token = try AccessTokens.holder(of: secret, in: ledger), token.role.may(.read) else {
+            return LedgerAPI.html(
+                Dashboard.signInPage(problem: "令牌无效或已撤销。The token is not valid or has been revoked."),
+                status: .unauthorized)
+        }
         return Response(
-            status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(string: page.html)))
+            status: .seeOther,
+            headers: [
+                .location: "/", .setCookie: "\(Gate.cookie)=\(secret); Path=/; HttpOnly; SameSite=Strict",
+            ])
+    }
+
+    static func html(_ page: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status, headers: [.contentType: "text/html; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: page)))
     }
 
     /// A local date and time without a zone (what a `datetime-local` field

@@ -27,8 +27,13 @@ struct AccessTests {
             for endpoint in endpoints {
                 try await client.execute(uri: endpoint.path, method: endpoint.method) { response in
                     #expect(response.status == .unauthorized, "\(endpoint.path)")
-                    #expect(response.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
-                    #expect(text(response).contains("needs a bearer token"))
+                    if endpoint.path == "/" {
+                        // A browser is offered the sign-in form.
+                        #expect(text(response).contains("<form method=\"post\" action=\"/sign-in\""))
+                    } else {
+                        #expect(response.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
+                        #expect(text(response).contains("needs a bearer token"))
+                    }
                 }
             }
         }
