@@ -19,6 +19,13 @@ let package = Package(
         .library(name: "LedgerApp", targets: ["LedgerApp"]),
         .library(name: "LedgerServer", targets: ["LedgerServer"]),
     ],
+    // The HTTP server's dependencies are fetched only with the trait
+    // `Server` (on by default): `tools/demo` builds the command line with
+    // `--disable-default-traits`, so a fresh clone neither fetches nor builds them.
+    traits: [
+        .trait(name: "Server", description: "The HTTP server (LedgerServer, sunledger-server) on Hummingbird."),
+        .default(enabledTraits: ["Server"]),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
@@ -94,9 +101,9 @@ let package = Package(
             name: "LedgerServer",
             dependencies: [
                 "LedgerApp", "EventStore", "LedgerDomain", "LedgerValues", "LedgerProjections",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Server"])),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["Server"])),
+                .product(name: "HTTPTypes", package: "swift-http-types", condition: .when(traits: ["Server"])),
             ],
             swiftSettings: swiftSettings
         ),
@@ -105,7 +112,7 @@ let package = Package(
             dependencies: [
                 "LedgerServer", "LedgerApp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Server"])),
             ],
             swiftSettings: swiftSettings
         ),
@@ -145,10 +152,10 @@ let package = Package(
             name: "LedgerServerTests",
             dependencies: [
                 "LedgerServer", "LedgerApp", "EventStore", "LedgerValues", "LedgerDomain", "LedgerProjections",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Server"])),
+                .product(name: "HummingbirdTesting", package: "hummingbird", condition: .when(traits: ["Server"])),
+                .product(name: "HTTPTypes", package: "swift-http-types", condition: .when(traits: ["Server"])),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["Server"])),
             ],
             swiftSettings: swiftSettings
         ),

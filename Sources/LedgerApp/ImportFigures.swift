@@ -14,6 +14,7 @@ import LedgerValues
 final class ImportFigures: @unchecked Sendable {
     private let generation: String
     private let snapshotEvery: Int64
+    private let memory: FoldMemory
     /// Touched only on `queue` once the import has begun handing over events.
     private var fold: KPIProjection
     private var batch: [(seq: Int64, recordedAt: Instant, event: ParsedEvent)] = []
@@ -31,6 +32,7 @@ final class ImportFigures: @unchecked Sendable {
     init(_ access: ProjectionAccess, figures: LiveFigures) throws {
         (fold, generation) = try figures.caughtUpFold(access)
         snapshotEvery = figures.snapshotEvery
+        memory = figures.memory
         batch.reserveCapacity(ImportFigures.batchSize)
     }
 
@@ -70,9 +72,18 @@ final class ImportFigures: @unchecked Sendable {
 
     /// Waits until every event handed over is folded, then puts the remaining
     /// snapshots and the fold with its checkpoint.
+    /// The fold is then kept in memory for the next import.
     func save(_ access: ProjectionAccess) throws {
         if !batch.isEmpty { try handOver(access) }
-        let (bytes, seq) = queue.sync { (fold.snapshot(), fold.throughSeq) }
+        let head = try access.lastRecord
+        let (bytes, seq) = queue.sync { [self] in
+            let kept = (fold.snapshot(), fold.throughSeq)
+            if kept.1 == head.seq {
+                memory.keep(fold, generation: generation, seq: head.seq, hash: head.hash)
+                fold = KPIProjection()
+            }
+            return kept
+        }
         try putReady(access)
         try LiveFigures.putState(bytes, throughSeq: seq, in: generation, access)
     }

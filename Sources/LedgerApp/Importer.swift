@@ -64,6 +64,8 @@ public struct ImportReport: Equatable, Sendable {
 public struct LineOutcome: Equatable, Sendable {
     /// Its 1-based line number.
     public let line: Int
+    /// Its id.
+    public let id: String
     /// The seq it was stored at, or, for a duplicate, the seq of the event it repeats.
     public let seq: Int64
     /// Its record's hash.
@@ -172,11 +174,11 @@ public struct Importer {
         let lines = ParsedLines(input: input, ledger: ledger, chunkSize: chunkSize)
         let access = session.projections
         let figures = try ImportFigures(access, figures: ledger.figures)
-        func keepOutcome(line: Int, seq: Int64, duplicate: Bool) throws {
+        func keepOutcome(line: Int, id: String, seq: Int64, duplicate: Bool) throws {
             guard let hash = try session.storedHash(at: seq) else {
                 throw LedgerError.damaged(seq: seq, reason: "the record just judged cannot be read back")
             }
-            report.outcomes.append(LineOutcome(line: line, seq: seq, hash: hash, duplicate: duplicate))
+            report.outcomes.append(LineOutcome(line: line, id: id, seq: seq, hash: hash, duplicate: duplicate))
         }
         report.timings.parsingSeconds = try lines.forEach { line in
             read += 1
@@ -192,11 +194,15 @@ public struct Importer {
                     report.stored += 1
                     report.firstSeq = report.firstSeq ?? seq
                     report.lastSeq = seq
-                    if keepsOutcomes { try keepOutcome(line: line.number, seq: seq, duplicate: false) }
+                    if keepsOutcomes {
+                        try keepOutcome(line: line.number, id: parsed.event.id, seq: seq, duplicate: false)
+                    }
                     return
                 case .duplicate(let seq):
                     report.duplicates += 1
-                    if keepsOutcomes { try keepOutcome(line: line.number, seq: seq, duplicate: true) }
+                    if keepsOutcomes {
+                        try keepOutcome(line: line.number, id: parsed.event.id, seq: seq, duplicate: true)
+                    }
                     return
                 case .rejected(let violations):
                     problems = violations.map { ($0.field, $0.rule, $0.kind == .versionConflict) }

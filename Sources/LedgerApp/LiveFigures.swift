@@ -1,5 +1,6 @@
 import Dispatch
 import EventStore
+import Foundation
 import LedgerDomain
 import LedgerProjections
 import LedgerValues
@@ -24,6 +25,8 @@ public struct LiveFigures: LedgerProjector {
     let units: UnitDirectory
     /// Seqs between stored snapshots: the most a past query replays.
     public let snapshotEvery: Int64
+    /// The fold as this process's last import left it.
+    let memory = FoldMemory()
 
     /// The live figures of a ledger of `units`, with a snapshot every `snapshotEvery` seqs.
     public init(units: UnitDirectory, snapshotEvery: Int64 = LiveFigures.defaultSnapshotEvery) {
@@ -131,7 +134,15 @@ public struct LiveFigures: LedgerProjector {
     /// the way put into its generation.
     func caughtUpFold(_ access: ProjectionAccess) throws -> (fold: KPIProjection, generation: String) {
         let generation = try LiveFigures.liveGeneration(access)
-        var fold = try LiveFigures.storedState(access, generation: generation)
+        let head = try access.lastRecord
+        var fold: KPIProjection
+        if try LiveFigures.checkpoint(access, generation: generation) == head.seq,
+            let remembered = memory.take(generation: generation, seq: head.seq, hash: head.hash)
+        {
+            fold = remembered
+        } else {
+            fold = try LiveFigures.storedState(access, generation: generation)
+        }
         try replay(into: &fold, through: try access.lastSeq, access) {
             try LiveFigures.putSnapshot($0, in: generation, access)
         }
@@ -169,6 +180,34 @@ public struct LiveFigures: LedgerProjector {
     /// Puts `fold` as `generation`'s snapshot at its seq.
     static func putSnapshot(_ fold: KPIProjection, in generation: String, _ access: ProjectionAccess) throws {
         try access.put(fold.snapshot(), forKey: snapshotKey(fold.throughSeq), in: generation)
+    }
+}
+
+/// The live fold as the last import of this process stored it, kept in
+/// memory so that the next import (a server appends many small batches) need
+/// not decode it again from its stored snapshot.
+///
+/// It is keyed by its generation, its seq and the hash of the record at that
+/// seq: a hash names the whole chain before it, so a fold kept under it is the
+/// fold of exactly those records, whoever appended them and whether or not
+/// the transaction that kept it committed. Taking it leaves nothing behind,
+/// so the import that takes it holds the only copy and changes it in place.
+final class FoldMemory: @unchecked Sendable {
+    private let lock = NSLock()
+    private var kept: (generation: String, seq: Int64, hash: [UInt8], fold: KPIProjection)?
+
+    /// The fold kept for `generation` at `seq` whose record hashes to `hash`, if it is the one kept.
+    func take(generation: String, seq: Int64, hash: [UInt8]) -> KPIProjection? {
+        lock.withLock {
+            guard let kept, kept.generation == generation, kept.seq == seq, kept.hash == hash else { return nil }
+            self.kept = nil
+            return kept.fold
+        }
+    }
+
+    /// Keeps `fold`, the fold of the records through `seq`, the last of which hashes to `hash`.
+    func keep(_ fold: KPIProjection, generation: String, seq: Int64, hash: [UInt8]) {
+        lock.withLock { kept = (generation, seq, hash, fold) }
     }
 }
 

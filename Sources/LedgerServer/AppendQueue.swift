@@ -6,6 +6,8 @@ import LedgerApp
 struct StoredEvent: Sendable {
     /// Its place in the request's batch, from 1.
     let line: Int
+    /// Its id.
+    let id: String
     /// Its seq.
     let seq: Int64
     /// Its record's hash.
@@ -119,7 +121,8 @@ final class AppendQueue: @unchecked Sendable {
                     if outcome.duplicate { results[index].duplicates += 1 } else { results[index].stored += 1 }
                     results[index].events.append(
                         StoredEvent(
-                            line: outcome.line - firstLines[index] + 1, seq: outcome.seq, hash: outcome.hash,
+                            line: outcome.line - firstLines[index] + 1, id: outcome.id, seq: outcome.seq,
+                            hash: outcome.hash,
                             duplicate: outcome.duplicate))
                 }
                 for (batch, result) in zip(remaining, results) { batch.continuation.resume(returning: result) }
@@ -146,7 +149,7 @@ final class AppendQueue: @unchecked Sendable {
         return AppendResult(
             stored: report.stored, duplicates: report.duplicates,
             events: report.outcomes.map {
-                StoredEvent(line: $0.line, seq: $0.seq, hash: $0.hash, duplicate: $0.duplicate)
+                StoredEvent(line: $0.line, id: $0.id, seq: $0.seq, hash: $0.hash, duplicate: $0.duplicate)
             })
     }
 }

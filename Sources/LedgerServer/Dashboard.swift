@@ -272,6 +272,36 @@ struct Dashboard {
         return html
     }
 
+    // MARK: Signing in
+
+    /// The page a browser without a valid token gets: a form to give one.
+    static func signInPage(problem: String?) -> String {
+        let alert = problem.map { "<p class=\"problem\" role=\"alert\">\(escape($0))</p>\n" } ?? ""
+        return """
+            <!DOCTYPE html>
+            <html lang="zh-CN">
+            <head>
+            <meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>登录指标看板 – Sign in to the Sunledger dashboard</title>
+            <style>\(style)</style>
+            </head>
+            <body>
+            <main id="main">
+            <h1>嘉定区残联服务台账 指标看板 <span lang="en">Sunledger KPI dashboard</span></h1>
+            <p>请输入访问令牌（任何可读角色）。<span lang="en">Give an access token of any role that may read.</span></p>
+            \(alert)<form method="post" action="/sign-in" class="query">
+            <div class="field"><label for="token">访问令牌 <span lang="en">Access token</span></label>
+            <input type="password" id="token" name="token" required autocomplete="off" size="66"></div>
+            <button type="submit">登录 <span lang="en">Sign in</span></button>
+            </form>
+            </main>
+            </body>
+            </html>
+
+            """
+    }
+
     // MARK: Words and numbers
 
     private func reading(_ figure: Figure) -> String {
@@ -334,6 +364,7 @@ struct Dashboard {
         figcaption{font-weight:bold;margin-bottom:.3em}
         svg text{font-size:13px;fill:#1a1a1a}
         footer{margin-top:2em;font-size:.9em;color:#4a4a4a}
+        .problem{color:#b3261e;font-weight:bold}
         @media (max-width:800px){.indices,.charts{grid-template-columns:1fr}}
         """
 }

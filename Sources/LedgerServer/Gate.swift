@@ -23,6 +23,19 @@ struct Gate: Sendable {
         return caller
     }
 
+    /// The name of the cookie the dashboard's sign-in sets.
+    static let cookie = "sunledger_token"
+
+    /// The caller of a dashboard request, by bearer token or, for a browser
+    /// that signed in, by the token in its cookie; nil when neither is valid.
+    func dashboardReader(_ request: Request) throws -> Caller? {
+        if request.headers[.authorization] != nil { return try admit(request, for: .read) }
+        guard let secret = request.cookies[Gate.cookie]?.value,
+            let token = try AccessTokens.holder(of: secret, in: ledger), token.role.may(.read)
+        else { return nil }
+        return Caller(name: token.name, role: token.role)
+    }
+
     /// The holder of the request's bearer token, whatever their role.
     func identify(_ request: Request) throws -> Caller {
         guard let header = request.headers[.authorization] else {
@@ -60,7 +73,7 @@ extension Permission {
         case .read: "read the ledger"
         case .readMasked: "read personal data, even masked"
         case .readPersonalData: "read personal data"
-        case .prove: "pull proofs"
+        case .prove: "pull proofs or bundles"
         case .erase: "erase personal data"
         }
     }

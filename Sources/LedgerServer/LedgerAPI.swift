@@ -80,10 +80,14 @@ public struct LedgerAPI: Sendable {
                 try await api.consistencyProof(request, fromSize: context.parameters.get("fromSize") ?? "")
             }
         }
+        router.get("/bundles/:stream") { request, context in
+            await api.answer { try await api.bundle(request, stream: context.parameters.get("stream") ?? "") }
+        }
         router.post("/erasures") { request, _ in await api.answer { try await api.erase(request) } }
         router.get("/health") { request, _ in await api.answer { try await api.health(request) } }
         router.get("/metrics") { request, _ in await api.answer { try await api.metricsText(request) } }
         router.get("/") { request, context in await api.answer { try await api.dashboard(request, context) } }
+        router.post("/sign-in") { request, _ in await api.answer { try await api.signIn(request) } }
         return router
     }
 
@@ -138,7 +142,7 @@ public struct LedgerAPI: Sendable {
         let batch = try EventBatch(body: body)
         let started = ContinuousClock.now
         do {
-            let result = try await appends.append(batch.lines, count: batch.events.count)
+            let result = try await appends.append(batch.lines, count: batch.count)
             metrics.appended(
                 seconds: started.duration(to: .now).seconds, stored: result.stored, duplicates: result.duplicates)
             return LedgerAPI.json(batch.answer(result))
@@ -354,6 +358,49 @@ public struct LedgerAPI: Sendable {
         return LedgerAPI.json(try await reading { try ledger.consistencyProof(fromSize: from, treeSize: size) })
     }
 
+    /// `GET /bundles/{stream}?asOf&knownAt`: the audit bundle of a stream (as
+    /// `sunledger bundle --stream` writes it: records, an inclusion proof each,
+    /// the digest, the KPI document when `asOf` is given, the manifest), without
+    /// personal data, as one JSON object `{"files": {"name": "contents", …}}`.
+    func bundle(_ request: Request, stream: String) async throws -> Response {
+        let caller = try gate.admit(request, for: .prove)
+        var asOf: LocalDate?
+        if let text = LedgerAPI.parameter(request, "asOf") {
+            guard let date = LocalDate(iso: text) else {
+                throw APIProblem.badRequest(
+                    "asOf must be a real date written YYYY-MM-DD, such as 2024-12-31 (got \"\(text)\")")
+            }
+            asOf = date
+        }
+        var knownAt: Instant?
+        if let text = LedgerAPI.parameter(request, "knownAt") {
+            guard let instant = Instant(rfc3339: text) else {
+                throw APIProblem.badRequest("knownAt must be an RFC 3339 instant such as 2025-01-15T00:00:00Z")
+            }
+            knownAt = instant
+        }
+        let ask = AuditBundle.Request(selection: .stream(stream), asOf: asOf, knownAt: knownAt, who: caller.name)
+        let ledger = self.ledger
+        let files = try await reading { () -> [(String, String)] in
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "sunledger-bundle-\(UUID().uuidString)"
+            ).path
+            defer { try? FileManager.default.removeItem(atPath: scratch) }
+            guard try !ledger.log.history(of: stream).isEmpty else {
+                throw APIProblem.notFound("\(stream) has no events in the ledger")
+            }
+            let written = try AuditBundle(ledger: ledger).write(ask, to: scratch)
+            return try written.files.map { name in
+                (name, try String(contentsOfFile: scratch + "/" + name, encoding: .utf8))
+            }
+        }
+        var contents = JSONObject()
+        for (name, text) in files { contents[name] = .string(text) }
+        var answer = JSONObject()
+        answer["files"] = .object(contents)
+        return LedgerAPI.json(LedgerAPI.encode(answer))
+    }
+
     /// `GET /health`: the server is up and the ledger readable; any valid token.
     func health(_ request: Request) async throws -> Response {
         _ = try gate.identify(request)
@@ -382,8 +429,8 @@ extension LedgerAPI {
     /// its form: `knownAt` as Shanghai local time (`2025-01-15T08:00`), or as
     /// an RFC 3339 instant.
     func dashboard(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
-        if !(settings.allowsLocalDashboard && context.isFromThisMachine) {
-            _ = try gate.admit(request, for: .read)
+        if !(settings.allowsLocalDashboard && context.isFromThisMachine), try gate.dashboardReader(request) == nil {
+            return LedgerAPI.html(Dashboard.signInPage(problem: nil), status: .unauthorized)
         }
         let asOf = LedgerAPI.parameter(request, "asOf").flatMap { $0.isEmpty ? nil : $0 }
         let knownAt = LedgerAPI.parameter(request, "knownAt").flatMap { $0.isEmpty ? nil : $0 }
@@ -401,9 +448,37 @@ extension LedgerAPI {
         let page = Dashboard(
             document: document, caseload: caseload, catalogue: report.catalogue, units: units,
             vocabulary: ledger.vocabulary, askedAsOf: asOf, askedKnownAt: knownAt)
+        return LedgerAPI.html(page.html)
+    }
+
+    /// `POST /sign-in`: a browser gives a token (the form field `token`) and,
+    /// when it is valid for reading, gets it back as a cookie that only the
+    /// dashboard reads (HttpOnly, SameSite=Strict; the API takes bearer
+    /// tokens only), and is sent to the dashboard.
+    func signIn(_ request: Request) async throws -> Response {
+        let body = try await collectBody(request)
+        let fields = String(decoding: body, as: UTF8.self).split(separator: "&").map {
+            $0.split(separator: "=", maxSplits: 1).map {
+                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
+            }
+        }
+        let secret = fields.first { $0.first == "token" && $0.count == 2 }?[1].trimmingCharacters(in: .whitespaces)
+        guard let secret, let token = try AccessTokens.holder(of: secret, in: ledger), token.role.may(.read) else {
+            return LedgerAPI.html(
+                Dashboard.signInPage(problem: "令牌无效或已撤销。The token is not valid or has been revoked."),
+                status: .unauthorized)
+        }
         return Response(
-            status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(string: page.html)))
+            status: .seeOther,
+            headers: [
+                .location: "/", .setCookie: "\(Gate.cookie)=\(secret); Path=/; HttpOnly; SameSite=Strict",
+            ])
+    }
+
+    static func html(_ page: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status, headers: [.contentType: "text/html; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: page)))
     }
 
     /// A local date and time without a zone (what a `datetime-local` field

@@ -59,7 +59,7 @@ extension Sunledger {
             abstract: "Issue, list and revoke the bearer tokens of the HTTP API.",
             discussion: """
                 Roles: clerk (append, read without personal data), auditor (read, masked \
-                export, proofs), privacy (personal data with a purpose, erasure), admin \
+                export, proofs, bundles), privacy (personal data with a purpose, erasure), admin \
                 (everything). Only a hash of each secret is kept in the ledger; the secret \
                 is printed once, when it is issued.
                 """,

@@ -14,7 +14,8 @@ import Testing
 /// Every endpoint, as a method and a path.
 let endpoints: [(method: HTTPRequest.Method, path: String)] = [
     (.post, "/events"), (.get, "/streams/person-P1"), (.get, "/kpis"), (.get, "/caseload"), (.get, "/export"),
-    (.get, "/digest"), (.get, "/proofs/1"), (.get, "/consistency/3"), (.post, "/erasures"), (.get, "/health"),
+    (.get, "/digest"), (.get, "/proofs/1"), (.get, "/consistency/3"), (.get, "/bundles/person-P1"),
+    (.post, "/erasures"), (.get, "/health"),
     (.get, "/metrics"), (.get, "/"),
 ]
 
@@ -26,8 +27,13 @@ struct AccessTests {
             for endpoint in endpoints {
                 try await client.execute(uri: endpoint.path, method: endpoint.method) { response in
                     #expect(response.status == .unauthorized, "\(endpoint.path)")
-                    #expect(response.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
-                    #expect(text(response).contains("needs a bearer token"))
+                    if endpoint.path == "/" {
+                        // A browser is offered the sign-in form.
+                        #expect(text(response).contains("<form method=\"post\" action=\"/sign-in\""))
+                    } else {
+                        #expect(response.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
+                        #expect(text(response).contains("needs a bearer token"))
+                    }
                 }
             }
         }
@@ -60,6 +66,7 @@ struct AccessTests {
         // The status each role gets; reads are open to every role.
         let allowed: [String: Set<Role>] = [
             "/events": [.clerk, .admin], "/proofs/1": [.auditor, .admin], "/consistency/3": [.auditor, .admin],
+            "/bundles/person-P1": [.auditor, .admin],
             "/erasures": [.privacy, .admin],
         ]
         try await withOffice { office, client in

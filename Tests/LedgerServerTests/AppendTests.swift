@@ -131,6 +131,34 @@ struct AppendTests {
         }
     }
 
+    @Test("a batch written over several lines, as a person would, is read event by event")
+    func prettyBatch() async throws {
+        try await withOffice { office, client in
+            let pretty = """
+                [
+                  \(reassessment(id: "p1").replacingOccurrences(of: ", \"", with: ",\n    \""))
+                  ,
+                  \(reassessment(id: "p2", grade: 3).replacingOccurrences(of: "{", with: "{\n"))
+                ]
+
+                """
+            try await client.execute(uri: "/events", method: .post, headers: office.headers(.clerk), body: body(pretty))
+            { response in
+                #expect(response.status == .ok, "\(text(response))")
+                let answer = try object(response)
+                #expect(answer["stored"] == .integer(2))
+                let ids = answer["events"]?.arrayValue?.compactMap { $0.objectValue?["id"] }
+                #expect(ids == [.string("p1"), .string("p2")])
+            }
+            let broken = "[" + reassessment(id: "q1") + "," + "{\"id\": \"q2\", \"type\": \"line\nbreak\"}" + "]"
+            try await client.execute(uri: "/events", method: .post, headers: office.headers(.clerk), body: body(broken))
+            { response in
+                #expect(response.status == .badRequest)
+                #expect(text(response).contains("raw line break"))
+            }
+        }
+    }
+
     @Test("an expectedVersion the stream has moved past is a conflict (409) and stores nothing")
     func versionConflict() async throws {
         try await withOffice { office, client in

@@ -102,6 +102,40 @@ struct DashboardTests {
         }
     }
 
+    @Test("a browser signs in with a token and reads the dashboard by its cookie; the API ignores the cookie")
+    func signIn() async throws {
+        try await withOffice { office, client in
+            try await client.execute(uri: "/", method: .get) { response in
+                #expect(response.status == .unauthorized)
+                #expect(text(response).contains("<label for=\"token\">"))
+                #expect(text(response).hasPrefix("<!DOCTYPE html>\n<html lang=\"zh-CN\">"))
+            }
+            let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+            try await client.execute(uri: "/sign-in", method: .post, headers: form, body: body("token=forged")) {
+                response in
+                #expect(response.status == .unauthorized)
+                #expect(text(response).contains("role=\"alert\""))
+            }
+            let secret = office.secrets[.auditor]!
+            let cookie = try await client.execute(
+                uri: "/sign-in", method: .post, headers: form, body: body("token=\(secret)")
+            ) { response in
+                #expect(response.status == .seeOther)
+                #expect(response.headers[.location] == "/")
+                return response.headers[.setCookie] ?? ""
+            }
+            #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"))
+            let sent = String(cookie.prefix { $0 != ";" })
+            try await client.execute(uri: "/", method: .get, headers: [.cookie: sent]) { response in
+                #expect(response.status == .ok)
+                #expect(text(response).contains("四型残联指数"))
+            }
+            try await client.execute(uri: "/kpis", method: .get, headers: [.cookie: sent]) {
+                #expect($0.status == .unauthorized)
+            }
+        }
+    }
+
     @Test("the page escapes what it shows")
     func escaping() {
         #expect(escape("<a href=\"x\">&'") == "&lt;a href=&quot;x&quot;&gt;&amp;&#39;")

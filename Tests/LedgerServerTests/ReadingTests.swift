@@ -110,6 +110,26 @@ struct ReadingTests {
         }
     }
 
+    @Test("GET /bundles/{stream} hands an auditor a stream's audit bundle: records, proofs, digest, KPIs, manifest")
+    func bundle() async throws {
+        try await withOffice { office, client in
+            try await client.execute(
+                uri: "/bundles/person-P1?asOf=2024-12-31", method: .get, headers: office.headers(.auditor)
+            ) { response in
+                #expect(response.status == .ok)
+                let files = try #require(try object(response)["files"]?.objectValue)
+                #expect(
+                    Set(files.keys) == ["digest.json", "proofs.jsonl", "records.jsonl", "kpi.json", "manifest.json"])
+                #expect(files["records.jsonl"]?.stringValue?.split(separator: "\n").count == 6)
+                #expect(files["proofs.jsonl"]?.stringValue?.split(separator: "\n").count == 6)
+                #expect(files["records.jsonl"]?.stringValue?.contains("王芳") == false)
+            }
+            try await client.execute(uri: "/bundles/person-P404", method: .get, headers: office.headers(.auditor)) {
+                #expect($0.status == .notFound)
+            }
+        }
+    }
+
     @Test("GET /export streams the chained records as `sunledger export` writes them")
     func export() async throws {
         try await withOffice { office, client in
