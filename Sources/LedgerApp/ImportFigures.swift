@@ -14,6 +14,7 @@ import LedgerValues
 final class ImportFigures: @unchecked Sendable {
     private let generation: String
     private let snapshotEvery: Int64
+    private let stateLag: Int64
     private let memory: FoldMemory
     /// Touched only on `queue` once the import has begun handing over events.
     private var fold: KPIProjection
@@ -32,6 +33,7 @@ final class ImportFigures: @unchecked Sendable {
     init(_ access: ProjectionAccess, figures: LiveFigures) throws {
         (fold, generation) = try figures.caughtUpFold(access)
         snapshotEvery = figures.snapshotEvery
+        stateLag = figures.stateLag
         memory = figures.memory
         batch.reserveCapacity(ImportFigures.batchSize)
     }
@@ -71,21 +73,25 @@ final class ImportFigures: @unchecked Sendable {
     }
 
     /// Waits until every event handed over is folded, then puts the remaining
-    /// snapshots and the fold with its checkpoint.
-    /// The fold is then kept in memory for the next import.
+    /// snapshots and, when `stateLag` records have come since it was last
+    /// put (see `LiveFigures`), the fold with its checkpoint. The fold is then
+    /// kept in memory for the next append.
     func save(_ access: ProjectionAccess) throws {
         if !batch.isEmpty { try handOver(access) }
         let head = try access.lastRecord
-        let (bytes, seq) = queue.sync { [self] in
-            let kept = (fold.snapshot(), fold.throughSeq)
-            if kept.1 == head.seq {
+        let checkpoint = try LiveFigures.checkpoint(access, generation: generation)
+        let (bytes, seq) = queue.sync { [self] () -> ([UInt8]?, Int64) in
+            let seq = fold.throughSeq
+            let due = seq - (checkpoint ?? 0) >= stateLag || seq != head.seq
+            let bytes = due ? fold.snapshot() : nil
+            if seq == head.seq {
                 memory.keep(fold, generation: generation, seq: head.seq, hash: head.hash)
                 fold = KPIProjection()
             }
-            return kept
+            return (bytes, seq)
         }
         try putReady(access)
-        try LiveFigures.putState(bytes, throughSeq: seq, in: generation, access)
+        if let bytes { try LiveFigures.putState(bytes, throughSeq: seq, in: generation, access) }
     }
 
     deinit { queue.sync {} }

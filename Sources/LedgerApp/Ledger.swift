@@ -44,11 +44,15 @@ public final class Ledger: @unchecked Sendable {
     }
 
     /// Opens the ledger at `path`; `create` makes it when missing (writing commands do).
-    /// `snapshotEvery` spaces the stored snapshots of the KPI fold (tests make it small).
-    public init(path: String, create: Bool, snapshotEvery: Int64 = LiveFigures.defaultSnapshotEvery) throws {
+    /// `snapshotEvery` spaces the stored snapshots of the KPI fold, and
+    /// `stateLag` the puts of the fold itself (tests make them small).
+    public init(
+        path: String, create: Bool, snapshotEvery: Int64 = LiveFigures.defaultSnapshotEvery,
+        stateLag: Int64 = LiveFigures.defaultStateLag
+    ) throws {
         units = try Ledger.loadUnits()
         vocabulary = try Ledger.loadVocabulary()
-        figures = LiveFigures(units: units, snapshotEvery: snapshotEvery)
+        figures = LiveFigures(units: units, snapshotEvery: snapshotEvery, stateLag: stateLag)
         log = try EventLog(
             path: path, create: create, projectionSpaces: LiveFigures.spaces + [AccessLog.space, AccessTokens.space],
             projector: figures)
@@ -123,10 +127,11 @@ public final class Ledger: @unchecked Sendable {
         try log.digest()
     }
 
-    /// How many stored records the live KPI figures have not folded yet: 0 while
-    /// every append keeps them up to date in its own transaction; more for a
-    /// ledger whose figures were made before some of its records (they catch up
-    /// on the next append).
+    /// How many stored records lie past the stored KPI fold, which a reading of
+    /// the figures replays: fewer than `LiveFigures.stateLag` while appends keep
+    /// it (each append folds its records, and puts the fold again once that
+    /// many have come); more for a ledger whose figures were made before some of
+    /// its records (they catch up on the next append).
     public func figuresLag() throws -> Int64 {
         try log.readingProjections { access in
             let generation = try LiveFigures.liveGeneration(access)

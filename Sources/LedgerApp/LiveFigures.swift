@@ -13,8 +13,11 @@ import LedgerValues
 /// `kpi-b`); the `projections` database names the live one. A generation
 /// holds:
 /// - the checkpoint: the seq the stored fold has reached, committed in the same
-///   transaction as the events it covers, so it can never disagree with them;
-/// - the fold at the checkpoint (`KPIProjection.snapshot()`);
+///   transaction as the fold, so it can never disagree with it;
+/// - the fold at the checkpoint (`KPIProjection.snapshot()`), put again only
+///   once `stateLag` records have come since: a commit of a few events (a
+///   server's) does not rewrite the whole fold, and a reader replays at most
+///   `stateLag` records past it;
 /// - the fold at every multiple of `snapshotEvery` seqs, from which any past
 ///   instant is answered by replaying at most that many records.
 ///
@@ -25,14 +28,32 @@ public struct LiveFigures: LedgerProjector {
     let units: UnitDirectory
     /// Seqs between stored snapshots: the most a past query replays.
     public let snapshotEvery: Int64
-    /// The fold as this process's last import left it.
+    /// Records appended before the stored fold is put again: the most a
+    /// query for "everything known" replays past it.
+    public let stateLag: Int64
+    /// The fold as this process's last append left it.
     let memory = FoldMemory()
 
-    /// The live figures of a ledger of `units`, with a snapshot every `snapshotEvery` seqs.
-    public init(units: UnitDirectory, snapshotEvery: Int64 = LiveFigures.defaultSnapshotEvery) {
+    /// The live figures of a ledger of `units`, with a snapshot every
+    /// `snapshotEvery` seqs and the fold put again every `stateLag` records.
+    public init(
+        units: UnitDirectory, snapshotEvery: Int64 = LiveFigures.defaultSnapshotEvery,
+        stateLag: Int64 = LiveFigures.defaultStateLag
+    ) {
         precondition(snapshotEvery > 0, "snapshots are at least one seq apart")
+        precondition(stateLag > 0, "the stored fold is put at least every record")
         self.units = units
         self.snapshotEvery = snapshotEvery
+        self.stateLag = stateLag
+    }
+
+    /// The default lag of the stored fold: 5,000 records replay in a few
+    /// milliseconds, while rewriting the fold of a district takes far longer.
+    public static let defaultStateLag: Int64 = 5_000
+
+    /// Whether a fold through `seq` is to be put, the stored one being at `checkpoint`.
+    func isDue(_ seq: Int64, checkpoint: Int64?) -> Bool {
+        seq - (checkpoint ?? 0) >= stateLag
     }
 
     /// The database that says which generation is live, and how far a rebuild has got.
@@ -116,17 +137,20 @@ public struct LiveFigures: LedgerProjector {
     // MARK: Writing
 
     /// Brings the live generation up to the last record of an append
-    /// transaction: the fold is loaded, the records it has not seen are
-    /// replayed, and fold and checkpoint are put back in the same transaction.
-    /// An import that folded its events as it went has already put them, and
-    /// this finds nothing to do.
+    /// transaction: the fold is taken from memory (or loaded), the records it
+    /// has not seen are replayed, and, once `stateLag` records have come since
+    /// it was last put, fold and checkpoint are put back in the same
+    /// transaction. The fold is then kept in memory for the next append.
     public func bringUpToDate(_ access: ProjectionAccess) throws {
         let generation = try LiveFigures.liveGeneration(access)
-        let last = try access.lastSeq
-        let checkpoint = try LiveFigures.checkpoint(access, generation: generation) ?? 0
-        guard checkpoint != last else { return }
+        let head = try access.lastRecord
+        let checkpoint = try LiveFigures.checkpoint(access, generation: generation)
+        guard checkpoint != head.seq else { return }
         let caughtUp = try caughtUpFold(access)
-        try LiveFigures.putState(caughtUp.fold, in: caughtUp.generation, access)
+        if isDue(head.seq, checkpoint: checkpoint) {
+            try LiveFigures.putState(caughtUp.fold, in: caughtUp.generation, access)
+        }
+        memory.keep(caughtUp.fold, generation: caughtUp.generation, seq: head.seq, hash: head.hash)
     }
 
     /// The live fold brought up to the last record `access` sees: loaded, and
@@ -136,9 +160,9 @@ public struct LiveFigures: LedgerProjector {
         let generation = try LiveFigures.liveGeneration(access)
         let head = try access.lastRecord
         var fold: KPIProjection
-        if try LiveFigures.checkpoint(access, generation: generation) == head.seq,
-            let remembered = memory.take(generation: generation, seq: head.seq, hash: head.hash)
-        {
+        // The fold kept in memory is that of exactly the chain ending in this
+        // hash, whether or not the stored one has been put since.
+        if let remembered = memory.take(generation: generation, seq: head.seq, hash: head.hash) {
             fold = remembered
         } else {
             fold = try LiveFigures.storedState(access, generation: generation)

@@ -47,7 +47,7 @@ final class ServerMetrics: @unchecked Sendable {
                 "# HELP sunledger_records_stored Records in the ledger (the seq of the last one).",
                 "# TYPE sunledger_records_stored gauge",
                 "sunledger_records_stored \(recordsStored)",
-                "# HELP sunledger_projection_lag_records Records stored that the live KPI figures have not folded yet.",
+                "# HELP sunledger_projection_lag_records Records stored past the stored KPI fold, which a reading replays.",
                 "# TYPE sunledger_projection_lag_records gauge",
                 "sunledger_projection_lag_records \(projectionLag)",
                 "# HELP sunledger_events_appended_total Events stored through this server.",

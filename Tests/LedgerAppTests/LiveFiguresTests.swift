@@ -28,9 +28,10 @@ private func generator(_ seed: UInt64) -> Xoshiro {
     Xoshiro(seed: (seed, 0x9E37_79B9_7F4A_7C15, seed ^ 0xD1B5_4A32_D192_ED03, 0x2545_F491_4F6C_DD1D))
 }
 
-/// A ledger at `path` with the test's snapshot spacing.
-private func openLedger(_ path: String) throws -> Ledger {
-    try Ledger(path: path, create: true, snapshotEvery: snapshotEvery)
+/// A ledger at `path` with the test's snapshot spacing; the stored fold is put
+/// after every append unless `stateLag` says otherwise.
+private func openLedger(_ path: String, stateLag: Int64 = 1) throws -> Ledger {
+    try Ledger(path: path, create: true, snapshotEvery: snapshotEvery, stateLag: stateLag)
 }
 
 /// Imports `lines` as one file.
@@ -71,6 +72,44 @@ struct LiveFiguresTests {
                 }
                 #expect(checkpoint == head)
                 #expect(stored.snapshot() == (try report.replayedProjection(through: head)).snapshot())
+            }
+        }
+    }
+
+    @Test(
+        "the stored fold is put again only every stateLag records; in between, the figures are exact all the same, in this process and in a new one",
+        arguments: districtSeeds)
+    func laggingState(seed: UInt64) throws {
+        let lines = try districtLines(seed: seed)
+        let lag: Int64 = 400
+        try withScratch { dir in
+            let ledger = try openLedger(dir + "/ledger", stateLag: lag)
+            let report = try KPIReport(ledger: ledger)
+            func checkpoint() throws -> Int64 {
+                try ledger.log.readingProjections {
+                    try LiveFigures.checkpoint($0, generation: try LiveFigures.liveGeneration($0)) ?? 0
+                }
+            }
+            // A first file of many records puts the fold; small files after it do not, until
+            // the lag is reached; single events appended through the log behave the same.
+            var start = 0
+            var previous: Int64 = 0
+            for size in [lines.count / 2, 7, 150, 300, 90] where start < lines.count {
+                let end = min(start + size, lines.count)
+                try importLines(Array(lines[start..<end]), into: ledger, dir: dir, name: "part\(start)")
+                start = end
+                let head = try ledger.log.head().seq
+                let stored = try checkpoint()
+                #expect(stored == (head - previous >= lag ? head : previous), "after seq \(head)")
+                previous = stored
+                let replayed = try report.replayedProjection(through: head)
+                #expect(try report.projection(within: .everything).snapshot() == replayed.snapshot())
+                // Another process has no fold in memory: it replays past the stored one.
+                let document = KPIDocument(
+                    figures: replayed.figures(asOf: LocalDate(iso: "2023-12-31")!), knownAt: nil,
+                    catalogue: report.catalogue)
+                let printed = try sunledger("kpi", "--as-of", "2023-12-31", "--json", "--ledger", dir + "/ledger")
+                #expect(printed.stdout == document.json + "\n")
             }
         }
     }

@@ -240,7 +240,8 @@ struct AppendTests {
                 #expect(exposition.contains("sunledger_events_appended_total 1\n"))
                 #expect(exposition.contains("sunledger_append_seconds_count 1\n"))
                 #expect(exposition.contains("sunledger_append_seconds_bucket{le=\"+Inf\"} 1\n"))
-                #expect(exposition.contains("sunledger_projection_lag_records 0\n"))
+                // Ten records, fewer than the stored fold's lag: none has put it yet.
+                #expect(exposition.contains("sunledger_projection_lag_records 10\n"))
                 #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
             }
         }
