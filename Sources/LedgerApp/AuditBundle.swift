@@ -140,12 +140,9 @@ public struct AuditBundle {
                         to: &line)
                 }
                 records += line
-                let path = try view.proofs.inclusionPath(seq: seq, size: digest.seq)
-                let leaf = try view.proofs.leaf(seq: seq)
-                proofs += Array(
-                    (#"{"seq":\#(seq),"treeSize":\#(digest.seq),"leaf":"\#(Hex.encode(leaf))","path":["#
-                        + path.map { "\"\(Hex.encode($0))\"" }.joined(separator: ",")
-                        + #"],"merkleRoot":"\#(Hex.encode(digest.merkleRoot ?? []))"}"# + "\n").utf8)
+                let proof = try Ledger.inclusionDocument(
+                    view.proofs, seq: seq, treeSize: digest.seq, root: digest.merkleRoot ?? [])
+                proofs += Array((proof + "\n").utf8)
             }
             return (digest, seqs.count)
         }
@@ -233,21 +230,9 @@ public struct AuditBundle {
         do {
             try manager.createDirectory(atPath: partial, withIntermediateDirectories: true)
             for file in files {
-                let path = partial + "/" + file.name
-                let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-                guard fd >= 0 else { throw AppError.io("cannot create \(path): \(String(cString: strerror(errno)))") }
-                defer { close(fd) }
-                var written = 0
-                while written < file.bytes.count {
-                    let n = file.bytes.withUnsafeBytes {
-                        Glibc.write(fd, $0.baseAddress! + written, file.bytes.count - written)
-                    }
-                    guard n > 0 else { throw AppError.io("cannot write \(path): \(String(cString: strerror(errno)))") }
-                    written += n
-                }
-                guard fsync(fd) == 0 else {
-                    throw AppError.io("cannot sync \(path): \(String(cString: strerror(errno)))")
-                }
+                let out = try OutputStream(path: partial + "/" + file.name)
+                try out.write(file.bytes)
+                try out.finish()
             }
             guard rename(partial, directory) == 0 else {
                 throw AppError.io("cannot move \(partial) to \(directory): \(String(cString: strerror(errno)))")

@@ -7,12 +7,17 @@ extension Ledger {
     public func inclusionProof(seq: Int64, treeSize: Int64? = nil) throws -> String {
         try log.merkleProofs { proofs in
             let size = treeSize ?? proofs.leaves
-            let root = Hex.encode(try proofs.root(size: size))
-            let path = try proofs.inclusionPath(seq: seq, size: size)
-            let leaf = try proofs.leaf(seq: seq)
-            return
-                #"{"seq":\#(seq),"treeSize":\#(size),"leaf":"\#(Hex.encode(leaf))","path":\#(Ledger.hexList(path)),"merkleRoot":"\#(root)"}"#
+            return try Ledger.inclusionDocument(proofs, seq: seq, treeSize: size, root: try proofs.root(size: size))
         }
+    }
+
+    /// The inclusion proof document of record `seq` in the tree of `treeSize`
+    /// records whose root is `root` (known to the caller, which may prove many).
+    static func inclusionDocument(_ proofs: MerkleProofs, seq: Int64, treeSize: Int64, root: [UInt8]) throws -> String {
+        let path = try proofs.inclusionPath(seq: seq, size: treeSize)
+        let leaf = try proofs.leaf(seq: seq)
+        return
+            #"{"seq":\#(seq),"treeSize":\#(treeSize),"leaf":"\#(Hex.encode(leaf))","path":\#(Ledger.hexList(path)),"merkleRoot":"\#(Hex.encode(root))"}"#
     }
 
     /// The proof that the tree of the first `treeSize` records (nil: every
