@@ -14,7 +14,8 @@ import LedgerValues
 final class ImportFigures: @unchecked Sendable {
     private let generation: String
     private let snapshotEvery: Int64
-    private let stateLag: Int64
+    /// The live figures folded into: when their fold is due to be put.
+    private let figures: LiveFigures
     private let memory: FoldMemory
     /// Touched only on `queue` once the import has begun handing over events.
     private var fold: KPIProjection
@@ -33,7 +34,7 @@ final class ImportFigures: @unchecked Sendable {
     init(_ access: ProjectionAccess, figures: LiveFigures) throws {
         (fold, generation) = try figures.caughtUpFold(access)
         snapshotEvery = figures.snapshotEvery
-        stateLag = figures.stateLag
+        self.figures = figures
         memory = figures.memory
         batch.reserveCapacity(ImportFigures.batchSize)
     }
@@ -82,7 +83,7 @@ final class ImportFigures: @unchecked Sendable {
         let checkpoint = try LiveFigures.checkpoint(access, generation: generation)
         let (bytes, seq) = queue.sync { [self] () -> ([UInt8]?, Int64) in
             let seq = fold.throughSeq
-            let due = seq - (checkpoint ?? 0) >= stateLag || seq != head.seq
+            let due = figures.isDue(seq, checkpoint: checkpoint) || seq != head.seq
             let bytes = due ? fold.snapshot() : nil
             if seq == head.seq {
                 memory.keep(fold, generation: generation, seq: head.seq, hash: head.hash)
