@@ -115,6 +115,7 @@ public final class AppendSession {
     /// Judges `event` and, when it is admitted, stores it. A rejected event
     /// changes nothing; the caller decides whether the session goes on.
     public func offer(_ event: NewEvent) throws -> Admission {
+        notePageReads()
         if sequencer.needsPendingIDsIndexed(before: event.id) { try putIDs() }
         let admission = try sequencer.admit(event)
         guard case .append(let seq, let version, let recordedAt) = admission else { return admission }
@@ -239,21 +240,31 @@ public final class AppendSession {
             try bigEndianKey(seq).withUnsafeBytes {
                 try store.txn.put($0, forKey: key, in: store.dbs.streamIndex, options: .noOverwrite)
             }
+            notePageReads()
         }
         streamEntries.removeAll()
         if sequencer.touchedStreams.count >= AppendSession.heldStreamStates { try putStreamStates() }
-        flushes += 1
-        if flushes % AppendSession.flushesBetweenReleases == 0 { releasePages() }
     }
 
-    /// Flushes between two releases of the map's resident pages (see
-    /// `LMDBEnvironment.releaseResidentPages`): the pages of the indexes an
-    /// import reads would otherwise stay counted in its memory.
-    static let flushesBetweenReleases = 10
-    private var flushes = 0
+    /// Events judged, or random-key entries put, between two releases of the
+    /// map's resident pages (see `LMDBEnvironment.releaseResidentPages`). Each
+    /// may read pages of the indexes (or of spilled dirty pages) through the
+    /// map, and those pages would otherwise stay counted in the import's
+    /// memory: 50,000 events can read 200 MB of them.
+    static let readsBetweenReleases = 2048
+    private var readsSinceRelease = 0
+
+    /// Counts one event judged or one random-key put, releasing the map's
+    /// resident pages every `readsBetweenReleases` of them.
+    private func notePageReads() {
+        readsSinceRelease += 1
+        guard readsSinceRelease >= AppendSession.readsBetweenReleases else { return }
+        readsSinceRelease = 0
+        releasePages()
+    }
 
     /// How many stream states a session holds before it puts them.
-    static let heldStreamStates = 1 << 20
+    static let heldStreamStates = 1 << 16
 
     /// Puts the gathered id index entries. Ids mostly rise through a file: a
     /// run that sorts wholly after every stored id is appended, which spares
@@ -285,6 +296,7 @@ public final class AppendSession {
         }
         try states.forEachInKeyOrder { key, index in
             try encoded[Int(index)].withUnsafeBytes { try store.txn.put($0, forKey: key, in: store.dbs.streams) }
+            notePageReads()
         }
         sequencer.streamStatesStored()
     }

@@ -63,12 +63,9 @@ final class ImportFigures: @unchecked Sendable {
         try putReady(access)
     }
 
+    /// Puts the snapshots encoded so far, dropping each one's bytes once put.
     private func putReady(_ access: ProjectionAccess) throws {
-        let snapshots = lock.withLock {
-            defer { ready = [] }
-            return ready
-        }
-        for snapshot in snapshots {
+        while let snapshot = lock.withLock({ ready.isEmpty ? nil : ready.removeFirst() }) {
             try access.put(snapshot.bytes, forKey: LiveFigures.snapshotKey(snapshot.seq), in: generation)
         }
     }
@@ -84,7 +81,12 @@ final class ImportFigures: @unchecked Sendable {
         let (bytes, seq) = queue.sync { [self] () -> ([UInt8]?, Int64) in
             let seq = fold.throughSeq
             let due = figures.isDue(seq, checkpoint: checkpoint) || seq != head.seq
-            let bytes = due ? fold.snapshot() : nil
+            var bytes: [UInt8]?
+            if due {
+                // A fold that ends on a snapshot's seq has just been encoded: the
+                // same bytes serve as its state (a large fold is not encoded twice).
+                bytes = lock.withLock { ready.last.flatMap { $0.seq == seq ? $0.bytes : nil } } ?? fold.snapshot()
+            }
             if seq == head.seq {
                 memory.keep(fold, generation: generation, seq: head.seq, hash: head.hash)
                 fold = KPIProjection()
