@@ -53,6 +53,71 @@ public struct KPIResult: Equatable, Sendable {
 
     private var zero: Figure { kpi.kind == .count ? .count(0) : .rate(0, of: 0) }
 
+    /// Figures gathered by unit number (`KPIProjection.units`) while a pass
+    /// runs, and moved into `byUnit` by `settled(units:)`: adding under a
+    /// number is an array index, where adding under a name hashes the name.
+    private var byUnitNumber: [Figure?] = []
+
+    /// Adds `amount` to a count, in the district and under the unit numbered `unit`.
+    mutating func count(_ amount: Int64, unitNumber unit: UInt32) {
+        guard amount != 0 else { return }
+        district.add(amount, 0)
+        add(amount, 0, unit: unit)
+    }
+
+    /// Adds one to a rate's denominator, and to its numerator when `counted`,
+    /// in the district and under the unit numbered `unit`.
+    mutating func observe(_ counted: Bool, unitNumber unit: UInt32) {
+        district.add(counted ? 1 : 0, 1)
+        add(counted ? 1 : 0, 1, unit: unit)
+    }
+
+    private mutating func add(_ numerator: Int64, _ denominator: Int64, unit: UInt32) {
+        let index = Int(unit)
+        if index >= byUnitNumber.count {
+            byUnitNumber.append(contentsOf: repeatElement(nil, count: index + 1 - byUnitNumber.count))
+        }
+        if byUnitNumber[index] == nil { byUnitNumber[index] = zero }
+        byUnitNumber[index]!.add(numerator, denominator)
+    }
+
+    /// Adds `other`'s figures, of the same KPI, to these.
+    mutating func merge(_ other: KPIResult) {
+        precondition(other.kpi == kpi, "figures of one KPI are merged")
+        let zero = zero
+        district.add(other.district.numerator, other.district.denominator ?? 0)
+        for (number, figure) in other.byUnitNumber.enumerated() {
+            if let figure { add(figure.numerator, figure.denominator ?? 0, unit: UInt32(number)) }
+        }
+        for (unit, figure) in other.byUnit {
+            byUnit[unit, default: zero].add(figure.numerator, figure.denominator ?? 0)
+        }
+        for (breakdown, figures) in other.breakdowns {
+            for (key, figure) in figures {
+                breakdowns[breakdown, default: [:]][key, default: zero].add(figure.numerator, figure.denominator ?? 0)
+            }
+        }
+        if let minutes = other.partyMember { partyMember = (partyMember ?? 0) + minutes }
+    }
+
+    /// This result with the figures gathered by unit number moved into `byUnit`, under the units' names.
+    func settled(units: Names) -> KPIResult {
+        var settled = self
+        settled.byUnitNumber = []
+        for (number, figure) in byUnitNumber.enumerated() {
+            guard let figure else { continue }
+            let unit = units[UInt32(number)]
+            if let known = settled.byUnit[unit] {
+                settled.byUnit[unit] = Figure(
+                    numerator: known.numerator + figure.numerator,
+                    denominator: known.denominator.map { $0 + (figure.denominator ?? 0) })
+            } else {
+                settled.byUnit[unit] = figure
+            }
+        }
+        return settled
+    }
+
     /// Adds `amount` to a count, in the district and under `unit`.
     mutating func count(_ amount: Int64, unit: String) {
         guard amount != 0 else { return }
@@ -105,6 +170,26 @@ extension KPIProjection {
     /// One pass over the streams: O(streams + days with sums), each stream's facts
     /// read in time proportional to their (small) number.
     public func figures(asOf day: LocalDate) -> KPIFigures {
+        // The persons, most of the work, are counted on another core meanwhile.
+        // Reading the persons' facts is most of the work, and mostly waiting for
+        // memory: half of them are read on another core meanwhile.
+        let fold = self
+        let middle = persons.values.index(persons.values.startIndex, offsetBy: persons.count / 2)
+        let firstHalf = Background { fold.personFigures(asOf: day, of: fold.persons.values[..<middle]) }
+        var personResults = personFigures(asOf: day, of: persons.values[middle...])
+        let rest = streamAndSumFigures(asOf: day)
+        for (index, result) in firstHalf.value().enumerated() { personResults[index].merge(result) }
+        let results = (personResults + rest).map { $0.settled(units: units) }
+        assert(results.map(\.kpi) == KPI.allCases)
+        return KPIFigures(asOf: day, throughSeq: throughSeq, results: results)
+    }
+
+    /// The figures counted over `persons`, in `KPI`'s order (the first ten KPIs).
+    private func personFigures(
+        asOf day: LocalDate, of persons: Dictionary<String, PersonFacts>.Values.SubSequence
+    )
+        -> [KPIResult]
+    {
         let window = YearWindow(asOf: day)
         let (year, month, date) = day.components
         let today = (year: year, monthDay: month * 100 + date)
@@ -120,34 +205,45 @@ extension KPIProjection {
         var elderlyCare = KPIResult(.elderlyMentalCareRate)
         var smartTraining = KPIResult(.smartTraining)
 
-        for person in persons.values where person.isRegistered(on: day) {
+        for person in persons where person.isRegistered(on: day) {
             // Both timelines start at the registration, which is on or before `day`.
-            let unit = units[person.residence.latest(onOrBefore: day)!]
+            let unit = person.residence.latest(onOrBefore: day)!
             let category = person.category.latest(onOrBefore: day)!
             let age = person.birth.age(on: today)
             let assessment = person.assessment.latest(onOrBefore: day)
 
-            registered.count(1, unit: unit)
+            registered.count(1, unitNumber: unit)
             registered.add(1, to: .byCategory, key: category.rawValue)
 
             if (16...59).contains(age) && (assessment?.canWork ?? true) {
                 let employed = person.employments.contains { $0.covers(day) }
-                employment.observe(employed, unit: unit)
+                employment.observe(employed, unitNumber: unit)
                 employment.add(0, counted: employed, to: .byCategory, key: category.rawValue)
             }
             if person.employments.contains(where: { window.contains($0.start) }) {
-                newEmployment.count(1, unit: unit)
+                newEmployment.count(1, unitNumber: unit)
             }
-            if assessment?.needsRehab == true { rehab.observe(person.rehab.any(in: window), unit: unit) }
-            if assessment?.needsDevice == true { devices.observe(person.devices.any(in: window), unit: unit) }
-            if person.homeModifications.any(in: window) { homeModifications.count(1, unit: unit) }
-            healthChecks.observe(person.healthChecks.any(in: window), unit: unit)
-            familyDoctor.observe(person.familyDoctor.latest(onOrBefore: day) == true, unit: unit)
+            if assessment?.needsRehab == true { rehab.observe(person.rehab.any(in: window), unitNumber: unit) }
+            if assessment?.needsDevice == true { devices.observe(person.devices.any(in: window), unitNumber: unit) }
+            if person.homeModifications.any(in: window) { homeModifications.count(1, unitNumber: unit) }
+            healthChecks.observe(person.healthChecks.any(in: window), unitNumber: unit)
+            familyDoctor.observe(person.familyDoctor.latest(onOrBefore: day) == true, unitNumber: unit)
             if category == .mental && age >= 60 {
-                elderlyCare.observe(person.care.latest(onOrBefore: day) == true, unit: unit)
+                elderlyCare.observe(person.care.latest(onOrBefore: day) == true, unitNumber: unit)
             }
-            smartTraining.count(Int64(person.smartTrainings.count(where: window.contains)), unit: unit)
+            smartTraining.count(Int64(person.smartTrainings.count(where: window.contains)), unitNumber: unit)
         }
+        return [
+            registered, employment, newEmployment, rehab, devices, homeModifications, healthChecks, familyDoctor,
+            elderlyCare, smartTraining,
+        ]
+    }
+
+    /// The figures of the cases, calls, projects, sums and rights cases, in
+    /// `KPI`'s order (the KPIs after the persons' ten).
+    private func streamAndSumFigures(asOf day: LocalDate) -> [KPIResult] {
+        let window = YearWindow(asOf: day)
+        let year = day.components.year
 
         var openCases = KPIResult(.openCases)
         let caseload = caseload(asOf: day)
@@ -159,27 +255,25 @@ extension KPIProjection {
         var satisfaction = KPIResult(.callSatisfaction)
         var online = KPIResult(.onlineShare)
         for call in calls.values where window.contains(call.received) {
-            let unit = units[call.unit]
             let resolved = call.resolved.flatMap { $0 <= day ? $0 : nil }
-            resolution.observe(resolved.map { call.received.days(until: $0) <= 3 } ?? false, unit: unit)
-            if resolved != nil { satisfaction.observe(call.satisfied, unit: unit) }
-            online.observe(call.online, unit: unit)
+            resolution.observe(resolved.map { call.received.days(until: $0) <= 3 } ?? false, unitNumber: call.unit)
+            if resolved != nil { satisfaction.observe(call.satisfied, unitNumber: call.unit) }
+            online.observe(call.online, unitNumber: call.unit)
         }
 
         var activeProjects = KPIResult(.activeProjects)
         var evaluated = KPIResult(.projectEvaluationCoverage)
         for project in projects.values where project.isActive(on: day) {
-            let unit = units[project.unit]
-            activeProjects.count(1, unit: unit)
-            evaluated.observe(project.isEvaluated(year: Int64(year), by: day), unit: unit)
+            activeProjects.count(1, unitNumber: project.unit)
+            evaluated.observe(project.isEvaluated(year: Int64(year), by: day), unitNumber: project.unit)
         }
 
         var adoption = KPIResult(.corporateAdoptionYuan)
-        for (key, amount) in adoptions where window.contains(key.day) { adoption.count(amount, unit: units[key.unit]) }
+        for (key, amount) in adoptions where window.contains(key.day) { adoption.count(amount, unitNumber: key.unit) }
 
         var minutes = KPIResult(.volunteerMinutes)
         for (key, logged) in volunteerMinutes where window.contains(key.day) {
-            minutes.count(logged, unit: units[key.unit])
+            minutes.count(logged, unitNumber: key.unit)
             minutes.add(logged, to: .byAlliance, key: key.alliance.rawValue)
             if key.partyMember { minutes.addPartyMemberMinutes(logged) }
         }
@@ -187,20 +281,16 @@ extension KPIProjection {
         var closure = KPIResult(.rightsClosureRate)
         for rightsCase in rights.values where window.contains(rightsCase.opened) {
             let closedInTime = rightsCase.closed.map { $0 <= day && rightsCase.opened.days(until: $0) <= 15 } ?? false
-            closure.observe(closedInTime, unit: units[rightsCase.unit])
+            closure.observe(closedInTime, unitNumber: rightsCase.unit)
         }
 
         var attendees = KPIResult(.legalEducationAttendees)
         for (key, count) in legalEducation where window.contains(key.day) {
-            attendees.count(count, unit: units[key.unit])
+            attendees.count(count, unitNumber: key.unit)
         }
-
-        let results = [
-            registered, employment, newEmployment, rehab, devices, homeModifications, healthChecks, familyDoctor,
-            elderlyCare, smartTraining, openCases, resolution, satisfaction, online, activeProjects, evaluated,
-            adoption, minutes, closure, attendees,
+        return [
+            openCases, resolution, satisfaction, online, activeProjects, evaluated, adoption, minutes, closure,
+            attendees,
         ]
-        assert(results.map(\.kpi) == KPI.allCases)
-        return KPIFigures(asOf: day, throughSeq: throughSeq, results: results)
     }
 }

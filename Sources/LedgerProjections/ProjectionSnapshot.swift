@@ -1176,7 +1176,7 @@ private struct DifferenceReport {
 
 /// A value computed on another thread while the caller goes on; `value()`
 /// waits for it.
-private final class Background<Value>: @unchecked Sendable {
+final class Background<Value>: @unchecked Sendable {
     private var result: Value?
     private let done = DispatchGroup()
 
