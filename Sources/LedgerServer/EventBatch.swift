@@ -78,73 +78,83 @@ struct EventBatch {
     /// brackets and braces are counted, so the value ends where they balance, or
     /// at the first comma or closing bracket of the array when it is a scalar.
     static func element(_ body: [UInt8], from start: Int, into lines: inout [UInt8]) throws -> Int {
-        var index = start
-        var depth = 0
-        var inString = false
-        var escaped = false
-        while index < body.count {
-            let byte = body[index]
-            if inString {
-                if byte == 0x0A || byte == 0x0D {
-                    throw notJSON("a string holds a raw line break (write it as \\n)")
+        // One pass finds the end and the line breaks and tabs between tokens;
+        // the value is then copied whole and those few bytes made spaces.
+        var breaks: [Int] = []
+        let end = try body.withUnsafeBufferPointer { body throws -> Int in
+            var index = start
+            var depth = 0
+            var inString = false
+            var escaped = false
+            while index < body.count {
+                let byte = body[index]
+                if inString {
+                    if byte == 0x0A || byte == 0x0D {
+                        throw notJSON("a string holds a raw line break (write it as \\n)")
+                    }
+                    if escaped {
+                        escaped = false
+                    } else if byte == UInt8(ascii: "\\") {
+                        escaped = true
+                    } else if byte == UInt8(ascii: "\"") {
+                        inString = false
+                    }
+                    index += 1
+                    continue
                 }
-                if escaped {
-                    escaped = false
-                } else if byte == UInt8(ascii: "\\") {
-                    escaped = true
-                } else if byte == UInt8(ascii: "\"") {
-                    inString = false
+                switch byte {
+                case UInt8(ascii: "\""):
+                    inString = true
+                case UInt8(ascii: "{"), UInt8(ascii: "["):
+                    depth += 1
+                case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                    if depth == 0 { return index }
+                    depth -= 1
+                    if depth == 0 { return index + 1 }
+                case UInt8(ascii: ","):
+                    if depth == 0 { return index }
+                case 0x0A, 0x0D, 0x09:
+                    breaks.append(index)
+                default:
+                    break
                 }
-                lines.append(byte)
                 index += 1
-                continue
             }
-            switch byte {
-            case UInt8(ascii: "\""):
-                inString = true
-            case UInt8(ascii: "{"), UInt8(ascii: "["):
-                depth += 1
-            case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                if depth == 0 {
-                    lines.append(0x0A)
-                    return index
-                }
-                depth -= 1
-            case UInt8(ascii: ","):
-                if depth == 0 {
-                    lines.append(0x0A)
-                    return index
-                }
-            default:
-                break
-            }
-            lines.append(isSpace(byte) ? 0x20 : byte)
-            index += 1
-            if depth == 0 && (byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]")) {
-                lines.append(0x0A)
-                return index
-            }
+            if inString || depth > 0 { throw notJSON("it ends inside an event") }
+            return index
         }
-        if inString || depth > 0 { throw notJSON("it ends inside an event") }
+        let first = lines.count
+        lines.append(contentsOf: body[start..<end])
+        for index in breaks { lines[first + index - start] = 0x20 }
         lines.append(0x0A)
-        return index
+        return end
     }
 
     /// The answer to a stored batch: counts, then each event's id, seq and hash,
     /// and whether it was a duplicate of one already stored.
     func answer(_ result: AppendResult) -> String {
-        var answer = JSONObject()
-        answer["stored"] = .integer(Int64(result.stored))
-        answer["duplicates"] = .integer(Int64(result.duplicates))
-        answer["events"] = .array(
-            result.events.map { outcome in
-                var event = JSONObject()
-                event["id"] = .string(outcome.id)
-                event["seq"] = .integer(outcome.seq)
-                event["hash"] = .string(Hex.encode(outcome.hash))
-                event["duplicate"] = .bool(outcome.duplicate)
-                return .object(event)
-            })
-        return String(decoding: CanonicalJSON.encode(.object(answer)), as: UTF8.self)
+        // Canonical JSON (keys in order), written straight out: a batch's
+        // answer is most of what a busy server writes.
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + result.events.count * 140)
+        out.append(contentsOf: #"{"duplicates":"#.utf8)
+        CanonicalJSON.writeInteger(Int64(result.duplicates), into: &out)
+        out.append(contentsOf: #","events":["#.utf8)
+        for (index, outcome) in result.events.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: #"{"duplicate":"#.utf8)
+            out.append(contentsOf: (outcome.duplicate ? "true" : "false").utf8)
+            out.append(contentsOf: #","hash":""#.utf8)
+            Hex.write(outcome.hash, into: &out)
+            out.append(contentsOf: #"","id":"#.utf8)
+            CanonicalJSON.writeString(outcome.id, into: &out)
+            out.append(contentsOf: #","seq":"#.utf8)
+            CanonicalJSON.writeInteger(outcome.seq, into: &out)
+            out.append(UInt8(ascii: "}"))
+        }
+        out.append(contentsOf: #"],"stored":"#.utf8)
+        CanonicalJSON.writeInteger(Int64(result.stored), into: &out)
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
     }
 }

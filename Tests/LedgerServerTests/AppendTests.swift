@@ -29,6 +29,8 @@ struct AppendTests {
                 let stored = try #require(try office.ledger.log.hash(at: 10))
                 #expect(event?["hash"] == .string(Hex.encode(stored)))
                 #expect(event?["duplicate"] == .bool(false))
+                // The answer is canonical JSON, byte for byte, and one line.
+                #expect(text(response) == String(decoding: CanonicalJSON.encode(.object(answer)), as: UTF8.self) + "\n")
             }
         }
     }
@@ -149,6 +151,7 @@ struct AppendTests {
                 #expect(answer["stored"] == .integer(2))
                 let ids = answer["events"]?.arrayValue?.compactMap { $0.objectValue?["id"] }
                 #expect(ids == [.string("p1"), .string("p2")])
+                #expect(text(response) == String(decoding: CanonicalJSON.encode(.object(answer)), as: UTF8.self) + "\n")
             }
             let broken = "[" + reassessment(id: "q1") + "," + "{\"id\": \"q2\", \"type\": \"line\nbreak\"}" + "]"
             try await client.execute(uri: "/events", method: .post, headers: office.headers(.clerk), body: body(broken))
