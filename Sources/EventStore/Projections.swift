@@ -47,6 +47,11 @@ public struct ProjectionAccess {
     /// Whether this transaction may write.
     public var isWritable: Bool { !store.txn.isReadOnly }
 
+    /// The hash of the record at `seq`, as this transaction sees it; nil when there is none.
+    public func hash(ofSeq seq: Int64) throws -> [UInt8]? {
+        try store.hash(at: seq)
+    }
+
     private func database(_ space: String) throws -> LMDBDatabase {
         guard let database = spaces[space] else { throw LedgerError.noSuchProjection(space) }
         return database

@@ -20,6 +20,9 @@ final class ImportFigures: @unchecked Sendable {
     /// Touched only on `queue` once the import has begun handing over events.
     private var fold: KPIProjection
     private var batch: [(seq: Int64, recordedAt: Instant, event: ParsedEvent)] = []
+    /// The hashes of the records at snapshot seqs in `batch`, when snapshots
+    /// are encoded off the folding thread (`LiveFigures.deferredStates`).
+    private var boundaryHashes: [Int64: [UInt8]] = [:]
     private let queue = DispatchQueue(label: "sunledger.import.figures")
     /// Batches handed over and not yet folded, at most three.
     private let room = DispatchSemaphore(value: 3)
@@ -41,6 +44,9 @@ final class ImportFigures: @unchecked Sendable {
 
     /// Notes an event the store has just admitted at `seq`, recorded at `recordedAt`.
     func admitted(seq: Int64, recordedAt: Instant, event: ParsedEvent, _ access: ProjectionAccess) throws {
+        if seq % snapshotEvery == 0, figures.deferredStates != nil {
+            boundaryHashes[seq] = try access.hash(ofSeq: seq)
+        }
         batch.append((seq, recordedAt, event))
         if batch.count == ImportFigures.batchSize { try handOver(access) }
     }
@@ -49,11 +55,16 @@ final class ImportFigures: @unchecked Sendable {
         let events = batch
         batch = []
         batch.reserveCapacity(ImportFigures.batchSize)
+        let hashes = boundaryHashes
+        boundaryHashes = [:]
         room.wait()
         queue.async { [self] in
             for admitted in events {
                 fold.apply(admitted.event.recorded(seq: admitted.seq, recordedAt: admitted.recordedAt))
-                if admitted.seq % snapshotEvery == 0 {
+                guard admitted.seq % snapshotEvery == 0 else { continue }
+                if let deferred = figures.deferredStates, let hash = hashes[admitted.seq] {
+                    deferred.encode(fold, generation: generation, hash: hash, asState: false)
+                } else {
                     let bytes = fold.snapshot()
                     lock.withLock { ready.append((admitted.seq, bytes)) }
                 }
@@ -77,12 +88,18 @@ final class ImportFigures: @unchecked Sendable {
     func save(_ access: ProjectionAccess) throws {
         if !batch.isEmpty { try handOver(access) }
         let head = try access.lastRecord
-        let checkpoint = try LiveFigures.checkpoint(access, generation: generation)
+        var checkpoint = try LiveFigures.checkpoint(access, generation: generation)
+        let deferred = figures.deferredStates
+        if let put = try deferred?.putEncoded(in: generation, after: checkpoint, access) { checkpoint = put }
         let (bytes, seq) = queue.sync { [self] () -> ([UInt8]?, Int64) in
             let seq = fold.throughSeq
             let due = figures.isDue(seq, checkpoint: checkpoint) || seq != head.seq
             var bytes: [UInt8]?
-            if due {
+            if due, seq == head.seq, let deferred {
+                if !deferred.isStatePending {
+                    deferred.encode(fold, generation: generation, hash: head.hash, asState: true)
+                }
+            } else if due {
                 // A fold that ends on a snapshot's seq has just been encoded: the
                 // same bytes serve as its state (a large fold is not encoded twice).
                 bytes = lock.withLock { ready.last.flatMap { $0.seq == seq ? $0.bytes : nil } } ?? fold.snapshot()

@@ -45,14 +45,16 @@ public final class Ledger: @unchecked Sendable {
 
     /// Opens the ledger at `path`; `create` makes it when missing (writing commands do).
     /// `snapshotEvery` spaces the stored snapshots of the KPI fold, and
-    /// `stateLag` the puts of the fold itself (tests make them small).
+    /// `stateLag` the puts of the fold itself (tests make them small);
+    /// `defersStatePuts` has those puts encoded off the appending thread (a server's).
     public init(
         path: String, create: Bool, snapshotEvery: Int64 = LiveFigures.defaultSnapshotEvery,
-        stateLag: Int64 = LiveFigures.defaultStateLag
+        stateLag: Int64 = LiveFigures.defaultStateLag, defersStatePuts: Bool = false
     ) throws {
         units = try Ledger.loadUnits()
         vocabulary = try Ledger.loadVocabulary()
-        figures = LiveFigures(units: units, snapshotEvery: snapshotEvery, stateLag: stateLag)
+        figures = LiveFigures(
+            units: units, snapshotEvery: snapshotEvery, stateLag: stateLag, defersStatePuts: defersStatePuts)
         log = try EventLog(
             path: path, create: create, projectionSpaces: LiveFigures.spaces + [AccessLog.space, AccessTokens.space],
             projector: figures)

@@ -33,23 +33,35 @@ public struct LiveFigures: LedgerProjector {
     public let stateLag: Int64
     /// The fold as this process's last append left it.
     let memory = FoldMemory()
+    /// When the fold is due to be put, it is encoded on a thread of its own
+    /// and put by the next append (nil: encoded and put by the append that
+    /// made it due, as a command that appends once and exits needs).
+    let deferredStates: DeferredStates?
 
     /// The live figures of a ledger of `units`, with a snapshot every
-    /// `snapshotEvery` seqs and the fold put again every `stateLag` records.
+    /// `snapshotEvery` seqs and the fold put again every `stateLag` records;
+    /// `defersStatePuts` for a process that appends often (see `deferredStates`).
     public init(
         units: UnitDirectory, snapshotEvery: Int64 = LiveFigures.defaultSnapshotEvery,
-        stateLag: Int64 = LiveFigures.defaultStateLag
+        stateLag: Int64 = LiveFigures.defaultStateLag, defersStatePuts: Bool = false
     ) {
         precondition(snapshotEvery > 0, "snapshots are at least one seq apart")
         precondition(stateLag > 0, "the stored fold is put at least every record")
         self.units = units
         self.snapshotEvery = snapshotEvery
         self.stateLag = stateLag
+        deferredStates = defersStatePuts ? DeferredStates() : nil
     }
 
     /// The default lag of the stored fold: 5,000 records replay in a few
     /// milliseconds, while rewriting the fold of a district takes far longer.
     public static let defaultStateLag: Int64 = 5_000
+    /// The lag a server keeps: it appends many small batches and answers its
+    /// own queries from the fold it keeps in memory (`HeadFold`), so putting
+    /// the fold of a large ledger every 5,000 records would be most of its
+    /// work. A command reading the ledger meanwhile replays at most this many
+    /// records (a few tenths of a second).
+    public static let serverStateLag: Int64 = 50_000
 
     /// Whether a fold through `seq` is to be put, the stored one being at `checkpoint`.
     func isDue(_ seq: Int64, checkpoint: Int64?) -> Bool {
@@ -140,15 +152,24 @@ public struct LiveFigures: LedgerProjector {
     /// transaction: the fold is taken from memory (or loaded), the records it
     /// has not seen are replayed, and, once `stateLag` records have come since
     /// it was last put, fold and checkpoint are put back in the same
-    /// transaction. The fold is then kept in memory for the next append.
+    /// transaction (or, with `deferredStates`, encoded now and put by the next
+    /// append). The fold is then kept in memory for the next append.
     public func bringUpToDate(_ access: ProjectionAccess) throws {
         let generation = try LiveFigures.liveGeneration(access)
         let head = try access.lastRecord
-        let checkpoint = try LiveFigures.checkpoint(access, generation: generation)
+        var checkpoint = try LiveFigures.checkpoint(access, generation: generation)
+        if let put = try deferredStates?.putEncoded(in: generation, after: checkpoint, access) { checkpoint = put }
         guard checkpoint != head.seq else { return }
         let caughtUp = try caughtUpFold(access)
         if isDue(head.seq, checkpoint: checkpoint) {
-            try LiveFigures.putState(caughtUp.fold, in: caughtUp.generation, access)
+            if let deferredStates {
+                if !deferredStates.isStatePending {
+                    deferredStates.encode(
+                        caughtUp.fold, generation: caughtUp.generation, hash: head.hash, asState: true)
+                }
+            } else {
+                try LiveFigures.putState(caughtUp.fold, in: caughtUp.generation, access)
+            }
         }
         memory.keep(caughtUp.fold, generation: caughtUp.generation, seq: head.seq, hash: head.hash)
     }
@@ -205,6 +226,69 @@ public struct LiveFigures: LedgerProjector {
     static func putSnapshot(_ fold: KPIProjection, in generation: String, _ access: ProjectionAccess) throws {
         try access.put(fold.snapshot(), forKey: snapshotKey(fold.throughSeq), in: generation)
     }
+}
+
+/// The fold's state encoded off the appending thread, for a process that
+/// appends often (a server): encoding the fold of a large ledger takes a
+/// tenth of a second, which the append that made it due would otherwise wait
+/// for. The state is encoded from a copy of the fold (the next append goes on
+/// with its own) and put by the next append, provided the live generation is
+/// the same, the state is newer than the stored one, and the record at its seq
+/// is the one it was encoded after: a state of an append that was then
+/// abandoned is never put. Until it is put, readers replay a little more.
+final class DeferredStates: @unchecked Sendable {
+    /// A fold encoded: the state (fold and checkpoint) or a snapshot at its seq.
+    private struct Encoded {
+        let generation: String
+        let seq: Int64
+        let hash: [UInt8]
+        let bytes: [UInt8]
+        let isState: Bool
+    }
+    private let lock = NSLock()
+    private let queue = DispatchQueue(label: "sunledger.figures.state", qos: .utility)
+    private var encodingState = false
+    private var encoded: [Encoded] = []
+
+    /// Whether a state is being encoded, or encoded and not yet put.
+    var isStatePending: Bool { lock.withLock { encodingState || encoded.contains { $0.isState } } }
+
+    /// Encodes `fold`, of `generation`, whose last record hashes to `hash`, on
+    /// the encoding thread: as the state, or as the snapshot at its seq.
+    func encode(_ fold: KPIProjection, generation: String, hash: [UInt8], asState: Bool) {
+        if asState { lock.withLock { encodingState = true } }
+        queue.async { [self] in
+            let bytes = fold.snapshot()
+            lock.withLock {
+                encoded.append(
+                    Encoded(generation: generation, seq: fold.throughSeq, hash: hash, bytes: bytes, isState: asState))
+                if asState { encodingState = false }
+            }
+        }
+    }
+
+    /// Puts what was encoded since, where it may be put (see above), into
+    /// `generation`; returns the seq of the state put, or nil.
+    func putEncoded(in generation: String, after checkpoint: Int64?, _ access: ProjectionAccess) throws -> Int64? {
+        let items = lock.withLock {
+            defer { encoded = [] }
+            return encoded
+        }
+        var statePut: Int64?
+        for item in items where item.generation == generation {
+            guard try access.hash(ofSeq: item.seq) == item.hash else { continue }
+            if !item.isState {
+                try access.put(item.bytes, forKey: LiveFigures.snapshotKey(item.seq), in: generation)
+            } else if item.seq > (statePut ?? checkpoint ?? 0) {
+                try LiveFigures.putState(item.bytes, throughSeq: item.seq, in: generation, access)
+                statePut = item.seq
+            }
+        }
+        return statePut
+    }
+
+    /// Waits until nothing is being encoded (for tests).
+    func settle() { queue.sync {} }
 }
 
 /// The live fold as the last import of this process stored it, kept in

@@ -44,6 +44,8 @@ public struct LedgerAPI: Sendable {
     let ledger: Ledger
     let settings: ServerSettings
     let report: KPIReport
+    /// The fold at the head, for the figures "now" (see `HeadFold`).
+    let headFold: HeadFold
     let units: [(code: String, label: Label)]
     let gate: Gate
     let metrics = ServerMetrics()
@@ -55,6 +57,7 @@ public struct LedgerAPI: Sendable {
         self.ledger = ledger
         self.settings = settings
         report = try KPIReport(ledger: ledger)
+        headFold = HeadFold(ledger: ledger)
         units = try KPIReport.loadUnitLabels()
         gate = Gate(ledger: ledger)
         appends = AppendQueue(ledger: ledger)
@@ -276,7 +279,15 @@ public struct LedgerAPI: Sendable {
         _ = try gate.admit(request, for: .read)
         let query = try LedgerAPI.figureQuery(request)
         let report = self.report
-        let document = try await reading { try report.document(asOf: query.asOf, limit: query.limit).json }
+        let headFold = self.headFold
+        let document = try await reading {
+            guard query.limit == .everything else {
+                return try report.document(asOf: query.asOf, limit: query.limit).json
+            }
+            return try headFold.withFold { fold in
+                KPIDocument(figures: fold.figures(asOf: query.asOf), knownAt: nil, catalogue: report.catalogue).json
+            }
+        }
         return LedgerAPI.json(document)
     }
 
@@ -285,8 +296,12 @@ public struct LedgerAPI: Sendable {
         _ = try gate.admit(request, for: .read)
         let query = try LedgerAPI.figureQuery(request)
         let report = self.report
+        let headFold = self.headFold
         let caseload = try await reading {
-            try report.caseload(asOf: query.asOf, limit: query.limit).json(knownAt: query.limit.knownAt)
+            guard query.limit == .everything else {
+                return try report.caseload(asOf: query.asOf, limit: query.limit).json(knownAt: query.limit.knownAt)
+            }
+            return try headFold.withFold { $0.caseload(asOf: query.asOf).json(knownAt: nil) }
         }
         return LedgerAPI.json(caseload)
     }
@@ -437,13 +452,18 @@ extension LedgerAPI {
         let query = try FigureQuery(
             asOf: asOf, knownAt: knownAt.map(LedgerAPI.shanghaiInstant), throughSeq: nil, spelling: .query)
         let report = self.report
+        let headFold = self.headFold
         let (document, caseload) = try await reading {
-            let fold = try report.projection(within: query.limit)
-            return (
-                KPIDocument(
-                    figures: fold.figures(asOf: query.asOf), knownAt: query.limit.knownAt, catalogue: report.catalogue),
-                fold.caseload(asOf: query.asOf)
-            )
+            func figures(_ fold: KPIProjection) -> (KPIDocument, Caseload) {
+                (
+                    KPIDocument(
+                        figures: fold.figures(asOf: query.asOf), knownAt: query.limit.knownAt,
+                        catalogue: report.catalogue),
+                    fold.caseload(asOf: query.asOf)
+                )
+            }
+            guard query.limit == .everything else { return figures(try report.projection(within: query.limit)) }
+            return try headFold.withFold(figures)
         }
         let page = Dashboard(
             document: document, caseload: caseload, catalogue: report.catalogue, units: units,

@@ -29,7 +29,8 @@ struct SunledgerServer: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let opened = try Ledger(path: Ledger.resolvePath(ledger), create: true)
+        let opened = try Ledger(
+            path: Ledger.resolvePath(ledger), create: true, stateLag: LiveFigures.serverStateLag, defersStatePuts: true)
         let settings = ServerSettings(
             host: host, port: port, maxBodyBytes: maxBodyBytes, allowsLocalDashboard: allowLocalDashboard)
         let api = try LedgerAPI(ledger: opened, settings: settings)

@@ -248,4 +248,115 @@ struct LiveFiguresTests {
             #expect(resumed.contentHash == Hex.encode(sha256(replayed.snapshot())))
         }
     }
+
+    @Test(
+        "a server's deferred puts: the fold is encoded off the appending thread and put by the next append, exactly the fold of the records through its seq, and the snapshots with it",
+        arguments: districtSeeds)
+    func deferredStatePuts(seed: UInt64) throws {
+        let lines = try districtLines(seed: seed)
+        let lag: Int64 = 300
+        try withScratch { dir in
+            let ledger = try Ledger(
+                path: dir + "/ledger", create: true, snapshotEvery: snapshotEvery, stateLag: lag, defersStatePuts: true)
+            let deferred = try #require(ledger.figures.deferredStates)
+            let report = try KPIReport(ledger: ledger)
+            func checkpoint() throws -> Int64 {
+                try ledger.log.readingProjections {
+                    try LiveFigures.checkpoint($0, generation: try LiveFigures.liveGeneration($0)) ?? 0
+                }
+            }
+            var start = 0
+            var puts = 0
+            var lastHead: Int64 = 0
+            for size in [400, 50, 350, 20, 310, 5] where start < lines.count {
+                let end = min(start + size, lines.count)
+                let before = try checkpoint()
+                try importLines(Array(lines[start..<end]), into: ledger, dir: dir, name: "part\(start)")
+                start = end
+                deferred.settle()
+                let stored = try checkpoint()
+                // A put is never of records this append made: it is the state an
+                // earlier append had encoded, at that append's last seq.
+                let appended = try ledger.log.head().seq
+                #expect(stored == before || stored <= lastHead, "after seq \(appended)")
+                if stored != before { puts += 1 }
+                lastHead = appended
+                // The stored fold is exactly the fold of the records through its seq.
+                let fold = try storedLiveFold(ledger)
+                #expect(fold.throughSeq == stored)
+                if stored > 0 {
+                    #expect(fold.snapshot() == (try report.replayedProjection(through: stored)).snapshot())
+                }
+                // The figures "now" are exact all the same, here and in another process.
+                let head = try ledger.log.head().seq
+                #expect(
+                    try report.projection(within: .everything).snapshot()
+                        == (try report.replayedProjection(through: head)).snapshot())
+            }
+            #expect(puts >= 2)
+            // Every snapshot seq passed has its snapshot, equal to the fold through it.
+            let head = try ledger.log.head().seq
+            for seq in stride(from: snapshotEvery, through: try checkpoint(), by: Int(snapshotEvery)) {
+                let stored = try ledger.log.readingProjections { access in
+                    try access.withValue(
+                        forKey: LiveFigures.snapshotKey(seq), in: try LiveFigures.liveGeneration(access)
+                    ) { try KPIProjection(snapshot: $0) }
+                }
+                #expect(
+                    stored?.snapshot() == (try report.replayedProjection(through: seq)).snapshot(),
+                    "seq \(seq) of \(head)")
+            }
+        }
+    }
+
+    @Test("a state encoded after a record that is not the one now at its seq is never put")
+    func deferredStateOfAnotherChain() throws {
+        let lines = try districtLines(seed: districtSeeds[0])
+        try withScratch { dir in
+            let ledger = try Ledger(
+                path: dir + "/ledger", create: true, snapshotEvery: snapshotEvery, stateLag: 1_000_000,
+                defersStatePuts: true)
+            let deferred = try #require(ledger.figures.deferredStates)
+            try importLines(Array(lines.prefix(200)), into: ledger, dir: dir, name: "first")
+            let fold = try KPIReport(ledger: ledger).replayedProjection(through: 150)
+            // As if an append had encoded its fold and then been abandoned: the
+            // record at seq 150 is not the one it was encoded after.
+            deferred.encode(fold, generation: "kpi-a", hash: Array(repeating: 7, count: 32), asState: true)
+            deferred.settle()
+            let put = try ledger.log.updatingProjections { access in
+                try deferred.putEncoded(in: "kpi-a", after: nil, access)
+            }
+            #expect(put == nil)
+            // The same fold after the right record is put.
+            let hash = try #require(try ledger.log.hash(at: 150))
+            deferred.encode(fold, generation: "kpi-a", hash: hash, asState: true)
+            deferred.settle()
+            let putRight = try ledger.log.updatingProjections { access in
+                try deferred.putEncoded(in: "kpi-a", after: nil, access)
+            }
+            #expect(putRight == 150)
+        }
+    }
+
+    @Test("the head fold a server keeps answers as a fold of the whole log after every append, and after a rebuild")
+    func headFold() throws {
+        let lines = try districtLines(seed: districtSeeds[1])
+        try withScratch { dir in
+            let ledger = try openLedger(dir + "/ledger", stateLag: 1000)
+            let report = try KPIReport(ledger: ledger)
+            let cache = HeadFold(ledger: ledger)
+            var start = 0
+            for size in [300, 1, 40, 200] where start < lines.count {
+                let end = min(start + size, lines.count)
+                try importLines(Array(lines[start..<end]), into: ledger, dir: dir, name: "part\(start)")
+                start = end
+                let head = try ledger.log.head().seq
+                let cached = try cache.withFold { $0.snapshot() }
+                #expect(cached == (try report.replayedProjection(through: head)).snapshot(), "at seq \(head)")
+            }
+            _ = try FigureRebuild(ledger: ledger).run()
+            let head = try ledger.log.head().seq
+            #expect(try cache.withFold { $0.snapshot() } == (try report.replayedProjection(through: head)).snapshot())
+        }
+    }
 }
