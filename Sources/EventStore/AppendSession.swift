@@ -246,21 +246,25 @@ public final class AppendSession {
         if sequencer.touchedStreams.count >= AppendSession.heldStreamStates { try putStreamStates() }
     }
 
-    /// Events judged, or random-key entries put, between two releases of the
-    /// map's resident pages (see `LMDBEnvironment.releaseResidentPages`). Each
-    /// may read pages of the indexes (or of spilled dirty pages) through the
-    /// map, and those pages would otherwise stay counted in the import's
-    /// memory: 50,000 events can read 200 MB of them.
-    static let readsBetweenReleases = 2048
-    private var readsSinceRelease = 0
+    /// Events judged, or random-key entries put, between two looks at how much
+    /// of the map is resident. Each may read pages of the indexes (or of
+    /// spilled dirty pages) through the map, and those pages would otherwise
+    /// stay counted in the import's memory: 50,000 events can read 200 MB of
+    /// them. They are given back (`LMDBEnvironment.releaseResidentPages`)
+    /// once the process's mapped files hold more than `residentFileLimit`:
+    /// giving them back when few are resident would only cost reading the
+    /// index's upper pages again.
+    static let readsBetweenLooks = 2048
+    static let residentFileLimit = 48 << 20
+    private var readsSinceLook = 0
 
-    /// Counts one event judged or one random-key put, releasing the map's
-    /// resident pages every `readsBetweenReleases` of them.
+    /// Counts one event judged or one random-key put, and every
+    /// `readsBetweenLooks` of them gives the map's pages back if many are resident.
     private func notePageReads() {
-        readsSinceRelease += 1
-        guard readsSinceRelease >= AppendSession.readsBetweenReleases else { return }
-        readsSinceRelease = 0
-        releasePages()
+        readsSinceLook += 1
+        guard readsSinceLook >= AppendSession.readsBetweenLooks else { return }
+        readsSinceLook = 0
+        if (LMDBEnvironment.residentFileBytes() ?? Int.max) > AppendSession.residentFileLimit { releasePages() }
     }
 
     /// How many stream states a session holds before it puts them.

@@ -116,6 +116,26 @@ public final class LMDBEnvironment: @unchecked Sendable {
         }
     }
 
+    /// The bytes of files mapped into this process that are resident (the
+    /// map's pages, and the program's own), from `/proc/self/statm`; nil
+    /// where that cannot be read. Cheap enough to ask every few thousand puts.
+    public static func residentFileBytes() -> Int? {
+        #if !os(Linux)
+            return nil
+        #else
+            let fd = open("/proc/self/statm", O_RDONLY)
+            guard fd >= 0 else { return nil }
+            defer { close(fd) }
+            var buffer = [UInt8](repeating: 0, count: 128)
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            guard count > 0 else { return nil }
+            // size resident shared text lib data dt, in pages: "shared" is the file-backed part.
+            let fields = buffer[..<count].split(separator: UInt8(ascii: " "))
+            guard fields.count >= 3, let pages = Int(String(decoding: fields[2], as: UTF8.self)) else { return nil }
+            return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+        #endif
+    }
+
     /// Flushes every committed transaction to disk. The corresponding C function is `mdb_env_sync`.
     public func sync() throws(LMDBError) {
         try check(mdb_env_sync(env, 1), "mdb_env_sync")
