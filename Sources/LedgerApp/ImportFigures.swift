@@ -96,9 +96,7 @@ final class ImportFigures: @unchecked Sendable {
             let due = figures.isDue(seq, checkpoint: checkpoint) || seq != head.seq
             var bytes: [UInt8]?
             if due, seq == head.seq, let deferred {
-                if !deferred.isStatePending {
-                    deferred.encode(fold, generation: generation, hash: head.hash, asState: true)
-                }
+                deferred.encodeState(fold, generation: generation, hash: head.hash)
             } else if due {
                 // A fold that ends on a snapshot's seq has just been encoded: the
                 // same bytes serve as its state (a large fold is not encoded twice).

@@ -163,10 +163,7 @@ public struct LiveFigures: LedgerProjector {
         let caughtUp = try caughtUpFold(access)
         if isDue(head.seq, checkpoint: checkpoint) {
             if let deferredStates {
-                if !deferredStates.isStatePending {
-                    deferredStates.encode(
-                        caughtUp.fold, generation: caughtUp.generation, hash: head.hash, asState: true)
-                }
+                deferredStates.encodeState(caughtUp.fold, generation: caughtUp.generation, hash: head.hash)
             } else {
                 try LiveFigures.putState(caughtUp.fold, in: caughtUp.generation, access)
             }
@@ -250,8 +247,12 @@ final class DeferredStates: @unchecked Sendable {
     private var encodingState = false
     private var encoded: [Encoded] = []
 
-    /// Whether a state is being encoded, or encoded and not yet put.
-    var isStatePending: Bool { lock.withLock { encodingState || encoded.contains { $0.isState } } }
+    /// Encodes `fold` as the state of `generation` (see `encode`), unless a
+    /// state is being encoded, or encoded and not yet put.
+    func encodeState(_ fold: KPIProjection, generation: String, hash: [UInt8]) {
+        let pending = lock.withLock { encodingState || encoded.contains { $0.isState } }
+        if !pending { encode(fold, generation: generation, hash: hash, asState: true) }
+    }
 
     /// Encodes `fold`, of `generation`, whose last record hashes to `hash`, on
     /// the encoding thread: as the state, or as the snapshot at its seq.

@@ -104,16 +104,10 @@ public struct KPIResult: Equatable, Sendable {
     func settled(units: Names) -> KPIResult {
         var settled = self
         settled.byUnitNumber = []
+        let zero = zero
         for (number, figure) in byUnitNumber.enumerated() {
             guard let figure else { continue }
-            let unit = units[UInt32(number)]
-            if let known = settled.byUnit[unit] {
-                settled.byUnit[unit] = Figure(
-                    numerator: known.numerator + figure.numerator,
-                    denominator: known.denominator.map { $0 + (figure.denominator ?? 0) })
-            } else {
-                settled.byUnit[unit] = figure
-            }
+            settled.byUnit[units[UInt32(number)], default: zero].add(figure.numerator, figure.denominator ?? 0)
         }
         return settled
     }
@@ -124,14 +118,6 @@ public struct KPIResult: Equatable, Sendable {
         let zero = zero
         district.add(amount, 0)
         byUnit[unit, default: zero].add(amount, 0)
-    }
-
-    /// Adds one to a rate's denominator, and to its numerator when `counted`,
-    /// in the district and under `unit`.
-    mutating func observe(_ counted: Bool, unit: String) {
-        let zero = zero
-        district.add(counted ? 1 : 0, 1)
-        byUnit[unit, default: zero].add(counted ? 1 : 0, 1)
     }
 
     /// Adds to `breakdown` under `key`: `amount` to a count, or one observation to a rate.
@@ -170,7 +156,6 @@ extension KPIProjection {
     /// One pass over the streams: O(streams + days with sums), each stream's facts
     /// read in time proportional to their (small) number.
     public func figures(asOf day: LocalDate) -> KPIFigures {
-        // The persons, most of the work, are counted on another core meanwhile.
         // Reading the persons' facts is most of the work, and mostly waiting for
         // memory: half of them are read on another core meanwhile.
         let fold = self

@@ -29,9 +29,11 @@ private func generator(_ seed: UInt64) -> Xoshiro {
 }
 
 /// A ledger at `path` with the test's snapshot spacing; the stored fold is put
-/// after every append unless `stateLag` says otherwise.
-private func openLedger(_ path: String, stateLag: Int64 = 1) throws -> Ledger {
-    try Ledger(path: path, create: true, snapshotEvery: snapshotEvery, stateLag: stateLag)
+/// after every append unless `stateLag` says otherwise (and by the append that
+/// follows, with `defersStatePuts`).
+private func openLedger(_ path: String, stateLag: Int64 = 1, defersStatePuts: Bool = false) throws -> Ledger {
+    try Ledger(
+        path: path, create: true, snapshotEvery: snapshotEvery, stateLag: stateLag, defersStatePuts: defersStatePuts)
 }
 
 /// Imports `lines` as one file.
@@ -40,6 +42,13 @@ private func importLines(_ lines: [String], into ledger: Ledger, dir: String, na
     let file = dir + "/\(name).jsonl"
     try write(lines, to: file)
     return try Importer(ledger: ledger).importFile(file)
+}
+
+/// The seq the stored live fold has reached (0 when none is stored).
+private func storedCheckpoint(_ ledger: Ledger) throws -> Int64 {
+    try ledger.log.readingProjections {
+        try LiveFigures.checkpoint($0, generation: try LiveFigures.liveGeneration($0)) ?? 0
+    }
 }
 
 /// The stored live fold, as `kpi` with no limit uses it, without catching up:
@@ -85,11 +94,6 @@ struct LiveFiguresTests {
         try withScratch { dir in
             let ledger = try openLedger(dir + "/ledger", stateLag: lag)
             let report = try KPIReport(ledger: ledger)
-            func checkpoint() throws -> Int64 {
-                try ledger.log.readingProjections {
-                    try LiveFigures.checkpoint($0, generation: try LiveFigures.liveGeneration($0)) ?? 0
-                }
-            }
             // A first file of many records puts the fold; small files after it do not, until
             // the lag is reached; single events appended through the log behave the same.
             var start = 0
@@ -99,7 +103,7 @@ struct LiveFiguresTests {
                 try importLines(Array(lines[start..<end]), into: ledger, dir: dir, name: "part\(start)")
                 start = end
                 let head = try ledger.log.head().seq
-                let stored = try checkpoint()
+                let stored = try storedCheckpoint(ledger)
                 #expect(stored == (head - previous >= lag ? head : previous), "after seq \(head)")
                 previous = stored
                 let replayed = try report.replayedProjection(through: head)
@@ -256,25 +260,19 @@ struct LiveFiguresTests {
         let lines = try districtLines(seed: seed)
         let lag: Int64 = 300
         try withScratch { dir in
-            let ledger = try Ledger(
-                path: dir + "/ledger", create: true, snapshotEvery: snapshotEvery, stateLag: lag, defersStatePuts: true)
+            let ledger = try openLedger(dir + "/ledger", stateLag: lag, defersStatePuts: true)
             let deferred = try #require(ledger.figures.deferredStates)
             let report = try KPIReport(ledger: ledger)
-            func checkpoint() throws -> Int64 {
-                try ledger.log.readingProjections {
-                    try LiveFigures.checkpoint($0, generation: try LiveFigures.liveGeneration($0)) ?? 0
-                }
-            }
             var start = 0
             var puts = 0
             var lastHead: Int64 = 0
             for size in [400, 50, 350, 20, 310, 5] where start < lines.count {
                 let end = min(start + size, lines.count)
-                let before = try checkpoint()
+                let before = try storedCheckpoint(ledger)
                 try importLines(Array(lines[start..<end]), into: ledger, dir: dir, name: "part\(start)")
                 start = end
                 deferred.settle()
-                let stored = try checkpoint()
+                let stored = try storedCheckpoint(ledger)
                 // A put is never of records this append made: it is the state an
                 // earlier append had encoded, at that append's last seq.
                 let appended = try ledger.log.head().seq
@@ -296,7 +294,7 @@ struct LiveFiguresTests {
             #expect(puts >= 2)
             // Every snapshot seq passed has its snapshot, equal to the fold through it.
             let head = try ledger.log.head().seq
-            for seq in stride(from: snapshotEvery, through: try checkpoint(), by: Int(snapshotEvery)) {
+            for seq in stride(from: snapshotEvery, through: try storedCheckpoint(ledger), by: Int(snapshotEvery)) {
                 let stored = try ledger.log.readingProjections { access in
                     try access.withValue(
                         forKey: LiveFigures.snapshotKey(seq), in: try LiveFigures.liveGeneration(access)
@@ -313,9 +311,7 @@ struct LiveFiguresTests {
     func deferredStateOfAnotherChain() throws {
         let lines = try districtLines(seed: districtSeeds[0])
         try withScratch { dir in
-            let ledger = try Ledger(
-                path: dir + "/ledger", create: true, snapshotEvery: snapshotEvery, stateLag: 1_000_000,
-                defersStatePuts: true)
+            let ledger = try openLedger(dir + "/ledger", stateLag: 1_000_000, defersStatePuts: true)
             let deferred = try #require(ledger.figures.deferredStates)
             try importLines(Array(lines.prefix(200)), into: ledger, dir: dir, name: "first")
             let fold = try KPIReport(ledger: ledger).replayedProjection(through: 150)
