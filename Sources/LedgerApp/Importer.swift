@@ -366,7 +366,12 @@ private final class ChunkQueue: @unchecked Sendable {
         free.wait()
         lock.lock()
         defer { lock.unlock() }
-        if case .lines = item, cancelled { return false }
+        if case .lines = item, cancelled {
+            // The room is not used: give it back, or the semaphore is left below
+            // its starting value, which libdispatch treats as a fatal error.
+            free.signal()
+            return false
+        }
         items.append(item)
         filled.signal()
         return true

@@ -49,6 +49,25 @@ struct ImportCommandTests {
         }
     }
 
+    @Test(
+        "an error met while storing, with the parser chunks ahead, ends the import with its message and stores nothing")
+    func storingFailsMidFile() throws {
+        try withScratch { dir in
+            // Far more lines than the parser may hold ready, so it is stopped while it waits to hand one over.
+            try write(syntheticEvents(persons: 30_000, perPerson: 1), to: dir + "/e.jsonl")
+            let key = dir + "/open.key"
+            try Data(repeating: 7, count: 32).write(to: URL(fileURLWithPath: key))
+            let ledger = dir + "/ledger"
+            let result = try run(
+                sunledgerPath, ["import", dir + "/e.jsonl", "--ledger", ledger],
+                environment: ["SUNLEDGER_MASTER_KEY_FILE": key])
+            #expect(result.status == 1)
+            #expect(result.stderr.contains("may be read by others"))
+            #expect(!result.stderr.contains("crashed"))
+            #expect(try sunledger("digest", "--ledger", ledger).stdout.hasPrefix(#"{"seq":0,"#))
+        }
+    }
+
     @Test("every rejected line is reported as FILE:LINE: field: rule, exit 1, and the ledger's bytes are unchanged")
     func rejection() throws {
         try withScratch { dir in
