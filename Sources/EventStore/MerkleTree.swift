@@ -15,6 +15,14 @@ enum MerkleTree {
     static let emptyRoot = [UInt8](
         Hex.decode("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")!)
 
+    /// The numbers of the nodes that appending leaves `first…last` completes,
+    /// in the order they complete (and are stored): one range, since appends
+    /// number their nodes consecutively.
+    static func nodeNumbers(completedByLeaves first: UInt64, through last: UInt64) -> ClosedRange<UInt64> {
+        let lastLeaf = 2 * last - UInt64(last.nonzeroBitCount)
+        return (2 * first - UInt64(first.nonzeroBitCount))...(lastLeaf + UInt64((~last).trailingZeroBitCount))
+    }
+
     /// The number of the complete subtree at `level` whose leaves are
     /// `index·2^level ..< (index+1)·2^level`: where it comes in the order in which subtrees complete.
     static func nodeNumber(level: Int, index: UInt64) -> UInt64 {
@@ -98,9 +106,17 @@ struct MerkleFrontier {
     mutating func append(
         _ recordHash: UnsafeRawBufferPointer, _ completed: (_ number: UInt64, _ hash: HashValue) throws -> Void
     ) rethrows {
+        try append(leaf: MerkleTree.leafHash(recordHash), completed)
+    }
+
+    /// Appends a leaf whose hash (`MerkleTree.leafHash`) was made beforehand,
+    /// perhaps on another thread; calls `completed` as `append(_:_:)` does.
+    mutating func append(
+        leaf hash: HashValue, _ completed: (_ number: UInt64, _ hash: HashValue) throws -> Void
+    ) rethrows {
         let leaf = count
         var number = 2 * leaf - UInt64(leaf.nonzeroBitCount)
-        var hash = MerkleTree.leafHash(recordHash)
+        var hash = hash
         try completed(number, hash)
         var level: UInt64 = 0
         while leaf & (1 << level) != 0 {
@@ -111,6 +127,30 @@ struct MerkleFrontier {
         }
         subtrees.append(hash)
         count += 1
+    }
+
+    /// Appends a complete subtree of 2^`level` leaves whose root is `hash`
+    /// (its own nodes checked elsewhere); calls `completed` with each node above
+    /// it that it completes, in number order. The leaves so far must be a
+    /// multiple of 2^`level`; returns false, appending nothing, when they are not.
+    mutating func append(
+        subtree hash: HashValue, level: Int, _ completed: (_ number: UInt64, _ hash: HashValue) throws -> Void
+    ) rethrows -> Bool {
+        let size = UInt64(1) << UInt64(level)
+        guard count % size == 0 else { return false }
+        let last = count + size - 1
+        var number = 2 * last - UInt64(last.nonzeroBitCount) + UInt64(level)
+        var hash = hash
+        var bit = UInt64(level)
+        while last & (1 << bit) != 0 {
+            hash = MerkleTree.nodeHash(subtrees.removeLast(), hash)
+            number += 1
+            bit += 1
+            try completed(number, hash)
+        }
+        subtrees.append(hash)
+        count += size
+        return true
     }
 
     /// The root of the leaves so far.

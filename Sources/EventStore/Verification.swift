@@ -77,6 +77,18 @@ extension EventLog {
         items: (types: Set<String>, item: (LedgerRecord) -> StreamItem?)? = nil, digest: LedgerDigest? = nil,
         progress: (Int64) -> Void = { _ in }
     ) throws -> VerificationReport {
+        try verify(
+            closerTypes: closerTypes, openerTypes: openerTypes, items: items, digest: digest,
+            chunkSize: VerificationChunk.size, merkleBlockLevel: MerkleBlocks.standardLevel, progress: progress)
+    }
+
+    /// `verify`, reading `chunkSize` records at a time and hashing Merkle blocks
+    /// of 2^`merkleBlockLevel` leaves on every core (small ones let a test cross their edges).
+    func verify(
+        closerTypes: Set<String>, openerTypes: Set<String>,
+        items: (types: Set<String>, item: (LedgerRecord) -> StreamItem?)? = nil, digest: LedgerDigest? = nil,
+        chunkSize: Int, merkleBlockLevel: Int, progress: (Int64) -> Void = { _ in }
+    ) throws -> VerificationReport {
         try env.read { txn in
             let store = StoreTransaction(txn: txn, dbs: dbs, keys: vaultKeys)
             let head = try store.head()
@@ -92,36 +104,56 @@ extension EventLog {
             // this thread checks the chunk before in seq order and gathers the
             // next: reading, judging and scanning overlap.
             var chunk: [(seq: Int64, value: UnsafeRawBufferPointer)] = []
-            chunk.reserveCapacity(VerificationChunk.size)
+            chunk.reserveCapacity(chunkSize)
             var inFlight: ChunkReading?
             let roles = walk.roles
             let vault = try VaultOpening(store)
-            func advance() throws {
-                let next = ChunkReading(
-                    chunk, vault: try vaultEntries(of: chunk, store: store), opening: vault, roles: roles)
-                chunk = []
-                chunk.reserveCapacity(VerificationChunk.size)
-                if let previous = inFlight {
-                    try walk.check(previous.chunk, readings: previous.readings())
-                    progress(walk.previous.seq)
+            // A ledger made before the tree has none until its next append: its
+            // root is still recomputed for a digest, but there are no nodes to compare.
+            let planted = try head.seq == 0 || txn.count(in: dbs.merkle) > 0
+            let previous = try txn.withCursor(on: dbs.merkle) { cursor in
+                var storedNodes = StoredMerkleNodes(cursor)
+                var leavesRead: UInt64 = 0
+                func advance() throws {
+                    // The nodes the chunk's leaves complete, read beside the records: the
+                    // walk compares each node it recomputes with the one stored under its number.
+                    let nodes = try planted && !chunk.isEmpty ? storedNodes.gather(leaves: chunk.count) : nil
+                    let next = ChunkReading(
+                        chunk, vault: try vaultEntries(of: chunk, store: store), opening: vault, roles: roles,
+                        merkle: MerkleReading(
+                            firstLeaf: leavesRead, nodes: nodes, rootAt: digest.map { UInt64(max($0.seq - 1, 0)) },
+                            blockLevel: merkleBlockLevel))
+                    leavesRead += UInt64(chunk.count)
+                    chunk = []
+                    chunk.reserveCapacity(chunkSize)
+                    if let previous = inFlight {
+                        try walk.check(previous)
+                        progress(walk.previous.seq)
+                    }
+                    inFlight = next
                 }
-                inFlight = next
-            }
-            var pages = ScannedPages(release: env.releaseResidentPages)
-            try txn.scan(dbs.records) { key, value in
-                pages.read(value.count)
-                guard key.count == 8 else {
+                var pages = ScannedPages(release: env.releaseResidentPages)
+                try txn.scan(dbs.records) { key, value in
+                    pages.read(value.count)
+                    guard key.count == 8 else {
+                        throw VerificationFailure(
+                            seq: (chunk.last?.seq ?? inFlight?.chunk.last?.seq ?? walk.previous.seq) + 1,
+                            reason: "a record is stored under a malformed key")
+                    }
+                    chunk.append((Int64(readBigEndian(key)), value))
+                    if chunk.count == chunkSize { try advance() }
+                    return .next
+                }
+                try advance()
+                if let last = inFlight { try walk.check(last) }
+                let extra = planted ? try storedNodes.remaining() : 0
+                if extra > 0 {
                     throw VerificationFailure(
-                        seq: (chunk.last?.seq ?? inFlight?.chunk.last?.seq ?? walk.previous.seq) + 1,
-                        reason: "a record is stored under a malformed key")
+                        seq: walk.previous.seq + 1,
+                        reason: "the Merkle tree holds \(extra) nodes beyond the last record")
                 }
-                chunk.append((Int64(readBigEndian(key)), value))
-                if chunk.count == VerificationChunk.size { try advance() }
-                return .next
+                return walk.previous
             }
-            try advance()
-            if let last = inFlight { try walk.check(last.chunk, readings: last.readings()) }
-            let previous = walk.previous
 
             if let digest, !walk.digestSeen {
                 throw VerificationFailure(
@@ -147,8 +179,6 @@ extension EventLog {
                 StoreTransaction.streamIndexKey(fields.stream.string, version: fields.version)
             }
             try checkStreamStates(walk.streams, store: store)
-            let planted = try store.hasMerkleTree(last: previous.seq)
-            if planted { try checkMerkleTree(against: walk.merkleSum, store: store, last: previous.seq) }
             if let digest, let root = digest.merkleRoot {
                 // The root recomputed from the records as the walk passed the digest's seq.
                 guard (digest.seq == 0 ? MerkleTree.emptyRoot : walk.digestRoot) == root else {
@@ -180,37 +210,6 @@ extension EventLog {
             return .next
         }
         return entries
-    }
-
-    /// Compares the stored Merkle tree with the one recomputed from the records;
-    /// on a difference, recomputes it again node by node to name the first record
-    /// whose nodes do not match.
-    private func checkMerkleTree(against expected: EntrySum, store: StoreTransaction, last: Int64) throws {
-        var actual = EntrySum()
-        var pages = ScannedPages(release: env.releaseResidentPages, limit: ScannedPages.entryBytes)
-        try store.txn.scan(dbs.merkle) { key, value in
-            actual.add(EntrySum.term(value, seq: key.count == 8 ? Int64(readBigEndian(key)) : -1))
-            pages.read(key.count + value.count)
-            return .next
-        }
-        if actual == expected { return }
-        var frontier = MerkleFrontier()
-        for seq in stride(from: Int64(1), through: last, by: 1) {
-            let hash = try store.txn.value(in: dbs.records, forKey: bigEndianKey(seq)).map { Array($0.prefix(32)) }
-            guard let hash else { throw VerificationFailure(seq: seq, reason: "record cannot be read") }
-            try hash.withUnsafeBytes { recordHash in
-                try frontier.append(recordHash) { number, node in
-                    let stored = try store.txn.value(in: dbs.merkle, forKey: bigEndianKey(Int64(number)))
-                    guard stored == node.bytes else {
-                        throw VerificationFailure(
-                            seq: seq, reason: "the Merkle tree's nodes for this record do not match the records")
-                    }
-                }
-            }
-        }
-        throw VerificationFailure(
-            seq: last + 1, reason: "the Merkle tree holds \(actual.count - expected.count) nodes beyond the last record"
-        )
     }
 
     /// Compares an index with the sum over the records; on a difference, finds the first bad seq.
@@ -348,9 +347,8 @@ struct ChainWalk {
     private(set) var idSum = EntrySum()
     private(set) var streamSum = EntrySum()
     private(set) var piiChecked = 0
-    /// The Merkle tree recomputed from the records' hashes, and the sum of its nodes.
+    /// The Merkle tree recomputed from the records' hashes.
     private var merkle = MerkleFrontier()
-    private(set) var merkleSum = EntrySum()
     /// The Merkle root recomputed at the digest's seq.
     private(set) var digestRoot: [UInt8]?
     private(set) var digestSeen: Bool
@@ -371,16 +369,21 @@ struct ChainWalk {
         streams.reserveCapacity(streamCount)
     }
 
-    /// Checks `chunk`, read beforehand (`ChunkReading`), record by record in seq order.
-    mutating func check(
-        _ chunk: [(seq: Int64, value: UnsafeRawBufferPointer)], readings read: [RecordReading?]
-    ) throws {
-        for (index, entry) in chunk.enumerated() {
-            try check(seq: entry.seq, value: entry.value, read[index])
+    /// Checks a chunk read beforehand, record by record in seq order, once every core is done with it.
+    mutating func check(_ chunk: ChunkReading) throws {
+        let read = chunk.readings()
+        let blocks = chunk.merkleBlocks()
+        for (index, entry) in chunk.chunk.enumerated() {
+            try check(
+                seq: entry.seq, value: entry.value, read[index], merkleNodes: chunk.merkle.nodes,
+                block: blocks.leaf(at: index), blockLevel: blocks.level)
         }
     }
 
-    private mutating func check(seq: Int64, value: UnsafeRawBufferPointer, _ reading: RecordReading?) throws {
+    private mutating func check(
+        seq: Int64, value: UnsafeRawBufferPointer, _ reading: RecordReading?, merkleNodes: MerkleNodes?,
+        block: MerkleBlocks.Leaf, blockLevel: Int
+    ) throws {
         let expected = previous.seq + 1
         guard seq == expected else {
             throw VerificationFailure(seq: expected, reason: "record is missing (the next stored record is seq \(seq))")
@@ -393,11 +396,20 @@ struct ChainWalk {
         guard let fields = reading.fields else {
             throw VerificationFailure(seq: seq, reason: "the stored record is not a well-formed chained record")
         }
-        var sum = merkleSum
-        merkle.append(UnsafeRawBufferPointer(rebasing: value[0..<32])) { number, node in
-            withUnsafeBytes(of: node.words) { sum.add(EntrySum.term($0, seq: Int64(number))) }
+        var nodesMatch = true
+        func compare(_ number: UInt64, _ node: HashValue) {
+            if let merkleNodes, !merkleNodes.holds(node, at: number) { nodesMatch = false }
         }
-        merkleSum = sum
+        switch block {
+        case .alone:
+            merkle.append(leaf: reading.leaf, compare)
+        case .inside(let matches):
+            nodesMatch = matches
+        case .last(let root, let matches):
+            // `compare` clears nodesMatch for a node above the block that differs.
+            let appended = merkle.append(subtree: root, level: blockLevel, compare)
+            nodesMatch = nodesMatch && matches && appended
+        }
         guard fields.seq == seq else {
             throw VerificationFailure(seq: seq, reason: "the record says seq \(fields.seq)")
         }
@@ -407,6 +419,10 @@ struct ChainWalk {
         if let last = previous.recordedAt, fields.recordedAt < last {
             throw VerificationFailure(
                 seq: seq, reason: "recordedAt \(fields.recordedAt) is before that of seq \(seq - 1) (\(last))")
+        }
+        guard nodesMatch else {
+            throw VerificationFailure(
+                seq: seq, reason: "the Merkle tree's nodes for this record do not match the records")
         }
         // One hash probe per record, its hash made on the parallel side; the
         // state is updated where it lies.
@@ -507,17 +523,21 @@ final class ByteArena {
 /// the reading: `readings()` is always waited for before the transaction ends.
 final class ChunkReading: @unchecked Sendable {
     let chunk: [(seq: Int64, value: UnsafeRawBufferPointer)]
+    /// Where the chunk's leaves lie in the Merkle tree, and its stored nodes.
+    let merkle: MerkleReading
     private let vault: [UnsafeRawBufferPointer?]
     private let opening: VaultOpening
     private let roles: TypeRoles
     private var result: [RecordReading?] = []
+    private var blocks = MerkleBlocks.none
     private let done = DispatchGroup()
 
     init(
         _ chunk: [(seq: Int64, value: UnsafeRawBufferPointer)], vault: [UnsafeRawBufferPointer?],
-        opening: VaultOpening, roles: TypeRoles
+        opening: VaultOpening, roles: TypeRoles, merkle: MerkleReading
     ) {
         self.chunk = chunk
+        self.merkle = merkle
         self.vault = vault
         self.opening = opening
         self.roles = roles
@@ -540,12 +560,19 @@ final class ChunkReading: @unchecked Sendable {
                 VerificationChunk.read(chunk[index].value, vault: $0, roles: roles)
             }
         }
+        blocks = MerkleBlocks(leaves: result.map { $0?.leaf ?? .zero }, merkle)
     }
 
     /// The readings, once every core is done with the chunk.
     func readings() -> [RecordReading?] {
         done.wait()
         return result
+    }
+
+    /// The chunk's whole Merkle blocks, once every core is done with the chunk.
+    func merkleBlocks() -> MerkleBlocks {
+        done.wait()
+        return blocks
     }
 
     deinit { done.wait() }
@@ -590,6 +617,8 @@ struct VaultOpening: @unchecked Sendable {
 /// value is too short to hold a record.
 struct RecordReading {
     let hash: HashValue
+    /// Its Merkle leaf hash (`MerkleTree.leafHash` of `hash`).
+    let leaf: HashValue
     let fields: RecordFields?
     let role: StreamRole
     let idTerm: EntrySum.Term
@@ -634,8 +663,10 @@ enum VerificationChunk {
         guard value.count > 32 else { return nil }
         let canonical = UnsafeRawBufferPointer(rebasing: value[32...])
         let hash = HashValue(hashing: canonical)
+        let leaf = MerkleTree.leafHash(UnsafeRawBufferPointer(rebasing: value[0..<32]))
         guard let fields = RecordFields(canonical: canonical) else {
-            return RecordReading(hash: hash, fields: nil, role: .ordinary, idTerm: .zero, streamTerm: .zero)
+            return RecordReading(
+                hash: hash, leaf: leaf, fields: nil, role: .ordinary, idTerm: .zero, streamTerm: .zero)
         }
         let streamTerm = withUnsafeTemporaryAllocation(byteCount: fields.stream.bytes.count + 5, alignment: 1) { key in
             key.copyMemory(from: fields.stream.bytes)
@@ -647,7 +678,7 @@ enum VerificationChunk {
             return EntrySum.term(UnsafeRawBufferPointer(key), seq: fields.seq)
         }
         var reading = RecordReading(
-            hash: hash, fields: fields, role: roles.role(of: fields.type),
+            hash: hash, leaf: leaf, fields: fields, role: roles.role(of: fields.type),
             idTerm: EntrySum.term(fields.id.bytes, seq: fields.seq), streamTerm: streamTerm)
         reading.streamHash = StreamKey.hash(of: fields.stream)
         // The vault holds salt ‖ canonical pii: the commitment is its SHA-256.
@@ -704,5 +735,180 @@ struct EntrySum: Equatable {
     mutating func add(_ term: Term) {
         sum &+= term.value
         count += 1
+    }
+}
+
+/// The stored Merkle nodes, read in number order beside the records, a chunk's
+/// worth at a time. A sound tree holds exactly the nodes 0, 1, 2, … under
+/// 8-byte big-endian keys, 32 bytes each; from the first entry that breaks
+/// that order on, nothing more is gathered, so the walk stops at the first
+/// record whose node is missing, misplaced or malformed.
+struct StoredMerkleNodes {
+    private let cursor: LMDBCursor
+    /// Leaves gathered for so far.
+    private var leaves: UInt64 = 0
+    /// The number the next stored node must have.
+    private var expected: UInt64 = 0
+    /// An entry read but not yet used.
+    private var pending: (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)?
+    private var broken = false
+
+    init(_ cursor: LMDBCursor) {
+        self.cursor = cursor
+    }
+
+    /// The stored nodes that appending the next `count` leaves completes (the
+    /// leaves of the records that follow those gathered for, if seqs run on).
+    mutating func gather(leaves count: Int) throws -> MerkleNodes {
+        let numbers = MerkleTree.nodeNumbers(completedByLeaves: leaves, through: leaves + UInt64(count) - 1)
+        leaves += UInt64(count)
+        var values = [UnsafeRawBufferPointer?](repeating: nil, count: Int(numbers.count))
+        while !broken, expected <= numbers.upperBound, let entry = try nextEntry() {
+            guard entry.key.count == 8, readBigEndian(entry.key) == expected, entry.value.count == 32 else {
+                broken = true
+                pending = entry
+                break
+            }
+            if expected >= numbers.lowerBound { values[Int(expected - numbers.lowerBound)] = entry.value }
+            expected += 1
+        }
+        return MerkleNodes(first: numbers.lowerBound, values: values)
+    }
+
+    /// How many stored entries lie past the nodes gathered.
+    mutating func remaining() throws -> Int {
+        var count = 0
+        while try nextEntry() != nil { count += 1 }
+        return count
+    }
+
+    private mutating func nextEntry() throws -> (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)? {
+        if let entry = pending {
+            pending = nil
+            return entry
+        }
+        return try cursor.next()
+    }
+}
+
+/// The stored Merkle nodes of a chunk, by number from `first`.
+struct MerkleNodes: @unchecked Sendable {
+    let first: UInt64
+    let values: [UnsafeRawBufferPointer?]
+
+    /// Whether the node stored under `number` is `hash`.
+    func holds(_ hash: HashValue, at number: UInt64) -> Bool {
+        guard number >= first, number - first < UInt64(values.count), let stored = values[Int(number - first)] else {
+            return false
+        }
+        return HashValue(stored) == hash
+    }
+}
+
+/// Where a chunk's leaves lie in the Merkle tree and what is stored of it.
+struct MerkleReading: @unchecked Sendable {
+    /// The leaf of the chunk's first record (the records before it, if seqs run on).
+    let firstLeaf: UInt64
+    /// The stored nodes its leaves complete; nil when the ledger has no tree.
+    let nodes: MerkleNodes?
+    /// A leaf after which the root is wanted (a digest's): the block around it
+    /// is left to the walk, leaf by leaf.
+    let rootAt: UInt64?
+    /// The height of the blocks hashed on every core (`MerkleBlocks`).
+    let blockLevel: Int
+}
+
+/// The whole, aligned blocks of 2^`level` leaves in a chunk, hashed on every
+/// core: each block's root, and for each leaf whether the nodes it completes
+/// inside its block are the stored ones. The walk then appends a block's root
+/// to its frontier at once, and only the nodes above the blocks are hashed in seq order.
+struct MerkleBlocks {
+    /// The blocks' height in production: 1,024 leaves.
+    static let standardLevel = 10
+
+    /// What the walk does with the leaf at a position of the chunk.
+    enum Leaf {
+        /// Not in a block: append it alone.
+        case alone
+        /// Inside a block, not its last leaf.
+        case inside(matches: Bool)
+        /// A block's last leaf: append the block's root.
+        case last(root: HashValue, matches: Bool)
+    }
+
+    /// The blocks' height: each holds 2^`level` leaves.
+    let level: Int
+    /// The chunk position of each block's first leaf.
+    private let starts: [Int]
+    private let roots: [HashValue]
+    private let matches: [[Bool]]
+
+    static let none = MerkleBlocks(level: standardLevel, starts: [], roots: [], matches: [])
+
+    private init(level: Int, starts: [Int], roots: [HashValue], matches: [[Bool]]) {
+        self.level = level
+        self.starts = starts
+        self.roots = roots
+        self.matches = matches
+    }
+
+    private var size: Int { 1 << level }
+
+    /// Hashes the whole blocks among `leaves` (the leaf hashes of a chunk, in order).
+    init(leaves: [HashValue], _ merkle: MerkleReading) {
+        let level = merkle.blockLevel
+        let size = UInt64(1) << UInt64(level)
+        var starts: [Int] = []
+        var leaf = (merkle.firstLeaf + size - 1) / size * size
+        while leaf + size <= merkle.firstLeaf + UInt64(leaves.count) {
+            if let rootAt = merkle.rootAt, rootAt >= leaf, rootAt < leaf + size - 1 {
+                leaf += size
+                continue
+            }
+            starts.append(Int(leaf - merkle.firstLeaf))
+            leaf += size
+        }
+        let hashed = Parallel.map(starts.count, minimumPerCore: 1) { block in
+            MerkleBlocks.hash(
+                leaves[starts[block]..<(starts[block] + Int(size))], level: level,
+                firstLeaf: merkle.firstLeaf + UInt64(starts[block]), nodes: merkle.nodes)
+        }
+        self.init(level: level, starts: starts, roots: hashed.map(\.root), matches: hashed.map(\.matches))
+    }
+
+    /// The root of one block, and whether each leaf's nodes in it match the stored ones.
+    private static func hash(
+        _ leaves: ArraySlice<HashValue>, level: Int, firstLeaf: UInt64, nodes: MerkleNodes?
+    ) -> (root: HashValue, matches: [Bool]) {
+        var stack: [HashValue] = []
+        stack.reserveCapacity(level + 1)
+        var matches = [Bool](repeating: true, count: leaves.count)
+        for (offset, leafHash) in leaves.enumerated() {
+            let leaf = firstLeaf + UInt64(offset)
+            var number = 2 * leaf - UInt64(leaf.nonzeroBitCount)
+            var hash = leafHash
+            var holds = nodes?.holds(hash, at: number) ?? true
+            var height = 0
+            while height < level, leaf & (1 << UInt64(height)) != 0 {
+                hash = MerkleTree.nodeHash(stack.removeLast(), hash)
+                number += 1
+                height += 1
+                holds = holds && (nodes?.holds(hash, at: number) ?? true)
+            }
+            stack.append(hash)
+            matches[offset] = holds
+        }
+        return (stack.last ?? .zero, matches)
+    }
+
+    /// What the walk does with the leaf at `position` of the chunk.
+    func leaf(at position: Int) -> Leaf {
+        // Blocks are few (a chunk holds eight); the walk asks in order, so this stays cheap.
+        for (block, start) in starts.enumerated() where position >= start && position < start + size {
+            let matches = matches[block][position - start]
+            return position == start + size - 1
+                ? .last(root: roots[block], matches: matches) : .inside(matches: matches)
+        }
+        return .alone
     }
 }

@@ -155,6 +155,16 @@ public final class LMDBTransaction {
         if rc != MDB_NOTFOUND { try check(rc, "mdb_cursor_get \(db.name)") }
     }
 
+    /// Calls `body` with a cursor over `db` that the caller moves forward
+    /// itself, at its own pace, beside other reads of this transaction. The
+    /// cursor is valid only inside `body`.
+    public func withCursor<T>(on db: LMDBDatabase, _ body: (LMDBCursor) throws -> T) throws -> T {
+        var handle: OpaquePointer?
+        try check(mdb_cursor_open(txn, db.handle, &handle), "mdb_cursor_open \(db.name)")
+        defer { mdb_cursor_close(handle) }
+        return try body(LMDBCursor(handle!, db: db))
+    }
+
     /// Calls `body` with the entry of the greatest key ≤ `key` in `db`, or returns
     /// nil when every key is greater (or `db` is empty).
     public func withEntry<T>(
@@ -203,5 +213,38 @@ public final class LMDBTransaction {
         return try body(
             UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
             UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+    }
+}
+
+/// A cursor that walks a database's entries in key order, one `next()` at a
+/// time (see `LMDBTransaction.withCursor`).
+public final class LMDBCursor {
+    private let handle: OpaquePointer
+    private let db: LMDBDatabase
+    private var started = false
+    private var exhausted = false
+
+    init(_ handle: OpaquePointer, db: LMDBDatabase) {
+        self.handle = handle
+        self.db = db
+    }
+
+    /// The next entry in key order (the first, on the first call), or nil past
+    /// the last. The buffers point into the map, valid while the transaction lasts.
+    public func next() throws(LMDBError) -> (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)? {
+        guard !exhausted else { return nil }
+        var k = MDB_val()
+        var v = MDB_val()
+        let rc = mdb_cursor_get(handle, &k, &v, started ? MDB_NEXT : MDB_FIRST)
+        started = true
+        if rc == MDB_NOTFOUND {
+            exhausted = true
+            return nil
+        }
+        try check(rc, "mdb_cursor_get \(db.name)")
+        return (
+            UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
+            UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
+        )
     }
 }

@@ -27,19 +27,20 @@ public enum Parallel {
     public static func map<T>(_ count: Int, minimumPerCore: Int = 64, _ transform: (Int) -> T) -> [T] {
         let workers = max(1, min(cores, count / minimumPerCore))
         if workers == 1 { return (0..<count).map(transform) }
-        let slots = UnsafeMutableBufferPointer<T>.allocate(capacity: count)
-        defer { slots.deallocate() }
-        // Each worker writes only its own indexes, and the slots are read only
-        // after concurrentPerform has returned, when every worker has finished.
-        withoutActuallyEscaping(transform) { transform in
-            let shared = Shared(slots: slots, transform: transform)
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                for index in stride(from: worker, to: count, by: workers) {
-                    (shared.slots.baseAddress! + index).initialize(to: shared.transform(index))
+        // Each worker initialises only its own elements, in place, and the array
+        // is handed out only after concurrentPerform has returned, when every
+        // worker has finished: the results are never copied.
+        return [T](unsafeUninitializedCapacity: count) { slots, initialized in
+            withoutActuallyEscaping(transform) { transform in
+                let shared = Shared(slots: slots, transform: transform)
+                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                    for index in stride(from: worker, to: count, by: workers) {
+                        (shared.slots.baseAddress! + index).initialize(to: shared.transform(index))
+                    }
                 }
             }
+            initialized = count
         }
-        return (0..<count).map { (slots.baseAddress! + $0).move() }
     }
 
     @usableFromInline

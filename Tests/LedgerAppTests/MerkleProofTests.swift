@@ -119,6 +119,75 @@ struct MerkleProofTests {
         }
     }
 
+    @Test(
+        "verify compares every stored node with the recomputed one, across chunk edges: a node changed, missing, cut short or one too many",
+        arguments: [(1, 10), (7, 2), (64, 0), (64, 3), (8192, 5), (8192, 10)])
+    func verifyComparesEveryNode(chunkSize: Int, blockLevel: Int) throws {
+        try withScratch { dir in
+            let (ledger, _) = try ledger(in: dir)
+            let merkle = ledger.log.dbs.merkle
+            func verify(digest: LedgerDigest? = nil) throws -> VerificationReport {
+                try ledger.log.verify(
+                    closerTypes: Ledger.closerTypes, openerTypes: Ledger.openerTypes, digest: digest,
+                    chunkSize: chunkSize, merkleBlockLevel: blockLevel)
+            }
+            // A digest of any earlier size, inside a block or at its end, proves its root.
+            for seq: Int64 in [1, 150, 192, 255, 256, 300] {
+                let hash = try ledger.log.env.read {
+                    try $0.value(in: ledger.log.dbs.records, forKey: bigEndianKey(seq))
+                }!
+                let root = try ledger.log.merkleProofs { try $0.root(size: seq) }
+                var digest = LedgerDigest(seq: seq, hash: Array(hash.prefix(32)), recordedAt: nil, merkleRoot: root)
+                #expect(try verify(digest: digest).records == 300)
+                digest.merkleRoot = root.map { $0 ^ 0x10 }
+                #expect(throws: VerificationFailure.self) { try verify(digest: digest) }
+            }
+            func failure() -> VerificationFailure? {
+                do {
+                    _ = try verify()
+                    return nil
+                } catch {
+                    return error as? VerificationFailure
+                }
+            }
+            #expect(try verify().merkleTreeChecked)
+            // Leaf 191 (seq 192) completes its own node and six parents, up to the subtree of leaves 128–191.
+            let leaf = UInt64(191)
+            let numbers = MerkleTree.nodeNumbers(completedByLeaves: leaf, through: leaf)
+            #expect(numbers.count == 7)
+            let parent = bigEndianKey(Int64(numbers.upperBound))
+            let original = try ledger.log.env.read { try $0.value(in: merkle, forKey: parent) }!
+            func damage(_ change: (LMDBTransaction) throws -> Void) throws {
+                try ledger.log.env.write(change)
+            }
+            func restore() throws {
+                try damage { try $0.put(original, forKey: parent, in: merkle) }
+                #expect(failure() == nil)
+            }
+            try damage { try $0.put(original.map { $0 ^ 1 }, forKey: parent, in: merkle) }
+            #expect(failure()?.seq == 192)
+            try restore()
+            try damage { _ = try $0.delete(parent, in: merkle) }
+            #expect(failure()?.seq == 192)
+            try restore()
+            try damage { try $0.put(Array(original.prefix(31)), forKey: parent, in: merkle) }
+            #expect(failure()?.seq == 192)
+            try restore()
+            // The 300 leaves complete 2·300 − popcount(300) + trailing ones = 596 nodes, numbered 0…595.
+            try damage { try $0.put(original, forKey: bigEndianKey(596), in: merkle) }
+            #expect(failure()?.seq == 301)
+            #expect(failure()?.reason.contains("1 nodes beyond the last record") == true)
+            try damage { _ = try $0.delete(bigEndianKey(596), in: merkle) }
+            // The last node missing: the last record's nodes no longer match.
+            let last = bigEndianKey(595)
+            let kept = try ledger.log.env.read { try $0.value(in: merkle, forKey: last) }!
+            try damage { _ = try $0.delete(last, in: merkle) }
+            #expect(failure()?.seq == 300)
+            try damage { try $0.put(kept, forKey: last, in: merkle) }
+            #expect(failure() == nil)
+        }
+    }
+
     @Test("a ledger without a Merkle tree verifies and digests from its records, and gets one on its next append")
     func plantedOnAppend() throws {
         try withScratch { dir in
