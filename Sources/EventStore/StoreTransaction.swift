@@ -73,7 +73,8 @@ public struct LedgerHead: Equatable, Sendable {
         guard buffer.count == 48 else { return nil }
         seq = Int64(readBigEndian(buffer))
         hash = Array(buffer[8..<40])
-        recordedAt = Instant(milliseconds: Int64(bitPattern: readBigEndian(buffer, at: 40)))
+        // An empty ledger's head (stored by an append that stored nothing) has no recordedAt.
+        recordedAt = seq == 0 ? nil : Instant(milliseconds: Int64(bitPattern: readBigEndian(buffer, at: 40)))
     }
 }
 

@@ -227,6 +227,11 @@ public final class VaultKeys: @unchecked Sendable {
 
     private static let nextSlotKey = Array("vault-next-slot".utf8)
 
+    /// The slot the next new stream key will take, as committed (0 before any).
+    func committedNextSlot(_ store: StoreTransaction) throws -> UInt64 {
+        try store.txn.withValue(in: store.dbs.meta, forKey: VaultKeys.nextSlotKey) { readBigEndian($0) } ?? 0
+    }
+
     private static func slotAssociated(_ slot: UInt64) -> [UInt8] {
         var associated = Array("vault-slot".utf8)
         appendBigEndian(slot, to: &associated)

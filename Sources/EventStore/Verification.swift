@@ -171,6 +171,7 @@ extension EventLog {
             if try vault.locked != nil || txn.count(in: dbs.vault) != walk.piiChecked {
                 try findOrphanVaultEntry(store)
             }
+            try checkSlotCounter(store)
             try checkIndex(dbs.ids, against: walk.idSum, store: store, last: previous.seq, name: "id") { fields in
                 Array(fields.id.bytes)
             }
@@ -313,6 +314,28 @@ extension EventLog {
             }.min { $0.value.seq < $1.value.seq }
             throw VerificationFailure(
                 seq: missing?.value.seq ?? 0, reason: "the item index lacks the item this record starts")
+        }
+    }
+
+    /// Every stream key's slot in use must lie below the vault's slot counter:
+    /// otherwise the next new person's key would be written over one in use,
+    /// and that person's personal data lost.
+    private func checkSlotCounter(_ store: StoreTransaction) throws {
+        guard try store.keys.isSealed(store) else { return }
+        var highest: (slot: UInt64, seq: Int64)?
+        try store.txn.scan(dbs.vault) { key, value in
+            if let slot = VaultKeys.slot(of: value), slot >= highest?.slot ?? 0 {
+                highest = (slot, key.count == 8 ? Int64(readBigEndian(key)) : 0)
+            }
+            return .next
+        }
+        let next = try store.keys.committedNextSlot(store)
+        if let highest, highest.slot >= next {
+            throw VerificationFailure(
+                seq: highest.seq,
+                reason:
+                    "the vault's key slot counter (\(next)) is not past slot \(highest.slot), which this record's personal data uses: a new person's key would be written over it"
+            )
         }
     }
 

@@ -138,6 +138,16 @@ public struct ComplianceReport {
                 try manager.removeItem(atPath: directory + "/" + name)
             }
         } else {
+            // The directory and its missing parents are made, under a parent that must be a directory.
+            var ancestor = parentDirectory(of: directory)
+            while !ancestor.isEmpty, !manager.fileExists(atPath: ancestor) {
+                ancestor = parentDirectory(of: ancestor)
+            }
+            if !ancestor.isEmpty, manager.fileExists(atPath: ancestor, isDirectory: &isDirectory),
+                !isDirectory.boolValue
+            {
+                throw AppError.usage("--out \(directory): \(ancestor) is a file, not a directory")
+            }
             do { try manager.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
                 throw AppError.io("cannot make \(directory): \(error.localizedDescription)")
             }

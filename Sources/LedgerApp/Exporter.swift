@@ -18,6 +18,16 @@ public enum PIIExposure: Sendable {
     case masked
 }
 
+/// The directory part of `path` ("" for a bare name, "/" for a name at the root),
+/// trailing slashes aside. Written out here because Foundation's
+/// `deletingLastPathComponent` traps on some paths on Linux.
+func parentDirectory(of path: String) -> String {
+    var path = Substring(path)
+    while path.count > 1, path.hasSuffix("/") { path = path.dropLast() }
+    guard let slash = path.lastIndex(of: "/") else { return "" }
+    return slash == path.startIndex ? "/" : String(path[..<slash])
+}
+
 /// Buffered writes to a file descriptor.
 final class OutputStream {
     private let fd: Int32
@@ -33,9 +43,9 @@ final class OutputStream {
         buffer.reserveCapacity(1 << 20)
     }
 
-    /// Creates (or truncates) the file at `path`.
-    init(path: String) throws {
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    /// Creates (or truncates) the file at `path`; readable by its owner alone when `private`.
+    init(path: String, private: Bool = false) throws {
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, `private` ? 0o600 : 0o644)
         guard fd >= 0 else { throw AppError.io("cannot write \(path): \(String(cString: strerror(errno)))") }
         ownsDescriptor = true
         name = path
@@ -44,6 +54,19 @@ final class OutputStream {
 
     deinit {
         if ownsDescriptor { close(fd) }
+    }
+
+    /// Refuses, as wrong usage, an output path that cannot be a file: an
+    /// existing directory, or one whose directory does not exist.
+    static func checkFilePath(_ path: String, for option: String) throws {
+        var info = stat()
+        if stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR {
+            throw AppError.usage("\(option) \(path) is a directory: give a file name")
+        }
+        let directory = parentDirectory(of: path)
+        if !directory.isEmpty, stat(directory, &info) != 0 || info.st_mode & S_IFMT != S_IFDIR {
+            throw AppError.usage("\(option) \(path): \(directory) is not an existing directory")
+        }
     }
 
     func write(_ bytes: some Sequence<UInt8>) throws {
@@ -93,15 +116,23 @@ public struct Exporter {
         from: Int64 = 1, through: Int64? = nil, pii: PIIExposure = .none, to path: String?
     ) throws -> Int64 {
         if let path {
-            // Written beside the target and renamed into place: a reader never sees half an export.
+            try OutputStream.checkFilePath(path, for: "--out")
+            // Written beside the target and renamed into place: a reader never sees half an
+            // export, and what was written is removed if the export fails. Personal data is
+            // readable by the file's owner alone.
             let partial = path + ".partial"
-            let out = try OutputStream(path: partial)
-            let count = try export(from: from, through: through, pii: pii, into: out)
-            try out.finish()
-            guard rename(partial, path) == 0 else {
-                throw AppError.io("cannot rename \(partial) to \(path): \(String(cString: strerror(errno)))")
+            do {
+                let out = try OutputStream(path: partial, private: pii == .full)
+                let count = try export(from: from, through: through, pii: pii, into: out)
+                try out.finish()
+                guard rename(partial, path) == 0 else {
+                    throw AppError.io("cannot rename \(partial) to \(path): \(String(cString: strerror(errno)))")
+                }
+                return count
+            } catch {
+                unlink(partial)
+                throw error
             }
-            return count
         }
         let out = OutputStream()
         let count = try export(from: from, through: through, pii: pii, into: out)

@@ -40,7 +40,29 @@ public final class Ledger: @unchecked Sendable {
 
     /// The ledger directory a command uses: `explicit`, else `$SUNLEDGER_LEDGER`, else `./ledger`.
     public static func resolvePath(_ explicit: String?) -> String {
-        explicit ?? ProcessInfo.processInfo.environment["SUNLEDGER_LEDGER"] ?? defaultPath
+        explicit ?? ProcessInfo.processInfo.environment["SUNLEDGER_LEDGER"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? defaultPath
+    }
+
+    /// Refuses, in words, a ledger path that cannot be a ledger directory: an
+    /// empty one, a file, or (when the ledger is to be made) one whose parent
+    /// directory does not exist.
+    static func checkPath(_ path: String, create: Bool) throws {
+        guard !path.isEmpty else { throw AppError.usage("the ledger path is empty: give --ledger PATH") }
+        var info = stat()
+        if stat(path, &info) == 0 {
+            guard info.st_mode & S_IFMT == S_IFDIR else {
+                throw AppError.usage("\(path) is a file, not a ledger directory: give --ledger a directory")
+            }
+            return
+        }
+        guard create, errno == ENOENT else { return }
+        let parent = parentDirectory(of: path)
+        var parentInfo = stat()
+        if !parent.isEmpty, stat(parent, &parentInfo) != 0 || parentInfo.st_mode & S_IFMT != S_IFDIR {
+            throw AppError.usage(
+                "cannot make the ledger \(path): \(parent) is not an existing directory (the parent is not made)")
+        }
     }
 
     /// Opens the ledger at `path`; `create` makes it when missing (writing commands do).
@@ -51,6 +73,7 @@ public final class Ledger: @unchecked Sendable {
         path: String, create: Bool, snapshotEvery: Int64 = LiveFigures.defaultSnapshotEvery,
         stateLag: Int64 = LiveFigures.defaultStateLag, defersStatePuts: Bool = false
     ) throws {
+        try Ledger.checkPath(path, create: create)
         units = try Ledger.loadUnits()
         vocabulary = try Ledger.loadVocabulary()
         figures = LiveFigures(

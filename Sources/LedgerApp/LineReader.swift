@@ -47,7 +47,13 @@ final class InputFile: @unchecked Sendable {
         } else {
             name = path
             fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw AppError.io("cannot open \(path): \(String(cString: strerror(errno)))") }
+            // A file that is not there, or cannot be read, is a wrong argument (exit 2), said in words.
+            guard fd >= 0 else { throw AppError.usage("cannot read \(path): \(String(cString: strerror(errno)))") }
+            var info = stat()
+            if fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFDIR {
+                close(fd)
+                throw AppError.usage("\(path) is a directory: give a file of events, or - for standard input")
+            }
         }
     }
 
@@ -167,5 +173,14 @@ final class InputFile: @unchecked Sendable {
             }
         }
         if !carried.isEmpty { try carried.withUnsafeBufferPointer { try emit($0) } }
+    }
+}
+
+extension Importer {
+    /// Refuses, as wrong usage, an input file that cannot be read (missing,
+    /// unreadable, a directory), before any ledger is opened or made for it.
+    public static func checkInput(_ path: String) throws {
+        guard path != "-" else { return }
+        _ = try InputFile(path: path)
     }
 }

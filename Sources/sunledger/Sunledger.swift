@@ -129,6 +129,7 @@ extension Sunledger {
         var timings = false
 
         func run() throws {
+            for file in files { try Importer.checkInput(file) }
             let ledger = try open(create: true)
             let importer = Importer(ledger: ledger)
             for (index, file) in files.enumerated() {
@@ -197,13 +198,28 @@ extension Sunledger {
         @ParentCommand var root: Sunledger
         @Option(help: "A digest printed earlier by `sunledger digest`, or a file holding it.") var digest: String?
 
+        /// The digest given on the command line, or the text of the file it names.
+        static func digestText(_ argument: String) throws -> String {
+            if argument.trimmingCharacters(in: .whitespaces).hasPrefix("{") { return argument }
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory) else {
+                throw ValidationError(
+                    "--digest: \(argument) is neither a digest ({\"seq\":…} as `sunledger digest` prints it) nor a file"
+                )
+            }
+            guard !isDirectory.boolValue else { throw ValidationError("--digest: \(argument) is a directory") }
+            guard
+                let text = FileManager.default.contents(atPath: argument).flatMap({ String(bytes: $0, encoding: .utf8) }
+                )
+            else { throw ValidationError("--digest: cannot read \(argument) as UTF-8 text") }
+            return text
+        }
+
         func run() throws {
             let ledger = try open()
             var kept: LedgerDigest?
             if let digest {
-                let text =
-                    FileManager.default.fileExists(atPath: digest)
-                    ? try String(contentsOfFile: digest, encoding: .utf8) : digest
+                let text = try Verify.digestText(digest)
                 do { kept = try LedgerDigest(json: text.trimmingCharacters(in: .whitespacesAndNewlines)) } catch {
                     throw ValidationError("--digest: \(error)")
                 }
@@ -320,6 +336,7 @@ extension Sunledger {
         @Argument(help: "An export written by `sunledger export` (- reads standard input).") var file: String
 
         func run() throws {
+            try Importer.checkInput(file)
             let ledger = try open(create: true)
             do {
                 let report = try Restorer(ledger: ledger).restore(file, waiting: waitingNotice)

@@ -39,6 +39,26 @@ func erasure(_ id: String, stream: String = "person-P1") -> NewEvent {
 
 @Suite("the vault is sealed at rest, one key per person, and erasure destroys the key")
 struct VaultTests {
+    @Test("verify refuses a slot counter set back below a slot in use, before a new key is written over it")
+    func slotCounterSetBack() throws {
+        try withLedgerDirectory { path in
+            let log = try EventLog(path: path, create: true, keyEnvironment: [:])
+            try log.append([registration("a1"), registration("b1", stream: "person-P2")], clock: laterClock)
+            #expect(try log.verify(closerTypes: closers, openerTypes: openers).piiCommitments == 2)
+            // Behind the store's back: the counter says only slot 0 is in use; seq 2 uses slot 1.
+            try log.env.write { txn in
+                try txn.put(
+                    [UInt8](repeating: 0, count: 7) + [1], forKey: Array("vault-next-slot".utf8), in: log.dbs.meta)
+            }
+            #expect {
+                try log.verify(closerTypes: closers, openerTypes: openers)
+            } throws: { error in
+                let failure = error as? VerificationFailure
+                return failure?.seq == 2 && failure?.reason.contains("slot counter (1) is not past slot 1") == true
+            }
+        }
+    }
+
     @Test("neither a name nor an ID number ever reaches the data file; the pii still opens its commitment")
     func sealedAtRest() throws {
         try withLedgerDirectory { path in

@@ -68,6 +68,65 @@ struct ImportCommandTests {
         }
     }
 
+    @Test("a file with no events makes an empty ledger that verifies, whose digest has no recordedAt")
+    func emptyFile() throws {
+        try withScratch { dir in
+            try "\n \n".write(toFile: dir + "/empty.jsonl", atomically: true, encoding: .utf8)
+            let ledger = dir + "/ledger"
+            let imported = try sunledger("import", dir + "/empty.jsonl", "--ledger", ledger)
+            #expect(imported.status == 0)
+            #expect(imported.stdout.contains("0 stored, 0 duplicates"))
+            let verified = try sunledger("verify", "--ledger", ledger)
+            #expect(verified.status == 0, "\(verified.stderr)")
+            #expect(verified.stdout.contains("verified 0 records"))
+            let digest = try sunledger("digest", "--ledger", ledger).stdout
+            #expect(digest.contains(#""seq":0,"#) && digest.contains(#""recordedAt":null"#))
+            #expect(try sunledger("verify", "--digest", digest, "--ledger", ledger).status == 0)
+            let restored = try sunledger("restore", dir + "/empty.jsonl", "--ledger", dir + "/copy")
+            #expect(restored.status == 0, "\(restored.stderr)")
+            #expect(try sunledger("verify", "--ledger", dir + "/copy").status == 0)
+        }
+    }
+
+    @Test("paths that cannot serve are wrong usage (exit 2) said in words, and a failed export leaves no file behind")
+    func unusablePaths() throws {
+        try withScratch { dir in
+            let ledger = dir + "/ledger"
+            #expect(try sunledger("import", workedExample, "--ledger", ledger).status == 0)
+            try "x".write(toFile: dir + "/afile", atomically: true, encoding: .utf8)
+            func refused(_ arguments: [String], saying words: String) throws {
+                let result = try run(sunledgerPath, arguments)
+                #expect(result.status == 2, "\(arguments): \(result.stderr)")
+                #expect(result.stderr.contains(words), "\(arguments): \(result.stderr)")
+                #expect(!result.stderr.contains("crashed"))
+            }
+            try refused(["import", dir + "/none.jsonl", "--ledger", ledger], saying: "No such file or directory")
+            try refused(["import", dir, "--ledger", ledger], saying: "is a directory")
+            try refused(["restore", dir + "/none.jsonl", "--ledger", dir + "/copy"], saying: "No such file")
+            try refused(
+                ["import", workedExample, "--ledger", dir + "/afile"], saying: "is a file, not a ledger directory")
+            try refused(
+                ["import", workedExample, "--ledger", dir + "/no/such"], saying: "is not an existing directory")
+            try refused(["digest", "--ledger", ""], saying: "the ledger path is empty")
+            try refused(["export", "--out", dir, "--ledger", ledger], saying: "is a directory")
+            try refused(
+                ["export", "--out", dir + "/afile/x", "--ledger", ledger], saying: "is not an existing directory")
+            try refused(["verify", "--digest", dir, "--ledger", ledger], saying: "is a directory")
+            try refused(["verify", "--digest", dir + "/none", "--ledger", ledger], saying: "neither a digest")
+            try refused(
+                ["report", "--year", "2024", "--format", "csv", "--out", dir + "/afile/x", "--ledger", ledger],
+                saying: "is a file, not a directory")
+            let files = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
+            #expect(files == ["afile", "ledger"])
+            // An export with personal data is readable by its owner alone.
+            let out = dir + "/pii.jsonl"
+            #expect(
+                try sunledger("export", "--pii", "--purpose", "audit", "--out", out, "--ledger", ledger).status == 0)
+            let mode = try FileManager.default.attributesOfItem(atPath: out)[.posixPermissions] as? Int
+            #expect(mode == 0o600)
+        }
+    }
+
     @Test("every rejected line is reported as FILE:LINE: field: rule, exit 1, and the ledger's bytes are unchanged")
     func rejection() throws {
         try withScratch { dir in
