@@ -26,6 +26,10 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
     case noSuchLeaf(Int64, treeSize: Int64)
     /// The ledger was made before it kept a Merkle tree and has not been appended to since.
     case noMerkleTree
+    /// A consistency proof asked from a tree larger than the one it is to reach.
+    case earlierSizeTooLarge(Int64, size: Int64)
+    /// The data file is shorter than its last committed page: it was cut short.
+    case dataFileCutShort(path: String, bytes: Int, needed: Int)
 
     public var description: String {
         switch self {
@@ -46,6 +50,10 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
             "this ledger was made before it kept a Merkle tree; the next append (an import) plants it"
         case .noSuchLeaf(let seq, let size):
             "seq \(seq) is not a leaf of the tree of size \(size) (1–\(size))"
+        case .earlierSizeTooLarge(let from, let size):
+            "the earlier tree size \(from) is larger than the tree size \(size): a consistency proof runs from a smaller tree to a larger one"
+        case .dataFileCutShort(let path, let bytes, let needed):
+            "\(path) holds \(bytes) bytes but its last page ends at byte \(needed): the file was cut short, so nothing in it can be trusted. Restore the ledger from an export (`sunledger restore`) or a whole copy"
         }
     }
 }
@@ -89,6 +97,10 @@ public final class EventLog: @unchecked Sendable {
         }
         self.path = path
         env = try LMDBEnvironment(path: path, options: options)
+        // Reading a page past the end of a cut-short file would kill the process (SIGBUS).
+        if let short = env.dataFileShortfall() {
+            throw LedgerError.dataFileCutShort(path: path + "/data.mdb", bytes: short.bytes, needed: short.needed)
+        }
         let handles = try env.openDatabases(named: LedgerDatabases.names + spaceNames)
         dbs = LedgerDatabases(Array(handles.prefix(LedgerDatabases.names.count)))
         self.projectionSpaces = Dictionary(

@@ -245,7 +245,8 @@ public struct MerkleProofs {
     /// RFC 6962's consistency proof that the tree of `size` leaves extends the one of `from` leaves.
     public func consistencyProof(from: Int64, size: Int64) throws -> [[UInt8]] {
         let n = try check(size)
-        guard from >= 0, from <= size else { throw LedgerError.noSuchTreeSize(from, leaves: size) }
+        guard from >= 0 else { throw LedgerError.noSuchTreeSize(from, leaves: leaves) }
+        guard from <= size else { throw LedgerError.earlierSizeTooLarge(from, size: size) }
         let m = UInt64(from)
         guard m > 0, m < n else { return [] }
         var proof: [[UInt8]] = []

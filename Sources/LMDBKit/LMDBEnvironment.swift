@@ -87,6 +87,21 @@ public final class LMDBEnvironment: @unchecked Sendable {
         return info.me_mapsize
     }
 
+    /// The data file's length and the length its last committed page needs,
+    /// when the file is shorter: it was cut short (a partial copy, a damaged
+    /// disk), and reading the missing pages through the map would kill the
+    /// process. Nil when the file is whole.
+    public func dataFileShortfall() -> (bytes: Int, needed: Int)? {
+        var info = MDB_envinfo()
+        var stats = MDB_stat()
+        var file = stat()
+        guard mdb_env_info(env, &info) == MDB_SUCCESS, mdb_env_stat(env, &stats) == MDB_SUCCESS,
+            stat(path + "/data.mdb", &file) == 0
+        else { return nil }
+        let needed = (info.me_last_pgno + 1) * Int(stats.ms_psize)
+        return Int(file.st_size) < needed ? (Int(file.st_size), needed) : nil
+    }
+
     /// Gives the map's pages back from this process's resident memory: they stay
     /// in the kernel's page cache and are mapped again when next read. A long
     /// scan calls this now and then, so that the process's memory is what it

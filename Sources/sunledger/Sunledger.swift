@@ -34,8 +34,16 @@ struct Sunledger: ParsableCommand {
             Foundation.exit(failure.code)
         } catch let error as LedgerError {
             printError("sunledger: \(error)")
-            if case .noLedger = error { Foundation.exit(1) }
-            Foundation.exit(3)
+            switch error {
+            case .noLedger, .rejected, .damaged, .dataFileCutShort, .noMerkleTree:
+                // What the ledger holds (or lacks) fails the command's check.
+                Foundation.exit(1)
+            case .noSuchTreeSize, .noSuchLeaf, .earlierSizeTooLarge:
+                // A seq or tree size the ledger does not have was asked for.
+                Foundation.exit(2)
+            case .outOfSpace, .noSuchProjection:
+                Foundation.exit(3)
+            }
         } catch let problem as VaultKeys.Problem {
             printError("sunledger: \(problem)")
             Foundation.exit(1)

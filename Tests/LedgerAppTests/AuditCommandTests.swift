@@ -6,6 +6,33 @@ let workedExample = repositoryRoot + "/seeds/worked-example.jsonl"
 
 @Suite("export, verify, restore and the independent verifier", .serialized)
 struct AuditCommandTests {
+    @Test(
+        "a data file cut short is refused in words (exit 1) by every command, and a seq or size the ledger lacks is wrong usage"
+    )
+    func cutShortAndOutOfRange() throws {
+        try withScratch { dir in
+            let ledger = dir + "/ledger"
+            #expect(try sunledger("import", workedExample, "--ledger", ledger).status == 0)
+            let prove = try sunledger("prove", "10", "--ledger", ledger)
+            #expect(prove.status == 2 && prove.stderr.contains("is not a leaf of the tree of size 9"), "\(prove.stderr)")
+            #expect(try sunledger("prove", "0", "--ledger", ledger).status == 2)
+            let beyond = try sunledger("prove", "5", "--tree-size", "100", "--ledger", ledger)
+            #expect(beyond.status == 2 && beyond.stderr.contains("the ledger holds 9 records"), "\(beyond.stderr)")
+            let consistency = try sunledger("prove", "--consistency", "5", "--tree-size", "3", "--ledger", ledger)
+            #expect(consistency.status == 2, "\(consistency.stderr)")
+            #expect(consistency.stderr.contains("the earlier tree size 5 is larger than the tree size 3"))
+            let data = ledger + "/data.mdb"
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: data))
+            try handle.truncate(atOffset: 16384)
+            try handle.close()
+            for command in [["verify"], ["digest"], ["kpi"], ["export"], ["history", "person-P1"]] {
+                let result = try run(sunledgerPath, command + ["--ledger", ledger])
+                #expect(result.status == 1, "\(command): \(result.stderr)")
+                #expect(result.stderr.contains("the file was cut short"), "\(command): \(result.stderr)")
+            }
+        }
+    }
+
     @Test("import → export → tools/verify-export → restore into a fresh ledger → byte-identical export")
     func roundTrip() throws {
         try withScratch { dir in
