@@ -98,7 +98,7 @@ extension EventLog {
             var walk = ChainWalk(
                 store: store, roles: TypeRoles(closers: closerTypes, openers: openerTypes, items: items?.types ?? []),
                 itemOf: items?.item, digest: digest,
-                streamCount: try txn.count(in: dbs.streams))
+                streams: StreamPartitions(expected: try txn.count(in: dbs.streams)))
 
             // Records are hashed and read on every core, a chunk at a time, while
             // this thread checks the chunk before in seq order and gathers the
@@ -120,6 +120,7 @@ extension EventLog {
                     let nodes = try planted && !chunk.isEmpty ? storedNodes.gather(leaves: chunk.count) : nil
                     let next = ChunkReading(
                         chunk, vault: try vaultEntries(of: chunk, store: store), opening: vault, roles: roles,
+                        streams: walk.streams,
                         merkle: MerkleReading(
                             firstLeaf: leavesRead, nodes: nodes, rootAt: digest.map { UInt64(max($0.seq - 1, 0)) },
                             blockLevel: merkleBlockLevel))
@@ -271,13 +272,15 @@ extension EventLog {
         throw VerificationFailure(seq: extra, reason: "the \(name) index has an entry that names no such record")
     }
 
-    private func checkStreamStates(_ computed: [StreamKey: StreamState], store: StoreTransaction) throws {
+    private func checkStreamStates(_ computed: StreamPartitions, store: StoreTransaction) throws {
         var seen = 0
         var failure: VerificationFailure?
         try store.txn.scan(dbs.streams) { key, value in
             let stream = String(decoding: key, as: UTF8.self)
             seen += 1
-            if let state = StreamState(encoded: value), computed[StreamKey(FieldBytes(key))] == state { return .next }
+            if let state = StreamState(encoded: value), computed.state(of: StreamKey(FieldBytes(key))) == state {
+                return .next
+            }
             let seqs = (try? store.seqs(ofStream: stream)) ?? []
             failure = VerificationFailure(
                 seq: seqs.last ?? 0, reason: "the stored state of \(stream) does not match its events")
@@ -286,7 +289,7 @@ extension EventLog {
         if let failure { throw failure }
         if seen != computed.count {
             let missing =
-                computed.keys.map(\.bytes.string).sorted().first { (try? store.streamState($0)) == nil } ?? "?"
+                computed.names.sorted().first { (try? store.streamState($0)) == nil } ?? "?"
             throw VerificationFailure(
                 seq: (try? store.seqs(ofStream: missing).first) ?? 0, reason: "the state of \(missing) is missing")
         }
@@ -364,9 +367,8 @@ struct ChainWalk {
     let digest: LedgerDigest?
     let digestHash: HashValue?
     private(set) var previous = (seq: Int64(0), hash: HashValue.zero, recordedAt: Instant?.none)
-    private(set) var streams: [StreamKey: StreamState] = [:]
-    /// The stream names the table's keys point into.
-    private let names = ByteArena()
+    /// Each stream's version and state, rebuilt on every core (`StreamPartitions`).
+    let streams: StreamPartitions
     private(set) var idSum = EntrySum()
     private(set) var streamSum = EntrySum()
     private(set) var piiChecked = 0
@@ -381,7 +383,7 @@ struct ChainWalk {
 
     init(
         store: StoreTransaction, roles: TypeRoles, itemOf: ((LedgerRecord) -> StreamItem?)?, digest: LedgerDigest?,
-        streamCount: Int
+        streams: StreamPartitions
     ) {
         self.store = store
         self.roles = roles
@@ -389,23 +391,24 @@ struct ChainWalk {
         self.digest = digest
         digestHash = digest.map { $0.hash.withUnsafeBytes { HashValue($0) } }
         digestSeen = digest == nil || digest!.seq == 0
-        streams.reserveCapacity(streamCount)
+        self.streams = streams
     }
 
     /// Checks a chunk read beforehand, record by record in seq order, once every core is done with it.
     mutating func check(_ chunk: ChunkReading) throws {
         let read = chunk.readings()
         let blocks = chunk.merkleBlocks()
+        let versions = chunk.streamVersions()
         for (index, entry) in chunk.chunk.enumerated() {
             try check(
                 seq: entry.seq, value: entry.value, read[index], merkleNodes: chunk.merkle.nodes,
-                block: blocks.leaf(at: index), blockLevel: blocks.level)
+                block: blocks.leaf(at: index), blockLevel: blocks.level, versionBefore: versions[index])
         }
     }
 
     private mutating func check(
         seq: Int64, value: UnsafeRawBufferPointer, _ reading: RecordReading?, merkleNodes: MerkleNodes?,
-        block: MerkleBlocks.Leaf, blockLevel: Int
+        block: MerkleBlocks.Leaf, blockLevel: Int, versionBefore: Int64
     ) throws {
         let expected = previous.seq + 1
         guard seq == expected else {
@@ -447,26 +450,10 @@ struct ChainWalk {
             throw VerificationFailure(
                 seq: seq, reason: "the Merkle tree's nodes for this record do not match the records")
         }
-        // One hash probe per record, its hash made on the parallel side; the
-        // state is updated where it lies.
-        let stream = StreamKey(fields.stream, hash: reading.streamHash)
-        if let slot = streams.index(forKey: stream) {
-            let state = streams.values[slot]
-            guard fields.version == state.version + 1 else {
-                throw VerificationFailure(
-                    seq: seq, reason: "\(fields.stream.string) jumps from version \(state.version) to \(fields.version)"
-                )
-            }
-            streams.values[slot] = state.appending(fields.occurredAt, role: reading.role)
-        } else {
-            guard fields.version == 1 else {
-                throw VerificationFailure(
-                    seq: seq, reason: "\(fields.stream.string) jumps from version 0 to \(fields.version)")
-            }
-            // The table keeps its own copy of the name: probes then compare
-            // against memory close at hand, not the page of the stream's first record.
-            streams[StreamKey(FieldBytes(names.copy(fields.stream.bytes)), hash: reading.streamHash)] = .opened(
-                on: fields.occurredAt, role: reading.role)
+        // The stream's version before this record, found on the parallel side.
+        guard fields.version == versionBefore + 1 else {
+            throw VerificationFailure(
+                seq: seq, reason: "\(fields.stream.string) jumps from version \(versionBefore) to \(fields.version)")
         }
         idSum.add(reading.idTerm)
         streamSum.add(reading.streamTerm)
@@ -554,21 +541,45 @@ final class ChunkReading: @unchecked Sendable {
     private var result: [RecordReading?] = []
     private var blocks = MerkleBlocks.none
     private let done = DispatchGroup()
+    /// Each record's stream version before it, found by the stream partitions.
+    private let versions: UnsafeMutableBufferPointer<Int64>
+    private let versionsDone = DispatchGroup()
 
     init(
         _ chunk: [(seq: Int64, value: UnsafeRawBufferPointer)], vault: [UnsafeRawBufferPointer?],
-        opening: VaultOpening, roles: TypeRoles, merkle: MerkleReading
+        opening: VaultOpening, roles: TypeRoles, streams: StreamPartitions, merkle: MerkleReading
     ) {
         self.chunk = chunk
         self.merkle = merkle
         self.vault = vault
         self.opening = opening
         self.roles = roles
+        versions = .allocate(capacity: chunk.count)
+        versions.initialize(repeating: -1)
         done.enter()
         DispatchQueue.global().async { [self] in
             read()
             done.leave()
         }
+        // Queued now, on the walk's thread, so that every partition takes the chunks in seq order.
+        streams.follow(self, group: versionsDone)
+    }
+
+    /// Called by a stream partition once the chunk is read: the records of its
+    /// streams, in seq order, with the version each found its stream at.
+    func apply(_ partition: StreamPartitions.Partition) {
+        done.wait()
+        for index in result.indices {
+            guard let reading = result[index], let fields = reading.fields, partition.owns(reading.streamHash)
+            else { continue }
+            versions[index] = partition.advance(fields, hash: reading.streamHash, role: reading.role)
+        }
+    }
+
+    /// Each record's stream version before it (-1 where the record could not be read).
+    func streamVersions() -> UnsafeMutableBufferPointer<Int64> {
+        versionsDone.wait()
+        return versions
     }
 
     private func read() {
@@ -598,7 +609,84 @@ final class ChunkReading: @unchecked Sendable {
         return blocks
     }
 
-    deinit { done.wait() }
+    deinit {
+        done.wait()
+        versionsDone.wait()
+        versions.deallocate()
+    }
+}
+
+/// The streams' versions and states rebuilt from the records on every core:
+/// each partition owns the streams whose name hashes to it, keeps their table,
+/// and takes every chunk in seq order on a serial queue of its own. The walk
+/// then only compares each record's version with the one found before it.
+final class StreamPartitions: @unchecked Sendable {
+    /// The streams of one partition; touched only on its queue, and read once
+    /// the walk is over.
+    final class Partition: @unchecked Sendable {
+        let number: Int
+        let count: Int
+        let queue: DispatchQueue
+        var table: [StreamKey: StreamState] = [:]
+        /// The stream names the table's keys point into: probes compare
+        /// against memory close at hand, not the page of the stream's first record.
+        let names = ByteArena()
+
+        init(number: Int, of count: Int, expected: Int) {
+            self.number = number
+            self.count = count
+            queue = DispatchQueue(label: "sunledger.verify.streams.\(number)")
+            table.reserveCapacity(expected / count + 16)
+        }
+
+        func owns(_ hash: Int) -> Bool { Int(UInt(bitPattern: hash) % UInt(count)) == number }
+
+        /// Takes a record of one of its streams; returns the stream's version before it (0 for a new stream).
+        func advance(_ fields: RecordFields, hash: Int, role: StreamRole) -> Int64 {
+            let key = StreamKey(fields.stream, hash: hash)
+            if let slot = table.index(forKey: key) {
+                let state = table.values[slot]
+                if fields.version == state.version + 1 {
+                    table.values[slot] = state.appending(fields.occurredAt, role: role)
+                }
+                return state.version
+            }
+            if fields.version == 1 {
+                table[StreamKey(FieldBytes(names.copy(fields.stream.bytes)), hash: hash)] = .opened(
+                    on: fields.occurredAt, role: role)
+            }
+            return 0
+        }
+    }
+
+    let partitions: [Partition]
+
+    init(expected: Int) {
+        let count = max(1, Parallel.coreCount)
+        partitions = (0..<count).map { Partition(number: $0, of: count, expected: expected) }
+    }
+
+    /// Has every partition take `chunk`'s records once it is read; `group` is left when all have.
+    func follow(_ chunk: ChunkReading, group: DispatchGroup) {
+        for partition in partitions {
+            group.enter()
+            partition.queue.async {
+                chunk.apply(partition)
+                group.leave()
+            }
+        }
+    }
+
+    /// Streams seen.
+    var count: Int { partitions.reduce(0) { $0 + $1.table.count } }
+
+    /// The state rebuilt for `stream`.
+    func state(of stream: StreamKey) -> StreamState? {
+        partitions[Int(UInt(bitPattern: stream.hash) % UInt(partitions.count))].table[stream]
+    }
+
+    /// The names of the streams seen.
+    var names: [String] { partitions.flatMap { $0.table.keys.map(\.bytes.string) } }
 }
 
 /// Opens vault entries on any thread during verification: the master key is

@@ -1,5 +1,6 @@
 import Crypto
 import EventStore
+import Foundation
 import LMDBKit
 import LedgerValues
 import Testing
@@ -20,7 +21,7 @@ func verifyAfterTampering(
         }
         do {
             let env = try LMDBEnvironment(path: path)
-            let names = ["records", "ids", "stream-index", "streams", "vault", "meta"]
+            let names = ["records", "ids", "stream-index", "streams", "vault", "meta", "merkle"]
             let dbs = Dictionary(uniqueKeysWithValues: zip(names, try env.openDatabases(named: names)))
             try env.write { try tamper($0, dbs) }
         }
@@ -65,6 +66,33 @@ struct VerificationTests {
             try txn.put(hash + canonical, forKey: key(3), in: dbs["records"]!)
         }
         #expect(failure?.seq == 3 || failure?.seq == 4)
+    }
+
+    @Test("a version skipped in a stream is named, even when every hash after it is made again")
+    func skippedVersion() throws {
+        let failure = try verifyAfterTampering { txn, dbs in
+            // Seq 5 is person-P1's fourth event: it is made to say version 5, and the chain
+            // from it on is hashed again, so that only the stream's versions give it away.
+            // (The Merkle tree goes, as in a ledger made before it.)
+            try txn.removeAll(in: dbs["merkle"]!)
+            var previous = Array(try #require(try txn.value(in: dbs["records"]!, forKey: key(4))).prefix(32))
+            for seq: Int64 in 5...7 {
+                let value = try #require(try txn.value(in: dbs["records"]!, forKey: key(seq)))
+                var text = String(decoding: value[32...], as: UTF8.self)
+                let link = try #require(text.range(of: #""prevHash":""#))
+                let hex = link.upperBound..<text.index(link.upperBound, offsetBy: 64)
+                text.replaceSubrange(hex, with: previous.map { String(format: "%02x", $0) }.joined())
+                if seq == 5 { text = text.replacingOccurrences(of: #""version":4}"#, with: #""version":5}"#) }
+                let canonical = Array(text.utf8)
+                previous = Array(Crypto.SHA256.hash(data: canonical))
+                try txn.put(previous + canonical, forKey: key(seq), in: dbs["records"]!)
+            }
+            var head = try #require(try txn.value(in: dbs["meta"]!, forKey: Array("head".utf8)))
+            head.replaceSubrange(8..<40, with: previous)
+            try txn.put(head, forKey: Array("head".utf8), in: dbs["meta"]!)
+        }
+        #expect(failure?.seq == 5)
+        #expect(failure?.reason == "person-P1 jumps from version 3 to 5")
     }
 
     @Test("a missing record is named")

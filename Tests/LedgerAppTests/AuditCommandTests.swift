@@ -14,7 +14,8 @@ struct AuditCommandTests {
             let ledger = dir + "/ledger"
             #expect(try sunledger("import", workedExample, "--ledger", ledger).status == 0)
             let prove = try sunledger("prove", "10", "--ledger", ledger)
-            #expect(prove.status == 2 && prove.stderr.contains("is not a leaf of the tree of size 9"), "\(prove.stderr)")
+            #expect(
+                prove.status == 2 && prove.stderr.contains("is not a leaf of the tree of size 9"), "\(prove.stderr)")
             #expect(try sunledger("prove", "0", "--ledger", ledger).status == 2)
             let beyond = try sunledger("prove", "5", "--tree-size", "100", "--ledger", ledger)
             #expect(beyond.status == 2 && beyond.stderr.contains("the ledger holds 9 records"), "\(beyond.stderr)")
