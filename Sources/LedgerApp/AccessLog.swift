@@ -52,6 +52,10 @@ public enum AccessLog {
         guard !trimmed.isEmpty, purpose.count <= 256 else {
             throw AppError.usage("\(option) must be 1–256 characters, not only spaces (got \(purpose.count))")
         }
+        // One line of plain text: a line break or other control character could forge log entries.
+        guard !purpose.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw AppError.usage("\(option) must be one line of text, without line breaks or other control characters")
+        }
         return purpose
     }
 

@@ -65,6 +65,7 @@ struct APIProblem: Error {
         case let error as LedgerError:
             switch error {
             case .noSuchLeaf, .noSuchTreeSize: return .notFound(error.description)
+            case .earlierSizeTooLarge: return .badRequest(error.description)
             case .noMerkleTree: return APIProblem(status: .conflict, message: error.description)
             case .outOfSpace:
                 return APIProblem(

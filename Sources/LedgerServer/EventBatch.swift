@@ -16,6 +16,20 @@ struct EventBatch {
     /// One line per event, for the importer.
     let lines: [UInt8]
 
+    /// Whether an event of the batch has type `type`. Its name written out, or
+    /// any escape (`\u`) that could spell it, sends the lines through the parser;
+    /// a batch with neither cannot hold it.
+    func holds(type: String) -> Bool {
+        let name = Array(type.utf8)
+        guard lines.firstRange(of: name) != nil || lines.firstRange(of: Array(#"\u"#.utf8)) != nil else {
+            return false
+        }
+        return lines.split(separator: UInt8(ascii: "\n")).contains { line in
+            guard case .object(let event)? = try? JSONParser.parse(Array(line)) else { return false }
+            return event["type"]?.stringValue == type
+        }
+    }
+
     init(body: [UInt8]) throws {
         var lines: [UInt8] = []
         lines.reserveCapacity(body.count + 16)

@@ -140,9 +140,14 @@ public struct LedgerAPI: Sendable {
     /// `POST /events`: one event (a JSON object) or a batch (a JSON array) in
     /// the interchange form, stored all or nothing.
     func append(_ request: Request) async throws -> Response {
-        _ = try gate.admit(request, for: .append)
+        let caller = try gate.admit(request, for: .append)
         let body = try await collectBody(request)
         let batch = try EventBatch(body: body)
+        // An erasure cannot be undone: only a role that may erase appends one,
+        // and then through POST /erasures, recorded as the token's holder.
+        if !caller.role.may(.erase), batch.holds(type: EventType.personPiiErased.rawValue) {
+            throw Gate.forbidden(caller.role, .erase)
+        }
         let started = ContinuousClock.now
         do {
             let result = try await appends.append(batch.lines, count: batch.count)

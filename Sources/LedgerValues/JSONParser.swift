@@ -106,6 +106,9 @@ public struct JSONParser: ~Copyable {
         position += 1
         var members: [(key: String, value: JSONValue)] = []
         members.reserveCapacity(12)
+        // Small objects look for a repeated key among the members; past a few
+        // dozen keys a set of them does, so that no object costs more than linear time.
+        var seen: Set<MemberKey>?
         skipWhitespace()
         if position < bytes.count && bytes[position] == UInt8(ascii: "}") {
             position += 1
@@ -118,9 +121,14 @@ public struct JSONParser: ~Copyable {
             }
             let keyStart = position
             let key = try parseString()
-            if members.contains(where: { sameBytes($0.key, key) }) {
-                throw error("the key \"\(key)\" appears twice", at: keyStart)
+            let repeated: Bool
+            if seen == nil, members.count < MemberKey.linearSearchLimit {
+                repeated = members.contains { sameBytes($0.key, key) }
+            } else {
+                if seen == nil { seen = Set(members.map { MemberKey($0.key) }) }
+                repeated = !seen!.insert(MemberKey(key)).inserted
             }
+            if repeated { throw error("the key \"\(key)\" appears twice", at: keyStart) }
             skipWhitespace()
             guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else {
                 throw error("expected ':' after the key \"\(key)\"")
@@ -331,4 +339,19 @@ public struct JSONParser: ~Copyable {
     @inline(__always) private func isDigit(_ byte: UInt8) -> Bool {
         byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
     }
+}
+
+/// An object's key, compared and hashed by its UTF-8 bytes (as JSON keys are),
+/// not by Unicode canonical equivalence (as Swift strings are).
+private struct MemberKey: Hashable {
+    /// Objects with fewer keys are searched member by member.
+    static let linearSearchLimit = 32
+
+    let key: String
+
+    init(_ key: String) { self.key = key }
+
+    static func == (a: MemberKey, b: MemberKey) -> Bool { sameBytes(a.key, b.key) }
+
+    func hash(into hasher: inout Hasher) { hashBytes(key, into: &hasher) }
 }

@@ -66,6 +66,15 @@ struct PersonalDataTests {
             try await client.execute(
                 uri: "/export?pii=full", method: .get, headers: office.headers(.privacy, [purpose: "   "])
             ) { #expect($0.status == .badRequest) }
+            // A line break (or NUL) in the purpose could forge a line of the log: refused.
+            for forged in ["audit%0a9  2020-01-01T00:00:00.000Z  auditor-1  GET /export", "%00", "a%09b"] {
+                try await client.execute(
+                    uri: "/export?pii=full", method: .get, headers: office.headers(.privacy, [purpose: forged])
+                ) { response in
+                    #expect(response.status == .badRequest)
+                    #expect(text(response).contains("without line breaks or other control characters"))
+                }
+            }
             #expect(try AccessLog.entries(of: office.ledger).isEmpty)
 
             // A purpose in Chinese travels percent-encoded.
@@ -87,6 +96,27 @@ struct PersonalDataTests {
             #expect(entries.map(\.who) == ["privacy-1", "privacy-1"])
             #expect(entries.map(\.purpose) == [why, "appeal"])
             #expect(entries.map(\.what) == ["GET /export pii seq 1–end", "GET /streams/person-P2"])
+        }
+    }
+
+    @Test(
+        "a clerk's batch holding an erasure is refused (403), even with its type spelled in escapes, and stores nothing"
+    )
+    func clerkCannotErase() async throws {
+        try await withOffice { office, client in
+            let before = try office.ledger.digest()
+            let erasure =
+                #"{"id":"x-erase","stream":"person-P2","type":"PersonPiiErased","occurredAt":"2024-12-20","actor":"privacy-1","orgUnit":"malu","data":{"reason":"asked"}}"#
+            let escaped = erasure.replacingOccurrences(of: "PersonPiiErased", with: #"PersonPii\u0045rased"#)
+            for batch in [erasure, "[" + erasure + "]", escaped] {
+                try await client.execute(
+                    uri: "/events", method: .post, headers: office.headers(.clerk), body: body(batch)
+                ) { response in
+                    #expect(response.status == .forbidden)
+                    #expect(text(response).contains("a clerk may not erase personal data"))
+                }
+            }
+            #expect(try office.ledger.digest() == before)
         }
     }
 

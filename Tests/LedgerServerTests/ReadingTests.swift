@@ -103,6 +103,12 @@ struct ReadingTests {
             try await client.execute(uri: "/proofs/99", method: .get, headers: office.headers(.auditor)) { response in
                 #expect(response.status == .notFound)
             }
+            try await client.execute(uri: "/consistency/5?treeSize=3", method: .get, headers: office.headers(.auditor))
+            {
+                response in
+                #expect(response.status == .badRequest)
+                #expect(text(response).contains("the earlier tree size 5 is larger than the tree size 3"))
+            }
             try await client.execute(uri: "/proofs/first", method: .get, headers: office.headers(.auditor)) {
                 response in
                 #expect(response.status == .badRequest)

@@ -20,6 +20,26 @@ struct JSONParsingTests {
         }
     }
 
+    @Test("a repeated key is found among thousands, and keys equal only as Unicode are not repeats")
+    func repeatedKeyAmongMany() throws {
+        let members = (0..<20_000).map { #""k\#($0)":\#($0)"# }
+        let many = "{" + members.joined(separator: ",") + "}"
+        #expect(try JSONParser.parse(many).objectValue?.count == 20_000)
+        for repeated in [5, 31, 32, 19_999] {
+            let text = "{" + (members + [#""k\#(repeated)":0"#]).joined(separator: ",") + "}"
+            #expect {
+                try JSONParser.parse(text)
+            } throws: { error in
+                (error as? JSONSyntaxError)?.reason.contains("\"k\(repeated)\" appears twice") == true
+            }
+        }
+        // "é" precomposed and as e + combining accent: two keys, in a small object and a large one.
+        let accents = #""\u00e9":1,"e\u0301":2"#
+        #expect(try JSONParser.parse("{" + accents + "}").objectValue?.count == 2)
+        #expect(
+            try JSONParser.parse("{" + (members + [accents]).joined(separator: ",") + "}").objectValue?.count == 20_002)
+    }
+
     @Test("integers are exact across the whole signed 64-bit range")
     func integers() throws {
         #expect(try JSONParser.parse("9223372036854775807") == .integer(.max))
