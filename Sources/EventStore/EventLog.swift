@@ -276,6 +276,11 @@ public final class EventLog: @unchecked Sendable {
         }
     }
 
+    /// The seq of the event stored under idempotency key `id`, if any.
+    public func seq(ofID id: String) throws -> Int64? {
+        try env.read { try StoreTransaction(txn: $0, dbs: dbs, keys: vaultKeys).seq(ofID: id) }
+    }
+
     /// The stored hash of the record at `seq`.
     public func hash(at seq: Int64) throws -> [UInt8]? {
         try env.read { try StoreTransaction(txn: $0, dbs: dbs, keys: vaultKeys).hash(at: seq) }

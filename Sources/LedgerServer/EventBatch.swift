@@ -16,17 +16,26 @@ struct EventBatch {
     /// One line per event, for the importer.
     let lines: [UInt8]
 
-    /// Whether an event of the batch has type `type`. Its name written out, or
-    /// any escape (`\u`) that could spell it, sends the lines through the parser;
-    /// a batch with neither cannot hold it.
+    /// Whether an event of the batch has type `type`.
     func holds(type: String) -> Bool {
-        let name = Array(type.utf8)
-        guard lines.firstRange(of: name) != nil || lines.firstRange(of: Array(#"\u"#.utf8)) != nil else {
-            return false
+        events(mentioning: type).contains { $0["type"]?.stringValue == type }
+    }
+
+    /// The ids of the events of the batch that carry personal data (`pii`).
+    var idsWithPersonalData: [String] {
+        events(mentioning: "pii").compactMap { $0["pii"] != nil ? $0["id"]?.stringValue : nil }
+    }
+
+    /// The events (parsed) of a batch whose bytes hold `word` or any escape
+    /// (`\u`) that could spell it; none when they hold neither, as then no key
+    /// or value of any event can be `word`.
+    private func events(mentioning word: String) -> [JSONObject] {
+        guard lines.firstRange(of: Array(word.utf8)) != nil || lines.firstRange(of: Array(#"\u"#.utf8)) != nil else {
+            return []
         }
-        return lines.split(separator: UInt8(ascii: "\n")).contains { line in
-            guard case .object(let event)? = try? JSONParser.parse(Array(line)) else { return false }
-            return event["type"]?.stringValue == type
+        return lines.split(separator: UInt8(ascii: "\n")).compactMap { line in
+            guard case .object(let event)? = try? JSONParser.parse(Array(line)) else { return nil }
+            return event
         }
     }
 

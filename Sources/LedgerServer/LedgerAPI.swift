@@ -148,6 +148,21 @@ public struct LedgerAPI: Sendable {
         if !caller.role.may(.erase), batch.holds(type: EventType.personPiiErased.rawValue) {
             throw Gate.forbidden(caller.role, .erase)
         }
+        // A stored event sent again is judged with its personal data: "duplicate"
+        // or "other pii" would tell a role that may not read that data whether a
+        // guess of it is right. Such a role may not send an event with personal
+        // data again; one answer, whatever the data.
+        if !caller.role.may(.readPersonalData) {
+            for id in batch.idsWithPersonalData {
+                if let seq = try ledger.log.seq(ofID: id) {
+                    throw APIProblem(
+                        status: .conflict,
+                        message:
+                            "\"\(id)\" is already stored as seq \(seq); an event with personal data is not judged again for a role that may not read it"
+                    )
+                }
+            }
+        }
         let started = ContinuousClock.now
         do {
             let result = try await appends.append(batch.lines, count: batch.count)

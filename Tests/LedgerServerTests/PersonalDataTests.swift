@@ -120,6 +120,34 @@ struct PersonalDataTests {
         }
     }
 
+    @Test("a clerk re-sending a stored event with personal data gets one answer, whether the data is right or not")
+    func noPersonalDataOracle() async throws {
+        try await withOffice { office, client in
+            let registration =
+                #"{"id":"e1","stream":"person-P1","type":"PersonRegistered","occurredAt":"2020-03-01","recordedAt":"2020-03-02T01:00:00Z","actor":"staff-001","orgUnit":"anting","data":{"sex":"F","birthDate":"1980-02-29","category":"physical","grade":3,"residence":"anting"},"pii":{"name":"王芳","idNumber":"ID"}}"#
+            var answers: [String] = []
+            for guess in ["310114198002290025", "310114198002290041"] {
+                let event = registration.replacingOccurrences(of: #""ID""#, with: "\"\(guess)\"")
+                try await client.execute(
+                    uri: "/events", method: .post, headers: office.headers(.clerk), body: body(event)
+                ) { response in
+                    #expect(response.status == .conflict)
+                    answers.append(text(response))
+                }
+            }
+            #expect(answers.count == 2 && answers[0] == answers[1])
+            #expect(answers.first?.contains("is already stored as seq 1") == true)
+            // The privacy officer's role may read the data, so its resend is judged as usual.
+            let right = registration.replacingOccurrences(of: #""ID""#, with: #""310114198002290025""#)
+            try await client.execute(
+                uri: "/events", method: .post, headers: office.headers(.admin), body: body(right)
+            ) { response in
+                #expect(response.status == .ok)
+                #expect(text(response).contains("\"duplicate\":true"))
+            }
+        }
+    }
+
     @Test("a privacy officer erases a person's personal data; every hash still verifies")
     func erasure() async throws {
         try await withOffice { office, client in
