@@ -197,12 +197,24 @@ public struct LedgerAPI: Sendable {
     func erase(_ request: Request) async throws -> Response {
         let caller = try gate.admit(request, for: .erase)
         let body = try await collectBody(request)
-        guard case .object(let object)? = try? JSONParser.parse(body),
-            let person = object["person"]?.stringValue, let reason = object["reason"]?.stringValue
-        else {
-            throw APIProblem.badRequest(
-                "an erasure is {\"person\": \"P000123\", \"reason\": \"…\"}, with orgUnit and on (YYYY-MM-DD) if needed"
-            )
+        let shape =
+            "an erasure is {\"person\": \"P000123\", \"reason\": \"…\"}, with orgUnit and on (YYYY-MM-DD) if needed"
+        let parsed: JSONValue
+        do { parsed = try JSONParser.parse(body) } catch {
+            throw APIProblem.badRequest("\(shape); the body is not JSON: \(error)")
+        }
+        // An erasure cannot be undone: every field it is given must be one it takes, as a string.
+        guard case .object(let object) = parsed else { throw APIProblem.badRequest(shape) }
+        for (key, value) in object {
+            guard ["person", "reason", "orgUnit", "on"].contains(key) else {
+                throw APIProblem.badRequest("\(shape); \"\(key)\" is not one of its fields")
+            }
+            guard value.stringValue != nil else {
+                throw APIProblem.badRequest("\(shape); \"\(key)\" must be a string")
+            }
+        }
+        guard let person = object["person"]?.stringValue, let reason = object["reason"]?.stringValue else {
+            throw APIProblem.badRequest(shape)
         }
         let erasure = Erasure(
             person: person, reason: reason, actor: caller.name, orgUnit: object["orgUnit"]?.stringValue,

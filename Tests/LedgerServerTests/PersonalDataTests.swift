@@ -171,6 +171,18 @@ struct PersonalDataTests {
             try await client.execute(
                 uri: "/erasures", method: .post, headers: office.headers(.privacy), body: body(#"{"person": "P1"}"#)
             ) { #expect($0.status == .badRequest) }
+            for (bad, words) in [
+                (#"{"person": "P2", "reason": "asked", "on": 5}"#, #"on\" must be a string"#),
+                (#"{"person": "P2", "reason": "asked", "extra": "x"}"#, #"extra\" is not one of its fields"#),
+                (#"{"person": "P2", "reason": "asked",}"#, "the body is not JSON"),
+            ] {
+                try await client.execute(
+                    uri: "/erasures", method: .post, headers: office.headers(.privacy), body: body(bad)
+                ) { response in
+                    #expect(response.status == .badRequest)
+                    #expect(text(response).contains(words), "\(text(response))")
+                }
+            }
             try await client.execute(
                 uri: "/erasures", method: .post, headers: office.headers(.privacy),
                 body: body(#"{"person": "P77", "reason": "unknown"}"#)
