@@ -43,7 +43,9 @@ struct EventBatch {
         var lines: [UInt8] = []
         lines.reserveCapacity(body.count + 16)
         var count = 0
-        var index = EventBatch.skipSpace(body, from: 0)
+        // A byte-order mark at the start is skipped, as `import` skips one at the start of a file.
+        let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+        var index = EventBatch.skipSpace(body, from: body.starts(with: bom) ? bom.count : 0)
         guard index < body.count else {
             throw APIProblem.badRequest("the body is empty: send one event (a JSON object) or a batch (a JSON array)")
         }

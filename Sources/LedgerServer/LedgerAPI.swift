@@ -98,8 +98,13 @@ public struct LedgerAPI: Sendable {
     public func application() -> some ApplicationProtocol {
         Application(
             router: router(),
+            // A connection that sends nothing for this long, half a request included, is closed.
+            server: .http1(configuration: .init(idleTimeout: .seconds(LedgerAPI.idleSeconds))),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "sunledger"))
     }
+
+    /// Seconds a connection may stay silent before the server closes it.
+    static let idleSeconds: Int64 = 30
 
     // MARK: Answers
 

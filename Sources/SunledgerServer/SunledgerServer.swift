@@ -23,6 +23,27 @@ struct SunledgerServer: AsyncParsableCommand {
     @Option(name: .customLong("max-body-bytes"), help: "The largest request body accepted (default 8 MiB).")
     var maxBodyBytes = ServerSettings.defaultMaxBodyBytes
 
+    /// Parses the options as `sunledger` does (wrong usage exits 2, cli.md), then serves.
+    static func main() async {
+        let command: SunledgerServer
+        do {
+            command = try parse()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(code == .validationFailure ? 2 : code.rawValue)
+        }
+        do {
+            try await command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0–65535 (got \(port))") }
         guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be more than 0") }

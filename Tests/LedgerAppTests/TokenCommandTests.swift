@@ -4,6 +4,15 @@ import Testing
 
 @Suite("sunledger token")
 struct TokenCommandTests {
+    @Test("serve refuses options it cannot use as wrong usage (exit 2)")
+    func serveWrongUsage() throws {
+        try withScratch { dir in
+            let result = try sunledger("serve", "--max-body-bytes", "0", "--ledger", dir + "/ledger")
+            #expect(result.status == 2, "\(result.stderr)")
+            #expect(result.stderr.contains("--max-body-bytes must be more than 0"))
+        }
+    }
+
     @Test("token add prints the secret once; list shows holders without secrets; revoke ends a token")
     func lifecycle() throws {
         try withScratch { directory in

@@ -35,6 +35,19 @@ struct AppendTests {
         }
     }
 
+    @Test("a body that starts with a byte-order mark is read as `import` reads such a file")
+    func byteOrderMark() async throws {
+        try await withOffice { office, client in
+            try await client.execute(
+                uri: "/events", method: .post, headers: office.headers(.clerk),
+                body: body("\u{FEFF}" + reassessment(id: "bom1"))
+            ) { response in
+                #expect(response.status == .ok, "\(text(response))")
+                #expect(text(response).contains("\"stored\":1"))
+            }
+        }
+    }
+
     @Test("a re-sent id is answered as a duplicate and stored once")
     func duplicate() async throws {
         try await withOffice { office, client in
