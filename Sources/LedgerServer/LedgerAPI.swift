@@ -63,35 +63,93 @@ public struct LedgerAPI: Sendable {
         appends = AppendQueue(ledger: ledger)
     }
 
-    /// The router of every endpoint.
+    /// One endpoint: its method, its path (`:name` stands for one segment), and what answers it.
+    struct Endpoint: Sendable {
+        let method: HTTPRequest.Method
+        let path: String
+        let answer: @Sendable (LedgerAPI, Request, LedgerRequestContext) async throws -> Response
+
+        /// Whether `path` (of a request) is this endpoint's.
+        func serves(_ requested: String) -> Bool {
+            let pattern = path.split(separator: "/")
+            let segments = requested.split(separator: "/")
+            return pattern.count == segments.count
+                && zip(pattern, segments).allSatisfy { $0.first == ":" || $0 == $1 }
+        }
+    }
+
+    /// Every endpoint of the API.
+    static let endpoints: [Endpoint] = [
+        Endpoint(method: .post, path: "/events") { api, request, _ in try await api.append(request) },
+        Endpoint(method: .get, path: "/streams/:stream") { api, request, context in
+            try await api.stream(request, name: context.parameters.get("stream") ?? "")
+        },
+        Endpoint(method: .get, path: "/kpis") { api, request, _ in try await api.kpis(request) },
+        Endpoint(method: .get, path: "/caseload") { api, request, _ in try await api.caseload(request) },
+        Endpoint(method: .get, path: "/export") { api, request, _ in try await api.export(request) },
+        Endpoint(method: .get, path: "/digest") { api, request, _ in try await api.digest(request) },
+        Endpoint(method: .get, path: "/proofs/:seq") { api, request, context in
+            try await api.inclusionProof(request, seq: context.parameters.get("seq") ?? "")
+        },
+        Endpoint(method: .get, path: "/consistency/:fromSize") { api, request, context in
+            try await api.consistencyProof(request, fromSize: context.parameters.get("fromSize") ?? "")
+        },
+        Endpoint(method: .get, path: "/bundles/:stream") { api, request, context in
+            try await api.bundle(request, stream: context.parameters.get("stream") ?? "")
+        },
+        Endpoint(method: .post, path: "/erasures") { api, request, _ in try await api.erase(request) },
+        Endpoint(method: .get, path: "/health") { api, request, _ in try await api.health(request) },
+        Endpoint(method: .get, path: "/metrics") { api, request, _ in try await api.metricsText(request) },
+        Endpoint(method: .get, path: "/") { api, request, context in try await api.dashboard(request, context) },
+        Endpoint(method: .post, path: "/sign-in") { api, request, _ in try await api.signIn(request) },
+    ]
+
+    /// The router of every endpoint; any other method or path is answered in
+    /// JSON too: 405 (with `Allow`) for a path the API has, else 404.
     public func router() -> Router<LedgerRequestContext> {
         let router = Router(context: LedgerRequestContext.self)
         let api = self
-        router.post("/events") { request, _ in await api.answer { try await api.append(request) } }
-        router.get("/streams/:stream") { request, context in
-            await api.answer { try await api.stream(request, name: context.parameters.get("stream") ?? "") }
-        }
-        router.get("/kpis") { request, _ in await api.answer { try await api.kpis(request) } }
-        router.get("/caseload") { request, _ in await api.answer { try await api.caseload(request) } }
-        router.get("/export") { request, _ in await api.answer { try await api.export(request) } }
-        router.get("/digest") { request, _ in await api.answer { try await api.digest(request) } }
-        router.get("/proofs/:seq") { request, context in
-            await api.answer { try await api.inclusionProof(request, seq: context.parameters.get("seq") ?? "") }
-        }
-        router.get("/consistency/:fromSize") { request, context in
-            await api.answer {
-                try await api.consistencyProof(request, fromSize: context.parameters.get("fromSize") ?? "")
+        for endpoint in LedgerAPI.endpoints {
+            router.on(RouterPath(endpoint.path), method: endpoint.method) { request, context in
+                await api.answer { try await endpoint.answer(api, request, context) }
             }
         }
-        router.get("/bundles/:stream") { request, context in
-            await api.answer { try await api.bundle(request, stream: context.parameters.get("stream") ?? "") }
+        // The router looks no further than the deepest node a path reaches: every
+        // endpoint's path and each of its prefixes take the other methods themselves.
+        var paths = Set(["/", "**"])
+        for endpoint in LedgerAPI.endpoints {
+            let segments = endpoint.path.split(separator: "/")
+            for count in 1...max(segments.count, 1) where !segments.isEmpty {
+                paths.insert("/" + segments.prefix(count).joined(separator: "/"))
+            }
+            if !segments.isEmpty { paths.insert(endpoint.path + "/**") }
         }
-        router.post("/erasures") { request, _ in await api.answer { try await api.erase(request) } }
-        router.get("/health") { request, _ in await api.answer { try await api.health(request) } }
-        router.get("/metrics") { request, _ in await api.answer { try await api.metricsText(request) } }
-        router.get("/") { request, context in await api.answer { try await api.dashboard(request, context) } }
-        router.post("/sign-in") { request, _ in await api.answer { try await api.signIn(request) } }
+        for path in paths {
+            let taken = Set(LedgerAPI.endpoints.filter { $0.path == path }.map(\.method))
+            for method: HTTPRequest.Method in [.get, .post, .put, .delete, .patch, .head, .options]
+            where !taken.contains(method) {
+                router.on(RouterPath(path), method: method) { request, _ in LedgerAPI.unrouted(request) }
+            }
+        }
         return router
+    }
+
+    /// The answer to a request no endpoint takes.
+    static func unrouted(_ request: Request) -> Response {
+        let path = request.uri.path
+        let allowed = endpoints.filter { $0.serves(path) }.map(\.method.rawValue)
+        guard !allowed.isEmpty else {
+            return APIProblem.notFound(
+                "there is no \(request.method.rawValue) \(path): see the API's endpoints in the README"
+            )
+            .response
+        }
+        var response = APIProblem(
+            status: .methodNotAllowed,
+            message: "\(path) answers \(allowed.joined(separator: ", ")), not \(request.method.rawValue)"
+        ).response
+        response.headers[.allow] = allowed.joined(separator: ", ")
+        return response
     }
 
     /// The application that serves the API at the settings' address.

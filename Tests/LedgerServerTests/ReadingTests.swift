@@ -13,6 +13,37 @@ import Testing
 
 @Suite("Reading the ledger")
 struct ReadingTests {
+    @Test("a path the API has, asked with another method, is 405 with Allow; any other path is 404; both in JSON")
+    func unrouted() async throws {
+        try await withOffice { office, client in
+            for (method, uri, allow) in [
+                (HTTPRequest.Method.get, "/events", "POST"), (.delete, "/kpis", "GET"),
+                (.put, "/streams/person-P1", "GET"),
+                (.post, "/", "GET"),
+            ] {
+                try await client.execute(uri: uri, method: method, headers: office.headers(.admin)) { response in
+                    #expect(response.status == .methodNotAllowed, "\(method) \(uri)")
+                    #expect(response.headers[.allow] == allow)
+                    let error = try object(response)["error"]?.stringValue ?? ""
+                    #expect(error.contains("answers \(allow)"))
+                }
+            }
+            for uri in ["/nowhere", "/streams", "/proofs/1/2"] {
+                try await client.execute(uri: uri, method: .get, headers: office.headers(.admin)) { response in
+                    #expect(response.status == .notFound, "\(uri)")
+                    let error = try object(response)["error"]?.stringValue ?? ""
+                    #expect(error.contains("there is no GET \(uri)"))
+                }
+            }
+            try await client.execute(uri: "/streams/person-P1", method: .get, headers: office.headers(.admin)) {
+                #expect($0.status == .ok)
+            }
+            try await client.execute(uri: "/", method: .get, headers: office.headers(.admin)) {
+                #expect($0.status == .ok)
+            }
+        }
+    }
+
     @Test("GET /kpis gives exactly the document of kpis.md, as `kpi --json` does")
     func kpis() async throws {
         try await withOffice { office, client in
