@@ -141,11 +141,19 @@ public struct Restorer {
         }
         let pii = object["pii"]
         let saltText = object["piiSalt"]
+        let masked = object["piiMasked"] != nil
         for key in ["hash", "pii", "piiSalt", "piiMasked"] { object[key] = nil }
         let record: LedgerRecord
         do { record = try LedgerRecord(json: object) } catch { throw refuse(error.description, seqHint) }
         guard record.computedHash == hash else {
             throw refuse("hash does not match the record (the line was changed)", record.seq)
+        }
+        // The export-only keys are judged as tools/verify-export judges them.
+        if pii != nil && masked {
+            throw refuse("pii and piiMasked: an export line carries one or the other", record.seq)
+        }
+        if masked && record.piiCommitment == nil {
+            throw refuse("piiMasked: the record has no piiCommitment", record.seq)
         }
         if record.seq <= headSeq { return Line(record: record, hash: hash, event: nil) }
 

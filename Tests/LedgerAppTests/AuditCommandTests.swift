@@ -125,6 +125,19 @@ struct AuditCommandTests {
             let refusedPII = try sunledger("restore", dir + "/pii.jsonl", "--ledger", dir + "/c")
             #expect(refusedPII.status == 1)
             #expect(refusedPII.stderr.contains("seq 1: pii: does not match piiCommitment"))
+
+            // Masked personal data on a record that commits to none: refused here as by tools/verify-export.
+            var masked = lines
+            masked[1] = String(masked[1].dropLast()) + #","piiMasked":{"name":"王*"}}"#
+            try write(masked, to: dir + "/masked.jsonl")
+            let refusedMasked = try sunledger("restore", dir + "/masked.jsonl", "--ledger", dir + "/d")
+            #expect(refusedMasked.status == 1)
+            #expect(
+                refusedMasked.stderr.contains("seq 2: piiMasked: the record has no piiCommitment"),
+                "\(refusedMasked.stderr)")
+            #expect(
+                try run("/usr/bin/env", ["python3", repositoryRoot + "/tools/verify-export", dir + "/masked.jsonl"])
+                    .status != 0)
         }
     }
 
