@@ -43,6 +43,21 @@ public struct Erasure: Sendable {
 
     /// Appends the erasure to `ledger`; throws `ImportRejected` when a rule refuses it.
     public func append(to ledger: Ledger, waiting: (String) -> Void = { _ in }) throws -> ImportReport {
-        try Importer(ledger: ledger).importLines(line(district: ledger.units.district), name: "erase", waiting: waiting)
+        do {
+            return try Importer(ledger: ledger).importLines(
+                line(district: ledger.units.district), name: "erase", waiting: waiting)
+        } catch let rejected as ImportRejected where on == nil {
+            // Dated today, the erasure of a person whose record was closed (deregistered) breaks
+            // events.md §6 rule 5; the way out is to date it at or before the closing.
+            let errors = rejected.errors.map { error in
+                guard error.field == "occurredAt", error.rule.contains("was closed on") else { return error }
+                return LineError(
+                    file: error.file, line: error.line, field: error.field,
+                    rule: error.rule
+                        + "; date the erasure on or before that day (--on YYYY-MM-DD, or \"on\" over HTTP)",
+                    isVersionConflict: error.isVersionConflict)
+            }
+            throw ImportRejected(file: rejected.file, errors: errors, rejectedLines: rejected.rejectedLines)
+        }
     }
 }

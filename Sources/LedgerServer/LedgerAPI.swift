@@ -252,6 +252,9 @@ public struct LedgerAPI: Sendable {
             return Array(buffer.readableBytesView)
         } catch is NIOTooManyBytesError {
             throw tooLarge
+        } catch {
+            // A body that breaks HTTP's framing (a bad chunk size, say) is the client's fault.
+            throw APIProblem.badRequest("the request body cannot be read: \(error)")
         }
     }
 
@@ -491,13 +494,18 @@ public struct LedgerAPI: Sendable {
         }
         let ask = AuditBundle.Request(selection: .stream(stream), asOf: asOf, knownAt: knownAt, who: caller.name)
         let ledger = self.ledger
+        let recordedBy = knownAt
         let files = try await reading { () -> [(String, String)] in
             let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
                 "sunledger-bundle-\(UUID().uuidString)"
             ).path
             defer { try? FileManager.default.removeItem(atPath: scratch) }
-            guard try !ledger.log.history(of: stream).isEmpty else {
-                throw APIProblem.notFound("\(stream) has no events in the ledger")
+            // As GET /streams answers: a stream with nothing recorded by knownAt is not found.
+            let recorded = try ledger.log.history(of: stream).contains { entry in
+                recordedBy.map { entry.record.recordedAt <= $0 } ?? true
+            }
+            guard recorded else {
+                throw APIProblem.notFound("\(stream): no events" + (recordedBy.map { " recorded by \($0)" } ?? ""))
             }
             let written = try AuditBundle(ledger: ledger).write(ask, to: scratch)
             return try written.files.map { name in

@@ -99,4 +99,20 @@ struct ErasureFiguresTests {
             #expect(empty.stderr.contains("data.reason: must be 1–128 characters"))
         }
     }
+
+    @Test("erasing a deregistered person today says how: date it at or before the closing, which then succeeds")
+    func eraseAfterClosing() throws {
+        try withScratch { dir in
+            let ledger = dir + "/ledger"
+            #expect(try sunledger("import", workedExample, "--ledger", ledger).status == 0)
+            let today = try sunledger("erase", "P2", "--reason", "the family asked", "--actor", "a", "--ledger", ledger)
+            #expect(today.status == 1)
+            #expect(
+                today.stderr.contains(
+                    "was closed on 2024-12-20; date the erasure on or before that day (--on YYYY-MM-DD"))
+            let dated = try sunledger(
+                "erase", "P2", "--reason", "the family asked", "--actor", "a", "--on", "2024-12-20", "--ledger", ledger)
+            #expect(dated.status == 0, "\(dated.stderr)")
+        }
+    }
 }

@@ -164,6 +164,15 @@ struct ReadingTests {
             try await client.execute(uri: "/bundles/person-P404", method: .get, headers: office.headers(.auditor)) {
                 #expect($0.status == .notFound)
             }
+            // Nothing of the stream recorded by knownAt: not found, as GET /streams answers.
+            for uri in [
+                "/bundles/person-P1?knownAt=2019-01-01T00:00:00Z", "/streams/person-P1?knownAt=2019-01-01T00:00:00Z",
+            ] {
+                try await client.execute(uri: uri, method: .get, headers: office.headers(.auditor)) { response in
+                    #expect(response.status == .notFound, "\(uri)")
+                    #expect(text(response).contains("person-P1: no events recorded by 2019-01-01T00:00:00.000Z"))
+                }
+            }
         }
     }
 
