@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 
+@testable import LedgerApp
+
 @Suite("sunledger import", .serialized)
 struct ImportCommandTests {
     @Test("a good file is stored and counted; importing it again stores nothing and counts duplicates")
@@ -86,6 +88,16 @@ struct ImportCommandTests {
             #expect(restored.status == 0, "\(restored.stderr)")
             #expect(try sunledger("verify", "--ledger", dir + "/copy").status == 0)
         }
+    }
+
+    @Test("the directory part of a path, bare names and the root included (paths are checked with it)")
+    func parentDirectories() {
+        #expect(parentDirectory(of: "ledger") == "")
+        #expect(parentDirectory(of: "a/b") == "a")
+        #expect(parentDirectory(of: "a/b/") == "a")
+        #expect(parentDirectory(of: "/x") == "/")
+        #expect(parentDirectory(of: "/") == "/")
+        #expect(parentDirectory(of: "/srv/ledgers/jiading") == "/srv/ledgers")
     }
 
     @Test("paths that cannot serve are wrong usage (exit 2) said in words, and a failed export leaves no file behind")
