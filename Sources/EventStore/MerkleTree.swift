@@ -114,19 +114,9 @@ struct MerkleFrontier {
     mutating func append(
         leaf hash: HashValue, _ completed: (_ number: UInt64, _ hash: HashValue) throws -> Void
     ) rethrows {
-        let leaf = count
-        var number = 2 * leaf - UInt64(leaf.nonzeroBitCount)
-        var hash = hash
-        try completed(number, hash)
-        var level: UInt64 = 0
-        while leaf & (1 << level) != 0 {
-            hash = MerkleTree.nodeHash(subtrees.removeLast(), hash)
-            number += 1
-            level += 1
-            try completed(number, hash)
-        }
-        subtrees.append(hash)
-        count += 1
+        // A leaf is a subtree of one leaf, whose own node is new too.
+        try completed(2 * count - UInt64(count.nonzeroBitCount), hash)
+        _ = try append(subtree: hash, level: 0, completed)
     }
 
     /// Appends a complete subtree of 2^`level` leaves whose root is `hash`
@@ -154,10 +144,13 @@ struct MerkleFrontier {
     }
 
     /// The root of the leaves so far.
-    var root: [UInt8] {
-        guard var root = subtrees.last else { return MerkleTree.emptyRoot }
+    var root: [UInt8] { subtrees.isEmpty ? MerkleTree.emptyRoot : rootHash.bytes }
+
+    /// The root of the leaves so far as a hash value (zero for no leaves).
+    var rootHash: HashValue {
+        guard var root = subtrees.last else { return .zero }
         for subtree in subtrees.dropLast().reversed() { root = MerkleTree.nodeHash(subtree, root) }
-        return root.bytes
+        return root
     }
 }
 

@@ -110,7 +110,7 @@ extension EventLog {
             let vault = try VaultOpening(store)
             // A ledger made before the tree has none until its next append: its
             // root is still recomputed for a digest, but there are no nodes to compare.
-            let planted = try head.seq == 0 || txn.count(in: dbs.merkle) > 0
+            let planted = try store.hasMerkleTree(last: head.seq)
             let previous = try txn.withCursor(on: dbs.merkle) { cursor in
                 var storedNodes = StoredMerkleNodes(cursor)
                 var leavesRead: UInt64 = 0
@@ -981,7 +981,7 @@ struct MerkleBlocks {
         }
         let hashed = Parallel.map(starts.count, minimumPerCore: 1) { block in
             MerkleBlocks.hash(
-                leaves[starts[block]..<(starts[block] + Int(size))], level: level,
+                leaves[starts[block]..<(starts[block] + Int(size))],
                 firstLeaf: merkle.firstLeaf + UInt64(starts[block]), nodes: merkle.nodes)
         }
         self.init(level: level, starts: starts, roots: hashed.map(\.root), matches: hashed.map(\.matches))
@@ -989,27 +989,19 @@ struct MerkleBlocks {
 
     /// The root of one block, and whether each leaf's nodes in it match the stored ones.
     private static func hash(
-        _ leaves: ArraySlice<HashValue>, level: Int, firstLeaf: UInt64, nodes: MerkleNodes?
+        _ leaves: ArraySlice<HashValue>, firstLeaf: UInt64, nodes: MerkleNodes?
     ) -> (root: HashValue, matches: [Bool]) {
-        var stack: [HashValue] = []
-        stack.reserveCapacity(level + 1)
+        // The block is a whole tree of its own: its nodes are the ledger's numbered from
+        // the block's first leaf on (2j − popcount(j) adds up, the block being aligned).
+        let first = 2 * firstLeaf - UInt64(firstLeaf.nonzeroBitCount)
+        var block = MerkleFrontier()
         var matches = [Bool](repeating: true, count: leaves.count)
-        for (offset, leafHash) in leaves.enumerated() {
-            let leaf = firstLeaf + UInt64(offset)
-            var number = 2 * leaf - UInt64(leaf.nonzeroBitCount)
-            var hash = leafHash
-            var holds = nodes?.holds(hash, at: number) ?? true
-            var height = 0
-            while height < level, leaf & (1 << UInt64(height)) != 0 {
-                hash = MerkleTree.nodeHash(stack.removeLast(), hash)
-                number += 1
-                height += 1
-                holds = holds && (nodes?.holds(hash, at: number) ?? true)
+        for (offset, leaf) in leaves.enumerated() {
+            block.append(leaf: leaf) { number, node in
+                if let nodes, !nodes.holds(node, at: first + number) { matches[offset] = false }
             }
-            stack.append(hash)
-            matches[offset] = holds
         }
-        return (stack.last ?? .zero, matches)
+        return (block.rootHash, matches)
     }
 
     /// What the walk does with the leaf at `position` of the chunk.
