@@ -112,6 +112,13 @@ public final class AppendSession {
         try store.hash(at: seq)
     }
 
+    /// `offer(_:)` for an event held in a class's stored property: lent in
+    /// place, where passing the property would copy the event (a reference
+    /// count taken and given back for each of its fields). The event is read, never changed.
+    public func offer(lending event: inout NewEvent) throws -> Admission {
+        try offer(event)
+    }
+
     /// Judges `event` and, when it is admitted, stores it. A rejected event
     /// changes nothing; the caller decides whether the session goes on.
     public func offer(_ event: NewEvent) throws -> Admission {
@@ -142,7 +149,7 @@ public final class AppendSession {
             type: event.type, version: version, into: &suffix)
         var hasher = prepared.hasher
         suffix.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-        let hash = hasher.finalize().withUnsafeBytes { Array($0) }
+        let hash = hasher.finalize()
         if let restored = event.restoration, restored.hash != hash {
             throw LedgerError.rejected(
                 index: appended,

@@ -211,9 +211,8 @@ struct HashValue: Equatable {
 
     /// SHA-256 of `bytes`.
     init(hashing bytes: UnsafeRawBufferPointer) {
-        var hasher = SHA256()
-        hasher.update(bufferPointer: bytes)
-        self = hasher.finalize().withUnsafeBytes { HashValue($0) }
+        self = .zero
+        withUnsafeMutableBytes(of: &words) { SHA256.hash(bytes, into: $0.baseAddress!) }
     }
 
     var bytes: [UInt8] { withUnsafeBytes(of: words) { Array($0) } }

@@ -28,7 +28,7 @@ struct SHA256: @unchecked Sendable {
     }
 
     /// The digest of `bytes`, written to the 32 bytes at `digest`: no state
-    /// kept and nothing allocated, for the Merkle tree's short messages.
+    /// kept and nothing allocated, for the many hashes of a verification.
     static func hash(_ bytes: UnsafeRawBufferPointer, into digest: UnsafeMutableRawPointer) {
         // The low-level calls on a context on the stack: OpenSSL 3's one-shot
         // SHA256() looks the algorithm up anew on every call.

@@ -111,6 +111,8 @@ extension EventLog {
             // A ledger made before the tree has none until its next append: its
             // root is still recomputed for a digest, but there are no nodes to compare.
             let planted = try store.hasMerkleTree(last: head.seq)
+            // The two indexes are summed beside the walk, in a transaction of their own on the same snapshot.
+            let indexSums = IndexSums(env: env, ids: dbs.ids, streams: dbs.streamIndex, snapshot: txn.snapshot)
             let previous = try txn.withCursor(on: dbs.merkle) { cursor in
                 var storedNodes = StoredMerkleNodes(cursor)
                 var leavesRead: UInt64 = 0
@@ -173,11 +175,16 @@ extension EventLog {
                 try findOrphanVaultEntry(store)
             }
             try checkSlotCounter(store)
-            try checkIndex(dbs.ids, against: walk.idSum, store: store, last: previous.seq, name: "id") { fields in
+            let summed = indexSums.result()
+            try checkIndex(
+                dbs.ids, against: walk.idSum, summed: summed?.ids, store: store, last: previous.seq, name: "id"
+            ) { fields in
                 Array(fields.id.bytes)
             }
-            try checkIndex(dbs.streamIndex, against: walk.streamSum, store: store, last: previous.seq, name: "stream") {
-                fields in
+            try checkIndex(
+                dbs.streamIndex, against: walk.streamSum, summed: summed?.streams, store: store, last: previous.seq,
+                name: "stream"
+            ) { fields in
                 StoreTransaction.streamIndexKey(fields.stream.string, version: fields.version)
             }
             try checkStreamStates(walk.streams, store: store)
@@ -214,11 +221,13 @@ extension EventLog {
         return entries
     }
 
-    /// Compares an index with the sum over the records; on a difference, finds the first bad seq.
+    /// Compares an index with the sum over the records; on a difference, finds
+    /// the first bad seq. `summed` is the index's sum when it was made beside the walk.
     private func checkIndex(
-        _ db: LMDBDatabase, against expected: EntrySum, store: StoreTransaction, last: Int64, name: String,
-        key keyOf: (RecordFields) -> [UInt8]
+        _ db: LMDBDatabase, against expected: EntrySum, summed: EntrySum?, store: StoreTransaction, last: Int64,
+        name: String, key keyOf: (RecordFields) -> [UInt8]
     ) throws {
+        if let summed, summed == expected { return }
         var actual = EntrySum()
         var entries: [(key: UnsafeRawBufferPointer, seq: Int64)] = []
         entries.reserveCapacity(VerificationChunk.size)
@@ -355,6 +364,41 @@ extension EventLog {
             return .stop
         }
         if let orphan { throw orphan }
+    }
+}
+
+/// The sums of the id and stream indexes, made on a thread of their own while
+/// the walk runs, in a read transaction that must see the walk's snapshot: if a
+/// write committed in between, there is no result and the sums are made after the walk.
+final class IndexSums: @unchecked Sendable {
+    private let done = DispatchGroup()
+    private var sums: (ids: EntrySum, streams: EntrySum)?
+
+    init(env: LMDBEnvironment, ids: LMDBDatabase, streams: LMDBDatabase, snapshot: Int) {
+        done.enter()
+        DispatchQueue.global().async { [self] in
+            defer { done.leave() }
+            sums = try? env.read { txn in
+                guard txn.snapshot == snapshot else { return nil }
+                var pages = ScannedPages(release: env.releaseResidentPages, limit: ScannedPages.entryBytes)
+                func sum(_ db: LMDBDatabase) throws -> EntrySum {
+                    var sum = EntrySum()
+                    try txn.scan(db) { key, value in
+                        pages.read(key.count + value.count)
+                        sum.add(EntrySum.term(key, seq: value.count == 8 ? Int64(readBigEndian(value)) : -1))
+                        return .next
+                    }
+                    return sum
+                }
+                return (try sum(ids), try sum(streams))
+            }
+        }
+    }
+
+    /// The sums, once made; nil when they could not be made on the walk's snapshot.
+    func result() -> (ids: EntrySum, streams: EntrySum)? {
+        done.wait()
+        return sums
     }
 }
 
@@ -538,7 +582,11 @@ final class ChunkReading: @unchecked Sendable {
     private let vault: [UnsafeRawBufferPointer?]
     private let opening: VaultOpening
     private let roles: TypeRoles
-    private var result: [RecordReading?] = []
+    /// Each record's reading, made in place (a reading is large: copies cost).
+    private let result: UnsafeMutableBufferPointer<RecordReading?>
+    /// What the stream partitions need of each record, apart from the rest:
+    /// they read these, not the whole readings.
+    private let steps: UnsafeMutableBufferPointer<StreamStep>
     private var blocks = MerkleBlocks.none
     private let done = DispatchGroup()
     /// Each record's stream version before it, found by the stream partitions.
@@ -556,6 +604,9 @@ final class ChunkReading: @unchecked Sendable {
         self.roles = roles
         versions = .allocate(capacity: chunk.count)
         versions.initialize(repeating: -1)
+        steps = .allocate(capacity: chunk.count)
+        steps.initialize(repeating: .unreadable)
+        result = .allocate(capacity: chunk.count)
         done.enter()
         DispatchQueue.global().async { [self] in
             read()
@@ -569,10 +620,8 @@ final class ChunkReading: @unchecked Sendable {
     /// streams, in seq order, with the version each found its stream at.
     func apply(_ partition: StreamPartitions.Partition) {
         done.wait()
-        for index in result.indices {
-            guard let reading = result[index], let fields = reading.fields, partition.owns(reading.streamHash)
-            else { continue }
-            versions[index] = partition.advance(fields, hash: reading.streamHash, role: reading.role)
+        for index in steps.indices where steps[index].readable && partition.owns(steps[index].hash) {
+            versions[index] = partition.advance(steps[index])
         }
     }
 
@@ -583,22 +632,38 @@ final class ChunkReading: @unchecked Sendable {
     }
 
     private func read() {
-        result = Parallel.map(chunk.count) { index in
-            guard let stored = vault[index] else {
-                return VerificationChunk.read(chunk[index].value, vault: nil, roles: roles)
-            }
-            guard let opened = opening.open(stored, seq: chunk[index].seq) else {
-                return VerificationChunk.read(chunk[index].value, vault: nil, roles: roles)
-            }
-            return opened.withUnsafeBytes {
-                VerificationChunk.read(chunk[index].value, vault: $0, roles: roles)
+        var leaves = [HashValue](repeating: .zero, count: chunk.count)
+        leaves.withUnsafeMutableBufferPointer { leaves in
+            let leaves = SharedSlots(leaves)
+            // Each index is written by one worker only.
+            Parallel.forEach(chunk.count) { index in
+                let slot = result.baseAddress! + index
+                slot.initialize(to: readRecord(at: index))
+                if let reading = slot.pointee {
+                    leaves.slots[index] = reading.leaf
+                    if let fields = reading.fields {
+                        steps[index] = StreamStep(fields, hash: reading.streamHash, role: reading.role)
+                    }
+                }
             }
         }
-        blocks = MerkleBlocks(leaves: result.map { $0?.leaf ?? .zero }, merkle)
+        blocks = MerkleBlocks(leaves: leaves, merkle)
+    }
+
+    private func readRecord(at index: Int) -> RecordReading? {
+        guard let stored = vault[index] else {
+            return VerificationChunk.read(chunk[index].value, vault: nil, roles: roles)
+        }
+        guard let opened = opening.open(stored, seq: chunk[index].seq) else {
+            return VerificationChunk.read(chunk[index].value, vault: nil, roles: roles)
+        }
+        return opened.withUnsafeBytes {
+            VerificationChunk.read(chunk[index].value, vault: $0, roles: roles)
+        }
     }
 
     /// The readings, once every core is done with the chunk.
-    func readings() -> [RecordReading?] {
+    func readings() -> UnsafeMutableBufferPointer<RecordReading?> {
         done.wait()
         return result
     }
@@ -613,6 +678,46 @@ final class ChunkReading: @unchecked Sendable {
         done.wait()
         versionsDone.wait()
         versions.deallocate()
+        steps.deallocate()
+        result.deinitialize()
+        result.deallocate()
+    }
+}
+
+/// Slots of a buffer that workers fill, each its own.
+private struct SharedSlots<Element>: @unchecked Sendable {
+    let slots: UnsafeMutableBufferPointer<Element>
+    init(_ slots: UnsafeMutableBufferPointer<Element>) { self.slots = slots }
+}
+
+/// A record as a stream partition sees it: its stream (and the name's hash),
+/// its version, its date and its role.
+struct StreamStep {
+    let hash: Int
+    let stream: FieldBytes
+    let version: Int64
+    let occurredAt: LocalDate
+    let role: StreamRole
+    /// False for a record that could not be read: the partitions pass it by.
+    let readable: Bool
+
+    static let unreadable = StreamStep(
+        hash: 0, stream: .empty, version: 0, occurredAt: LocalDate(dayNumber: 0), role: .ordinary, readable: false)
+
+    private init(hash: Int, stream: FieldBytes, version: Int64, occurredAt: LocalDate, role: StreamRole, readable: Bool)
+    {
+        self.hash = hash
+        self.stream = stream
+        self.version = version
+        self.occurredAt = occurredAt
+        self.role = role
+        self.readable = readable
+    }
+
+    init(_ fields: RecordFields, hash: Int, role: StreamRole) {
+        self.init(
+            hash: hash, stream: fields.stream, version: fields.version, occurredAt: fields.occurredAt, role: role,
+            readable: true)
     }
 }
 
@@ -642,18 +747,18 @@ final class StreamPartitions: @unchecked Sendable {
         func owns(_ hash: Int) -> Bool { Int(UInt(bitPattern: hash) % UInt(count)) == number }
 
         /// Takes a record of one of its streams; returns the stream's version before it (0 for a new stream).
-        func advance(_ fields: RecordFields, hash: Int, role: StreamRole) -> Int64 {
-            let key = StreamKey(fields.stream, hash: hash)
+        func advance(_ step: StreamStep) -> Int64 {
+            let key = StreamKey(step.stream, hash: step.hash)
             if let slot = table.index(forKey: key) {
                 let state = table.values[slot]
-                if fields.version == state.version + 1 {
-                    table.values[slot] = state.appending(fields.occurredAt, role: role)
+                if step.version == state.version + 1 {
+                    table.values[slot] = state.appending(step.occurredAt, role: step.role)
                 }
                 return state.version
             }
-            if fields.version == 1 {
-                table[StreamKey(FieldBytes(names.copy(fields.stream.bytes)), hash: hash)] = .opened(
-                    on: fields.occurredAt, role: role)
+            if step.version == 1 {
+                table[StreamKey(FieldBytes(names.copy(step.stream.bytes)), hash: step.hash)] = .opened(
+                    on: step.occurredAt, role: step.role)
             }
             return 0
         }

@@ -16,6 +16,10 @@ public final class LMDBTransaction {
         self.isReadOnly = readOnly
     }
 
+    /// The snapshot this transaction sees: two read transactions with the same
+    /// id see the same committed data. The corresponding C function is `mdb_txn_id`.
+    public var snapshot: Int { mdb_txn_id(txn) }
+
     /// How a value is put.
     public struct PutOptions: OptionSet, Sendable {
         public let rawValue: UInt32

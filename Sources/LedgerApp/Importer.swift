@@ -188,7 +188,7 @@ public struct Importer {
             case .failure(let fieldErrors):
                 problems = fieldErrors.all.map { ($0.field, $0.rule, false) }
             case .success(let parsed):
-                switch try session.offer(parsed.event) {
+                switch try parsed.offer(to: session) {
                 case .append(let seq, _, let recordedAt):
                     try figures.admitted(seq: seq, recordedAt: recordedAt, event: parsed, access)
                     report.stored += 1
@@ -236,15 +236,23 @@ struct ParsedLine: Sendable {
 
 /// A parsed event, held by reference: handing it from thread to thread and
 /// looking at it costs one reference count, not one for each of its fields.
-final class ParsedEvent: Sendable {
-    /// What the store judges.
-    let event: NewEvent
+/// Sendable unchecked: it is made on the parsing thread and handed over once;
+/// from then on only the storing thread touches it, and nothing changes it.
+final class ParsedEvent: @unchecked Sendable {
+    /// What the store judges; a `var` only so that it can be lent to the
+    /// store in place (`AppendSession.offer(lending:)`): it is never changed.
+    private(set) var event: NewEvent
     /// The typed `data`, which the live figures fold once the event is stored.
     let payload: Payload
 
     init(_ event: NewEvent, payload: Payload) {
         self.event = event
         self.payload = payload
+    }
+
+    /// Has `session` judge the event, lent in place rather than copied.
+    func offer(to session: AppendSession) throws -> Admission {
+        try session.offer(lending: &event)
     }
 
     /// What the figures read of the event, stored at `seq` and recorded at `recordedAt`.

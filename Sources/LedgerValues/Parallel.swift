@@ -43,6 +43,30 @@ public enum Parallel {
         }
     }
 
+    /// `body` called with each of `0..<count` on every core, each core taking
+    /// a run of neighbouring indexes; returns once all calls have. Small
+    /// inputs stay on the calling thread.
+    @inlinable
+    public static func forEach(_ count: Int, minimumPerCore: Int = 64, _ body: (Int) -> Void) {
+        let workers = max(1, min(cores, count / minimumPerCore))
+        if workers == 1 { return (0..<count).forEach(body) }
+        withoutActuallyEscaping(body) { body in
+            let shared = SharedBody(body)
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                for index in (count * worker / workers)..<(count * (worker + 1) / workers) { shared.body(index) }
+            }
+        }
+    }
+
+    @usableFromInline
+    final class SharedBody: @unchecked Sendable {
+        @usableFromInline
+        let body: (Int) -> Void
+
+        @usableFromInline
+        init(_ body: @escaping (Int) -> Void) { self.body = body }
+    }
+
     @usableFromInline
     final class Shared<T>: @unchecked Sendable {
         @usableFromInline
