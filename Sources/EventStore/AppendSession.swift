@@ -10,7 +10,7 @@ import LedgerValues
 /// makes random-key indexes cheap.
 public final class AppendSession {
     let store: StoreTransaction
-    private var sequencer: Sequencer
+    private let sequencer: Sequencer
     private var head: LedgerHead
     private let flushEvery: Int
     private var idEntries = KeyRun()

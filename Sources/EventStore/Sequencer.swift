@@ -16,7 +16,11 @@ public enum Admission: Sendable, Equatable {
 ///
 /// Every way into the ledger (an import, a restore, a batch of the API) goes
 /// through this one judge, so a line means the same whichever way it comes.
-struct Sequencer {
+///
+/// A class, not a struct: the session asks it something for every event, and
+/// a question put to a struct held in a class property copies the whole
+/// struct (its tables included) for the call.
+final class Sequencer {
     private let lookup: StoreTransaction
     /// The store's clock for this run.
     let clock: Instant
@@ -54,13 +58,13 @@ struct Sequencer {
     }
 
     /// The ids admitted in this run are now all in the id index.
-    mutating func idsIndexed() {
+    func idsIndexed() {
         admittedIDs.removeAll(keepingCapacity: true)
         risingIDsPending = 0
     }
 
     /// The touched streams' states are now all put.
-    mutating func streamStatesStored() {
+    func streamStatesStored() {
         touchedStreams.removeAll(keepingCapacity: true)
     }
 
@@ -78,7 +82,7 @@ struct Sequencer {
 
     /// Decides `event`'s fate and, when it is appended, takes its effects into account
     /// for the events that follow.
-    mutating func admit(_ event: NewEvent) throws -> Admission {
+    func admit(_ event: NewEvent) throws -> Admission {
         if let duplicate = try identity(of: event) { return duplicate }
 
         var violations: [RuleViolation] = []
