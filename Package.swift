@@ -90,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "sunledger",
             dependencies: [
-                "LedgerApp", "LedgerProjections", "LedgerDomain", "LedgerValues", "EventStore",
+                "LedgerApp", "LedgerProjections", "LedgerDomain", "LedgerValues", "EventStore", "LMDBKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

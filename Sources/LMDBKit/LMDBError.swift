@@ -48,6 +48,13 @@ public struct LMDBError: Error, Equatable, Hashable, CustomStringConvertible, Se
         code == ENOSPC || code == EFBIG || code == EDQUOT
     }
 
+    /// True when LMDB found its own file damaged: a page that is not where a
+    /// B-tree says it is (`MDB_PAGE_NOTFOUND`), a page of the wrong kind
+    /// (`MDB_CORRUPTED`), or a file that is no longer an LMDB file (`MDB_INVALID`).
+    public var isStorageDamage: Bool {
+        code == MDB_PAGE_NOTFOUND || code == MDB_CORRUPTED || code == MDB_INVALID
+    }
+
     public static func == (lhs: LMDBError, rhs: LMDBError) -> Bool { lhs.code == rhs.code }
     public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 
@@ -58,7 +65,10 @@ public struct LMDBError: Error, Equatable, Hashable, CustomStringConvertible, Se
 
     public var description: String {
         let text = String(cString: mdb_strerror(code))
-        return operation.isEmpty ? text : "\(operation): \(text)"
+        let said = operation.isEmpty ? text : "\(operation): \(text)"
+        guard isStorageDamage else { return said }
+        return
+            "the data file is damaged (\(said)): a page of its own B-trees is not what LMDB expects, so what it holds cannot all be read. Restore the ledger from an export (`sunledger restore`) or a whole copy"
     }
 }
 

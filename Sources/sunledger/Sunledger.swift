@@ -1,6 +1,7 @@
 import ArgumentParser
 import EventStore
 import Foundation
+import LMDBKit
 import LedgerApp
 import LedgerDomain
 import LedgerValues
@@ -44,6 +45,9 @@ struct Sunledger: ParsableCommand {
             case .outOfSpace, .noSuchProjection:
                 Foundation.exit(3)
             }
+        } catch let error as LMDBError where error.isStorageDamage {
+            printError("sunledger: \(error)")
+            Foundation.exit(1)
         } catch let problem as VaultKeys.Problem {
             printError("sunledger: \(problem)")
             Foundation.exit(1)
@@ -224,6 +228,7 @@ extension Sunledger {
         }
 
         func run() throws {
+            superviseReading()
             let ledger = try open()
             var kept: LedgerDigest?
             if let digest {

@@ -34,6 +34,48 @@ struct AuditCommandTests {
         }
     }
 
+    @Test(
+        "a damaged page of the data file's own B-trees makes verify fail in words (exit 1): a child page that is not there, and a record whose size sends the reader off the map"
+    )
+    func damagedPages() throws {
+        try withScratch { dir in
+            let ledger = dir + "/ledger"
+            try write(syntheticEvents(persons: 400, perPerson: 4, start: "2025-06-01T00:00:00Z"), to: dir + "/e.jsonl")
+            #expect(try sunledger("import", dir + "/e.jsonl", "--ledger", ledger).status == 0)
+            let intact = try Data(contentsOf: URL(fileURLWithPath: ledger + "/data.mdb"))
+            let pages = LMDBPages(intact)
+
+            // A branch node's child page number (its first six bytes) beyond the file.
+            var lost = intact
+            let branch = try #require(pages.first { $0.isBranch && $0.nodeCount > 1 })
+            let child = branch.node(1)
+            for index in child..<(child + 6) { lost[index] = 0xFF }
+            try lost.write(to: URL(fileURLWithPath: ledger + "/data.mdb"))
+            let notFound = try sunledger("verify", "--ledger", ledger)
+            #expect(notFound.status == 1, "\(notFound.stderr)")
+            #expect(notFound.stderr.contains("the data file is damaged"), "\(notFound.stderr)")
+            #expect(notFound.stderr.contains("MDB_PAGE_NOTFOUND"), "\(notFound.stderr)")
+
+            // A record's size (the node's first four bytes) made 4 GiB: hashing it runs off the map.
+            var oversized = intact
+            let leaf = try #require(
+                pages.first { page in
+                    page.isLeaf && page.nodeCount > 0
+                        && intact[(page.node(0) + 8 + 8 + 32)...].starts(with: Array(#"{"actor":"#.utf8))
+                })
+            for index in leaf.node(0)..<(leaf.node(0) + 4) { oversized[index] = 0xFF }
+            try oversized.write(to: URL(fileURLWithPath: ledger + "/data.mdb"))
+            let fault = try sunledger("verify", "--ledger", ledger)
+            #expect(fault.status == 1, "\(fault.stderr)")
+            #expect(fault.stderr.contains("reading the ledger stopped with SIG"), "\(fault.stderr)")
+            #expect(fault.stderr.contains("restore it from an export"), "\(fault.stderr)")
+            #expect(!fault.stderr.contains("Backtrace"), "\(fault.stderr)")
+
+            try intact.write(to: URL(fileURLWithPath: ledger + "/data.mdb"))
+            #expect(try sunledger("verify", "--ledger", ledger).status == 0)
+        }
+    }
+
     @Test("import → export → tools/verify-export → restore into a fresh ledger → byte-identical export")
     func roundTrip() throws {
         try withScratch { dir in
@@ -215,5 +257,36 @@ struct AuditCommandTests {
             #expect(ranged.split(separator: "\n").count == 2)
             #expect(ranged.hasPrefix(#"{"actor":"staff-001","data":{"birthDate":"1965-12-31""#))
         }
+    }
+}
+
+/// The pages of an LMDB data file (0.9's layout, 4 KiB pages on a 64-bit
+/// machine), read only as far as a test needs to damage them.
+struct LMDBPages: Sequence {
+    let data: Data
+    static let size = 4096
+
+    init(_ data: Data) { self.data = data }
+
+    struct Page {
+        let data: Data
+        let start: Int
+
+        private func uint16(_ offset: Int) -> Int {
+            Int(data[start + offset]) | Int(data[start + offset + 1]) << 8
+        }
+
+        /// `mp_flags`: P_BRANCH 0x01, P_LEAF 0x02.
+        var isBranch: Bool { uint16(10) & 0x01 != 0 }
+        var isLeaf: Bool { uint16(10) & 0x02 != 0 && uint16(10) & 0x04 == 0 }
+        /// From `mp_lower`: each node has a 2-byte pointer after the 16-byte header.
+        var nodeCount: Int { (uint16(12) - 16) / 2 }
+        /// Where node `index` starts in the file.
+        func node(_ index: Int) -> Int { start + uint16(16 + 2 * index) }
+    }
+
+    func makeIterator() -> some IteratorProtocol<Page> {
+        // Pages 0 and 1 are the meta pages.
+        (2..<(data.count / LMDBPages.size)).lazy.map { Page(data: data, start: $0 * LMDBPages.size) }.makeIterator()
     }
 }
