@@ -30,6 +30,8 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
     case earlierSizeTooLarge(Int64, size: Int64)
     /// The data file is shorter than its last committed page: it was cut short.
     case dataFileCutShort(path: String, bytes: Int, needed: Int)
+    /// A page of one of the data file's own B-trees is not what LMDB wrote (`verify` walks them all).
+    case damagedTree(database: String, page: Int, reason: String)
 
     public var description: String {
         switch self {
@@ -52,6 +54,8 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
             "seq \(seq) is not a leaf of the tree of size \(size) (1–\(size))"
         case .earlierSizeTooLarge(let from, let size):
             "the earlier tree size \(from) is larger than the tree size \(size): a consistency proof runs from a smaller tree to a larger one"
+        case .damagedTree(let database, let page, let reason):
+            "the data file is damaged: the \(database) database's page \(page) \(reason). LMDB trusts its pages, so what the file holds cannot all be read as it was written. Restore the ledger from an export (`sunledger restore`) or a whole copy"
         case .dataFileCutShort(let path, let bytes, let needed):
             "\(path) holds \(bytes) bytes but its last page ends at byte \(needed): the file was cut short, so nothing in it can be trusted. Restore the ledger from an export (`sunledger restore`) or a whole copy"
         }

@@ -1,6 +1,7 @@
 import Dispatch
 import LMDBKit
 import LedgerValues
+import Synchronization
 
 /// What `verify` proved.
 public struct VerificationReport: Equatable, Sendable {
@@ -90,6 +91,10 @@ extension EventLog {
         chunkSize: Int, merkleBlockLevel: Int, progress: (Int64) -> Void = { _ in }
     ) throws -> VerificationReport {
         try env.read { txn in
+            // The trees first: LMDB follows a damaged page as it stands, and every check below reads through them.
+            if let problem = try env.structureProblem(in: txn) {
+                throw LedgerError.damagedTree(database: problem.database, page: problem.page, reason: problem.reason)
+            }
             let store = StoreTransaction(txn: txn, dbs: dbs, keys: vaultKeys)
             let head = try store.head()
             if let digest, digest.seq == 0, digest.hash != genesisHash {
@@ -113,7 +118,10 @@ extension EventLog {
             let planted = try store.hasMerkleTree(last: head.seq)
             // The two indexes are summed beside the walk, in a transaction of their own on the same snapshot.
             let indexSums = IndexSums(env: env, ids: dbs.ids, streams: dbs.streamIndex, snapshot: txn.snapshot)
+            // Whatever way this ends, nothing may read the map after: a failure stops the sums and waits.
+            defer { indexSums.stop() }
             let previous = try txn.withCursor(on: dbs.merkle) { cursor in
+                defer { inFlight?.finish() }
                 var storedNodes = StoredMerkleNodes(cursor)
                 var leavesRead: UInt64 = 0
                 func advance() throws {
@@ -130,7 +138,10 @@ extension EventLog {
                     chunk = []
                     chunk.reserveCapacity(chunkSize)
                     if let previous = inFlight {
-                        try walk.check(previous)
+                        do { try walk.check(previous) } catch {
+                            next.finish()
+                            throw error
+                        }
                         progress(walk.previous.seq)
                     }
                     inFlight = next
@@ -373,6 +384,8 @@ extension EventLog {
 final class IndexSums: @unchecked Sendable {
     private let done = DispatchGroup()
     private var sums: (ids: EntrySum, streams: EntrySum)?
+    /// Set when the walk has failed: the sums are not wanted.
+    private let stopping = Atomic<Bool>(false)
 
     init(env: LMDBEnvironment, ids: LMDBDatabase, streams: LMDBDatabase, snapshot: Int) {
         done.enter()
@@ -386,11 +399,12 @@ final class IndexSums: @unchecked Sendable {
                     try txn.scan(db) { key, value in
                         pages.read(key.count + value.count)
                         sum.add(EntrySum.term(key, seq: value.count == 8 ? Int64(readBigEndian(value)) : -1))
-                        return .next
+                        return stopping.load(ordering: .relaxed) ? .stop : .next
                     }
                     return sum
                 }
-                return (try sum(ids), try sum(streams))
+                let sums = (try sum(ids), try sum(streams))
+                return stopping.load(ordering: .relaxed) ? nil : sums
             }
         }
     }
@@ -399,6 +413,12 @@ final class IndexSums: @unchecked Sendable {
     func result() -> (ids: EntrySum, streams: EntrySum)? {
         done.wait()
         return sums
+    }
+
+    /// Stops the sums if they are still being made, and waits until their transaction has ended.
+    func stop() {
+        stopping.store(true, ordering: .relaxed)
+        done.wait()
     }
 }
 
@@ -623,6 +643,13 @@ final class ChunkReading: @unchecked Sendable {
         for index in steps.indices where steps[index].readable && partition.owns(steps[index].hash) {
             versions[index] = partition.advance(steps[index])
         }
+    }
+
+    /// Waits until every core and every stream partition is done with the
+    /// chunk: the walk calls this before its transaction can end, however it ends.
+    func finish() {
+        done.wait()
+        versionsDone.wait()
     }
 
     /// Each record's stream version before it (-1 where the record could not be read).

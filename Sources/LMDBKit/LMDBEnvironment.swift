@@ -37,7 +37,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
         }
     }
 
-    private let env: OpaquePointer
+    let env: OpaquePointer
     /// Held shared by every transaction and exclusively while the map is resized:
     /// LMDB allows `mdb_env_set_mapsize` only when this process has no transaction.
     private var resizeLock = pthread_rwlock_t()
@@ -111,24 +111,35 @@ public final class LMDBEnvironment: @unchecked Sendable {
     /// (found in `/proc/self/maps` by the file's inode): pages a write
     /// transaction has changed live in ordinary memory and are never given back.
     public func releaseResidentPages() {
+        for mapping in dataFileMappings() {
+            guard let start = UnsafeMutableRawPointer(bitPattern: mapping.start) else { continue }
+            _ = madvise(start, Int(mapping.end - mapping.start), MADV_DONTNEED)
+        }
+    }
+
+    /// Where this process maps the data file read-only (from `/proc/self/maps`,
+    /// by the file's inode): each mapping's address range and its offset in the file.
+    func dataFileMappings() -> [(start: UInt, end: UInt, offset: UInt64)] {
         var file = stat()
         guard stat(path + "/data.mdb", &file) == 0,
             let maps = fopen("/proc/self/maps", "r")
-        else { return }
+        else { return [] }
         defer { fclose(maps) }
+        var mappings: [(start: UInt, end: UInt, offset: UInt64)] = []
         var line = [CChar](repeating: 0, count: 4096)
         while fgets(&line, Int32(line.count), maps) != nil {
             // start-end perms offset major:minor inode path
             let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             let fields = text.split(separator: " ", omittingEmptySubsequences: true)
             guard fields.count >= 6, fields[1].hasPrefix("r"), !fields[1].contains("w"),
-                UInt64(fields[4]) == UInt64(file.st_ino), fields[5].hasSuffix("data.mdb\n")
+                UInt64(fields[4]) == UInt64(file.st_ino), fields[5].hasSuffix("data.mdb\n"),
+                let offset = UInt64(fields[2], radix: 16)
             else { continue }
             let range = fields[0].split(separator: "-").compactMap { UInt(String($0), radix: 16) }
-            guard range.count == 2, range[1] > range[0], let start = UnsafeMutableRawPointer(bitPattern: range[0])
-            else { continue }
-            _ = madvise(start, Int(range[1] - range[0]), MADV_DONTNEED)
+            guard range.count == 2, range[1] > range[0] else { continue }
+            mappings.append((range[0], range[1], offset))
         }
+        return mappings
     }
 
     /// The bytes of files mapped into this process that are resident (the

@@ -4,7 +4,7 @@ internal import CLMDB
 /// received it. Byte buffers handed to closures point into the memory map and
 /// are valid only during that call.
 public final class LMDBTransaction {
-    private let txn: OpaquePointer
+    let txn: OpaquePointer
     /// True for a read-only snapshot.
     public let isReadOnly: Bool
     /// Set when an operation ran out of map, so that `write` grows it and retries

@@ -36,7 +36,7 @@ struct Sunledger: ParsableCommand {
         } catch let error as LedgerError {
             printError("sunledger: \(error)")
             switch error {
-            case .noLedger, .rejected, .damaged, .dataFileCutShort, .noMerkleTree:
+            case .noLedger, .rejected, .damaged, .dataFileCutShort, .damagedTree, .noMerkleTree:
                 // What the ledger holds (or lacks) fails the command's check.
                 Foundation.exit(1)
             case .noSuchTreeSize, .noSuchLeaf, .earlierSizeTooLarge:
@@ -210,7 +210,9 @@ extension Sunledger {
         @ParentCommand var root: Sunledger
         @Option(help: "A digest printed earlier by `sunledger digest`, or a file holding it.") var digest: String?
 
-        /// The digest given on the command line, or the text of the file it names.
+        /// The digest given on the command line, or the text of the file it
+        /// names. A pipe or a named pipe is read to its end, so that
+        /// `--digest <(sunledger digest …)` works.
         static func digestText(_ argument: String) throws -> String {
             if argument.trimmingCharacters(in: .whitespaces).hasPrefix("{") { return argument }
             var isDirectory: ObjCBool = false
@@ -220,19 +222,21 @@ extension Sunledger {
                 )
             }
             guard !isDirectory.boolValue else { throw ValidationError("--digest: \(argument) is a directory") }
-            guard
-                let text = FileManager.default.contents(atPath: argument).flatMap({ String(bytes: $0, encoding: .utf8) }
-                )
+            guard let handle = FileHandle(forReadingAtPath: argument),
+                let data = try? handle.readToEnd() ?? Data(),
+                let text = String(bytes: data, encoding: .utf8)
             else { throw ValidationError("--digest: cannot read \(argument) as UTF-8 text") }
+            try? handle.close()
             return text
         }
 
         func run() throws {
-            superviseReading()
+            // The digest is read before the reading child starts: a pipe given
+            // as --digest is open in this process only.
+            let text = try superviseReading { try digest.map(Verify.digestText) }
             let ledger = try open()
             var kept: LedgerDigest?
-            if let digest {
-                let text = try Verify.digestText(digest)
+            if let text {
                 do { kept = try LedgerDigest(json: text.trimmingCharacters(in: .whitespacesAndNewlines)) } catch {
                     throw ValidationError("--digest: \(error)")
                 }

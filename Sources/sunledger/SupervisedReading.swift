@@ -11,19 +11,26 @@ import Foundation
 /// to learn whether a ledger can be trusted, so it must answer even then.
 /// In the child, and when the child cannot be started, this returns and the
 /// command runs in this process; in the parent it never returns.
-func superviseReading() {
+///
+/// What `read` gives (a digest, perhaps from a pipe that the child could not
+/// read again) is read once, by the parent, and handed to the child; this
+/// returns it wherever the command then runs.
+func superviseReading(handing read: () throws -> String? = { nil }) throws -> String? {
     #if os(Linux)
         let marker = "SUNLEDGER_SUPERVISED"
+        let handed = "SUNLEDGER_SUPERVISED_TEXT"
         var environment = ProcessInfo.processInfo.environment
-        guard environment[marker] == nil else { return }
+        guard environment[marker] == nil else { return environment[handed] }
+        let text = try read()
         environment[marker] = "1"
+        environment[handed] = text
         // The child's runtime prints no backtrace of its own: the parent says what happened.
         environment["SWIFT_BACKTRACE"] = "enable=no"
         let child = Process()
         child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
         child.arguments = Array(CommandLine.arguments.dropFirst())
         child.environment = environment
-        do { try child.run() } catch { return }
+        do { try child.run() } catch { return text }
         // Ctrl-C reaches the child too; the parent waits for it to go.
         signal(SIGINT, SIG_IGN)
         child.waitUntilExit()
@@ -45,6 +52,8 @@ func superviseReading() {
 
                 """.utf8))
         exit(1)
+    #else
+        return try read()
     #endif
 }
 
