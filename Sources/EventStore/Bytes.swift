@@ -1,3 +1,5 @@
+import LMDBKit
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -108,26 +110,10 @@ public struct SaltSource {
     }
 }
 
-/// Whether `a` sorts after `b` in byte order, as LMDB sorts keys. Compared
-/// eight bytes at a time in place: keys are short, and a call to `memcmp`
-/// per comparison was most of the cost of sorting them.
+/// Whether `a` sorts after `b` in byte order, as LMDB sorts keys.
 @inline(__always)
 func sortsAfter(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
-    let common = min(a.count, b.count)
-    var index = 0
-    while index + 8 <= common {
-        let x = a.loadUnaligned(fromByteOffset: index, as: UInt64.self).bigEndian
-        let y = b.loadUnaligned(fromByteOffset: index, as: UInt64.self).bigEndian
-        if x != y { return x > y }
-        index += 8
-    }
-    while index < common {
-        let x = a[index]
-        let y = b[index]
-        if x != y { return x > y }
-        index += 1
-    }
-    return a.count > b.count
+    LMDBKeyOrder.precedes(b, a)
 }
 
 /// Keys gathered in one buffer, with a value each, to be put in key order:

@@ -238,28 +238,8 @@ extension EventLog {
         _ db: LMDBDatabase, against expected: EntrySum, summed: EntrySum?, store: StoreTransaction, last: Int64,
         name: String, key keyOf: (RecordFields) -> [UInt8]
     ) throws {
-        if let summed, summed == expected { return }
-        var actual = EntrySum()
-        var entries: [(key: UnsafeRawBufferPointer, seq: Int64)] = []
-        entries.reserveCapacity(VerificationChunk.size)
-        // Pages are given back only once the entries pointing into them are summed.
         var pages = ScannedPages(release: env.releaseResidentPages, limit: ScannedPages.entryBytes)
-        var entryBytes = 0
-        func sum() {
-            for term in Parallel.map(entries.count, { EntrySum.term(entries[$0].key, seq: entries[$0].seq) }) {
-                actual.add(term)
-            }
-            entries.removeAll(keepingCapacity: true)
-            pages.read(entryBytes)
-            entryBytes = 0
-        }
-        try store.txn.scan(db) { key, value in
-            entryBytes += key.count + value.count
-            entries.append((key, value.count == 8 ? Int64(readBigEndian(value)) : -1))
-            if entries.count == VerificationChunk.size { sum() }
-            return .next
-        }
-        sum()
+        let actual = try summed ?? IndexSums.sum(db, in: store.txn, pages: &pages)
         if actual == expected { return }
         // Exact pass: every record must be found under its key …
         for seq in stride(from: Int64(1), through: last, by: 1) {
@@ -394,19 +374,28 @@ final class IndexSums: @unchecked Sendable {
             sums = try? env.read { txn in
                 guard txn.snapshot == snapshot else { return nil }
                 var pages = ScannedPages(release: env.releaseResidentPages, limit: ScannedPages.entryBytes)
-                func sum(_ db: LMDBDatabase) throws -> EntrySum {
-                    var sum = EntrySum()
-                    try txn.scan(db) { key, value in
-                        pages.read(key.count + value.count)
-                        sum.add(EntrySum.term(key, seq: value.count == 8 ? Int64(readBigEndian(value)) : -1))
-                        return stopping.load(ordering: .relaxed) ? .stop : .next
-                    }
-                    return sum
-                }
-                let sums = (try sum(ids), try sum(streams))
-                return stopping.load(ordering: .relaxed) ? nil : sums
+                let stopped = { self.stopping.load(ordering: .relaxed) }
+                let sums = (
+                    try IndexSums.sum(ids, in: txn, pages: &pages, stopped: stopped),
+                    try IndexSums.sum(streams, in: txn, pages: &pages, stopped: stopped)
+                )
+                return stopped() ? nil : sums
             }
         }
+    }
+
+    /// The sum of the entries of index `db` in `txn`, the map's pages given
+    /// back as they are read; cut short (and then of no use) once `stopped` says so.
+    static func sum(
+        _ db: LMDBDatabase, in txn: LMDBTransaction, pages: inout ScannedPages, stopped: () -> Bool = { false }
+    ) throws -> EntrySum {
+        var sum = EntrySum()
+        try txn.scan(db) { key, value in
+            pages.read(key.count + value.count)
+            sum.add(EntrySum.term(key, seq: value.count == 8 ? Int64(readBigEndian(value)) : -1))
+            return stopped() ? .stop : .next
+        }
+        return sum
     }
 
     /// The sums, once made; nil when they could not be made on the walk's snapshot.
@@ -606,7 +595,7 @@ final class ChunkReading: @unchecked Sendable {
     private let result: UnsafeMutableBufferPointer<RecordReading?>
     /// What the stream partitions need of each record, apart from the rest:
     /// they read these, not the whole readings.
-    private let steps: UnsafeMutableBufferPointer<StreamStep>
+    private let steps: UnsafeMutableBufferPointer<StreamStep?>
     private var blocks = MerkleBlocks.none
     private let done = DispatchGroup()
     /// Each record's stream version before it, found by the stream partitions.
@@ -625,7 +614,7 @@ final class ChunkReading: @unchecked Sendable {
         versions = .allocate(capacity: chunk.count)
         versions.initialize(repeating: -1)
         steps = .allocate(capacity: chunk.count)
-        steps.initialize(repeating: .unreadable)
+        steps.initialize(repeating: nil)
         result = .allocate(capacity: chunk.count)
         done.enter()
         DispatchQueue.global().async { [self] in
@@ -640,8 +629,9 @@ final class ChunkReading: @unchecked Sendable {
     /// streams, in seq order, with the version each found its stream at.
     func apply(_ partition: StreamPartitions.Partition) {
         done.wait()
-        for index in steps.indices where steps[index].readable && partition.owns(steps[index].hash) {
-            versions[index] = partition.advance(steps[index])
+        for index in steps.indices {
+            guard let step = steps[index], partition.owns(step.hash) else { continue }
+            versions[index] = partition.advance(step)
         }
     }
 
@@ -660,14 +650,14 @@ final class ChunkReading: @unchecked Sendable {
 
     private func read() {
         var leaves = [HashValue](repeating: .zero, count: chunk.count)
-        leaves.withUnsafeMutableBufferPointer { leaves in
-            let leaves = SharedSlots(leaves)
+        leaves.withUnsafeMutableBufferPointer { buffer in
+            let leaves = buffer
             // Each index is written by one worker only.
             Parallel.forEach(chunk.count) { index in
                 let slot = result.baseAddress! + index
                 slot.initialize(to: readRecord(at: index))
                 if let reading = slot.pointee {
-                    leaves.slots[index] = reading.leaf
+                    leaves[index] = reading.leaf
                     if let fields = reading.fields {
                         steps[index] = StreamStep(fields, hash: reading.streamHash, role: reading.role)
                     }
@@ -711,12 +701,6 @@ final class ChunkReading: @unchecked Sendable {
     }
 }
 
-/// Slots of a buffer that workers fill, each its own.
-private struct SharedSlots<Element>: @unchecked Sendable {
-    let slots: UnsafeMutableBufferPointer<Element>
-    init(_ slots: UnsafeMutableBufferPointer<Element>) { self.slots = slots }
-}
-
 /// A record as a stream partition sees it: its stream (and the name's hash),
 /// its version, its date and its role.
 struct StreamStep {
@@ -725,26 +709,13 @@ struct StreamStep {
     let version: Int64
     let occurredAt: LocalDate
     let role: StreamRole
-    /// False for a record that could not be read: the partitions pass it by.
-    let readable: Bool
-
-    static let unreadable = StreamStep(
-        hash: 0, stream: .empty, version: 0, occurredAt: LocalDate(dayNumber: 0), role: .ordinary, readable: false)
-
-    private init(hash: Int, stream: FieldBytes, version: Int64, occurredAt: LocalDate, role: StreamRole, readable: Bool)
-    {
-        self.hash = hash
-        self.stream = stream
-        self.version = version
-        self.occurredAt = occurredAt
-        self.role = role
-        self.readable = readable
-    }
 
     init(_ fields: RecordFields, hash: Int, role: StreamRole) {
-        self.init(
-            hash: hash, stream: fields.stream, version: fields.version, occurredAt: fields.occurredAt, role: role,
-            readable: true)
+        self.hash = hash
+        stream = fields.stream
+        version = fields.version
+        occurredAt = fields.occurredAt
+        self.role = role
     }
 }
 

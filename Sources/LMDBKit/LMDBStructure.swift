@@ -315,10 +315,10 @@ private struct PageWalk: @unchecked Sendable {
             let key = UnsafeRawBufferPointer(start: node + PageWalk.nodeHeaderSize, count: keySize)
             // A branch's first key is never compared: its child holds everything below the second.
             if isLeaf || index > 0 {
-                if let previous, !keyOrder(previous, key) {
+                if let previous, !LMDBKeyOrder.precedes(previous, key) {
                     return problem(visit.page, "has node \(index) whose key does not sort after the one before")
                 }
-                if previous == nil, let lower = visit.lower, keyOrder(key, lower) {
+                if previous == nil, let lower = visit.lower, LMDBKeyOrder.precedes(key, lower) {
                     return problem(visit.page, "has node \(index) whose key sorts before the separator leading here")
                 }
                 previous = key
@@ -347,7 +347,7 @@ private struct PageWalk: @unchecked Sendable {
             }
         }
         // The keys rise, so the last below the next separator means all are.
-        if let last = previous, let upper = visit.upper, !keyOrder(last, upper) {
+        if let last = previous, let upper = visit.upper, !LMDBKeyOrder.precedes(last, upper) {
             return problem(visit.page, "has node \(count - 1) whose key is not below the next separator")
         }
         // Each child keeps the keys between its separators.
@@ -376,25 +376,4 @@ private struct PageWalk: @unchecked Sendable {
         }
         return nil
     }
-}
-
-/// Whether `a` sorts strictly before `b` in byte order (a prefix first), as
-/// LMDB's default comparison does; eight bytes at a time.
-@inline(__always)
-private func keyOrder(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
-    let common = min(a.count, b.count)
-    var index = 0
-    while index + 8 <= common {
-        let x = a.loadUnaligned(fromByteOffset: index, as: UInt64.self).bigEndian
-        let y = b.loadUnaligned(fromByteOffset: index, as: UInt64.self).bigEndian
-        if x != y { return x < y }
-        index += 8
-    }
-    while index < common {
-        let x = a[index]
-        let y = b[index]
-        if x != y { return x < y }
-        index += 1
-    }
-    return a.count < b.count
 }

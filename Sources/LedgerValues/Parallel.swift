@@ -25,20 +25,12 @@ public enum Parallel {
     /// Small inputs stay on the calling thread.
     @inlinable
     public static func map<T>(_ count: Int, minimumPerCore: Int = 64, _ transform: (Int) -> T) -> [T] {
-        let workers = max(1, min(cores, count / minimumPerCore))
-        if workers == 1 { return (0..<count).map(transform) }
-        // Each worker initialises only its own elements, in place, and the array
-        // is handed out only after concurrentPerform has returned, when every
-        // worker has finished: the results are never copied.
-        return [T](unsafeUninitializedCapacity: count) { slots, initialized in
-            withoutActuallyEscaping(transform) { transform in
-                let shared = Shared(slots: slots, transform: transform)
-                DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                    for index in stride(from: worker, to: count, by: workers) {
-                        (shared.slots.baseAddress! + index).initialize(to: shared.transform(index))
-                    }
-                }
-            }
+        // Each element is initialised in place by the one call for its index,
+        // and the array is handed out only once every call has returned: the
+        // results are never copied.
+        [T](unsafeUninitializedCapacity: count) { slots, initialized in
+            let base = slots.baseAddress
+            forEach(count, minimumPerCore: minimumPerCore) { (base! + $0).initialize(to: transform($0)) }
             initialized = count
         }
     }
@@ -65,19 +57,5 @@ public enum Parallel {
 
         @usableFromInline
         init(_ body: @escaping (Int) -> Void) { self.body = body }
-    }
-
-    @usableFromInline
-    final class Shared<T>: @unchecked Sendable {
-        @usableFromInline
-        let slots: UnsafeMutableBufferPointer<T>
-        @usableFromInline
-        let transform: (Int) -> T
-
-        @usableFromInline
-        init(slots: UnsafeMutableBufferPointer<T>, transform: @escaping (Int) -> T) {
-            self.slots = slots
-            self.transform = transform
-        }
     }
 }

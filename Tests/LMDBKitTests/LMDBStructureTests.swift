@@ -34,6 +34,14 @@ private struct DataFile {
         return uint16(node) | uint16(node + 2) << 16 | uint16(node + 4) << 32
     }
 
+    /// Makes node `index` of branch `page` lead to page `child`.
+    mutating func setChild(_ page: Int, _ index: Int, to child: Int) {
+        let node = node(page, index)
+        setUInt16(node, child & 0xFFFF)
+        setUInt16(node + 2, (child >> 16) & 0xFFFF)
+        setUInt16(node + 4, child >> 32)
+    }
+
     /// Where the record (`MDB_db`) of database `name` lies: in the main
     /// database's root, a leaf, named by the newer meta page.
     func record(of name: String) -> Int? {
@@ -90,9 +98,7 @@ struct LMDBStructureTests {
         let found = try problem { file in
             root = file.root(of: "t")
             #expect(file.isBranch(root))
-            let node = file.node(root, 1)
-            file.setUInt16(node, 0xFFFF)
-            file.setUInt16(node + 2, 0x7FFF)
+            file.setChild(root, 1, to: 0x7FFF_FFFF)
         }
         #expect(found?.database == "t")
         #expect(found?.page == root)
@@ -103,10 +109,7 @@ struct LMDBStructureTests {
     func pageReachedTwice() throws {
         let found = try problem { file in
             let root = file.root(of: "t")
-            let first = file.child(root, 0)
-            let node = file.node(root, 1)
-            file.setUInt16(node, first & 0xFFFF)
-            file.setUInt16(node + 2, first >> 16)
+            file.setChild(root, 1, to: file.child(root, 0))
         }
         // The walk meets the page again, or first finds the keys out of their separators' range.
         #expect(found != nil)

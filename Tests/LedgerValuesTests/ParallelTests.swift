@@ -8,9 +8,9 @@ struct ParallelTests {
         arguments: [0, 1, 63, 64, 127, 128, 129, 1_000, 8_193])
     func forEachOnce(count: Int) {
         var calls = [Int](repeating: 0, count: count)
-        calls.withUnsafeMutableBufferPointer { calls in
-            let slots = Slots(calls)
-            Parallel.forEach(count) { index in slots.buffer[index] += 1 }
+        calls.withUnsafeMutableBufferPointer { buffer in
+            let slots = buffer
+            Parallel.forEach(count) { index in slots[index] += 1 }
         }
         #expect(calls.allSatisfy { $0 == 1 })
     }
@@ -20,9 +20,4 @@ struct ParallelTests {
         #expect(Parallel.map(count) { $0 * 3 } == (0..<count).map { $0 * 3 })
     }
 
-    /// A buffer whose slots the workers fill, each its own.
-    private struct Slots: @unchecked Sendable {
-        let buffer: UnsafeMutableBufferPointer<Int>
-        init(_ buffer: UnsafeMutableBufferPointer<Int>) { self.buffer = buffer }
-    }
 }
