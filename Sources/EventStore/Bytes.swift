@@ -61,7 +61,7 @@ public enum Hex {
 
 /// SHA-256 of `bytes`, as 32 raw bytes.
 @inline(__always)
-func sha256(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+public func sha256(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
     SHA256.hash(bytes)
 }
 

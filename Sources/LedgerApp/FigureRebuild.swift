@@ -86,7 +86,8 @@ public struct FigureRebuild {
                 try LiveFigures.putSnapshot($0, in: target, access)
             }
             let rebuiltBytes = rebuilt.snapshot()
-            try LiveFigures.putState(rebuiltBytes, throughSeq: rebuilt.throughSeq, in: target, access)
+            let sealed = StoredFold.sealed(rebuiltBytes)
+            try LiveFigures.putState(sealed, throughSeq: rebuilt.throughSeq, in: target, access)
             let live = try LiveFigures.liveGeneration(access)
             var differences: [String]
             do {
@@ -103,7 +104,8 @@ public struct FigureRebuild {
             try access.removeAll(in: live)
             return Outcome(
                 throughSeq: rebuilt.throughSeq, recordsFolded: rebuilt.throughSeq - started, resumedAfter: resumedAfter,
-                contentHash: Hex.encode(sha256(rebuiltBytes)), differences: differences, snapshots: snapshots,
+                contentHash: Hex.encode(StoredFold.contentHash(of: sealed)), differences: differences,
+                snapshots: snapshots,
                 generation: target)
         }
     }
@@ -124,13 +126,18 @@ public struct FigureRebuild {
         var differences: [String] = []
         for seq in Set(liveSeqs).union(rebuiltSeqs).sorted() {
             let key = LiveFigures.snapshotKey(seq)
-            let old = try access.withValue(forKey: key, in: live) { Array($0) }
-            let new = try access.withValue(forKey: key, in: rebuilt) { Array($0) }
+            // Compared as snapshots: a live one stored bare by an earlier build equals its sealed rebuild.
+            let old = try access.withValue(forKey: key, in: live) { stored in
+                Result { () throws(StoredFold.Damage) in Array(try StoredFold.snapshot(in: stored)) }
+            }
+            let new = try access.withValue(forKey: key, in: rebuilt) { Array(try StoredFold.snapshot(in: $0)) }
             switch (old, new) {
             case (nil, _): differences.append("the snapshot at seq \(seq) was missing from the live figures")
             case (_, nil):
                 differences.append("the live figures held a snapshot at seq \(seq) that the log does not give")
-            case (let old?, let new?) where old != new:
+            case (.failure(let damage)?, _):
+                differences.append("the live figures' snapshot at seq \(seq) could not be read: \(damage)")
+            case (.success(let old)?, let new?) where old != new:
                 differences.append("the snapshot at seq \(seq) differed from the log's")
             default: break
             }
@@ -161,7 +168,7 @@ private final class Checkpointer: @unchecked Sendable {
     func commit(_ fold: KPIProjection) {
         queue.async { [self] in
             guard failure == nil else { return }
-            let bytes = fold.snapshot()
+            let bytes = StoredFold.sealed(fold.snapshot())
             do {
                 try log.updatingProjections { access in
                     try access.put(bytes, forKey: LiveFigures.snapshotKey(fold.throughSeq), in: generation)

@@ -27,7 +27,7 @@ final class ImportFigures: @unchecked Sendable {
     /// Batches handed over and not yet folded, at most three.
     private let room = DispatchSemaphore(value: 3)
     private let lock = NSLock()
-    /// Snapshots encoded on the folding thread, waiting to be put.
+    /// Snapshots encoded and sealed on the folding thread, waiting to be put.
     private var ready: [(seq: Int64, bytes: [UInt8])] = []
 
     /// Events handed over together.
@@ -65,7 +65,7 @@ final class ImportFigures: @unchecked Sendable {
                 if let deferred = figures.deferredStates, let hash = hashes[admitted.seq] {
                     deferred.encode(fold, generation: generation, hash: hash, asState: false)
                 } else {
-                    let bytes = fold.snapshot()
+                    let bytes = StoredFold.sealed(fold.snapshot())
                     lock.withLock { ready.append((admitted.seq, bytes)) }
                 }
             }
@@ -100,7 +100,9 @@ final class ImportFigures: @unchecked Sendable {
             } else if due {
                 // A fold that ends on a snapshot's seq has just been encoded: the
                 // same bytes serve as its state (a large fold is not encoded twice).
-                bytes = lock.withLock { ready.last.flatMap { $0.seq == seq ? $0.bytes : nil } } ?? fold.snapshot()
+                bytes =
+                    lock.withLock { ready.last.flatMap { $0.seq == seq ? $0.bytes : nil } }
+                    ?? StoredFold.sealed(fold.snapshot())
             }
             if seq == head.seq {
                 memory.keep(fold, generation: generation, seq: head.seq, hash: head.hash)

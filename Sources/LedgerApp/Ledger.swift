@@ -172,6 +172,12 @@ public final class Ledger: @unchecked Sendable {
             items: (Ledger.itemTypes, { Ledger.item(of: $0, units: units) }), digest: digest, progress: progress)
     }
 
+    /// Checks the KPI folds stored beside the log (`LiveFigures.checkStoredFolds`):
+    /// `verify` does so once the log has passed.
+    public func checkStoredFigures() throws -> LiveFigures.StoredFoldCheck {
+        try log.readingProjections { try LiveFigures.checkStoredFolds($0) }
+    }
+
     /// The event types that start or end an item of their stream (employments).
     static let itemTypes: Set<String> = [EventType.employmentStarted.rawValue, EventType.employmentEnded.rawValue]
 

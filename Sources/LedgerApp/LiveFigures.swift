@@ -120,9 +120,61 @@ public struct LiveFigures: LedgerProjector {
     }
 
     static func decode(_ bytes: UnsafeRawBufferPointer, what: String) throws -> KPIProjection {
-        do { return try KPIProjection(snapshot: bytes) } catch {
+        do { return try KPIProjection(snapshot: try StoredFold.snapshot(in: bytes)) } catch {
             throw AppError.figures("\(what) cannot be read (\(error))")
         }
+    }
+
+    /// What `verify` found of the folds stored beside the log.
+    public struct StoredFoldCheck: Equatable, Sendable {
+        /// Folds whose seal was checked: the state and the snapshots of both generations.
+        public var sealed = 0
+        /// Folds stored bare by a build before seals; `rebuild` seals them.
+        public var bare = 0
+    }
+
+    /// Checks every fold stored in either generation: a sealed one against its
+    /// seal, and each against the seq it is stored for (the state against its
+    /// generation's checkpoint, a snapshot against its key). Throws
+    /// `AppError.figures` naming the first that fails.
+    static func checkStoredFolds(_ access: ProjectionAccess) throws -> StoredFoldCheck {
+        var check = StoredFoldCheck()
+        for generation in generations {
+            let checkpoint = try LiveFigures.checkpoint(access, generation: generation)
+            var stateFound = false
+            try access.forEachEntry(withPrefix: [], in: generation) { key, value in
+                let what: String
+                let storedFor: Int64?
+                if key.elementsEqual(checkpointKey) {
+                    return
+                } else if key.elementsEqual(stateKey) {
+                    what = "the stored figures of \(generation)"
+                    storedFor = checkpoint
+                    stateFound = true
+                } else if key.count == snapshotPrefix.count + 8, key.starts(with: snapshotPrefix) {
+                    let seq = Int64(readBigEndian(key, at: snapshotPrefix.count))
+                    what = "the snapshot at seq \(seq) of \(generation)"
+                    storedFor = seq
+                } else {
+                    throw AppError.figures("\(generation) holds an entry under a key that no fold is stored under")
+                }
+                let throughSeq: Int64
+                do {
+                    throughSeq = try KPIProjection.throughSeq(ofSnapshot: try StoredFold.snapshot(in: value))
+                } catch {
+                    throw AppError.figures("\(what) cannot be read (\(error))")
+                }
+                guard throughSeq == storedFor else {
+                    let place = storedFor.map { "seq \($0)" } ?? "no checkpoint"
+                    throw AppError.figures("\(what) is the fold through seq \(throughSeq), stored for \(place)")
+                }
+                if StoredFold.isSealed(value) { check.sealed += 1 } else { check.bare += 1 }
+            }
+            if let checkpoint, !stateFound {
+                throw AppError.figures("\(generation) has a checkpoint (seq \(checkpoint)) but no stored figures")
+            }
+        }
+        return check
     }
 
     /// The fold of every record with seq ≤ `seq`, from what the live generation
@@ -134,11 +186,22 @@ public struct LiveFigures: LedgerProjector {
         var fold: KPIProjection
         if seq >= checkpoint {
             fold = try LiveFigures.storedState(access, generation: generation)
+            guard fold.throughSeq == checkpoint else {
+                throw AppError.figures(
+                    "the stored figures of \(generation) are the fold through seq \(fold.throughSeq), "
+                        + "but its checkpoint says \(checkpoint)")
+            }
         } else {
             let nearest = try access.withEntry(atOrBefore: LiveFigures.snapshotKey(seq), in: generation) {
                 key, value -> KPIProjection? in
                 guard key.starts(with: LiveFigures.snapshotPrefix) else { return nil }
-                return try LiveFigures.decode(value, what: "a stored snapshot of \(generation)")
+                let keyed = Int64(readBigEndian(key, at: LiveFigures.snapshotPrefix.count))
+                let snapshot = try LiveFigures.decode(value, what: "the snapshot at seq \(keyed) of \(generation)")
+                guard snapshot.throughSeq == keyed else {
+                    throw AppError.figures(
+                        "the snapshot at seq \(keyed) of \(generation) is the fold through seq \(snapshot.throughSeq)")
+                }
+                return snapshot
             }
             fold = (nearest ?? nil) ?? KPIProjection()
         }
@@ -206,22 +269,22 @@ public struct LiveFigures: LedgerProjector {
 
     /// Puts `fold` as `generation`'s state, with its checkpoint.
     static func putState(_ fold: KPIProjection, in generation: String, _ access: ProjectionAccess) throws {
-        try putState(fold.snapshot(), throughSeq: fold.throughSeq, in: generation, access)
+        try putState(StoredFold.sealed(fold.snapshot()), throughSeq: fold.throughSeq, in: generation, access)
     }
 
-    /// Puts the snapshot of a fold through `throughSeq` as `generation`'s state, with its checkpoint.
+    /// Puts a fold through `throughSeq`, sealed (`StoredFold.sealed`), as `generation`'s state, with its checkpoint.
     static func putState(
-        _ snapshot: [UInt8], throughSeq: Int64, in generation: String, _ access: ProjectionAccess
+        _ sealed: [UInt8], throughSeq: Int64, in generation: String, _ access: ProjectionAccess
     ) throws {
         var checkpoint: [UInt8] = []
         appendBigEndian(UInt64(throughSeq), to: &checkpoint)
-        try access.put(snapshot, forKey: stateKey, in: generation)
+        try access.put(sealed, forKey: stateKey, in: generation)
         try access.put(checkpoint, forKey: checkpointKey, in: generation)
     }
 
     /// Puts `fold` as `generation`'s snapshot at its seq.
     static func putSnapshot(_ fold: KPIProjection, in generation: String, _ access: ProjectionAccess) throws {
-        try access.put(fold.snapshot(), forKey: snapshotKey(fold.throughSeq), in: generation)
+        try access.put(StoredFold.sealed(fold.snapshot()), forKey: snapshotKey(fold.throughSeq), in: generation)
     }
 }
 
@@ -259,7 +322,7 @@ final class DeferredStates: @unchecked Sendable {
     func encode(_ fold: KPIProjection, generation: String, hash: [UInt8], asState: Bool) {
         if asState { lock.withLock { encodingState = true } }
         queue.async { [self] in
-            let bytes = fold.snapshot()
+            let bytes = StoredFold.sealed(fold.snapshot())
             lock.withLock {
                 encoded.append(
                     Encoded(generation: generation, seq: fold.throughSeq, hash: hash, bytes: bytes, isState: asState))

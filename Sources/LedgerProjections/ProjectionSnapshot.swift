@@ -193,6 +193,16 @@ extension KPIProjection {
         persons = try personsPart.value().get()
     }
 
+    /// The seq a snapshot's fold has reached, read from its header alone.
+    public static func throughSeq(ofSnapshot snapshot: UnsafeRawBufferPointer) throws(SnapshotError) -> Int64 {
+        guard let address = snapshot.baseAddress, !snapshot.isEmpty else {
+            throw SnapshotError(fault: .truncated, offset: 0, section: "header", detail: "no bytes at all")
+        }
+        var reader = SnapshotReader(address.assumingMemoryBound(to: UInt8.self), count: snapshot.count)
+        try reader.header()
+        return try reader.signed()
+    }
+
     /// Reads a snapshot written by `snapshot()` from `bytes`. Throws as `init(snapshot:)`
     /// for a buffer.
     public init(snapshot bytes: [UInt8]) throws(SnapshotError) {

@@ -53,8 +53,12 @@ struct Sunledger: ParsableCommand {
             Foundation.exit(1)
         } catch let error as AppError {
             printError("sunledger: \(error)")
-            if case .usage = error { Foundation.exit(2) }
-            Foundation.exit(3)
+            switch error {
+            case .usage: Foundation.exit(2)
+            // Stored figures that cannot be trusted fail the command's check.
+            case .figures: Foundation.exit(1)
+            case .io, .seeds: Foundation.exit(3)
+            }
         } catch {
             let code = exitCode(for: error)
             if code == .success {
@@ -253,6 +257,16 @@ extension Sunledger {
                 if let locked = report.personalDataLocked {
                     print("personal data not checked against its commitments: \(locked)")
                 }
+                let folds = try ledger.checkStoredFigures()
+                var figures =
+                    "verified \(folds.sealed) stored KPI fold\(folds.sealed == 1 ? "" : "s") against their seals"
+                if folds.sealed + folds.bare == 0 {
+                    figures = "no KPI fold is stored yet: the figures are replayed from the log"
+                } else if folds.bare > 0 {
+                    figures +=
+                        "; \(folds.bare) stored by an earlier build without a seal (`sunledger rebuild` seals them)"
+                }
+                print(figures)
             } catch let failure as VerificationFailure {
                 throw CommandFailure(message: "verify failed at seq \(failure.seq): \(failure.reason)")
             }

@@ -81,6 +81,50 @@ struct AuditCommandTests {
     }
 
     @Test(
+        "a stored KPI fold damaged in the data file fails verify and kpi in words (exit 1) until rebuild makes it again"
+    )
+    func damagedFold() throws {
+        try withScratch { dir in
+            let ledger = dir + "/ledger"
+            // More records than the stored fold's lag (5,000), so that the import stores it.
+            try write(
+                syntheticEvents(persons: 1_100, perPerson: 4, start: "2025-06-01T00:00:00Z"), to: dir + "/e.jsonl")
+            #expect(try sunledger("import", dir + "/e.jsonl", "--ledger", ledger).status == 0)
+            let intact = try sunledger("verify", "--ledger", ledger)
+            #expect(intact.status == 0, "\(intact.stderr)")
+            #expect(intact.stdout.contains("verified 1 stored KPI fold against their seals"), "\(intact.stdout)")
+
+            // One bit inside every sealed fold in the file (the live one among them) flipped.
+            var file = try Data(contentsOf: URL(fileURLWithPath: ledger + "/data.mdb"))
+            let tag = Data("SLKS".utf8)
+            var flips = 0
+            var from = file.startIndex
+            while let found = file.range(of: tag, in: from..<file.endIndex) {
+                file[found.lowerBound + 4 + 32 + 40] ^= 0x04
+                flips += 1
+                from = found.upperBound
+            }
+            #expect(flips >= 1)
+            try file.write(to: URL(fileURLWithPath: ledger + "/data.mdb"))
+
+            let verify = try sunledger("verify", "--ledger", ledger)
+            #expect(verify.status == 1, "\(verify.stderr)")
+            #expect(verify.stderr.contains("the stored figures of kpi-"), "\(verify.stderr)")
+            #expect(verify.stderr.contains("run `sunledger rebuild`"), "\(verify.stderr)")
+            let kpi = try sunledger("kpi", "--ledger", ledger)
+            #expect(kpi.status == 1, "\(kpi.stderr)")
+            #expect(kpi.stderr.contains("no longer matches the seal"), "\(kpi.stderr)")
+
+            // Rebuild says the live figures differed (exit 1) and replaces them; then all is well.
+            let rebuild = try sunledger("rebuild", "--ledger", ledger)
+            #expect(rebuild.status == 1, "\(rebuild.stderr)")
+            #expect(rebuild.stdout.contains("could not be read") || rebuild.stderr.contains("could not be read"))
+            #expect(try sunledger("verify", "--ledger", ledger).status == 0)
+            #expect(try sunledger("kpi", "--ledger", ledger).status == 0)
+        }
+    }
+
+    @Test(
         "verify reads in a child process: a fault that stops the child is a failed check in words (exit 1); a stop from outside stops it the same way"
     )
     func supervisedVerify() throws {

@@ -59,6 +59,33 @@ private func storedLiveFold(_ ledger: Ledger) throws -> KPIProjection {
     }
 }
 
+/// What reading the stored figures with `body` throws, in words; nil when it throws nothing.
+private func figuresFailure(_ body: () throws -> Void) -> String? {
+    do {
+        try body()
+        return nil
+    } catch let error as AppError {
+        guard case .figures = error else { return "not a figures error: \(error)" }
+        return "\(error)"
+    } catch {
+        return "not an AppError: \(error)"
+    }
+}
+
+/// The stored value under `key` in the live generation.
+private func storedValue(_ ledger: Ledger, key: [UInt8]) throws -> [UInt8]? {
+    try ledger.log.readingProjections { access in
+        try access.withValue(forKey: key, in: try LiveFigures.liveGeneration(access)) { Array($0) }
+    }
+}
+
+/// Puts `value` under `key` in the live generation, behind the figures' back.
+private func putStored(_ value: [UInt8], key: [UInt8], in ledger: Ledger) throws {
+    try ledger.log.updatingProjections { access in
+        try access.put(value, forKey: key, in: try LiveFigures.liveGeneration(access))
+    }
+}
+
 @Suite("live KPI figures and rebuild (kpis.md, cli.md)")
 struct LiveFiguresTests {
     @Test(
@@ -220,6 +247,104 @@ struct LiveFiguresTests {
         }
     }
 
+    @Test(
+        "a stored fold is sealed: a flipped bit that still reads as a fold is refused when read and by verify's check, and rebuild replaces it"
+    )
+    func sealedFolds() throws {
+        let lines = try districtLines(seed: districtSeeds[1])
+        try withScratch { dir in
+            let ledger = try openLedger(dir + "/ledger")
+            try importLines(lines, into: ledger, dir: dir, name: "all")
+            let head = try ledger.log.head().seq
+            // The state and a snapshot every 97 seqs, all sealed.
+            #expect(try ledger.checkStoredFigures() == .init(sealed: 1 + Int(head / snapshotEvery), bare: 0))
+
+            // The first single-bit flip of the state's snapshot that its own reader
+            // still takes for a fold, only a different one: what the seal is for.
+            let sealed = try #require(try storedValue(ledger, key: LiveFigures.stateKey))
+            let snapshot = Array(sealed[StoredFold.headerCount...])
+            #expect(StoredFold.contentHash(of: sealed) == sha256(snapshot))
+            var flipped: [UInt8]?
+            for index in 8..<snapshot.count where flipped == nil {
+                var candidate = snapshot
+                candidate[index] ^= 0x01
+                if let read = try? KPIProjection(snapshot: candidate), read.snapshot() != snapshot {
+                    flipped = candidate
+                }
+            }
+            let damaged = try #require(flipped)
+            try putStored(
+                Array(sealed[..<StoredFold.headerCount]) + damaged, key: LiveFigures.stateKey, in: ledger)
+
+            let read = figuresFailure { _ = try storedLiveFold(ledger) }
+            #expect(read?.contains("the stored figures of") == true, "\(read ?? "nil")")
+            #expect(read?.contains("no longer matches the seal") == true, "\(read ?? "nil")")
+            let query = figuresFailure { _ = try KPIReport(ledger: ledger).projection(within: .everything) }
+            #expect(query?.contains("no longer matches the seal") == true, "\(query ?? "nil")")
+            let check = figuresFailure { _ = try ledger.checkStoredFigures() }
+            #expect(check?.contains("no longer matches the seal") == true, "\(check ?? "nil")")
+
+            // Rebuild says the live figures could not be read, and replaces them.
+            let outcome = try FigureRebuild(ledger: ledger).run()
+            #expect(outcome.differences.contains { $0.contains("the live figures could not be read") })
+            #expect(try ledger.checkStoredFigures().sealed == 1 + Int(head / snapshotEvery))
+            #expect(try storedLiveFold(ledger).snapshot() == snapshot)
+        }
+    }
+
+    @Test("the stored state must be the fold through its checkpoint, and a snapshot the fold through its key's seq")
+    func foldsWhereTheyAreStored() throws {
+        let lines = try districtLines(seed: districtSeeds[0])
+        try withScratch { dir in
+            let ledger = try openLedger(dir + "/ledger")
+            try importLines(lines, into: ledger, dir: dir, name: "all")
+            let head = try ledger.log.head().seq
+            let report = try KPIReport(ledger: ledger)
+
+            // A checkpoint one seq short: the state would answer for records it has folded past.
+            let checkpoint = try #require(try storedValue(ledger, key: LiveFigures.checkpointKey))
+            var short: [UInt8] = []
+            appendBigEndian(UInt64(head - 1), to: &short)
+            try putStored(short, key: LiveFigures.checkpointKey, in: ledger)
+            let query = figuresFailure { _ = try report.projection(within: .everything) }
+            #expect(query?.contains("its checkpoint says \(head - 1)") == true, "\(query ?? "nil")")
+            let check = figuresFailure { _ = try ledger.checkStoredFigures() }
+            #expect(
+                check?.contains("is the fold through seq \(head), stored for seq \(head - 1)") == true,
+                "\(check ?? "nil")")
+            try putStored(checkpoint, key: LiveFigures.checkpointKey, in: ledger)
+
+            // The snapshot at 97 stored again under 194: a past query from it would miss 97 records.
+            let first = try #require(try storedValue(ledger, key: LiveFigures.snapshotKey(snapshotEvery)))
+            let second = try #require(try storedValue(ledger, key: LiveFigures.snapshotKey(2 * snapshotEvery)))
+            try putStored(first, key: LiveFigures.snapshotKey(2 * snapshotEvery), in: ledger)
+            let past = figuresFailure { _ = try report.projection(within: .throughSeq(2 * snapshotEvery + 3)) }
+            #expect(
+                past?.contains("the snapshot at seq \(2 * snapshotEvery) of kpi-") == true
+                    && past?.contains("is the fold through seq \(snapshotEvery)") == true, "\(past ?? "nil")")
+            #expect(figuresFailure { _ = try ledger.checkStoredFigures() } != nil)
+            try putStored(second, key: LiveFigures.snapshotKey(2 * snapshotEvery), in: ledger)
+            #expect(try ledger.checkStoredFigures().sealed == 1 + Int(head / snapshotEvery))
+        }
+    }
+
+    @Test("a fold stored bare, as builds before seals stored it, is read as it is and sealed by rebuild")
+    func bareFoldsOfEarlierBuilds() throws {
+        let lines = try districtLines(seed: districtSeeds[2])
+        try withScratch { dir in
+            let ledger = try openLedger(dir + "/ledger")
+            try importLines(lines, into: ledger, dir: dir, name: "all")
+            let head = try ledger.log.head().seq
+            let sealed = try #require(try storedValue(ledger, key: LiveFigures.stateKey))
+            try putStored(Array(sealed[StoredFold.headerCount...]), key: LiveFigures.stateKey, in: ledger)
+            #expect(try storedLiveFold(ledger).snapshot() == Array(sealed[StoredFold.headerCount...]))
+            #expect(try ledger.checkStoredFigures() == .init(sealed: Int(head / snapshotEvery), bare: 1))
+            let outcome = try FigureRebuild(ledger: ledger).run()
+            #expect(outcome.differences.isEmpty)
+            #expect(try ledger.checkStoredFigures() == .init(sealed: 1 + Int(head / snapshotEvery), bare: 0))
+        }
+    }
+
     @Test("a rebuild stopped after a checkpoint goes on from it, and ends with the same figures")
     func rebuildResumes() throws {
         let lines = try districtLines(seed: districtSeeds[0])
@@ -298,7 +423,7 @@ struct LiveFiguresTests {
                 let stored = try ledger.log.readingProjections { access in
                     try access.withValue(
                         forKey: LiveFigures.snapshotKey(seq), in: try LiveFigures.liveGeneration(access)
-                    ) { try KPIProjection(snapshot: $0) }
+                    ) { try KPIProjection(snapshot: try StoredFold.snapshot(in: $0)) }
                 }
                 #expect(
                     stored?.snapshot() == (try report.replayedProjection(through: seq)).snapshot(),

@@ -1,0 +1,64 @@
+import EventStore
+import LedgerProjections
+
+/// A KPI fold as the ledger stores it: its snapshot (`KPIProjection.snapshot()`)
+/// sealed with the snapshot's SHA-256, so that a page of the fold damaged on
+/// disk is found when the fold is read, and by `verify`, instead of being
+/// served as figures. The snapshot's own reader refuses most damage but not
+/// all: a flipped bit inside a count or a date still reads as a fold.
+///
+/// Stored form: the tag `SLKS`, the 32-byte SHA-256 of the snapshot, then the
+/// snapshot. A fold stored by a build before seals starts with the snapshot's
+/// own tag (`SLKP`); it is read as it is, and sealed when it is next put or
+/// rebuilt. No single flipped bit turns one tag into the other.
+enum StoredFold {
+    /// The tag of a sealed fold ("SLKS").
+    static let tag: [UInt8] = [0x53, 0x4C, 0x4B, 0x53]
+    /// The tag that starts a bare snapshot ("SLKP"), as earlier builds stored it.
+    static let bareTag: [UInt8] = [0x53, 0x4C, 0x4B, 0x50]
+    /// Bytes before the snapshot: the tag and the hash.
+    static let headerCount = tag.count + 32
+
+    /// `snapshot` sealed for storing.
+    static func sealed(_ snapshot: [UInt8]) -> [UInt8] {
+        var stored = tag
+        stored.reserveCapacity(headerCount + snapshot.count)
+        stored += sha256(snapshot)
+        stored += snapshot
+        return stored
+    }
+
+    /// The SHA-256 of the snapshot inside a sealed fold: the rebuild's content hash.
+    static func contentHash(of sealed: [UInt8]) -> [UInt8] {
+        Array(sealed[tag.count..<headerCount])
+    }
+
+    /// Why stored bytes are not a fold that can be trusted.
+    enum Damage: Error, CustomStringConvertible {
+        /// Neither a sealed fold nor a bare snapshot.
+        case untagged
+        /// Sealed, but the snapshot no longer hashes to the seal.
+        case sealBroken
+
+        var description: String {
+            switch self {
+            case .untagged: "they start with neither the tag of a sealed fold (SLKS) nor that of a snapshot (SLKP)"
+            case .sealBroken: "their SHA-256 no longer matches the seal they were stored with: the data file is damaged"
+            }
+        }
+    }
+
+    /// The snapshot inside `stored`, its seal checked; a bare snapshot of an earlier build as it is.
+    static func snapshot(in stored: UnsafeRawBufferPointer) throws(Damage) -> UnsafeRawBufferPointer {
+        if stored.starts(with: bareTag) { return stored }
+        guard stored.count >= headerCount, stored.starts(with: tag) else { throw .untagged }
+        let snapshot = UnsafeRawBufferPointer(rebasing: stored[headerCount...])
+        guard sha256(snapshot).elementsEqual(stored[tag.count..<headerCount]) else { throw .sealBroken }
+        return snapshot
+    }
+
+    /// Whether `stored` is sealed (rather than a bare snapshot of an earlier build).
+    static func isSealed(_ stored: UnsafeRawBufferPointer) -> Bool {
+        stored.starts(with: tag)
+    }
+}
