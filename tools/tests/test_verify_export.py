@@ -543,11 +543,23 @@ class TamperTests(VerifierTestCase):
     def test_lines_that_are_not_json_objects(self):
         self.assert_fails(self.with_line(2, '{"seq":3,\n'), 3, 3, "line is not valid JSON")
         self.assert_fails(self.with_line(2, "[1,2]\n"), 3, 3, "line is not a JSON object")
-        self.assert_fails(self.with_line(2, "\n"), 3, 3, "line is empty")
-        self.assert_fails(ExportBuilder.text(self.lines) + "\n", 9, 9, "line is empty")
         self.assert_fails(self.with_line(2, "\ufeff" + self.text_lines[2]), 3, 3, "not valid JSON")
         self.assert_fails(ExportBuilder.text(self.lines[:2]).encode() + b'{"seq":3,"id":"\xff"}\n', 3, 3,
                           "line is not valid UTF-8")
+
+    def test_blank_lines_and_a_byte_order_mark_are_read_as_restore_reads_them(self):
+        # sunledger restore skips a line of spaces and tabs and drops a BOM before
+        # the first line; so does the verifier, and line numbers still count them.
+        lines = list(self.text_lines)
+        padded = ("\ufeff" + lines[0] + "\n" + "".join(lines[1:3]) + " \t\r\n" + "".join(lines[3:]) + "\n\n")
+        digest_line, _ = self.assert_passes(padded)
+        self.assertEqual(digest_line, self.assert_passes(ExportBuilder.text(self.lines))[0])
+        tampered = list(lines)
+        tampered[7] = replace_once(lines[7], '"malu"', '"malv"')
+        self.assert_fails("".join(tampered[:3]) + "\n" + "".join(tampered[3:]), 9, 8, "hash does not match")
+        # A BOM anywhere but before the first line, or a line of other white space, is no blank line.
+        self.assert_fails(self.with_line(2, "\ufeff" + self.text_lines[2]), 3, 3, "not valid JSON")
+        self.assert_fails(self.with_line(2, "\u00a0\n"), 3, 3, "line is not valid JSON")
 
     def test_a_digest_whose_hash_or_instant_differs(self):
         wrong_hash = '{"seq":3,"hash":"%s","recordedAt":"%s"}' % ("ab" * 32, self.lines[2]["recordedAt"])
