@@ -204,6 +204,7 @@ public struct LedgerAPI: Sendable {
     /// the interchange form, stored all or nothing.
     func append(_ request: Request) async throws -> Response {
         let caller = try gate.admit(request, for: .append)
+        try LedgerAPI.acceptJSON(request)
         let body = try await collectBody(request)
         let batch = try EventBatch(body: body)
         // An erasure cannot be undone: only a role that may erase appends one,
@@ -238,6 +239,26 @@ public struct LedgerAPI: Sendable {
         }
     }
 
+    /// The media types a JSON body may be sent as: one event or erasure, a
+    /// batch, or events one per line.
+    static let jsonMediaTypes: Set<String> = ["application/json", "application/x-ndjson", "application/jsonl"]
+
+    /// Refuses (415) a body sent as something other than JSON, such as the
+    /// form encoding `curl -d` uses unless told otherwise. A body sent without
+    /// a Content-Type is read as JSON.
+    static func acceptJSON(_ request: Request) throws {
+        guard let stated = request.headers[.contentType] else { return }
+        let mediaType = stated.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)[0]
+            .trimmingCharacters(in: .whitespaces).lowercased()
+        guard jsonMediaTypes.contains(mediaType) else {
+            throw APIProblem(
+                status: .unsupportedMediaType,
+                message:
+                    "the body is sent as \(stated); send it as JSON, with Content-Type: application/json (or application/x-ndjson for one event a line)"
+            )
+        }
+    }
+
     /// The request's body, refused with 413 when it is larger than allowed:
     /// by its stated length before any of it is read, else as soon as what
     /// has arrived passes the limit.
@@ -262,6 +283,7 @@ public struct LedgerAPI: Sendable {
     /// appends the person's `PersonPiiErased`, recorded as the token's holder.
     func erase(_ request: Request) async throws -> Response {
         let caller = try gate.admit(request, for: .erase)
+        try LedgerAPI.acceptJSON(request)
         let body = try await collectBody(request)
         let shape =
             "an erasure is {\"person\": \"P000123\", \"reason\": \"…\"}, with orgUnit and on (YYYY-MM-DD) if needed"

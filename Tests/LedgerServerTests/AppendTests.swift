@@ -215,6 +215,39 @@ struct AppendTests {
         }
     }
 
+    @Test("a body sent as anything but JSON is refused (415) and nothing is stored; JSON types and none are read")
+    func mediaTypes() async throws {
+        try await withOffice { office, client in
+            for (index, stated) in [
+                "application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x",
+            ]
+            .enumerated() {
+                try await client.execute(
+                    uri: "/events", method: .post, headers: office.headers(.clerk, [.contentType: stated]),
+                    body: body(reassessment(id: "typed\(index)"))
+                ) { response in
+                    #expect(response.status == .unsupportedMediaType, "\(stated)")
+                    #expect(text(response).contains("Content-Type: application/json"), "\(stated)")
+                }
+                try await client.execute(
+                    uri: "/erasures", method: .post, headers: office.headers(.privacy, [.contentType: stated]),
+                    body: body(#"{"person":"P1","reason":"asked"}"#)
+                ) { #expect($0.status == .unsupportedMediaType, "\(stated)") }
+            }
+            #expect(try headSeq(office) == 9)
+            for (index, stated) in ["application/json", "Application/JSON; charset=utf-8", "application/x-ndjson", nil]
+                .enumerated()
+            {
+                try await client.execute(
+                    uri: "/events", method: .post,
+                    headers: office.headers(.clerk, stated.map { [.contentType: $0] } ?? [:]),
+                    body: body(reassessment(id: "json\(index)"))
+                ) { #expect($0.status == .ok, "\(stated ?? "no Content-Type")") }
+            }
+            #expect(try headSeq(office) == 13)
+        }
+    }
+
     @Test("a body above the limit is refused (413) and nothing is stored")
     func tooLarge() async throws {
         try await withOffice(settings: ServerSettings(maxBodyBytes: 2048)) { office, client in
