@@ -103,6 +103,7 @@ let package = Package(
                 "LedgerApp", "EventStore", "LedgerDomain", "LedgerValues", "LedgerProjections",
                 .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Server"])),
                 .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["Server"])),
+                .product(name: "NIOHTTP1", package: "swift-nio", condition: .when(traits: ["Server"])),
                 .product(name: "HTTPTypes", package: "swift-http-types", condition: .when(traits: ["Server"])),
             ],
             swiftSettings: swiftSettings

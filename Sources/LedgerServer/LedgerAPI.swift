@@ -156,8 +156,11 @@ public struct LedgerAPI: Sendable {
     public func application() -> some ApplicationProtocol {
         Application(
             router: router(),
-            // A connection that sends nothing for this long, half a request included, is closed.
-            server: .http1(configuration: .init(idleTimeout: .seconds(LedgerAPI.idleSeconds))),
+            // A connection that sends nothing for this long, half a request included, is closed;
+            // so is one whose HTTP/1.0 request did not ask to keep it.
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [HTTP10Close.Placement()], idleTimeout: .seconds(LedgerAPI.idleSeconds))),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "sunledger"))
     }
 

@@ -50,8 +50,8 @@ func withOffice(
     }
     let office = Office(ledger: ledger, path: path, secrets: secrets)
     let api = try LedgerAPI(ledger: ledger, settings: settings)
-    let app = Application(router: api.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
-    try await app.test(setup) { client in try await body(office, client) }
+    // The server exactly as `sunledger-server` runs it (live tests give port 0 in `settings`).
+    try await api.application().test(setup) { client in try await body(office, client) }
 }
 
 /// The response's body as text.

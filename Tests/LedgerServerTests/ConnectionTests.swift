@@ -1,0 +1,68 @@
+import Foundation
+import HummingbirdTesting
+import LedgerServer
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What one connection to the server at 127.0.0.1:`port` brought back for
+/// `request`, read until the server closed it or `seconds` passed.
+private func exchange(_ request: String, port: Int, seconds: Int = 3) throws -> (answer: String, closed: Bool) {
+    let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard socket >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+    defer { close(socket) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+    }
+    guard connected == 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+    var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+    setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    let bytes = Array(request.utf8)
+    guard send(socket, bytes, bytes.count, 0) == bytes.count else { throw POSIXError(.EIO) }
+    var answer: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let count = recv(socket, &buffer, buffer.count, 0)
+        if count > 0 {
+            answer += buffer[..<count]
+        } else {
+            // 0: the server closed the connection; -1 (EAGAIN): the time ran out with it open.
+            return (String(decoding: answer, as: UTF8.self), count == 0)
+        }
+    }
+}
+
+@Suite("Connections")
+struct ConnectionTests {
+    @Test(
+        "an HTTP/1.0 request is answered and its connection closed, unless it asked to keep it; HTTP/1.1 keeps it until told"
+    )
+    func http10Closes() async throws {
+        try await withOffice(settings: ServerSettings(port: 0), setup: .live) { _, client in
+            let port = try #require(client.port)
+            let plain = try exchange("GET /digest HTTP/1.0\r\n\r\n", port: port)
+            #expect(plain.closed)
+            #expect(plain.answer.hasPrefix("HTTP/1.1 401"), "\(plain.answer)")
+            // A second request on the same connection is not answered: it was closed after the first.
+            let two = try exchange("GET /digest HTTP/1.0\r\n\r\nGET /digest HTTP/1.0\r\n\r\n", port: port)
+            #expect(two.closed)
+            #expect(two.answer.components(separatedBy: "HTTP/1.1 401").count == 2, "\(two.answer)")
+
+            let kept = try exchange("GET /digest HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", port: port, seconds: 1)
+            #expect(!kept.closed)
+            #expect(kept.answer.hasPrefix("HTTP/1.1 401"))
+            let http11 = try exchange("GET /digest HTTP/1.1\r\nHost: ledger\r\n\r\n", port: port, seconds: 1)
+            #expect(!http11.closed)
+            let told = try exchange("GET /digest HTTP/1.1\r\nHost: ledger\r\nConnection: close\r\n\r\n", port: port)
+            #expect(told.closed)
+        }
+    }
+}
