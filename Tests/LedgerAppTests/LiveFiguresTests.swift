@@ -79,6 +79,16 @@ private func storedValue(_ ledger: Ledger, key: [UInt8]) throws -> [UInt8]? {
     }
 }
 
+/// Runs `body` with a ledger holding the whole district of `seed`, and its last seq.
+private func withDistrictLedger(seed: UInt64, _ body: (Ledger, Int64) throws -> Void) throws {
+    let lines = try districtLines(seed: seed)
+    try withScratch { dir in
+        let ledger = try openLedger(dir + "/ledger")
+        try importLines(lines, into: ledger, dir: dir, name: "all")
+        try body(ledger, try ledger.log.head().seq)
+    }
+}
+
 /// Puts `value` under `key` in the live generation, behind the figures' back.
 private func putStored(_ value: [UInt8], key: [UInt8], in ledger: Ledger) throws {
     try ledger.log.updatingProjections { access in
@@ -251,11 +261,7 @@ struct LiveFiguresTests {
         "a stored fold is sealed: a flipped bit that still reads as a fold is refused when read and by verify's check, and rebuild replaces it"
     )
     func sealedFolds() throws {
-        let lines = try districtLines(seed: districtSeeds[1])
-        try withScratch { dir in
-            let ledger = try openLedger(dir + "/ledger")
-            try importLines(lines, into: ledger, dir: dir, name: "all")
-            let head = try ledger.log.head().seq
+        try withDistrictLedger(seed: districtSeeds[1]) { ledger, head in
             // The state and a snapshot every 97 seqs, all sealed.
             #expect(try ledger.checkStoredFigures() == .init(sealed: 1 + Int(head / snapshotEvery), bare: 0))
 
@@ -294,11 +300,7 @@ struct LiveFiguresTests {
 
     @Test("the stored state must be the fold through its checkpoint, and a snapshot the fold through its key's seq")
     func foldsWhereTheyAreStored() throws {
-        let lines = try districtLines(seed: districtSeeds[0])
-        try withScratch { dir in
-            let ledger = try openLedger(dir + "/ledger")
-            try importLines(lines, into: ledger, dir: dir, name: "all")
-            let head = try ledger.log.head().seq
+        try withDistrictLedger(seed: districtSeeds[0]) { ledger, head in
             let report = try KPIReport(ledger: ledger)
 
             // A checkpoint one seq short: the state would answer for records it has folded past.
@@ -330,11 +332,7 @@ struct LiveFiguresTests {
 
     @Test("a fold stored bare, as builds before seals stored it, is read as it is and sealed by rebuild")
     func bareFoldsOfEarlierBuilds() throws {
-        let lines = try districtLines(seed: districtSeeds[2])
-        try withScratch { dir in
-            let ledger = try openLedger(dir + "/ledger")
-            try importLines(lines, into: ledger, dir: dir, name: "all")
-            let head = try ledger.log.head().seq
+        try withDistrictLedger(seed: districtSeeds[2]) { ledger, head in
             let sealed = try #require(try storedValue(ledger, key: LiveFigures.stateKey))
             try putStored(Array(sealed[StoredFold.headerCount...]), key: LiveFigures.stateKey, in: ledger)
             #expect(try storedLiveFold(ledger).snapshot() == Array(sealed[StoredFold.headerCount...]))
