@@ -135,10 +135,11 @@ public struct LiveFigures: LedgerProjector {
 
     /// Checks every fold stored in either generation: a sealed one against its
     /// seal, and each against the seq it is stored for (the state against its
-    /// generation's checkpoint, a snapshot against its key). Throws
-    /// `AppError.figures` naming the first that fails.
+    /// generation's checkpoint, a snapshot against its key), which the log must
+    /// have reached. Throws `AppError.figures` naming the first that fails.
     static func checkStoredFolds(_ access: ProjectionAccess) throws -> StoredFoldCheck {
         var check = StoredFoldCheck()
+        let head = try access.lastSeq
         for generation in generations {
             let checkpoint = try LiveFigures.checkpoint(access, generation: generation)
             var stateFound = false
@@ -167,6 +168,10 @@ public struct LiveFigures: LedgerProjector {
                 guard throughSeq == storedFor else {
                     let place = storedFor.map { "seq \($0)" } ?? "no checkpoint"
                     throw AppError.figures("\(what) is the fold through seq \(throughSeq), stored for \(place)")
+                }
+                guard throughSeq <= head else {
+                    throw AppError.figures(
+                        "\(what) is the fold through seq \(throughSeq), past the last record (seq \(head))")
                 }
                 if StoredFold.isSealed(value) { check.sealed += 1 } else { check.bare += 1 }
             }

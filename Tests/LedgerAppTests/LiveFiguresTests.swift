@@ -1,11 +1,11 @@
 import EventStore
 import Foundation
-import LedgerProjections
 import LedgerValues
 import PropertyBased
 import Testing
 
 @testable import LedgerApp
+@testable import LedgerProjections
 
 // The stored KPI figures (kpis.md, cli.md `kpi` and `rebuild`) against a replay
 // of the log from scratch, on generated districts. Each seed names one district
@@ -327,6 +327,14 @@ struct LiveFiguresTests {
             #expect(figuresFailure { _ = try ledger.checkStoredFigures() } != nil)
             try putStored(second, key: LiveFigures.snapshotKey(2 * snapshotEvery), in: ledger)
             #expect(try ledger.checkStoredFigures().sealed == 1 + Int(head / snapshotEvery))
+
+            // A snapshot of a fold past the last record, stored where it says: the log never reached it.
+            let beyond = head + snapshotEvery - head % snapshotEvery
+            let ahead = KPIProjection(throughSeq: beyond, lastRecordedAt: nil)
+            try putStored(StoredFold.sealed(ahead.snapshot()), key: LiveFigures.snapshotKey(beyond), in: ledger)
+            let beyondHead = figuresFailure { _ = try ledger.checkStoredFigures() }
+            #expect(
+                beyondHead?.contains("past the last record (seq \(head))") == true, "\(beyondHead ?? "nil")")
         }
     }
 
