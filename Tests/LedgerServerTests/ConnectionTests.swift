@@ -45,7 +45,9 @@ private func exchange(_ request: String, port: Int, linger: Int) throws -> (answ
     guard send(socket, bytes, bytes.count, 0) == bytes.count else { throw POSIXError(.EIO) }
     var answer: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 4096)
-    wait(seconds: 60)
+    // A parallel test run can keep the server's handlers waiting for minutes:
+    // the other tests hold the concurrency pool's few threads.
+    wait(seconds: 240)
     while !holdsWholeResponse(answer) {
         let count = recv(socket, &buffer, buffer.count, 0)
         guard count > 0 else { return (String(decoding: answer, as: UTF8.self), count == 0) }
