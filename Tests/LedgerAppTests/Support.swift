@@ -73,6 +73,14 @@ func sunledger(_ arguments: String..., stdin: Data? = nil) throws -> Run {
     try run(sunledgerPath, arguments, stdin: stdin)
 }
 
+/// Expects `run` to have failed its check (exit 1), saying each of `words` on standard error.
+func expectFailedCheck(_ run: Run, saying words: String..., sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(run.status == 1, "\(run.stderr)", sourceLocation: sourceLocation)
+    for word in words {
+        #expect(run.stderr.contains(word), "\(run.stderr)", sourceLocation: sourceLocation)
+    }
+}
+
 /// A scratch directory for one test, removed afterwards.
 func withScratch<T>(_ body: (String) throws -> T) throws -> T {
     let path = NSTemporaryDirectory() + "sunledger-test-\(UUID().uuidString)"
