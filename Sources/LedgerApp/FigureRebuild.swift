@@ -63,15 +63,18 @@ public struct FigureRebuild {
         progress(0, total - started)
 
         // Up to the head as it stood at the start, in one read transaction. At
-        // every snapshot boundary a copy of the fold goes to the checkpointer,
-        // which encodes it and commits it on its own thread (a write transaction
-        // of its own) while the fold goes on.
+        // every snapshot boundary the fold is encoded here, and the checkpointer
+        // commits the bytes on its own thread (a write transaction of its own)
+        // while the fold goes on. Handing it the fold itself would cost more: the
+        // fold's next change would copy the whole of it, one retain per array.
         let checkpointer = Checkpointer(log: log, generation: target)
         defer { checkpointer.finish() }
         try log.readingProjections { access in
             try RecordReplay(units: ledger.units).replay(from: fold.throughSeq + 1, through: total, access) {
                 fold.apply($0)
-                if $0.seq % figures.snapshotEvery == 0 { checkpointer.commit(fold) }
+                if $0.seq % figures.snapshotEvery == 0 {
+                    checkpointer.commit(StoredFold.sealed(fold.snapshot()), throughSeq: fold.throughSeq)
+                }
                 if $0.seq % 16_384 == 0 { progress($0.seq - started, total - started) }
             }
         }
@@ -163,16 +166,16 @@ private final class Checkpointer: @unchecked Sendable {
     /// The first error a commit met, once `finish` has returned.
     var failure: (any Error)? { lock.withLock { firstFailure } }
 
-    /// Encodes `fold` and commits it as the generation's snapshot at its seq
-    /// and as its state, after the commits asked for before.
-    func commit(_ fold: KPIProjection) {
+    /// Commits a fold through `throughSeq`, encoded and sealed, as the
+    /// generation's snapshot at that seq and as its state, after the commits
+    /// asked for before.
+    func commit(_ bytes: [UInt8], throughSeq: Int64) {
         queue.async { [self] in
             guard failure == nil else { return }
-            let bytes = StoredFold.sealed(fold.snapshot())
             do {
                 try log.updatingProjections { access in
-                    try access.put(bytes, forKey: LiveFigures.snapshotKey(fold.throughSeq), in: generation)
-                    try LiveFigures.putState(bytes, throughSeq: fold.throughSeq, in: generation, access)
+                    try access.put(bytes, forKey: LiveFigures.snapshotKey(throughSeq), in: generation)
+                    try LiveFigures.putState(bytes, throughSeq: throughSeq, in: generation, access)
                 }
             } catch {
                 lock.withLock { firstFailure = firstFailure ?? error }
