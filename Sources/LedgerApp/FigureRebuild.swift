@@ -124,26 +124,26 @@ public struct FigureRebuild {
 
     /// The stored snapshots that differ between the two generations, in words.
     private func snapshotDifferences(live: String, rebuilt: String, _ access: ProjectionAccess) throws -> [String] {
-        let liveSeqs = try snapshotSeqs(in: live, access)
-        let rebuiltSeqs = try snapshotSeqs(in: rebuilt, access)
+        let liveSeqs = Set(try snapshotSeqs(in: live, access))
+        let rebuiltSeqs = Set(try snapshotSeqs(in: rebuilt, access))
         var differences: [String] = []
-        for seq in Set(liveSeqs).union(rebuiltSeqs).sorted() {
-            let key = LiveFigures.snapshotKey(seq)
-            // Compared as snapshots: a live one stored bare by an earlier build equals its sealed rebuild.
-            let old = try access.withValue(forKey: key, in: live) { stored in
-                Result { () throws(StoredFold.Damage) in Array(try StoredFold.snapshot(in: stored)) }
+        for seq in liveSeqs.union(rebuiltSeqs).sorted() {
+            guard liveSeqs.contains(seq) else {
+                differences.append("the snapshot at seq \(seq) was missing from the live figures")
+                continue
             }
-            let new = try access.withValue(forKey: key, in: rebuilt) { Array(try StoredFold.snapshot(in: $0)) }
-            switch (old, new) {
-            case (nil, _): differences.append("the snapshot at seq \(seq) was missing from the live figures")
-            case (_, nil):
+            guard rebuiltSeqs.contains(seq) else {
                 differences.append("the live figures held a snapshot at seq \(seq) that the log does not give")
-            case (.failure(let damage)?, _):
-                differences.append("the live figures' snapshot at seq \(seq) could not be read: \(damage)")
-            case (.success(let old)?, let new?) where old != new:
-                differences.append("the snapshot at seq \(seq) differed from the log's")
-            default: break
+                continue
             }
+            let key = LiveFigures.snapshotKey(seq)
+            // Both are there (their seqs were listed in this transaction): the values are compared in place.
+            let mismatch: String? =
+                try access.withValue(forKey: key, in: live) { old -> String? in
+                    try access.withValue(forKey: key, in: rebuilt) { StoredFold.mismatch(live: old, rebuilt: $0) }
+                        ?? nil
+                } ?? nil
+            if let mismatch { differences.append("the snapshot at seq \(seq) \(mismatch)") }
         }
         return differences
     }

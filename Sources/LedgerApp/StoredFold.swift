@@ -1,4 +1,5 @@
 import EventStore
+import Foundation
 import LedgerProjections
 
 /// A KPI fold as the ledger stores it: its snapshot (`KPIProjection.snapshot()`)
@@ -55,6 +56,26 @@ enum StoredFold {
         let snapshot = UnsafeRawBufferPointer(rebasing: stored[headerCount...])
         guard sha256(snapshot).elementsEqual(stored[tag.count..<headerCount]) else { throw .sealBroken }
         return snapshot
+    }
+
+    /// How a live stored fold differs from its rebuild (sealed, as this build
+    /// stores it), in words; nil when both hold the same snapshot. Equal bytes
+    /// need no hashing; a live fold stored bare by an earlier build is compared
+    /// by its snapshot, and a damaged one is said to be so.
+    static func mismatch(live: UnsafeRawBufferPointer, rebuilt: UnsafeRawBufferPointer) -> String? {
+        if sameBytes(live, rebuilt) { return nil }
+        do {
+            let snapshot = try snapshot(in: live)
+            return sameBytes(snapshot, (try? self.snapshot(in: rebuilt)) ?? rebuilt) ? nil : "differed from the log's"
+        } catch {
+            return "of the live figures could not be read: \(error)"
+        }
+    }
+
+    private static func sameBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        guard a.count == b.count else { return false }
+        guard let first = a.baseAddress, let second = b.baseAddress else { return true }
+        return memcmp(first, second, a.count) == 0
     }
 
     /// Whether `stored` is sealed (rather than a bare snapshot of an earlier build).
