@@ -208,7 +208,9 @@ extension Sunledger {
         static let configuration = CommandConfiguration(
             abstract: "Re-hash every record and check the chain, versions, indexes and pii commitments.",
             discussion:
-                "With --digest, also prove the ledger still extends that digest. Exit 1 names the first bad seq.")
+                "With --digest, also prove the ledger still extends that digest. Exit 1 names the first bad seq. "
+                + "Once the log has passed, every stored KPI fold is checked against its seal and the seq it is "
+                + "stored for; a damaged one also exits 1, and `sunledger rebuild` makes it again.")
 
         @OptionGroup var options: LedgerOption
         @ParentCommand var root: Sunledger
