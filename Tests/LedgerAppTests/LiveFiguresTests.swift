@@ -300,9 +300,27 @@ struct LiveFiguresTests {
             let check = figuresFailure { _ = try ledger.checkStoredFigures() }
             #expect(check?.contains("no longer matches the seal") == true, "\(check ?? "nil")")
 
+            // A snapshot's seal broken too: a past query that starts from it refuses it, by seq.
+            var snapshotAt97 = try #require(try storedValue(ledger, key: LiveFigures.snapshotKey(snapshotEvery)))
+            snapshotAt97[snapshotAt97.count - 1] ^= 0x01
+            try putStored(snapshotAt97, key: LiveFigures.snapshotKey(snapshotEvery), in: ledger)
+            let past = figuresFailure {
+                _ = try KPIReport(ledger: ledger).projection(within: .throughSeq(snapshotEvery + 1))
+            }
+            #expect(
+                past?.contains("the snapshot at seq \(snapshotEvery) of kpi-") == true
+                    && past?.contains("no longer matches the seal") == true, "\(past ?? "nil")")
+
             // Rebuild says the live figures could not be read, and replaces them.
             let outcome = try FigureRebuild(ledger: ledger).run()
             #expect(outcome.differences.contains { $0.contains("the live figures could not be read") })
+            #expect(
+                outcome.differences.contains(
+                    "the snapshot at seq \(snapshotEvery) of the live figures could not be read: "
+                        + "their SHA-256 no longer matches the seal they were stored with: the data file is damaged"))
+            #expect(
+                try KPIReport(ledger: ledger).projection(within: .throughSeq(snapshotEvery + 1)).snapshot()
+                    == (try KPIReport(ledger: ledger).replayedProjection(through: snapshotEvery + 1)).snapshot())
             #expect(try ledger.checkStoredFigures().sealed == 1 + Int(head / snapshotEvery))
             #expect(try storedLiveFold(ledger).snapshot() == snapshot)
         }
