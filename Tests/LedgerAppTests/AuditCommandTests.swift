@@ -39,9 +39,7 @@ struct AuditCommandTests {
     )
     func damagedPages() throws {
         try withScratch { dir in
-            let ledger = dir + "/ledger"
-            try write(syntheticEvents(persons: 400, perPerson: 4, start: "2025-06-01T00:00:00Z"), to: dir + "/e.jsonl")
-            #expect(try sunledger("import", dir + "/e.jsonl", "--ledger", ledger).status == 0)
+            let ledger = try importedLedger(in: dir, persons: 400, perPerson: 4)
             let intact = try Data(contentsOf: URL(fileURLWithPath: ledger + "/data.mdb"))
             let pages = LMDBPages(intact)
 
@@ -82,11 +80,8 @@ struct AuditCommandTests {
     )
     func damagedFold() throws {
         try withScratch { dir in
-            let ledger = dir + "/ledger"
             // More records than the stored fold's lag (5,000), so that the import stores it.
-            try write(
-                syntheticEvents(persons: 1_100, perPerson: 4, start: "2025-06-01T00:00:00Z"), to: dir + "/e.jsonl")
-            #expect(try sunledger("import", dir + "/e.jsonl", "--ledger", ledger).status == 0)
+            let ledger = try importedLedger(in: dir, persons: 1_100, perPerson: 4)
             let intact = try sunledger("verify", "--ledger", ledger)
             #expect(intact.status == 0, "\(intact.stderr)")
             #expect(intact.stdout.contains("verified 1 stored KPI fold against their seals"), "\(intact.stdout)")
@@ -132,9 +127,7 @@ struct AuditCommandTests {
     )
     func supervisedVerify() throws {
         try withScratch { dir in
-            let ledger = dir + "/ledger"
-            try write(syntheticEvents(persons: 800, perPerson: 5, start: "2025-06-01T00:00:00Z"), to: dir + "/e.jsonl")
-            #expect(try sunledger("import", dir + "/e.jsonl", "--ledger", ledger).status == 0)
+            let ledger = try importedLedger(in: dir, persons: 800, perPerson: 5)
             for (signal, faults) in [(SIGSEGV, true), (SIGBUS, true), (SIGKILL, false)] {
                 // The child is caught while it reads (a few tries, should one finish first),
                 // held still, given the signal, and let go.

@@ -73,6 +73,16 @@ func sunledger(_ arguments: String..., stdin: Data? = nil) throws -> Run {
     try run(sunledgerPath, arguments, stdin: stdin)
 }
 
+/// Imports into `dir/ledger`, with the built `sunledger`, the synthetic events of
+/// `persons` persons recorded from 2025-06-01; returns the ledger's path.
+func importedLedger(in dir: String, persons: Int, perPerson: Int) throws -> String {
+    let ledger = dir + "/ledger"
+    try write(
+        syntheticEvents(persons: persons, perPerson: perPerson, start: "2025-06-01T00:00:00Z"), to: dir + "/e.jsonl")
+    #expect(try sunledger("import", dir + "/e.jsonl", "--ledger", ledger).status == 0)
+    return ledger
+}
+
 /// Expects `run` to have failed its check (exit 1), saying each of `words` on standard error.
 func expectFailedCheck(_ run: Run, saying words: String..., sourceLocation: SourceLocation = #_sourceLocation) {
     #expect(run.status == 1, "\(run.stderr)", sourceLocation: sourceLocation)
