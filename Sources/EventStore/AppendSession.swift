@@ -192,9 +192,12 @@ public final class AppendSession {
         idEntries.append(event.id.utf8, seq: seq)
         streamEntries.appendStreamKey(event.stream, version: version, seq: seq)
         if event.erasesStreamPII {
-            try flush()
+            // The stream's records: those stored before this session, found
+            // in the index, and those gathered since. Putting the gathered
+            // entries first would cost, at every erasure in a large import, a
+            // put in a great many of the index's leaf pages.
             var slots = Set<UInt64>()
-            for erased in try store.seqs(ofStream: event.stream) {
+            for erased in try store.seqs(ofStream: event.stream) + streamEntries.seqs(ofStream: event.stream) {
                 let key = bigEndianKey(erased)
                 if let slot = try store.txn.withValue(in: store.dbs.vault, forKey: key, VaultKeys.slot(of:)) ?? nil {
                     slots.insert(slot)

@@ -66,4 +66,32 @@ struct PersonalDataTests {
             #expect(held == [2, 5])
         }
     }
+
+    @Test("an erasure in the same append as the stream's own events removes their vault entries too")
+    func erasureInTheSameAppend() throws {
+        try withLedgerDirectory { path in
+            let log = try EventLog(path: path, create: true)
+            try log.append([registration("a1"), registration("b1", stream: "person-P2")], clock: laterClock)
+            var pii = JSONObject()
+            pii["phone"] = .string("13800000000")
+            var reason = JSONObject()
+            reason["reason"] = .string("request of the person")
+            // a1 is in the stream index before this append; a2, b2 and the
+            // erasure are gathered in it, and their index entries not yet put.
+            try log.append(
+                [
+                    personEvent("a2", type: "PersonPiiCorrected", pii: pii),
+                    personEvent("b2", stream: "person-P2", type: "PersonPiiCorrected", pii: pii),
+                    personEvent(
+                        "a3", type: "PersonPiiErased", on: "2024-01-11", recorded: "2024-01-11T00:00:00Z", data: reason),
+                ],
+                clock: laterClock)
+            var held: [Int64] = []
+            try log.forEachRecord(withVault: true) { seq, _, _, vault in if vault != nil { held.append(seq) } }
+            #expect(held == [2, 4])
+            let report = try log.verify(closerTypes: closers, openerTypes: openers)
+            #expect(report.records == 5)
+            #expect(report.piiCommitments == 2)
+        }
+    }
 }
