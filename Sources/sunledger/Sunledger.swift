@@ -261,7 +261,9 @@ extension Sunledger {
                 }
                 let folds = try ledger.checkStoredFigures()
                 var figures =
-                    "verified \(folds.sealed) stored KPI fold\(folds.sealed == 1 ? "" : "s") against their seals"
+                    folds.sealed == 1
+                    ? "verified 1 stored KPI fold against its seal"
+                    : "verified \(folds.sealed) stored KPI folds against their seals"
                 if folds.sealed + folds.bare == 0 {
                     figures = "no KPI fold is stored yet: the figures are replayed from the log"
                 } else if folds.bare > 0 {

@@ -84,7 +84,7 @@ struct AuditCommandTests {
             let ledger = try importedLedger(in: dir, persons: 1_100, perPerson: 4)
             let intact = try sunledger("verify", "--ledger", ledger)
             #expect(intact.status == 0, "\(intact.stderr)")
-            #expect(intact.stdout.contains("verified 1 stored KPI fold against their seals"), "\(intact.stdout)")
+            #expect(intact.stdout.contains("verified 1 stored KPI fold against its seal"), "\(intact.stdout)")
 
             // One bit inside every sealed fold in the file (the live one among them) flipped.
             var file = try Data(contentsOf: URL(fileURLWithPath: ledger + "/data.mdb"))
