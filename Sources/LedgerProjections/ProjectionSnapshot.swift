@@ -118,8 +118,8 @@ extension KPIProjection {
             return part.bytes
         }
         var rest = SnapshotWriter(capacity: estimatedSnapshotSize - persons.count * 100)
-        rest.streams(cases) { $0.case($1) }
-        rest.streams(calls) { $0.call($1) }
+        rest.streams(cases, kind: .case) { $0.case($1) }
+        rest.streams(calls, kind: .call) { $0.call($1) }
         rest.streams(projects) { $0.project($1) }
         rest.streams(volunteers) { $0.volunteer($1) }
         rest.streams(rights) { $0.rights($1) }
@@ -173,9 +173,9 @@ extension KPIProjection {
         reader.position += personsLength
         defer { _ = personsPart.value() }
         reader.section = "cases"
-        cases = try reader.streams { reader throws(SnapshotError) in try reader.case() }
+        cases = try reader.streams(kind: .case) { reader throws(SnapshotError) in try reader.case() }
         reader.section = "calls"
-        calls = try reader.streams { reader throws(SnapshotError) in try reader.call() }
+        calls = try reader.streams(kind: .call) { reader throws(SnapshotError) in try reader.call() }
         reader.section = "projects"
         projects = try reader.streams { reader throws(SnapshotError) in try reader.project() }
         reader.section = "volunteers"
@@ -227,8 +227,8 @@ extension KPIProjection {
         report.names("unit", units, other.units)
         report.names("worker", workers, other.workers)
         report.streams(persons, other.persons, parts: PersonFacts.differingParts)
-        report.streams(cases, other.cases, parts: CaseFacts.differingParts)
-        report.streams(calls, other.calls, parts: CallFacts.differingParts)
+        report.streams(cases, other.cases, kind: .case, parts: CaseFacts.differingParts)
+        report.streams(calls, other.calls, kind: .call, parts: CallFacts.differingParts)
         report.streams(projects, other.projects, parts: ProjectFacts.differingParts)
         report.streams(volunteers, other.volunteers, parts: VolunteerFacts.differingParts)
         report.streams(rights, other.rights, parts: RightsFacts.differingParts)
@@ -470,11 +470,17 @@ private struct SnapshotWriter {
         for name in names.names { string(name) }
     }
 
-    mutating func streams<Facts>(_ streams: [String: Facts], _ facts: (inout SnapshotWriter, Facts) -> Void) {
+    /// Writes a table of streams in the order of their names; a table keyed by
+    /// `kind` has each name written whole (the order is the same).
+    mutating func streams<Facts>(
+        _ streams: [String: Facts], kind: StreamKind? = nil, _ facts: (inout SnapshotWriter, Facts) -> Void
+    ) {
         count(streams.count)
         let order = NameOrder(streams)
+        let prefix = kind?.prefix.utf8 ?? "".utf8
         for name in order.names {
-            count(name.count)
+            count(prefix.count + name.count)
+            bytes.append(contentsOf: prefix)
             bytes.append(contentsOf: order.bytes(of: name))
             facts(&self, streams.values[name.position])
         }
@@ -809,8 +815,10 @@ private struct SnapshotReader: @unchecked Sendable {
         return table
     }
 
+    /// Reads a table of streams; for a table keyed by `kind`, every name must
+    /// be of that kind, and is kept without it.
     mutating func streams<Facts>(
-        _ facts: (inout SnapshotReader) throws(SnapshotError) -> Facts
+        kind: StreamKind? = nil, _ facts: (inout SnapshotReader) throws(SnapshotError) -> Facts
     ) throws(SnapshotError) -> [String: Facts] {
         let count = try count()
         var streams: [String: Facts] = [:]
@@ -826,6 +834,15 @@ private struct SnapshotReader: @unchecked Sendable {
                 throw unordered
             }
             previous = (start, length)
+            var key = name
+            if let kind {
+                guard name.utf8.starts(with: kind.prefix.utf8) else {
+                    var foreign = error(.malformed, "a stream that is not a \(kind.prefix.dropLast()) stream")
+                    foreign.stream = name
+                    throw foreign
+                }
+                key = kind.key(name)
+            }
             let value: Facts
             do { value = try facts(&self) } catch {
                 var named = error
@@ -834,7 +851,7 @@ private struct SnapshotReader: @unchecked Sendable {
             }
             // Names of distinct bytes are distinct streams, unless Unicode deems them the same.
             let before = streams.count
-            streams[consume name] = consume value
+            streams[consume key] = consume value
             guard streams.count > before else {
                 var twice = error(.malformed, "a stream whose name Unicode deems the same as another's")
                 twice.stream = String(decoding: UnsafeBufferPointer(start: base + start, count: length), as: UTF8.self)
@@ -1114,25 +1131,26 @@ private struct DifferenceReport {
     }
 
     mutating func streams<Facts: Equatable>(
-        _ a: [String: Facts], _ b: [String: Facts], parts: (Facts, Facts) -> [String]
+        _ a: [String: Facts], _ b: [String: Facts], kind: StreamKind? = nil, parts: (Facts, Facts) -> [String]
     ) {
         guard !isFull, a != b else { return }
         let first = NameOrder(a).names.map(\.position)
         let second = NameOrder(b).names.map(\.position)
+        func name(_ key: String) -> String { kind?.stream(key) ?? key }
         var i = 0
         var j = 0
         while !isFull && (i < first.count || j < second.count) {
             let x = i < first.count ? a[first[i]] : nil
             let y = j < second.count ? b[second[j]] : nil
             if let x, y == nil || utf8Precedes(x.key, y!.key) {
-                add("stream \(x.key) only in the first")
+                add("stream \(name(x.key)) only in the first")
                 i += 1
             } else if let y, x == nil || utf8Precedes(y.key, x!.key) {
-                add("stream \(y.key) only in the second")
+                add("stream \(name(y.key)) only in the second")
                 j += 1
             } else if let x, let y {
                 if x.value != y.value {
-                    add("\(x.key): facts differ (\(parts(x.value, y.value).joined(separator: ", ")))")
+                    add("\(name(x.key)): facts differ (\(parts(x.value, y.value).joined(separator: ", ")))")
                 }
                 i += 1
                 j += 1

@@ -164,6 +164,27 @@ struct PersonFacts: Equatable {
     }
 }
 
+/// The kind of stream a table of the fold holds, named at the front of each
+/// of its streams (`call-20240101-0001`). Such a table keys a stream by the
+/// rest of its name: a call's or a case's is short enough for a `String` to
+/// hold inline, so a table of a million calls holds no allocation per call.
+/// Snapshots, messages and the returns' joins use the whole name again.
+struct StreamKind: Sendable {
+    let prefix: String
+
+    static let call = StreamKind(prefix: "call-")
+    static let `case` = StreamKind(prefix: "case-")
+
+    /// `stream`'s key in a table of this kind: its name without the kind.
+    func key(_ stream: String) -> String {
+        guard stream.utf8.starts(with: prefix.utf8) else { return stream }
+        return String(decoding: stream.utf8.dropFirst(prefix.utf8.count), as: UTF8.self)
+    }
+
+    /// The name of the stream keyed `key` in a table of this kind.
+    func stream(_ key: String) -> String { prefix + key }
+}
+
 /// A case's worker and unit.
 struct Assignment: Equatable {
     let worker: UInt32

@@ -320,6 +320,29 @@ struct SnapshotTests {
         }
     }
 
+    @Test("calls and cases are read back under their whole names; a name of another kind among them is refused")
+    func streamKinds() throws {
+        var ledger = TestLedger()
+        ledger.add("call-C9", "2024-03-06", .callReceived(CallReceipt(topic: .other, channel: .phone)))
+        ledger.add("case-K1", "2024-01-01", .caseOpened(CaseOpening(personID: "P", serviceType: .rehab, worker: "w")))
+        let bytes = ledger.projection.snapshot()
+        // The tables key them without their kind; the snapshot names them whole.
+        for name in ["call-C9", "case-K1"] {
+            #expect(bytes.firstRange(of: Array(name.utf8)) != nil, "\(name)")
+        }
+        #expect(try KPIProjection(snapshot: bytes).snapshot() == bytes)
+
+        for (from, to, kind) in [("call-C9", "case-C9", "call"), ("case-K1", "call-K1", "case")] {
+            var changed = bytes
+            let range = try #require(changed.firstRange(of: Array(from.utf8)))
+            changed.replaceSubrange(range, with: Array(to.utf8))
+            let error = try #require(throws: SnapshotError.self) { try KPIProjection(snapshot: changed) }
+            #expect(error.fault == .malformed)
+            #expect(error.stream == to)
+            #expect(error.description.contains("not a \(kind) stream"), "\(error)")
+        }
+    }
+
     @Test("a snapshot with any one byte changed is refused, or reads back to those very bytes")
     func changedBytesAreRefusedOrCanonical() throws {
         let bytes = smallLedger().projection.snapshot()
