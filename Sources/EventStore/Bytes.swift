@@ -161,8 +161,7 @@ struct KeyRun {
 
     /// The seqs of the entries `appendStreamKey` gathered for `stream`, in the order they were appended.
     func seqs(ofStream stream: String) -> [Int64] {
-        var prefix = Array(stream.utf8)
-        prefix.append(0)
+        let prefix = StoreTransaction.streamIndexPrefix(stream)
         var seqs: [Int64] = []
         bytes.withUnsafeBytes { all in
             for entry in entries where Int(entry.length) == prefix.count + 4 {

@@ -175,7 +175,7 @@ struct StoreTransaction {
 
     /// The seqs of `stream`'s events, in version order.
     func seqs(ofStream stream: String) throws -> [Int64] {
-        let prefix = Array(stream.utf8) + [0]
+        let prefix = StoreTransaction.streamIndexPrefix(stream)
         var seqs: [Int64] = []
         try txn.scan(dbs.streamIndex, from: prefix) { key, value in
             guard key.count == prefix.count + 4, key.starts(with: prefix) else { return .stop }
@@ -185,9 +185,11 @@ struct StoreTransaction {
         return seqs
     }
 
+    /// What every stream-index key of `stream` starts with: `stream ‖ 0x00`.
+    static func streamIndexPrefix(_ stream: String) -> [UInt8] { Array(stream.utf8) + [0] }
+
     static func streamIndexKey(_ stream: String, version: Int64) -> [UInt8] {
-        var key = Array(stream.utf8)
-        key.append(0)
+        var key = streamIndexPrefix(stream)
         appendBigEndian(UInt64(version), count: 4, to: &key)
         return key
     }

@@ -5,6 +5,17 @@ public enum StreamKind: String, CaseIterable, Sendable {
     /// The name of the stream of this kind with key `key` (`person-P1`).
     public func streamName(_ key: String) -> String { "\(rawValue)-\(key)" }
 
+    /// The key of `stream`, its name without the kind (`person-P1` → `P1`);
+    /// nil when `stream` is not of this kind.
+    public func key(ofStream stream: String) -> String? {
+        let name = stream.utf8
+        let kind = rawValue.utf8
+        guard name.count > kind.count + 1, name.starts(with: kind),
+            name[name.index(name.startIndex, offsetBy: kind.count)] == UInt8(ascii: "-")
+        else { return nil }
+        return String(decoding: name.dropFirst(kind.count + 1), as: UTF8.self)
+    }
+
     /// The type that must open a stream of this kind, if the kind has one.
     public var opener: EventType? { StreamKind.openers[self] ?? nil }
 

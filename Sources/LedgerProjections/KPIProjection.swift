@@ -55,9 +55,9 @@ public struct KPIProjection: Sendable {
     var units = Names()
     var workers = Names()
     var persons: [String: PersonFacts] = [:]
-    /// Keyed by `StreamKind.case`.
+    /// Keyed by `StreamKind.case.tableKey`.
     var cases: [String: CaseFacts] = [:]
-    /// Keyed by `StreamKind.call`.
+    /// Keyed by `StreamKind.call.tableKey`.
     var calls: [String: CallFacts] = [:]
     var projects: [String: ProjectFacts] = [:]
     var volunteers: [String: VolunteerFacts] = [:]
@@ -135,19 +135,21 @@ public struct KPIProjection: Sendable {
             var facts = CaseFacts(opened: day, serviceType: opening.serviceType)
             facts.assignment.record(
                 Assignment(worker: workers.number(opening.worker), unit: units.number(event.orgUnit)), on: day)
-            cases[StreamKind.case.key(stream)] = facts
+            cases[StreamKind.case.tableKey(stream)] = facts
         case .caseReassigned(let reassignment):
             let assignment = Assignment(
                 worker: workers.number(reassignment.worker), unit: units.number(reassignment.unit))
-            Self.update(&cases, StreamKind.case.key(stream)) { $0.assignment.record(assignment, on: day) }
+            Self.update(&cases, StreamKind.case.tableKey(stream)) { $0.assignment.record(assignment, on: day) }
         case .caseClosed:
-            Self.update(&cases, StreamKind.case.key(stream)) { $0.close(on: day) }
+            Self.update(&cases, StreamKind.case.tableKey(stream)) { $0.close(on: day) }
 
         case .callReceived(let receipt):
-            calls[StreamKind.call.key(stream)] = CallFacts(
+            calls[StreamKind.call.tableKey(stream)] = CallFacts(
                 received: day, unit: units.number(event.orgUnit), online: receipt.channel != .phone)
         case .callResolved(let resolution):
-            Self.update(&calls, StreamKind.call.key(stream)) { $0.resolve(on: day, satisfied: resolution.satisfied) }
+            Self.update(&calls, StreamKind.call.tableKey(stream)) {
+                $0.resolve(on: day, satisfied: resolution.satisfied)
+            }
 
         case .projectLaunched:
             projects[stream] = ProjectFacts(launched: day, unit: units.number(event.orgUnit))

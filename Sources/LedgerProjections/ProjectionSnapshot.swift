@@ -477,7 +477,7 @@ private struct SnapshotWriter {
     ) {
         count(streams.count)
         let order = NameOrder(streams)
-        let prefix = kind?.prefix.utf8 ?? "".utf8
+        let prefix = kind.map { Array($0.streamName("").utf8) } ?? []
         for name in order.names {
             count(prefix.count + name.count)
             bytes.append(contentsOf: prefix)
@@ -836,12 +836,12 @@ private struct SnapshotReader: @unchecked Sendable {
             previous = (start, length)
             var key = name
             if let kind {
-                guard name.utf8.starts(with: kind.prefix.utf8) else {
-                    var foreign = error(.malformed, "a stream that is not a \(kind.prefix.dropLast()) stream")
+                guard let ofKind = kind.key(ofStream: name) else {
+                    var foreign = error(.malformed, "a stream that is not a \(kind.rawValue) stream")
                     foreign.stream = name
                     throw foreign
                 }
-                key = kind.key(name)
+                key = ofKind
             }
             let value: Facts
             do { value = try facts(&self) } catch {
@@ -1136,7 +1136,7 @@ private struct DifferenceReport {
         guard !isFull, a != b else { return }
         let first = NameOrder(a).names.map(\.position)
         let second = NameOrder(b).names.map(\.position)
-        func name(_ key: String) -> String { kind?.stream(key) ?? key }
+        func name(_ key: String) -> String { kind?.streamName(key) ?? key }
         var i = 0
         var j = 0
         while !isFull && (i < first.count || j < second.count) {

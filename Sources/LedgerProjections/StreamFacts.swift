@@ -164,25 +164,12 @@ struct PersonFacts: Equatable {
     }
 }
 
-/// The kind of stream a table of the fold holds, named at the front of each
-/// of its streams (`call-20240101-0001`). Such a table keys a stream by the
-/// rest of its name: a call's or a case's is short enough for a `String` to
-/// hold inline, so a table of a million calls holds no allocation per call.
-/// Snapshots, messages and the returns' joins use the whole name again.
-struct StreamKind: Sendable {
-    let prefix: String
-
-    static let call = StreamKind(prefix: "call-")
-    static let `case` = StreamKind(prefix: "case-")
-
-    /// `stream`'s key in a table of this kind: its name without the kind.
-    func key(_ stream: String) -> String {
-        guard stream.utf8.starts(with: prefix.utf8) else { return stream }
-        return String(decoding: stream.utf8.dropFirst(prefix.utf8.count), as: UTF8.self)
-    }
-
-    /// The name of the stream keyed `key` in a table of this kind.
-    func stream(_ key: String) -> String { prefix + key }
+extension StreamKind {
+    /// `stream`'s key in the fold's table of this kind: its name without the
+    /// kind. A call's or a case's key is short enough for a `String` to hold
+    /// inline, so a table of a million calls holds no allocation per call.
+    /// Snapshots, messages and the returns' joins use the whole name again.
+    func tableKey(_ stream: String) -> String { key(ofStream: stream) ?? stream }
 }
 
 /// A case's worker and unit.

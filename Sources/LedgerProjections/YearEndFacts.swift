@@ -39,9 +39,9 @@ public struct YearEndFacts: Sendable {
     var employmentForms: [String: [String: EmploymentForm]] = [:]
     /// What each person did in the year.
     var personYears: [String: PersonYear] = [:]
-    /// The outcome of each case closed in the year (keyed by `StreamKind.case`).
+    /// The outcome of each case closed in the year (keyed by `StreamKind.case.tableKey`).
     var caseOutcomes: [String: CaseOutcome] = [:]
-    /// Topic and channel of each call received in the year (keyed by `StreamKind.call`).
+    /// Topic and channel of each call received in the year (keyed by `StreamKind.call.tableKey`).
     var calls: [String: (topic: CallTopic, channel: CallChannel)] = [:]
     /// Each project's category.
     var projectCategories: [String: ProjectCategory] = [:]
@@ -131,10 +131,10 @@ public struct YearEndFacts: Sendable {
             personYears[stream, default: PersonYear()].careEnrolments += 1
 
         case .caseClosed(let closing) where inYear:
-            caseOutcomes[StreamKind.case.key(stream)] = closing.outcome
+            caseOutcomes[StreamKind.case.tableKey(stream)] = closing.outcome
 
         case .callReceived(let receipt) where inYear:
-            calls[StreamKind.call.key(stream)] = (receipt.topic, receipt.channel)
+            calls[StreamKind.call.tableKey(stream)] = (receipt.topic, receipt.channel)
 
         case .projectLaunched(let launch):
             projectCategories[stream] = launch.category

@@ -187,6 +187,17 @@ struct InterchangeTests {
                 == ["CallResolved", "CaseClosed", "PersonDeregistered", "ProjectEliminated", "RightsCaseClosed"])
         for kind in StreamKind.allCases where kind != .org { #expect(kind.opener != nil) }
     }
+
+    @Test("a stream's key is its name without its kind, and names the stream again")
+    func streamKeys() {
+        for kind in StreamKind.allCases {
+            #expect(kind.key(ofStream: kind.streamName("K-1.a")) == "K-1.a")
+        }
+        #expect(StreamKind.call.key(ofStream: "call-20240101-0001") == "20240101-0001")
+        for other in ["case-C1", "calls-C1", "call", "call-", "callC1", ""] {
+            #expect(StreamKind.call.key(ofStream: other) == nil, "\(other)")
+        }
+    }
 }
 
 @Suite("masking (events.md §3)")
