@@ -79,7 +79,6 @@ extension Sunledger {
         @OptionGroup var query: FigureQueryOptions
 
         func run() throws {
-            backHeapWithHugePages()
             let report = try KPIReport(ledger: try open())
             let fold = try report.projection(within: query.limit)
             let document = KPIDocument(
@@ -168,7 +167,6 @@ extension Sunledger {
         @OptionGroup var query: FigureQueryOptions
 
         func run() throws {
-            backHeapWithHugePages()
             let ledger = try open()
             let report = try KPIReport(ledger: ledger)
             let fold = try report.projection(within: query.limit)

@@ -18,7 +18,6 @@ extension Sunledger {
         @ParentCommand var root: Sunledger
 
         func run() throws {
-            backHeapWithHugePages()
             let ledger = try open()
             let rebuild = FigureRebuild(ledger: ledger)
             let meter = ProgressMeter(noun: "records")

@@ -94,7 +94,6 @@ extension Sunledger {
         }
 
         func run() throws {
-            backHeapWithHugePages()
             let report = ComplianceReport(ledger: try open())
             let (returns, stamp) = try report.returns(year: year, knownAt: knownAt.flatMap(Instant.init(rfc3339:)))
             let files = ComplianceReport.files(of: returns, stamp: stamp, format: format.format)

@@ -67,7 +67,6 @@ extension Sunledger {
         }
 
         func run() throws {
-            backHeapWithHugePages()
             let report = try KPIReport(ledger: try open())
             let date = asOf.flatMap { LocalDate(iso: $0) } ?? Instant.now().localDate
             let restatement = try report.restatement(

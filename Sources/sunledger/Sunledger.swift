@@ -154,7 +154,7 @@ extension Sunledger {
                         showProgress("\(file): \(lines.formatted()) lines read…")
                     }
                     showProgress(nil)
-                    if timings { printError(report.timings.summary) }
+                    if timings { printError(report.timings.summary + "\nmemory:  " + memoryAllocator) }
                     let range = report.firstSeq.map { " (seq \($0)–\(report.lastSeq!))" } ?? ""
                     print(
                         "\(report.file): \(report.stored) stored\(range), \(report.duplicates) duplicate\(report.duplicates == 1 ? "" : "s")"

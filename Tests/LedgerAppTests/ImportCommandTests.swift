@@ -29,7 +29,7 @@ struct ImportCommandTests {
         }
     }
 
-    @Test("--timings tells where the time went, per line read")
+    @Test("--timings tells where the time went, per line read, and which allocator the process runs on")
     func timings() throws {
         try withScratch { dir in
             try write(syntheticEvents(persons: 2, perPerson: 1), to: dir + "/e.jsonl")
@@ -38,6 +38,7 @@ struct ImportCommandTests {
             #expect(result.stderr.contains("parsing: "))
             #expect(result.stderr.contains("storing: "))
             #expect(result.stderr.contains("for 4 lines"))
+            #expect(result.stderr.contains("memory:  jemalloc 5."))
         }
     }
 
