@@ -16,6 +16,8 @@ public final class AppendSession {
     private var idEntries = KeyRun()
     private var streamEntries = KeyRun()
     private var salts = SaltSource()
+    /// The keys of a record from `prevHash` on, written anew for each record in the same buffer.
+    private var suffix: [UInt8] = []
 
     /// Events appended so far in this session.
     private var appended = 0
@@ -142,8 +144,7 @@ public final class AppendSession {
         }
         let vault = prepared.vault
         let prefix = prepared.prefix
-        var suffix: [UInt8] = []
-        suffix.reserveCapacity(256)
+        suffix.removeAll(keepingCapacity: true)
         LedgerRecord.writeSuffix(
             prevHash: head.hash, recordedAt: recordedAt, schema: event.schema, seq: seq, stream: event.stream,
             type: event.type, version: version, into: &suffix)
@@ -157,7 +158,8 @@ public final class AppendSession {
                     .init(.chain, field: "hash", rule: "does not match the record (computed \(Hex.encode(hash)))")
                 ])
         }
-        try bigEndianKey(seq).withUnsafeBytes { key in
+        let key = UInt64(bitPattern: seq).bigEndian
+        try withUnsafeBytes(of: key) { key in
             try store.txn.reserve(
                 32 + prefix.count + suffix.count, forKey: key, in: store.dbs.records, options: .append
             ) {
@@ -171,9 +173,10 @@ public final class AppendSession {
         }
         if let vault {
             let slot = try slot(for: event.stream, version: version)
-            try store.txn.put(
-                store.keys.seal(vault, seq: seq, slot: slot, store), forKey: bigEndianKey(seq), in: store.dbs.vault,
-                options: .append)
+            let sealed = try store.keys.seal(vault, seq: seq, slot: slot, store)
+            try withUnsafeBytes(of: key) { key in
+                try sealed.withUnsafeBytes { try store.txn.put($0, forKey: key, in: store.dbs.vault, options: .append) }
+            }
         }
         try hash.withUnsafeBytes { recordHash in
             try merkle.append(recordHash) { number, node in

@@ -155,8 +155,33 @@ struct KeyRun {
                 ordered = less(entries[index - 1], entries[index])
                 index += 1
             }
-            for entry in ordered ? entries : entries.sorted(by: less) { try body(key(entry), entry.seq) }
+            if ordered {
+                for entry in entries { try body(key(entry), entry.seq) }
+                return
+            }
+            // Sorted by the first 16 bytes of each key read as two big-endian
+            // integers (zero-padded, which orders no two keys wrongly, only
+            // ties them), the whole keys compared only on a tie: stream keys
+            // share their kind's name, and tell apart in the bytes after it.
+            var order = entries.indices.map { index in
+                let whole = key(entries[index])
+                return (first: KeyRun.word(whole, at: 0), second: KeyRun.word(whole, at: 8), index: index)
+            }
+            order.sort { a, b in
+                if a.first != b.first { return a.first < b.first }
+                if a.second != b.second { return a.second < b.second }
+                return less(entries[a.index], entries[b.index])
+            }
+            for position in order { try body(key(entries[position.index]), entries[position.index].seq) }
         }
+    }
+
+    /// The 8 bytes of `key` from `offset` as a big-endian integer, zeros past its end.
+    @inline(__always)
+    private static func word(_ key: UnsafeRawBufferPointer, at offset: Int) -> UInt64 {
+        var word: UInt64 = 0
+        for index in offset..<offset + 8 { word = word << 8 | UInt64(index < key.count ? key[index] : 0) }
+        return word
     }
 
     /// The seqs of the entries `appendStreamKey` gathered for `stream`, in the order they were appended.
