@@ -160,9 +160,7 @@ public final class AppendSession {
         }
         let key = UInt64(bitPattern: seq).bigEndian
         try withUnsafeBytes(of: key) { key in
-            try store.txn.reserve(
-                32 + prefix.count + suffix.count, forKey: key, in: store.dbs.records, options: .append
-            ) {
+            try store.txn.reserveAppending(32 + prefix.count + suffix.count, forKey: key, in: store.dbs.records) {
                 value in
                 hash.withUnsafeBytes { value.copyMemory(from: $0) }
                 prefix.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: value[32...]).copyMemory(from: $0) }

@@ -158,7 +158,7 @@ extension LMDBTransaction {
     /// Puts a Merkle node: its number as an 8-byte big-endian key, its hash as the value.
     func putMerkleNode(_ number: UInt64, _ hash: HashValue, in db: LMDBDatabase) throws {
         try withUnsafeBytes(of: number.bigEndian) { key in
-            try withUnsafeBytes(of: hash.words) { value in try put(value, forKey: key, in: db, options: .append) }
+            try withUnsafeBytes(of: hash.words) { value in try append(value, forKey: key, in: db) }
         }
     }
 

@@ -10,6 +10,8 @@ public final class LMDBTransaction {
     /// Set when an operation ran out of map, so that `write` grows it and retries
     /// even if the caller wrapped the error in one of its own.
     var ranOutOfMap = false
+    /// The cursors `append` keeps, by database handle.
+    private var appendCursors: [OpaquePointer?] = []
 
     init(_ txn: OpaquePointer, readOnly: Bool) {
         self.txn = txn
@@ -95,6 +97,56 @@ public final class LMDBTransaction {
         if rc == MDB_MAP_FULL { ranOutOfMap = true }
         try check(rc, "mdb_put \(db.name)")
         fill(UnsafeMutableRawBufferPointer(start: v.mv_data, count: count))
+    }
+
+    /// Puts `value` under `key`, which must sort after every key of `db`
+    /// (else `keyExists`), through a cursor this transaction keeps for the
+    /// database: it stays on the last key, so the next append needs no descent
+    /// from the root, where `put(_:forKey:in:options: .append)` makes one for
+    /// each call. For a database appended to many times in one write
+    /// transaction, from which the transaction deletes nothing. The
+    /// corresponding C function is `mdb_cursor_put` with `MDB_APPEND`.
+    public func append(
+        _ value: UnsafeRawBufferPointer, forKey key: UnsafeRawBufferPointer, in db: LMDBDatabase
+    ) throws(LMDBError) {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
+        let rc = mdb_cursor_put(try appendCursor(db), &k, &v, UInt32(MDB_APPEND))
+        if rc == MDB_MAP_FULL { ranOutOfMap = true }
+        try check(rc, "mdb_cursor_put \(db.name)")
+    }
+
+    /// `append`, making room for `count` bytes that `fill` writes in place (`MDB_RESERVE`).
+    public func reserveAppending(
+        _ count: Int, forKey key: UnsafeRawBufferPointer, in db: LMDBDatabase,
+        _ fill: (UnsafeMutableRawBufferPointer) -> Void
+    ) throws(LMDBError) {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val(mv_size: count, mv_data: nil)
+        let rc = mdb_cursor_put(try appendCursor(db), &k, &v, UInt32(MDB_APPEND | MDB_RESERVE))
+        if rc == MDB_MAP_FULL { ranOutOfMap = true }
+        try check(rc, "mdb_cursor_put \(db.name)")
+        fill(UnsafeMutableRawBufferPointer(start: v.mv_data, count: count))
+    }
+
+    /// The cursor `append` uses for `db`, opened on first use.
+    private func appendCursor(_ db: LMDBDatabase) throws(LMDBError) -> OpaquePointer {
+        let index = Int(db.handle)
+        if index < appendCursors.count, let cursor = appendCursors[index] { return cursor }
+        var cursor: OpaquePointer?
+        try check(mdb_cursor_open(txn, db.handle, &cursor), "mdb_cursor_open \(db.name)")
+        if index >= appendCursors.count {
+            appendCursors += Array(repeating: nil, count: index + 1 - appendCursors.count)
+        }
+        appendCursors[index] = cursor
+        return cursor!
+    }
+
+    /// Closes the cursors `append` kept: called before the transaction ends,
+    /// while a write transaction's cursors may still be closed.
+    func closeAppendCursors() {
+        for cursor in appendCursors { if let cursor { mdb_cursor_close(cursor) } }
+        appendCursors = []
     }
 
     /// Stores `value` under `key`.

@@ -98,4 +98,55 @@ struct LMDBEnvironmentTests {
             }
         }
     }
+
+    @Test(
+        "appends through the transaction's kept cursor: in order across page splits, beside other puts and reads, after the map grows and the write reruns, and out of order refused"
+    )
+    func appendThroughCursor() throws {
+        try withTemporaryDirectory { path in
+            let env = try LMDBEnvironment(path: path, options: .init(initialMapSize: 64 << 10))
+            let dbs = try env.openDatabases(named: ["log", "side"])
+            func key(_ i: Int) -> [UInt8] { withUnsafeBytes(of: UInt64(i).bigEndian) { Array($0) } }
+            var runs = 0
+            try env.write { txn in
+                runs += 1
+                for i in 1...6000 {
+                    let value = [UInt8](repeating: UInt8(i % 251), count: 100 + i % 300)
+                    try key(i).withUnsafeBytes { key in
+                        if i % 2 == 0 {
+                            try value.withUnsafeBytes { try txn.append($0, forKey: key, in: dbs[0]) }
+                        } else {
+                            try txn.reserveAppending(value.count, forKey: key, in: dbs[0]) { room in
+                                value.withUnsafeBytes { room.copyMemory(from: $0) }
+                            }
+                        }
+                    }
+                    // Random-key puts in another database and reads of this one, between appends.
+                    try txn.put([UInt8(i % 7)], forKey: key(i &* 7919 % 6007), in: dbs[1])
+                    if i % 100 == 0 { #expect(try txn.value(in: dbs[0], forKey: key(i / 2)) != nil) }
+                }
+            }
+            #expect(runs > 1)
+            let stored = try env.read { txn in
+                var keys: [UInt64] = []
+                var intact = true
+                try txn.scan(dbs[0]) { key, value in
+                    let i = Int(key.reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+                    keys.append(UInt64(i))
+                    intact = intact && value.count == 100 + i % 300 && value.allSatisfy { $0 == UInt8(i % 251) }
+                    return .next
+                }
+                return (keys, intact)
+            }
+            #expect(stored.0 == (1...6000).map(UInt64.init))
+            #expect(stored.1)
+            #expect(throws: LMDBError.keyExists) {
+                try env.write { txn in
+                    try key(6001).withUnsafeBytes { try txn.append($0, forKey: $0, in: dbs[0]) }
+                    try key(3).withUnsafeBytes { try txn.append($0, forKey: $0, in: dbs[0]) }
+                }
+            }
+            #expect(try env.read { try $0.count(in: dbs[0]) } == 6000)
+        }
+    }
 }
