@@ -23,8 +23,8 @@ public final class AppendSession {
     private var appended = 0
 
     private let projectionSpaces: [String: LMDBDatabase]
-    /// The right edge of the Merkle tree, which every appended record extends.
-    private var merkle: MerkleFrontier
+    /// The Merkle tree, which every appended record extends.
+    private let merkle: MerkleAppends
     private let releasePages: () -> Void
     /// The vault slot of each stream given personal data in this session.
     private var streamSlots: [String: UInt64] = [:]
@@ -45,7 +45,7 @@ public final class AppendSession {
         if head.seq > 0, try store.txn.count(in: store.dbs.merkle) == 0 {
             try MerkleTree.plant(store)  // a ledger made before it had a Merkle tree
         }
-        merkle = try MerkleFrontier(count: UInt64(head.seq), node: store.merkleNode)
+        merkle = MerkleAppends(try MerkleFrontier(count: UInt64(head.seq), node: store.merkleNode))
         store.keys.beginSession()
         try finishShredding()
         if try !store.keys.isSealed(store) { try sealVault() }
@@ -176,11 +176,7 @@ public final class AppendSession {
                 try sealed.withUnsafeBytes { try store.txn.put($0, forKey: key, in: store.dbs.vault, options: .append) }
             }
         }
-        try hash.withUnsafeBytes { recordHash in
-            try merkle.append(recordHash) { number, node in
-                try store.txn.putMerkleNode(number, node, in: store.dbs.merkle)
-            }
-        }
+        hash.withUnsafeBytes { merkle.append($0) }
         if let item = event.item {
             let state =
                 switch item.change {
@@ -242,10 +238,12 @@ public final class AppendSession {
         guard problems.isEmpty else { throw LedgerError.rejected(index: appended, violations: problems) }
     }
 
-    /// Puts the gathered index entries in key order. Stream states are put
+    /// Puts the gathered index entries in key order, and the Merkle nodes
+    /// hashed since the last flush (see `MerkleAppends`). Stream states are put
     /// only at the end of the session (or when very many are held), so that a
     /// stream touched all through a long file is written once, not once a run.
     private func flush() throws {
+        try merkle.flush(into: store.txn, store.dbs.merkle)
         try putIDs()
         try streamEntries.forEachInKeyOrder { key, seq in
             try bigEndianKey(seq).withUnsafeBytes {
@@ -282,18 +280,21 @@ public final class AppendSession {
     static let heldStreamStates = 1 << 16
 
     /// Puts the gathered id index entries. Ids mostly rise through a file: a
-    /// run that sorts wholly after every stored id is appended, which spares
-    /// LMDB a search per key.
+    /// run that sorts wholly after every stored id is appended (through the
+    /// transaction's kept cursor), which spares LMDB a search per key.
     private func putIDs() throws {
         let greatestID = try store.greatestID()
-        var options: LMDBTransaction.PutOptions?
+        var appending: Bool?
         try idEntries.forEachInKeyOrder { key, seq in
-            if options == nil {
-                let after = greatestID.map { greatest in greatest.withUnsafeBytes { sortsAfter(key, $0) } } ?? true
-                options = after ? [.append, .noOverwrite] : .noOverwrite
+            if appending == nil {
+                appending = greatestID.map { greatest in greatest.withUnsafeBytes { sortsAfter(key, $0) } } ?? true
             }
-            try bigEndianKey(seq).withUnsafeBytes {
-                try store.txn.put($0, forKey: key, in: store.dbs.ids, options: options!)
+            try withUnsafeBytes(of: UInt64(bitPattern: seq).bigEndian) { value in
+                if appending! {
+                    try store.txn.append(value, forKey: key, in: store.dbs.ids)
+                } else {
+                    try store.txn.put(value, forKey: key, in: store.dbs.ids, options: .noOverwrite)
+                }
             }
         }
         idEntries.removeAll()
@@ -319,6 +320,7 @@ public final class AppendSession {
     /// Puts what is still gathered and the new head.
     func finish() throws {
         try flush()
+        try merkle.finish(into: store.txn, store.dbs.merkle)
         try putStreamStates()
         try store.txn.put(head.encoded, forKey: StoreTransaction.headKey, in: store.dbs.meta)
     }

@@ -1,3 +1,4 @@
+import Dispatch
 import LMDBKit
 
 /// The Merkle tree of the records' hashes (events.md §7, RFC 6962 §2.1): leaf
@@ -313,5 +314,82 @@ extension StoreTransaction {
     func hasMerkleTree(last: Int64) throws -> Bool {
         if last == 0 { return true }
         return try txn.count(in: dbs.merkle) > 0
+    }
+}
+
+/// The Merkle tree's share of a session's appends, hashed beside the writer.
+///
+/// The writer hands over each record's hash as it appends it; at every flush
+/// of the session the hashes gathered since the last one are hashed into the
+/// nodes they complete on a thread of its own, while the writer goes on with
+/// the next records, and the writer puts the nodes of the batch before at the
+/// next flush. Nodes complete in number order and batches are hashed one
+/// after another, so every put is an append. The last batch is hashed when the
+/// session finishes, on the writer's thread, and every node is put in the
+/// session's transaction: the tree commits with its records.
+final class MerkleAppends: @unchecked Sendable {
+    /// The right edge of the tree; touched only on `queue`.
+    private var frontier: MerkleFrontier
+    /// Record hashes appended since the last handover; touched only by the writer.
+    private var leaves: [HashValue] = []
+    /// Nodes hashed and not yet put, in number order; written on `queue`, taken by the writer through it.
+    private var hashed: [(number: UInt64, hash: HashValue)] = []
+    private let queue = DispatchQueue(label: "sunledger.merkle")
+
+    /// Appends to the stored tree whose right edge is `frontier`.
+    init(_ frontier: MerkleFrontier) {
+        self.frontier = frontier
+    }
+
+    /// Notes the record appended with hash `recordHash` (32 bytes).
+    func append(_ recordHash: UnsafeRawBufferPointer) {
+        leaves.append(HashValue(recordHash))
+    }
+
+    /// Puts the nodes hashed since the last call and hands over the record
+    /// hashes gathered since then, to be hashed while the writer goes on.
+    func flush(into txn: LMDBTransaction, _ db: LMDBDatabase) throws {
+        try put(take(), into: txn, db)
+        guard !leaves.isEmpty else { return }
+        let batch = leaves
+        leaves.removeAll(keepingCapacity: true)
+        queue.async { [self] in hash(batch) }
+    }
+
+    /// Hashes what is still gathered and puts every node not yet put.
+    func finish(into txn: LMDBTransaction, _ db: LMDBDatabase) throws {
+        let batch = leaves
+        leaves.removeAll(keepingCapacity: true)
+        let nodes = queue.sync {
+            hash(batch)
+            defer { hashed = [] }
+            return hashed
+        }
+        try put(nodes, into: txn, db)
+    }
+
+    private func hash(_ batch: [HashValue]) {
+        for leaf in batch {
+            withUnsafeBytes(of: leaf.words) { recordHash in
+                frontier.append(recordHash) { number, node in hashed.append((number, node)) }
+            }
+        }
+    }
+
+    /// The nodes hashed so far, once every batch handed over is hashed.
+    private func take() -> [(number: UInt64, hash: HashValue)] {
+        queue.sync {
+            let nodes = hashed
+            hashed = []
+            return nodes
+        }
+    }
+
+    private func put(
+        _ nodes: [(number: UInt64, hash: HashValue)], into txn: LMDBTransaction, _ db: LMDBDatabase
+    )
+        throws
+    {
+        for node in nodes { try txn.putMerkleNode(node.number, node.hash, in: db) }
     }
 }
