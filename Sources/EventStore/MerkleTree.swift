@@ -324,9 +324,9 @@ extension StoreTransaction {
 /// nodes they complete on a thread of its own, while the writer goes on with
 /// the next records, and the writer puts the nodes of the batch before at the
 /// next flush. Nodes complete in number order and batches are hashed one
-/// after another, so every put is an append. The last batch is hashed when the
-/// session finishes, on the writer's thread, and every node is put in the
-/// session's transaction: the tree commits with its records.
+/// after another, so every put is an append. When the session finishes, the
+/// writer waits for the last batch and puts its nodes in the session's
+/// transaction: the tree commits with its records.
 final class MerkleAppends: @unchecked Sendable {
     /// The right edge of the tree; touched only on `queue`.
     private var frontier: MerkleFrontier
@@ -360,12 +360,8 @@ final class MerkleAppends: @unchecked Sendable {
     func finish(into txn: LMDBTransaction, _ db: LMDBDatabase) throws {
         let batch = leaves
         leaves.removeAll(keepingCapacity: true)
-        let nodes = queue.sync {
-            hash(batch)
-            defer { hashed = [] }
-            return hashed
-        }
-        try put(nodes, into: txn, db)
+        queue.sync { hash(batch) }
+        try put(take(), into: txn, db)
     }
 
     private func hash(_ batch: [HashValue]) {

@@ -81,8 +81,7 @@ public final class LMDBTransaction {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
         let rc = mdb_put(txn, db.handle, &k, &v, options.rawValue)
-        if rc == MDB_MAP_FULL { ranOutOfMap = true }
-        try check(rc, "mdb_put \(db.name)")
+        try checkWrite(rc, "mdb_put \(db.name)")
     }
 
     /// Makes room for a value of `count` bytes under `key` and lets `fill` write
@@ -94,8 +93,7 @@ public final class LMDBTransaction {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var v = MDB_val(mv_size: count, mv_data: nil)
         let rc = mdb_put(txn, db.handle, &k, &v, options.rawValue | UInt32(MDB_RESERVE))
-        if rc == MDB_MAP_FULL { ranOutOfMap = true }
-        try check(rc, "mdb_put \(db.name)")
+        try checkWrite(rc, "mdb_put \(db.name)")
         fill(UnsafeMutableRawBufferPointer(start: v.mv_data, count: count))
     }
 
@@ -112,8 +110,7 @@ public final class LMDBTransaction {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
         let rc = mdb_cursor_put(try appendCursor(db), &k, &v, UInt32(MDB_APPEND))
-        if rc == MDB_MAP_FULL { ranOutOfMap = true }
-        try check(rc, "mdb_cursor_put \(db.name)")
+        try checkWrite(rc, "mdb_cursor_put \(db.name)")
     }
 
     /// `append`, making room for `count` bytes that `fill` writes in place (`MDB_RESERVE`).
@@ -124,9 +121,15 @@ public final class LMDBTransaction {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var v = MDB_val(mv_size: count, mv_data: nil)
         let rc = mdb_cursor_put(try appendCursor(db), &k, &v, UInt32(MDB_APPEND | MDB_RESERVE))
-        if rc == MDB_MAP_FULL { ranOutOfMap = true }
-        try check(rc, "mdb_cursor_put \(db.name)")
+        try checkWrite(rc, "mdb_cursor_put \(db.name)")
         fill(UnsafeMutableRawBufferPointer(start: v.mv_data, count: count))
+    }
+
+    /// Checks the outcome of a write; one that ran out of map is noted, so
+    /// that `write` grows the map and runs again.
+    private func checkWrite(_ rc: Int32, _ operation: @autoclosure () -> String) throws(LMDBError) {
+        if rc == MDB_MAP_FULL { ranOutOfMap = true }
+        try check(rc, operation())
     }
 
     /// The cursor `append` uses for `db`, opened on first use.
