@@ -42,10 +42,12 @@ public final class AppendSession {
         sequencer = try Sequencer(lookup: store, clock: clock)
         head = try store.head()
         let store = self.store
-        if head.seq > 0, try store.txn.count(in: store.dbs.merkle) == 0 {
-            try MerkleTree.plant(store)  // a ledger made before it had a Merkle tree
-        }
-        merkle = MerkleAppends(try MerkleFrontier(count: UInt64(head.seq), node: store.merkleNode))
+        // A ledger made before it had a Merkle tree, or that kept every level of it, gets it anew.
+        if try store.txn.value(in: store.dbs.meta, forKey: MerkleTree.layoutKey) == nil { try MerkleTree.plant(store) }
+        merkle = MerkleAppends(
+            try MerkleFrontier(count: UInt64(head.seq)) {
+                try store.merkleNode(level: $0, index: $1, layout: .fromLevel4)
+            })
         store.keys.beginSession()
         try finishShredding()
         if try !store.keys.isSealed(store) { try sealVault() }

@@ -14,8 +14,8 @@ public struct AuditView {
     init(store: StoreTransaction) throws {
         self.store = store
         let head = try store.head()
-        guard try store.hasMerkleTree(last: head.seq) else { throw LedgerError.noMerkleTree }
-        proofs = MerkleProofs(store: store, leaves: head.seq)
+        guard try store.hasMerkleTree() else { throw LedgerError.noMerkleTree }
+        proofs = try MerkleProofs(store: store, leaves: head.seq)
         digest = LedgerDigest(head, merkleRoot: try proofs.root(size: head.seq))
     }
 

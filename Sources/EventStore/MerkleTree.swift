@@ -5,30 +5,50 @@ import LMDBKit
 /// i is the hash of record seq i+1; leaf hash = SHA-256(0x00 ‖ leaf), node hash
 /// = SHA-256(0x01 ‖ left ‖ right).
 ///
-/// Every complete subtree's hash is stored, keyed by the order in which the
-/// subtrees complete as leaves are appended: leaf j is node 2j − popcount(j),
-/// and the subtrees it completes (one per trailing 1 bit of j) follow it. So
-/// appending puts at the end of the database, and the hash of any complete
-/// subtree is one read: a root, an inclusion proof or a consistency proof is
-/// O(log n) reads.
+/// The hash of every complete subtree of 16 leaves or more is stored, keyed by
+/// the order in which those subtrees complete as leaves are appended: the
+/// subtree of leaves 16b … 16b+15 is node 2b − popcount(b), and the larger
+/// subtrees it completes (one per trailing 1 bit of b) follow it. So appending
+/// puts at the end of the database, and a root, an inclusion proof or a
+/// consistency proof is O(log n) reads: a subtree of fewer than 16 leaves is
+/// hashed from its records' hashes, read side by side.
+///
+/// Storing the small subtrees too would double the tree (a node for every
+/// record, and one more for every two) for proofs that need at most four of
+/// them. A ledger written before kept them all (`MerkleLayout.everyLevel`);
+/// it is read as it stands, and its next append stores its tree anew.
 enum MerkleTree {
     /// The hash of the empty tree: SHA-256 of nothing.
     static let emptyRoot = [UInt8](
         Hex.decode("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")!)
 
-    /// The numbers of the nodes that appending leaves `first…last` completes,
-    /// in the order they complete (and are stored): one range, since appends
-    /// number their nodes consecutively.
-    static func nodeNumbers(completedByLeaves first: UInt64, through last: UInt64) -> ClosedRange<UInt64> {
-        let lastLeaf = 2 * last - UInt64(last.nonzeroBitCount)
-        return (2 * first - UInt64(first.nonzeroBitCount))...(lastLeaf + UInt64((~last).trailingZeroBitCount))
+    /// The height of the smallest stored subtrees: 2^4 = 16 leaves.
+    static let lowestStoredLevel = 4
+
+    /// The meta key whose presence says the tree is stored from `lowestStoredLevel` up.
+    static let layoutKey = Array("merkle-from-level-4".utf8)
+
+    /// How many nodes the stored tree of `leaves` leaves holds: the number of the
+    /// next node to complete. With b whole subtrees of 16 leaves, 2b − popcount(b).
+    static func storedNodes(leaves: UInt64) -> UInt64 {
+        let blocks = leaves >> UInt64(lowestStoredLevel)
+        return 2 * blocks - UInt64(blocks.nonzeroBitCount)
+    }
+
+    /// The numbers of the stored nodes that appending leaves `first…last`
+    /// completes, in the order they complete (and are stored): one range,
+    /// empty when those leaves complete no subtree of 16.
+    static func nodeNumbers(completedByLeaves first: UInt64, through last: UInt64) -> Range<UInt64> {
+        storedNodes(leaves: first)..<storedNodes(leaves: last + 1)
     }
 
     /// The number of the complete subtree at `level` whose leaves are
-    /// `index·2^level ..< (index+1)·2^level`: where it comes in the order in which subtrees complete.
-    static func nodeNumber(level: Int, index: UInt64) -> UInt64 {
-        let last = (index + 1) << UInt64(level) - 1
-        return 2 * last - UInt64(last.nonzeroBitCount) + UInt64(level)
+    /// `index·2^level ..< (index+1)·2^level`, among subtrees of at least
+    /// 2^`lowest` leaves: where it comes in the order in which they complete.
+    static func nodeNumber(level: Int, index: UInt64, lowest: Int = lowestStoredLevel) -> UInt64 {
+        let height = UInt64(level - lowest)
+        let last = (index + 1) << height - 1
+        return 2 * last - UInt64(last.nonzeroBitCount) + height
     }
 
     /// SHA-256(0x00 ‖ the record's hash).
@@ -63,8 +83,10 @@ enum MerkleTree {
         return digest
     }
 
-    /// Builds the whole tree from the stored records' hashes, in `store`'s write transaction.
+    /// Stores the whole tree anew from the stored records' hashes, in
+    /// `store`'s write transaction, and marks it stored in the current layout.
     static func plant(_ store: StoreTransaction) throws {
+        try store.txn.removeAll(in: store.dbs.merkle)
         var frontier = MerkleFrontier()
         try store.txn.scan(store.dbs.records) { _, value in
             guard value.count >= 32 else {
@@ -75,6 +97,7 @@ enum MerkleTree {
             }
             return .next
         }
+        try store.txn.put([1], forKey: layoutKey, in: store.dbs.meta)
     }
 
     /// The largest power of two below `n` (n ≥ 2).
@@ -103,7 +126,7 @@ struct MerkleFrontier {
     init() {}
 
     /// Appends the leaf of a record whose hash is `recordHash`; calls `completed`
-    /// with each node it completes, in number order: the leaf's own, then its parents.
+    /// with each stored node it completes, in number order.
     mutating func append(
         _ recordHash: UnsafeRawBufferPointer, _ completed: (_ number: UInt64, _ hash: HashValue) throws -> Void
     ) rethrows {
@@ -115,29 +138,28 @@ struct MerkleFrontier {
     mutating func append(
         leaf hash: HashValue, _ completed: (_ number: UInt64, _ hash: HashValue) throws -> Void
     ) rethrows {
-        // A leaf is a subtree of one leaf, whose own node is new too.
-        try completed(2 * count - UInt64(count.nonzeroBitCount), hash)
+        // A leaf is a subtree of one leaf, whose own node is never stored.
         _ = try append(subtree: hash, level: 0, completed)
     }
 
     /// Appends a complete subtree of 2^`level` leaves whose root is `hash`
-    /// (its own nodes checked elsewhere); calls `completed` with each node above
-    /// it that it completes, in number order. The leaves so far must be a
-    /// multiple of 2^`level`; returns false, appending nothing, when they are not.
+    /// (its own nodes checked elsewhere); calls `completed` with each stored
+    /// node above it that it completes, in number order. The leaves so far must
+    /// be a multiple of 2^`level`; returns false, appending nothing, when they are not.
     mutating func append(
         subtree hash: HashValue, level: Int, _ completed: (_ number: UInt64, _ hash: HashValue) throws -> Void
     ) rethrows -> Bool {
         let size = UInt64(1) << UInt64(level)
         guard count % size == 0 else { return false }
         let last = count + size - 1
-        var number = 2 * last - UInt64(last.nonzeroBitCount) + UInt64(level)
         var hash = hash
-        var bit = UInt64(level)
-        while last & (1 << bit) != 0 {
+        var height = level
+        while last & (1 << UInt64(height)) != 0 {
             hash = MerkleTree.nodeHash(subtrees.removeLast(), hash)
-            number += 1
-            bit += 1
-            try completed(number, hash)
+            height += 1
+            if height >= MerkleTree.lowestStoredLevel {
+                try completed(MerkleTree.nodeNumber(level: height, index: last >> UInt64(height)), hash)
+            }
         }
         subtrees.append(hash)
         count += size
@@ -162,34 +184,40 @@ extension LMDBTransaction {
             try withUnsafeBytes(of: hash.words) { value in try append(value, forKey: key, in: db) }
         }
     }
+}
 
-    /// The Merkle node at `level` and `index`, if stored.
-    func merkleNode(level: Int, index: UInt64, in db: LMDBDatabase) throws -> HashValue? {
-        try withUnsafeBytes(of: MerkleTree.nodeNumber(level: level, index: index).bigEndian) { key in
-            try get(key, in: db).flatMap { $0.count == 32 ? HashValue($0) : nil }
-        }
-    }
+/// How a ledger keeps its Merkle tree.
+enum MerkleLayout: Equatable {
+    /// Not at all: the ledger was made before it kept one, and not appended to since.
+    case none
+    /// Every complete subtree, from the leaves up, as a ledger written before kept it.
+    case everyLevel
+    /// Complete subtrees of 16 leaves and more (see `MerkleTree`).
+    case fromLevel4
+
+    /// The height of the smallest stored subtrees.
+    var lowestLevel: Int { self == .everyLevel ? 0 : MerkleTree.lowestStoredLevel }
 }
 
 /// Roots and proofs of the stored tree, as one transaction sees it.
 public struct MerkleProofs {
     private let store: StoreTransaction
-    private let node: (_ level: Int, _ index: UInt64) throws -> HashValue
+    private let layout: MerkleLayout
     /// Leaves stored: the ledger's last seq.
     public let leaves: Int64
 
-    init(store: StoreTransaction, leaves: Int64) {
+    init(store: StoreTransaction, leaves: Int64) throws {
         self.store = store
         self.leaves = leaves
-        node = store.merkleNode
+        layout = try store.merkleLayout()
     }
 
     /// The hash of leaves `start ..< start+size`, a range RFC 6962's recursion
-    /// gives: a power of two aligned on itself is one stored node, anything else
-    /// splits at the largest power of two below its size.
+    /// gives: a power of two aligned on itself is one complete subtree, anything
+    /// else splits at the largest power of two below its size.
     private func subtree(_ start: UInt64, _ size: UInt64) throws -> HashValue {
         if size & (size - 1) == 0 && start % size == 0 {
-            return try node(size.trailingZeroBitCount, start / size)
+            return try store.merkleNode(level: size.trailingZeroBitCount, index: start / size, layout: layout)
         }
         let k = MerkleTree.split(size)
         return MerkleTree.nodeHash(try subtree(start, k), try subtree(start + k, size - k))
@@ -270,7 +298,7 @@ extension EventLog {
         try env.read { txn in
             let store = StoreTransaction(txn: txn, dbs: dbs, keys: vaultKeys)
             let head = try store.head()
-            guard try store.hasMerkleTree(last: head.seq) else {
+            guard try store.hasMerkleTree() else {
                 var frontier = MerkleFrontier()
                 try store.txn.scan(dbs.records) { _, value in
                     guard value.count >= 32 else {
@@ -291,29 +319,64 @@ extension EventLog {
         try env.read { txn in
             let store = StoreTransaction(txn: txn, dbs: dbs, keys: vaultKeys)
             let leaves = try store.head().seq
-            guard try store.hasMerkleTree(last: leaves) else { throw LedgerError.noMerkleTree }
-            return try body(MerkleProofs(store: store, leaves: leaves))
+            guard try store.hasMerkleTree() else { throw LedgerError.noMerkleTree }
+            return try body(try MerkleProofs(store: store, leaves: leaves))
         }
     }
 }
 
 extension StoreTransaction {
-    /// The stored hash of the complete subtree at `level` and `index`; a missing
-    /// one is damage, named by the last record under it.
-    func merkleNode(level: Int, index: UInt64) throws -> HashValue {
-        guard let hash = try txn.merkleNode(level: level, index: index, in: dbs.merkle) else {
+    /// The hash of the complete subtree at `level` and `index` of a tree kept
+    /// in `layout`: one read when it is stored, else hashed from its records'
+    /// hashes. A missing one is damage, named by the last record under it.
+    func merkleNode(level: Int, index: UInt64, layout: MerkleLayout) throws -> HashValue {
+        let lastSeq = Int64((index + 1) << UInt64(level))
+        guard level >= layout.lowestLevel else { return try subtreeOfRecords(level: level, index: index) }
+        let number = MerkleTree.nodeNumber(level: level, index: index, lowest: layout.lowestLevel)
+        let hash = try withUnsafeBytes(of: number.bigEndian) { key in
+            try txn.get(key, in: dbs.merkle).flatMap { $0.count == 32 ? HashValue($0) : nil }
+        }
+        guard let hash else {
             throw LedgerError.damaged(
-                seq: Int64((index + 1) << UInt64(level)),
-                reason: "the Merkle tree lacks the node of level \(level), index \(index)")
+                seq: lastSeq, reason: "the Merkle tree lacks the node of level \(level), index \(index)")
         }
         return hash
     }
 
+    /// The root of the 2^`level` records' hashes of the subtree at `index`,
+    /// read in one pass along the records.
+    private func subtreeOfRecords(level: Int, index: UInt64) throws -> HashValue {
+        let first = Int64(index << UInt64(level)) + 1
+        let size = UInt64(1) << UInt64(level)
+        var frontier = MerkleFrontier()
+        try txn.scan(dbs.records, from: bigEndianKey(first)) { key, value in
+            let seq = first + Int64(frontier.count)
+            guard key.count == 8, Int64(readBigEndian(key)) == seq else {
+                throw LedgerError.damaged(seq: seq, reason: "the record is missing")
+            }
+            guard value.count >= 32 else {
+                throw LedgerError.damaged(seq: seq, reason: "the stored record is truncated")
+            }
+            frontier.append(UnsafeRawBufferPointer(rebasing: value[0..<32])) { _, _ in }
+            return frontier.count == size ? .stop : .next
+        }
+        guard frontier.count == size else {
+            throw LedgerError.damaged(seq: first + Int64(frontier.count), reason: "the record is missing")
+        }
+        return frontier.rootHash
+    }
+
+    /// How this ledger keeps its Merkle tree: an empty one has nothing to keep yet.
+    func merkleLayout() throws -> MerkleLayout {
+        if try txn.value(in: dbs.meta, forKey: MerkleTree.layoutKey) != nil { return .fromLevel4 }
+        if try txn.count(in: dbs.merkle) > 0 { return .everyLevel }
+        return try head().seq == 0 ? .fromLevel4 : .none
+    }
+
     /// Whether the Merkle tree is stored: always, but for a ledger made before
     /// the tree existed and not appended to since.
-    func hasMerkleTree(last: Int64) throws -> Bool {
-        if last == 0 { return true }
-        return try txn.count(in: dbs.merkle) > 0
+    func hasMerkleTree() throws -> Bool {
+        try merkleLayout() != .none
     }
 }
 

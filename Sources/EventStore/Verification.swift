@@ -13,8 +13,10 @@ public struct VerificationReport: Equatable, Sendable {
     public var piiCommitments: Int
     /// The head after the check.
     public var head: LedgerHead
-    /// Whether the ledger holds its Merkle tree (one made before the tree has
-    /// none until its next append) and every node was checked.
+    /// Whether the ledger holds its Merkle tree as this version keeps it, and
+    /// every node was checked. One made before the tree has none, and one
+    /// written before keeps every level of it; either is stored anew by its
+    /// next append, and until then its root is recomputed from the records.
     public var merkleTreeChecked = true
     /// Why the vault's entries could not be opened (no master key here), in
     /// which case no commitment was checked; nil when they were.
@@ -115,7 +117,7 @@ extension EventLog {
             let vault = try VaultOpening(store)
             // A ledger made before the tree has none until its next append: its
             // root is still recomputed for a digest, but there are no nodes to compare.
-            let planted = try store.hasMerkleTree(last: head.seq)
+            let planted = try store.merkleLayout() == .fromLevel4
             // The two indexes are summed beside the walk, in a transaction of their own on the same snapshot.
             let indexSums = IndexSums(env: env, ids: dbs.ids, streams: dbs.streamIndex, snapshot: txn.snapshot)
             // Whatever way this ends, nothing may read the map after: a failure stops the sums and waits.
@@ -977,7 +979,7 @@ struct StoredMerkleNodes {
         let numbers = MerkleTree.nodeNumbers(completedByLeaves: leaves, through: leaves + UInt64(count) - 1)
         leaves += UInt64(count)
         var values = [UnsafeRawBufferPointer?](repeating: nil, count: Int(numbers.count))
-        while !broken, expected <= numbers.upperBound, let entry = try nextEntry() {
+        while !broken, expected < numbers.upperBound, let entry = try nextEntry() {
             guard entry.key.count == 8, readBigEndian(entry.key) == expected, entry.value.count == 32 else {
                 broken = true
                 pending = entry
@@ -1094,9 +1096,9 @@ struct MerkleBlocks {
     private static func hash(
         _ leaves: ArraySlice<HashValue>, firstLeaf: UInt64, nodes: MerkleNodes?
     ) -> (root: HashValue, matches: [Bool]) {
-        // The block is a whole tree of its own: its nodes are the ledger's numbered from
-        // the block's first leaf on (2j − popcount(j) adds up, the block being aligned).
-        let first = 2 * firstLeaf - UInt64(firstLeaf.nonzeroBitCount)
+        // The block is a whole tree of its own: its stored nodes are the ledger's numbered
+        // from the block's first leaf on (2b − popcount(b) adds up, the block being aligned).
+        let first = MerkleTree.storedNodes(leaves: firstLeaf)
         var block = MerkleFrontier()
         var matches = [Bool](repeating: true, count: leaves.count)
         for (offset, leaf) in leaves.enumerated() {

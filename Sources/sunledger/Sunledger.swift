@@ -253,7 +253,8 @@ extension Sunledger {
                     "verified \(report.records) records: chain, seq and version continuity, indexes, head of \(report.streams) streams, \(report.piiCommitments) pii commitments"
                 if let kept { line += "; the ledger extends the digest at seq \(kept.seq)" }
                 if !report.merkleTreeChecked {
-                    line += " (no Merkle tree is stored yet: the ledger predates it, and its next append plants it)"
+                    line +=
+                        " (the Merkle tree's nodes were not compared: the ledger predates the tree or keeps it as an earlier version did, and its next append stores it anew)"
                 }
                 print(line)
                 if let locked = report.personalDataLocked {

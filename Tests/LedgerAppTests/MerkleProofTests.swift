@@ -106,15 +106,16 @@ struct MerkleProofTests {
             } throws: { error in
                 "\(error)".contains("merkleRoot") && (error as? VerificationFailure)?.seq == digest.seq
             }
-            // The node of leaf 100 (seq 101): 2j − popcount(j) for j = 100.
-            let number = Int64(2 * 100 - 100.nonzeroBitCount)
+            // The subtree of leaves 96–111 (records 97–112) is stored node 2b − popcount(b) for b = 6.
+            let number = Int64(2 * 6 - 6.nonzeroBitCount)
+            #expect(MerkleTree.nodeNumbers(completedByLeaves: 111, through: 111) == 10..<11)
             try ledger.log.env.write { txn in
                 try txn.put([UInt8](repeating: 7, count: 32), forKey: bigEndianKey(number), in: ledger.log.dbs.merkle)
             }
             #expect {
                 try ledger.verify()
             } throws: { error in
-                "\(error)".contains("seq 101") && "\(error)".contains("Merkle")
+                "\(error)".contains("seq 112") && "\(error)".contains("Merkle")
             }
         }
     }
@@ -151,11 +152,13 @@ struct MerkleProofTests {
                 }
             }
             #expect(try verify().merkleTreeChecked)
-            // Leaf 191 (seq 192) completes its own node and six parents, up to the subtree of leaves 128–191.
+            // Leaf 191 (seq 192) completes subtrees of 1, 2, … 64 leaves, up to leaves 128–191;
+            // those of 16, 32 and 64 are stored. Leaves 192–207 complete no stored node.
             let leaf = UInt64(191)
             let numbers = MerkleTree.nodeNumbers(completedByLeaves: leaf, through: leaf)
-            #expect(numbers.count == 7)
-            let parent = bigEndianKey(Int64(numbers.upperBound))
+            #expect(numbers.count == 3)
+            #expect(MerkleTree.nodeNumbers(completedByLeaves: 192, through: 206).isEmpty)
+            let parent = bigEndianKey(Int64(numbers.upperBound - 1))
             let original = try ledger.log.env.read { try $0.value(in: merkle, forKey: parent) }!
             func damage(_ change: (LMDBTransaction) throws -> Void) throws {
                 try ledger.log.env.write(change)
@@ -173,16 +176,17 @@ struct MerkleProofTests {
             try damage { try $0.put(Array(original.prefix(31)), forKey: parent, in: merkle) }
             #expect(failure()?.seq == 192)
             try restore()
-            // The 300 leaves complete 2·300 − popcount(300) + trailing ones = 596 nodes, numbered 0…595.
-            try damage { try $0.put(original, forKey: bigEndianKey(596), in: merkle) }
+            // The 300 leaves hold 18 whole subtrees of 16: 2·18 − popcount(18) = 34 stored nodes, numbered 0…33.
+            #expect(try ledger.log.env.read { try $0.count(in: merkle) } == 34)
+            try damage { try $0.put(original, forKey: bigEndianKey(34), in: merkle) }
             #expect(failure()?.seq == 301)
             #expect(failure()?.reason.contains("1 nodes beyond the last record") == true)
-            try damage { _ = try $0.delete(bigEndianKey(596), in: merkle) }
-            // The last node missing: the last record's nodes no longer match.
-            let last = bigEndianKey(595)
+            try damage { _ = try $0.delete(bigEndianKey(34), in: merkle) }
+            // The last node missing (leaves 256–287, completed by record 288): that record's nodes no longer match.
+            let last = bigEndianKey(33)
             let kept = try ledger.log.env.read { try $0.value(in: merkle, forKey: last) }!
             try damage { _ = try $0.delete(last, in: merkle) }
-            #expect(failure()?.seq == 300)
+            #expect(failure()?.seq == 288)
             try damage { try $0.put(kept, forKey: last, in: merkle) }
             #expect(failure() == nil)
         }
@@ -193,7 +197,10 @@ struct MerkleProofTests {
         try withScratch { dir in
             let (ledger, _) = try ledger(in: dir)
             let before = try ledger.digest()
-            try ledger.log.env.write { txn in try txn.removeAll(in: ledger.log.dbs.merkle) }
+            try ledger.log.env.write { txn in
+                try txn.removeAll(in: ledger.log.dbs.merkle)
+                #expect(try txn.delete(MerkleTree.layoutKey, in: ledger.log.dbs.meta))
+            }
             // As a ledger made before the tree: it verifies (saying so), its digest's root is the
             // records' own, and a proof waits for the next append.
             let report = try ledger.verify(digest: before)
@@ -208,6 +215,61 @@ struct MerkleProofTests {
             let root = try ledger.log.merkleProofs { try $0.root(size: before.seq) }
             #expect(root == before.merkleRoot)
             #expect(try ledger.verify(digest: before).merkleTreeChecked)
+        }
+    }
+
+    @Test(
+        "a ledger that keeps every level of its tree, as written before, proves and digests as it stands, and its next append stores the tree anew"
+    )
+    func everyLevelLayoutIsReadThenStoredAnew() throws {
+        try withScratch { dir in
+            let (ledger, _) = try ledger(in: dir)
+            let before = try ledger.digest()
+            let sizes: [Int64] = [1, 5, 15, 16, 17, 100, 255, 256, 300]
+            func proofs() throws -> [[[UInt8]]] {
+                try ledger.log.merkleProofs { proofs in
+                    try sizes.map { size in
+                        [try proofs.root(size: size)] + (try proofs.inclusionPath(seq: (size + 1) / 2, size: size))
+                            + (try proofs.consistencyProof(from: size / 3, size: size))
+                    }
+                }
+            }
+            let expected = try proofs()
+            // The tree as it was once kept: every complete subtree, numbered 2j − popcount(j) for leaf j
+            // with its completed parents after it, and no layout mark.
+            try ledger.log.env.write { txn in
+                let records = try (1...MerkleProofTests.records).map { seq in
+                    try txn.value(in: ledger.log.dbs.records, forKey: bigEndianKey(Int64(seq)))!.prefix(32)
+                }
+                func subtree(_ level: Int, _ index: Int) -> HashValue {
+                    if level == 0 { return Array(records[index]).withUnsafeBytes { MerkleTree.leafHash($0) } }
+                    return MerkleTree.nodeHash(subtree(level - 1, 2 * index), subtree(level - 1, 2 * index + 1))
+                }
+                try txn.removeAll(in: ledger.log.dbs.merkle)
+                for level in 0...8 {
+                    for index in 0..<(MerkleProofTests.records >> level) {
+                        let last = UInt64((index + 1) << level - 1)
+                        let number = 2 * last - UInt64(last.nonzeroBitCount) + UInt64(level)
+                        try withUnsafeBytes(of: subtree(level, index).words) { hash in
+                            try txn.put(Array(hash), forKey: bigEndianKey(Int64(number)), in: ledger.log.dbs.merkle)
+                        }
+                    }
+                }
+                #expect(try txn.count(in: ledger.log.dbs.merkle) == 2 * 300 - 4)
+                #expect(try txn.delete(MerkleTree.layoutKey, in: ledger.log.dbs.meta))
+            }
+            #expect(try proofs() == expected)
+            #expect(try ledger.digest() == before)
+            // Its nodes are not compared, and the report says so.
+            #expect(try !ledger.verify(digest: before).merkleTreeChecked)
+
+            let late = dir + "/late.jsonl"
+            try write(
+                syntheticEvents(persons: 1, perPerson: 0, prefix: "late", start: "2021-01-01T00:00:00Z"), to: late)
+            _ = try Importer(ledger: ledger).importFile(late)
+            #expect(try ledger.log.env.read { try $0.count(in: ledger.log.dbs.merkle) } == 34)
+            #expect(try ledger.verify(digest: before).merkleTreeChecked)
+            #expect(try proofs() == expected)
         }
     }
 }
