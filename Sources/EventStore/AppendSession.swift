@@ -248,8 +248,8 @@ public final class AppendSession {
         try merkle.flush(into: store.txn, store.dbs.merkle)
         try putIDs()
         try streamEntries.forEachInKeyOrder { key, seq in
-            try bigEndianKey(seq).withUnsafeBytes {
-                try store.txn.put($0, forKey: key, in: store.dbs.streamIndex, options: .noOverwrite)
+            try withUnsafeBytes(of: UInt64(bitPattern: seq).bigEndian) {
+                try store.txn.putInKeyOrder($0, forKey: key, in: store.dbs.streamIndex, options: .noOverwrite)
             }
             notePageReads()
         }
@@ -295,7 +295,7 @@ public final class AppendSession {
                 if appending! {
                     try store.txn.append(value, forKey: key, in: store.dbs.ids)
                 } else {
-                    try store.txn.put(value, forKey: key, in: store.dbs.ids, options: .noOverwrite)
+                    try store.txn.putInKeyOrder(value, forKey: key, in: store.dbs.ids, options: .noOverwrite)
                 }
             }
         }
@@ -313,7 +313,9 @@ public final class AppendSession {
             encoded.append(state.encoded)
         }
         try states.forEachInKeyOrder { key, index in
-            try encoded[Int(index)].withUnsafeBytes { try store.txn.put($0, forKey: key, in: store.dbs.streams) }
+            try encoded[Int(index)].withUnsafeBytes {
+                try store.txn.putInKeyOrder($0, forKey: key, in: store.dbs.streams)
+            }
             notePageReads()
         }
         sequencer.streamStatesStored()

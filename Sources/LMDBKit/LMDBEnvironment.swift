@@ -206,11 +206,11 @@ public final class LMDBEnvironment: @unchecked Sendable {
                 do {
                     result = try body(current)
                 } catch {
-                    current.closeAppendCursors()
+                    current.closeKeptCursors()
                     mdb_txn_abort(txn)
                     throw error
                 }
-                current.closeAppendCursors()
+                current.closeKeptCursors()
                 // mdb_txn_commit frees the transaction whether or not it succeeds.
                 let rc = mdb_txn_commit(txn)
                 if rc == MDB_MAP_FULL { current.ranOutOfMap = true }

@@ -10,8 +10,8 @@ public final class LMDBTransaction {
     /// Set when an operation ran out of map, so that `write` grows it and retries
     /// even if the caller wrapped the error in one of its own.
     var ranOutOfMap = false
-    /// The cursors `append` keeps, by database handle.
-    private var appendCursors: [OpaquePointer?] = []
+    /// The cursors `append` and `putInKeyOrder` keep, by database handle.
+    private var keptCursors: [OpaquePointer?] = []
 
     init(_ txn: OpaquePointer, readOnly: Bool) {
         self.txn = txn
@@ -109,7 +109,7 @@ public final class LMDBTransaction {
     ) throws(LMDBError) {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
-        let rc = mdb_cursor_put(try appendCursor(db), &k, &v, UInt32(MDB_APPEND))
+        let rc = mdb_cursor_put(try keptCursor(db), &k, &v, UInt32(MDB_APPEND))
         try checkWrite(rc, "mdb_cursor_put \(db.name)")
     }
 
@@ -120,9 +120,26 @@ public final class LMDBTransaction {
     ) throws(LMDBError) {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var v = MDB_val(mv_size: count, mv_data: nil)
-        let rc = mdb_cursor_put(try appendCursor(db), &k, &v, UInt32(MDB_APPEND | MDB_RESERVE))
+        let rc = mdb_cursor_put(try keptCursor(db), &k, &v, UInt32(MDB_APPEND | MDB_RESERVE))
         try checkWrite(rc, "mdb_cursor_put \(db.name)")
         fill(UnsafeMutableRawBufferPointer(start: v.mv_data, count: count))
+    }
+
+    /// Puts `value` under `key` through the cursor this transaction keeps for
+    /// the database, for keys put in rising order: LMDB looks first on the
+    /// leaf page the cursor stands on, so a key that falls among the keys of
+    /// the page put to before needs no descent from the root, where
+    /// `put(_:forKey:in:options:)` makes one for each call. For a database put
+    /// to many times in one write transaction, from which the transaction
+    /// deletes nothing. The corresponding C function is `mdb_cursor_put`.
+    public func putInKeyOrder(
+        _ value: UnsafeRawBufferPointer, forKey key: UnsafeRawBufferPointer, in db: LMDBDatabase,
+        options: PutOptions = []
+    ) throws(LMDBError) {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
+        let rc = mdb_cursor_put(try keptCursor(db), &k, &v, options.rawValue)
+        try checkWrite(rc, "mdb_cursor_put \(db.name)")
     }
 
     /// Checks the outcome of a write; one that ran out of map is noted, so
@@ -132,24 +149,24 @@ public final class LMDBTransaction {
         try check(rc, operation())
     }
 
-    /// The cursor `append` uses for `db`, opened on first use.
-    private func appendCursor(_ db: LMDBDatabase) throws(LMDBError) -> OpaquePointer {
+    /// The cursor `append` and `putInKeyOrder` use for `db`, opened on first use.
+    private func keptCursor(_ db: LMDBDatabase) throws(LMDBError) -> OpaquePointer {
         let index = Int(db.handle)
-        if index < appendCursors.count, let cursor = appendCursors[index] { return cursor }
+        if index < keptCursors.count, let cursor = keptCursors[index] { return cursor }
         var cursor: OpaquePointer?
         try check(mdb_cursor_open(txn, db.handle, &cursor), "mdb_cursor_open \(db.name)")
-        if index >= appendCursors.count {
-            appendCursors += Array(repeating: nil, count: index + 1 - appendCursors.count)
+        if index >= keptCursors.count {
+            keptCursors += Array(repeating: nil, count: index + 1 - keptCursors.count)
         }
-        appendCursors[index] = cursor
+        keptCursors[index] = cursor
         return cursor!
     }
 
-    /// Closes the cursors `append` kept: called before the transaction ends,
-    /// while a write transaction's cursors may still be closed.
-    func closeAppendCursors() {
-        for cursor in appendCursors { if let cursor { mdb_cursor_close(cursor) } }
-        appendCursors = []
+    /// Closes the cursors this transaction kept: called before the transaction
+    /// ends, while a write transaction's cursors may still be closed.
+    func closeKeptCursors() {
+        for cursor in keptCursors { if let cursor { mdb_cursor_close(cursor) } }
+        keptCursors = []
     }
 
     /// Stores `value` under `key`.

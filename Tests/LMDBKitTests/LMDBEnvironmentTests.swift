@@ -149,4 +149,55 @@ struct LMDBEnvironmentTests {
             #expect(try env.read { try $0.count(in: dbs[0]) } == 6000)
         }
     }
+
+    @Test(
+        "puts in key order through the kept cursor: runs of rising keys spread over the tree, beside puts and reads through others, after the map grows and the write reruns; a repeat refused, a key out of order still put"
+    )
+    func putInKeyOrderThroughCursor() throws {
+        try withTemporaryDirectory { path in
+            let env = try LMDBEnvironment(path: path, options: .init(initialMapSize: 64 << 10))
+            let dbs = try env.openDatabases(named: ["index", "side"])
+            func key(_ i: Int) -> [UInt8] { Array("stream-\(i * 7919 % 10007)".utf8) }
+            var runs = 0
+            try env.write { txn in
+                runs += 1
+                // Five runs of 2,000 keys, each sorted, each spread over the keys of the runs before.
+                for run in 0..<5 {
+                    let keys = (run * 2000..<(run + 1) * 2000).map(key).sorted { $0.lexicographicallyPrecedes($1) }
+                    for (n, key) in keys.enumerated() {
+                        let value = [UInt8](repeating: UInt8(run), count: 20 + n % 40)
+                        try value.withUnsafeBytes { value in
+                            try key.withUnsafeBytes {
+                                try txn.putInKeyOrder(value, forKey: $0, in: dbs[0], options: .noOverwrite)
+                            }
+                        }
+                        if n % 50 == 0 {
+                            try txn.put([1], forKey: key, in: dbs[1])
+                            #expect(try txn.value(in: dbs[0], forKey: key)?.count == 20 + n % 40)
+                        }
+                    }
+                }
+                #expect(throws: LMDBError.keyExists) {
+                    try key(3).withUnsafeBytes {
+                        try txn.putInKeyOrder($0, forKey: $0, in: dbs[0], options: .noOverwrite)
+                    }
+                }
+                // A key below the cursor's page is looked for from the root.
+                try [UInt8]([9]).withUnsafeBytes { value in
+                    try [UInt8]([0]).withUnsafeBytes { try txn.putInKeyOrder(value, forKey: $0, in: dbs[0]) }
+                }
+            }
+            #expect(runs > 1)
+            let stored = try env.read { txn in
+                var keys: [[UInt8]] = []
+                try txn.scan(dbs[0]) { key, _ in
+                    keys.append(Array(key))
+                    return .next
+                }
+                return keys
+            }
+            let expected = ([[0]] + (0..<10000).map(key)).sorted { $0.lexicographicallyPrecedes($1) }
+            #expect(stored == expected)
+        }
+    }
 }
