@@ -712,24 +712,21 @@ private struct SnapshotReader: @unchecked Sendable {
     mutating func string() throws(SnapshotError) -> (text: String, start: Int, count: Int) {
         let count = try count()
         let start = position
+        position += count
+        return (try text(at: start, count: count), start, count)
+    }
+
+    /// The `count` bytes at `start` as text: ASCII, as the ledger's names are,
+    /// is UTF-8 as it stands; anything else is checked.
+    func text(at start: Int, count: Int) throws(SnapshotError) -> String {
         let bytes = UnsafeBufferPointer(start: base + start, count: count)
-        // ASCII, as the ledger's names are, is UTF-8 as it stands; anything else is checked.
-        var ascii = true
         for byte in bytes where byte >= 0x80 {
-            ascii = false
-            break
-        }
-        let text: String
-        if ascii {
-            text = String(decoding: bytes, as: UTF8.self)
-        } else {
             guard let valid = String(validating: bytes, as: UTF8.self) else {
                 throw error(.malformed, "a name that is not UTF-8")
             }
-            text = valid
+            return valid
         }
-        position += count
-        return (text, start, count)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Whether the bytes at `a` come before those at `b`.
@@ -826,27 +823,37 @@ private struct SnapshotReader: @unchecked Sendable {
         // the fewer it compares (a long name is compared in memory elsewhere).
         streams.reserveCapacity(count + count / 2)
         var previous: (start: Int, count: Int)?
+        // The names of a kind's streams all begin `<kind>-`; a stream is kept under the rest of its name.
+        let prefix = kind.map { Array($0.streamName("").utf8) } ?? []
         for _ in 0..<count {
-            let (name, start, length) = try string()
+            let length = try self.count()
+            let start = position
+            position += length
+            // The whole name, made only to be shown in an error.
+            func name() -> String {
+                String(decoding: UnsafeBufferPointer(start: base + start, count: length), as: UTF8.self)
+            }
             if let previous, !precedes(previous, (start, length)) {
                 var unordered = error(.malformed, "a stream out of the order of names")
-                unordered.stream = name
+                unordered.stream = name()
                 throw unordered
             }
             previous = (start, length)
-            var key = name
             if let kind {
-                guard let ofKind = kind.key(ofStream: name) else {
+                let ofKind =
+                    length > prefix.count
+                    && UnsafeBufferPointer(start: base + start, count: prefix.count).elementsEqual(prefix)
+                guard ofKind else {
                     var foreign = error(.malformed, "a stream that is not a \(kind.rawValue) stream")
-                    foreign.stream = name
+                    foreign.stream = name()
                     throw foreign
                 }
-                key = ofKind
             }
+            let key = try text(at: start + prefix.count, count: length - prefix.count)
             let value: Facts
             do { value = try facts(&self) } catch {
                 var named = error
-                named.stream = name
+                named.stream = name()
                 throw named
             }
             // Names of distinct bytes are distinct streams, unless Unicode deems them the same.
@@ -854,7 +861,7 @@ private struct SnapshotReader: @unchecked Sendable {
             streams[consume key] = consume value
             guard streams.count > before else {
                 var twice = error(.malformed, "a stream whose name Unicode deems the same as another's")
-                twice.stream = String(decoding: UnsafeBufferPointer(start: base + start, count: length), as: UTF8.self)
+                twice.stream = name()
                 throw twice
             }
         }
