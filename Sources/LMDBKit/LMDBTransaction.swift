@@ -78,9 +78,7 @@ public final class LMDBTransaction {
         _ value: UnsafeRawBufferPointer, forKey key: UnsafeRawBufferPointer, in db: LMDBDatabase,
         options: PutOptions = []
     ) throws(LMDBError) {
-        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
-        var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
-        let rc = mdb_put(txn, db.handle, &k, &v, options.rawValue)
+        let rc = LMDBTransaction.withValues(key, value) { k, v in mdb_put(txn, db.handle, &k, &v, options.rawValue) }
         try checkWrite(rc, "mdb_put \(db.name)")
     }
 
@@ -107,10 +105,7 @@ public final class LMDBTransaction {
     public func append(
         _ value: UnsafeRawBufferPointer, forKey key: UnsafeRawBufferPointer, in db: LMDBDatabase
     ) throws(LMDBError) {
-        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
-        var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
-        let rc = mdb_cursor_put(try keptCursor(db), &k, &v, UInt32(MDB_APPEND))
-        try checkWrite(rc, "mdb_cursor_put \(db.name)")
+        try putInKeyOrder(value, forKey: key, in: db, options: .append)
     }
 
     /// `append`, making room for `count` bytes that `fill` writes in place (`MDB_RESERVE`).
@@ -136,10 +131,20 @@ public final class LMDBTransaction {
         _ value: UnsafeRawBufferPointer, forKey key: UnsafeRawBufferPointer, in db: LMDBDatabase,
         options: PutOptions = []
     ) throws(LMDBError) {
+        let cursor = try keptCursor(db)
+        let rc = LMDBTransaction.withValues(key, value) { k, v in mdb_cursor_put(cursor, &k, &v, options.rawValue) }
+        try checkWrite(rc, "mdb_cursor_put \(db.name)")
+    }
+
+    /// Calls `body` with `key` and `value` as LMDB's `MDB_val`s, which point at their bytes.
+    @inline(__always)
+    private static func withValues(
+        _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer,
+        _ body: (inout MDB_val, inout MDB_val) -> Int32
+    ) -> Int32 {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
-        let rc = mdb_cursor_put(try keptCursor(db), &k, &v, options.rawValue)
-        try checkWrite(rc, "mdb_cursor_put \(db.name)")
+        return body(&k, &v)
     }
 
     /// Checks the outcome of a write; one that ran out of map is noted, so
