@@ -43,7 +43,7 @@ public final class AppendSession {
         head = try store.head()
         let store = self.store
         // A ledger made before it had a Merkle tree, or that kept every level of it, gets it anew.
-        if try store.txn.value(in: store.dbs.meta, forKey: MerkleTree.layoutKey) == nil { try MerkleTree.plant(store) }
+        if try !store.hasMerkleLayoutMark() { try MerkleTree.plant(store) }
         merkle = MerkleAppends(
             try MerkleFrontier(count: UInt64(head.seq)) {
                 try store.merkleNode(level: $0, index: $1, layout: .fromLevel4)

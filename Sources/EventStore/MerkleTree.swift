@@ -330,7 +330,6 @@ extension StoreTransaction {
     /// in `layout`: one read when it is stored, else hashed from its records'
     /// hashes. A missing one is damage, named by the last record under it.
     func merkleNode(level: Int, index: UInt64, layout: MerkleLayout) throws -> HashValue {
-        let lastSeq = Int64((index + 1) << UInt64(level))
         guard level >= layout.lowestLevel else { return try subtreeOfRecords(level: level, index: index) }
         let number = MerkleTree.nodeNumber(level: level, index: index, lowest: layout.lowestLevel)
         let hash = try withUnsafeBytes(of: number.bigEndian) { key in
@@ -338,7 +337,8 @@ extension StoreTransaction {
         }
         guard let hash else {
             throw LedgerError.damaged(
-                seq: lastSeq, reason: "the Merkle tree lacks the node of level \(level), index \(index)")
+                seq: Int64((index + 1) << UInt64(level)),
+                reason: "the Merkle tree lacks the node of level \(level), index \(index)")
         }
         return hash
     }
@@ -368,9 +368,15 @@ extension StoreTransaction {
 
     /// How this ledger keeps its Merkle tree: an empty one has nothing to keep yet.
     func merkleLayout() throws -> MerkleLayout {
-        if try txn.value(in: dbs.meta, forKey: MerkleTree.layoutKey) != nil { return .fromLevel4 }
+        if try hasMerkleLayoutMark() { return .fromLevel4 }
         if try txn.count(in: dbs.merkle) > 0 { return .everyLevel }
         return try head().seq == 0 ? .fromLevel4 : .none
+    }
+
+    /// Whether the ledger is marked as keeping its tree from `MerkleTree.lowestStoredLevel` up
+    /// (`MerkleTree.plant` marks it). An empty ledger keeps no node yet, marked or not.
+    func hasMerkleLayoutMark() throws -> Bool {
+        try txn.value(in: dbs.meta, forKey: MerkleTree.layoutKey) != nil
     }
 
     /// Whether the Merkle tree is stored: always, but for a ledger made before

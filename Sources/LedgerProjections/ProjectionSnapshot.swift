@@ -709,20 +709,26 @@ private struct SnapshotReader: @unchecked Sendable {
     }
 
     /// The next string, with where its bytes are.
-    mutating func string() throws(SnapshotError) -> (text: String, start: Int, count: Int) {
-        let count = try count()
-        let start = position
-        position += count
-        return (try text(at: start, count: count), start, count)
+    mutating func string() throws(SnapshotError) -> String {
+        let span = try span()
+        return try text(at: span.start, count: span.count)
     }
 
-    /// The `count` bytes at `start` as text: ASCII, as the ledger's names are,
-    /// is UTF-8 as it stands; anything else is checked.
+    /// Where the next counted run of bytes (a name) lies, stepping past it.
+    mutating func span() throws(SnapshotError) -> (start: Int, count: Int) {
+        let count = try count()
+        defer { position += count }
+        return (position, count)
+    }
+
+    /// The `count` bytes at `start` (already stepped past) as text: ASCII, as the
+    /// ledger's names are, is UTF-8 as it stands; anything else is checked, and
+    /// refused at `start`.
     func text(at start: Int, count: Int) throws(SnapshotError) -> String {
         let bytes = UnsafeBufferPointer(start: base + start, count: count)
         for byte in bytes where byte >= 0x80 {
             guard let valid = String(validating: bytes, as: UTF8.self) else {
-                throw error(.malformed, "a name that is not UTF-8")
+                throw error(.malformed, "a name that is not UTF-8", back: position - start)
             }
             return valid
         }
@@ -807,7 +813,7 @@ private struct SnapshotReader: @unchecked Sendable {
         let count = try count()
         var names: [String] = []
         names.reserveCapacity(count)
-        for _ in 0..<count { names.append(try string().text) }
+        for _ in 0..<count { names.append(try string()) }
         guard let table = Names(names: names) else { throw error(.malformed, "a name twice") }
         return table
     }
@@ -826,9 +832,7 @@ private struct SnapshotReader: @unchecked Sendable {
         // The names of a kind's streams all begin `<kind>-`; a stream is kept under the rest of its name.
         let prefix = kind.map { Array($0.streamName("").utf8) } ?? []
         for _ in 0..<count {
-            let length = try self.count()
-            let start = position
-            position += length
+            let (start, length) = try span()
             // The whole name, made only to be shown in an error.
             func name() -> String {
                 String(decoding: UnsafeBufferPointer(start: base + start, count: length), as: UTF8.self)
@@ -898,7 +902,7 @@ private struct SnapshotReader: @unchecked Sendable {
         if employments > 0 {
             person.employments.reserveCapacity(employments)
             for _ in 0..<employments {
-                let id = try string().text
+                let id = try string()
                 let start = try date(from: anchor)
                 person.employments.append(Employment(id: id, start: start, end: try optionalDate(from: start)))
             }
