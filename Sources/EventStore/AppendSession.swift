@@ -5,14 +5,18 @@ import LedgerValues
 ///
 /// Each offered event is judged against the ledger as this transaction sees it,
 /// and, when admitted, its record is chained, hashed and put at once. Index
-/// entries and stream states are gathered and put in key order every
-/// `flushEvery` events: neighbouring keys share B-tree pages, which is what
-/// makes random-key indexes cheap.
+/// entries and stream states are gathered and put in key order: neighbouring
+/// keys share B-tree pages, which is what makes random-key indexes cheap. Id
+/// entries are put every `flushEvery` events (a duplicate is looked up among
+/// them); stream index entries, which nothing in the session looks up, are
+/// held up to `streamEntriesHeld` of them, so that a large file puts its
+/// entries in few passes over the stream index, each touching a leaf page once.
 public final class AppendSession {
     let store: StoreTransaction
     private let sequencer: Sequencer
     private var head: LedgerHead
     private let flushEvery: Int
+    private let streamEntriesHeld: Int
     private var idEntries = KeyRun()
     private var streamEntries = KeyRun()
     private var salts = SaltSource()
@@ -28,17 +32,22 @@ public final class AppendSession {
     private let releasePages: () -> Void
     /// The vault slot of each stream given personal data in this session.
     private var streamSlots: [String: UInt64] = [:]
+    /// The seqs of the vault entries put in this session, by stream: an
+    /// erasure finds the stream's earlier entries through the stream index,
+    /// and these here, since the session's index entries may not be put yet.
+    private var sessionVaultEntries: [String: [Int64]] = [:]
     /// The slots of stream keys erased in this session, to be overwritten once it commits.
     private(set) var shreddedSlots: [UInt64] = []
 
     init(
         store: StoreTransaction, projectionSpaces: [String: LMDBDatabase], releasePages: @escaping () -> Void,
-        clock: Instant, flushEvery: Int
+        clock: Instant, flushEvery: Int, streamEntriesHeld: Int
     ) throws {
         self.store = store
         self.projectionSpaces = projectionSpaces
         self.releasePages = releasePages
         self.flushEvery = max(flushEvery, 1)
+        self.streamEntriesHeld = max(streamEntriesHeld, 1)
         sequencer = try Sequencer(lookup: store, clock: clock)
         head = try store.head()
         let store = self.store
@@ -177,6 +186,7 @@ public final class AppendSession {
             try withUnsafeBytes(of: key) { key in
                 try sealed.withUnsafeBytes { try store.txn.put($0, forKey: key, in: store.dbs.vault, options: .append) }
             }
+            sessionVaultEntries[event.stream, default: []].append(seq)
         }
         hash.withUnsafeBytes { merkle.append($0) }
         if let item = event.item {
@@ -191,12 +201,12 @@ public final class AppendSession {
         idEntries.append(event.id.utf8, seq: seq)
         streamEntries.appendStreamKey(event.stream, version: version, seq: seq)
         if event.erasesStreamPII {
-            // The stream's records: those stored before this session, found
-            // in the index, and those gathered since. Putting the gathered
+            // The stream's records: those already in the index, and those of
+            // this session that have a vault entry. Putting the gathered index
             // entries first would cost, at every erasure in a large import, a
             // put in a great many of the index's leaf pages.
             var slots = Set<UInt64>()
-            for erased in try store.seqs(ofStream: event.stream) + streamEntries.seqs(ofStream: event.stream) {
+            for erased in try store.seqs(ofStream: event.stream) + sessionVaultEntries[event.stream, default: []] {
                 let key = bigEndianKey(erased)
                 if let slot = try store.txn.withValue(in: store.dbs.vault, forKey: key, VaultKeys.slot(of:)) ?? nil {
                     slots.insert(slot)
@@ -204,6 +214,7 @@ public final class AppendSession {
                 try store.txn.delete(key, in: store.dbs.vault)
             }
             streamSlots[event.stream] = nil
+            sessionVaultEntries[event.stream] = nil
             for slot in slots.sorted() {
                 try store.txn.put([], forKey: bigEndianKey(Int64(slot)), in: store.dbs.vaultShreds)
                 shreddedSlots.append(slot)
@@ -240,13 +251,21 @@ public final class AppendSession {
         guard problems.isEmpty else { throw LedgerError.rejected(index: appended, violations: problems) }
     }
 
-    /// Puts the gathered index entries in key order, and the Merkle nodes
-    /// hashed since the last flush (see `MerkleAppends`). Stream states are put
-    /// only at the end of the session (or when very many are held), so that a
-    /// stream touched all through a long file is written once, not once a run.
+    /// Puts the gathered id entries in key order, and the Merkle nodes hashed
+    /// since the last flush (see `MerkleAppends`). Stream index entries and
+    /// stream states are put only at the end of the session, or when very many
+    /// are held: a stream touched all through a long file has its state
+    /// written once, and a leaf page of the stream index is put to once a
+    /// pass, not once every `flushEvery` events.
     private func flush() throws {
         try merkle.flush(into: store.txn, store.dbs.merkle)
         try putIDs()
+        if streamEntries.count >= streamEntriesHeld { try putStreamEntries() }
+        if sequencer.touchedStreams.count >= AppendSession.heldStreamStates { try putStreamStates() }
+    }
+
+    /// Puts the gathered stream index entries in key order.
+    private func putStreamEntries() throws {
         try streamEntries.forEachInKeyOrder { key, seq in
             try withUnsafeBytes(of: UInt64(bitPattern: seq).bigEndian) {
                 try store.txn.putInKeyOrder($0, forKey: key, in: store.dbs.streamIndex, options: .noOverwrite)
@@ -254,7 +273,6 @@ public final class AppendSession {
             notePageReads()
         }
         streamEntries.removeAll()
-        if sequencer.touchedStreams.count >= AppendSession.heldStreamStates { try putStreamStates() }
     }
 
     /// Events judged, or random-key entries put, between two looks at how much
@@ -280,6 +298,11 @@ public final class AppendSession {
 
     /// How many stream states a session holds before it puts them.
     static let heldStreamStates = 1 << 16
+
+    /// How many stream index entries a session holds before it puts them: at
+    /// about 40 bytes each, and as many again while they are sorted, some
+    /// 40 MiB at most.
+    public static let streamEntriesHeld = 1 << 19
 
     /// Puts the gathered id index entries. Ids mostly rise through a file: a
     /// run that sorts wholly after every stored id is appended (through the
@@ -324,6 +347,7 @@ public final class AppendSession {
     /// Puts what is still gathered and the new head.
     func finish() throws {
         try flush()
+        try putStreamEntries()
         try merkle.finish(into: store.txn, store.dbs.merkle)
         try putStreamStates()
         try store.txn.put(head.encoded, forKey: StoreTransaction.headKey, in: store.dbs.meta)

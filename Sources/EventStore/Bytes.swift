@@ -184,21 +184,6 @@ struct KeyRun {
         return word
     }
 
-    /// The seqs of the entries `appendStreamKey` gathered for `stream`, in the order they were appended.
-    func seqs(ofStream stream: String) -> [Int64] {
-        let prefix = StoreTransaction.streamIndexPrefix(stream)
-        var seqs: [Int64] = []
-        bytes.withUnsafeBytes { all in
-            for entry in entries where Int(entry.length) == prefix.count + 4 {
-                let start = Int(entry.offset)
-                if UnsafeRawBufferPointer(rebasing: all[start..<start + prefix.count]).elementsEqual(prefix) {
-                    seqs.append(entry.seq)
-                }
-            }
-        }
-        return seqs
-    }
-
     mutating func removeAll() {
         bytes.removeAll(keepingCapacity: true)
         entries.removeAll(keepingCapacity: true)

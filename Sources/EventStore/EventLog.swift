@@ -161,12 +161,14 @@ public final class EventLog: @unchecked Sendable {
     /// it offers is stored when it returns, and nothing if it throws.
     ///
     /// This is how a whole file becomes one transaction: the session keeps only
-    /// a bounded amount in memory (index entries are put, sorted, every
-    /// `flushEvery` appended events), so a file of any size can be offered.
+    /// a bounded amount in memory (id index entries are put, sorted, every
+    /// `flushEvery` appended events, stream index entries once
+    /// `streamEntriesHeld` are gathered), so a file of any size can be offered.
     /// The map is grown beforehand by `expectedBytes`, so that a large import
     /// does not run out of map halfway and start again.
     public func appending<T>(
-        clock: Instant, expectedBytes: Int = 0, flushEvery: Int = 50_000, _ body: (AppendSession) throws -> T
+        clock: Instant, expectedBytes: Int = 0, flushEvery: Int = 50_000,
+        streamEntriesHeld: Int = AppendSession.streamEntriesHeld, _ body: (AppendSession) throws -> T
     ) throws -> T {
         if expectedBytes > 0 { try env.reserve(additionalBytes: expectedBytes) }
         let (result, erasedKeys) = try mapStorageErrors {
@@ -174,7 +176,7 @@ public final class EventLog: @unchecked Sendable {
                 let session = try AppendSession(
                     store: StoreTransaction(txn: txn, dbs: dbs, keys: vaultKeys), projectionSpaces: projectionSpaces,
                     releasePages: env.releaseResidentPages, clock: clock,
-                    flushEvery: flushEvery)
+                    flushEvery: flushEvery, streamEntriesHeld: streamEntriesHeld)
                 let result = try body(session)
                 try projector?.bringUpToDate(session.projections)
                 try session.finish()

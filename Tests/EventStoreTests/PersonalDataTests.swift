@@ -94,4 +94,38 @@ struct PersonalDataTests {
             #expect(report.piiCommitments == 2)
         }
     }
+
+    @Test(
+        "an erasure finds the stream's vault entries whether their index entries are put or still held in the session"
+    )
+    func erasureAcrossIndexPasses() throws {
+        try withLedgerDirectory { path in
+            let log = try EventLog(path: path, create: true)
+            var pii = JSONObject()
+            pii["phone"] = .string("13800000000")
+            var reason = JSONObject()
+            reason["reason"] = .string("request of the person")
+            let events = [
+                registration("a1"), registration("b1", stream: "person-P2"),
+                personEvent("a2", type: "PersonPiiCorrected", pii: pii), personEvent("h1"),
+                personEvent("b2", stream: "person-P2", type: "PersonPiiCorrected", pii: pii),
+                personEvent("a5", type: "PersonPiiCorrected", pii: pii),
+                personEvent(
+                    "a3", type: "PersonPiiErased", on: "2024-01-11", recorded: "2024-01-11T00:00:00Z", data: reason),
+                personEvent(
+                    "a4", type: "PersonPiiCorrected", on: "2024-01-12", recorded: "2024-01-12T00:00:00Z", pii: pii),
+            ]
+            // Ids are put every 2 events and stream entries once 3 are held:
+            // at the erasure (seq 7), seqs 1–4 are in the stream index, 5 and 6 only in the session.
+            try log.appending(clock: laterClock, flushEvery: 2, streamEntriesHeld: 3) { session in
+                for event in events { _ = try session.offer(event) }
+            }
+            var held: [Int64] = []
+            try log.forEachRecord(withVault: true) { seq, _, _, vault in if vault != nil { held.append(seq) } }
+            #expect(held == [2, 5, 8])
+            let report = try log.verify(closerTypes: closers, openerTypes: openers)
+            #expect(report.records == 8)
+            #expect(report.piiCommitments == 3)
+        }
+    }
 }
