@@ -159,17 +159,23 @@ struct KeyRun {
                 for entry in entries { try body(key(entry), entry.seq) }
                 return
             }
-            // Sorted by the first 16 bytes of each key read as two big-endian
+            // Sorted by the first 24 bytes of each key read as three big-endian
             // integers (zero-padded, which orders no two keys wrongly, only
             // ties them), the whole keys compared only on a tie: stream keys
-            // share their kind's name, and tell apart in the bytes after it.
+            // share their kind's name and tell apart in the bytes after it,
+            // and a stream's keys in their last four (the version), which
+            // the synthetic district's names (up to 18 bytes) leave within the first 24.
             var order = entries.indices.map { index in
                 let whole = key(entries[index])
-                return (first: KeyRun.word(whole, at: 0), second: KeyRun.word(whole, at: 8), index: index)
+                return (
+                    first: KeyRun.word(whole, at: 0), second: KeyRun.word(whole, at: 8),
+                    third: KeyRun.word(whole, at: 16), index: index
+                )
             }
             order.sort { a, b in
                 if a.first != b.first { return a.first < b.first }
                 if a.second != b.second { return a.second < b.second }
+                if a.third != b.third { return a.third < b.third }
                 return less(entries[a.index], entries[b.index])
             }
             for position in order { try body(key(entries[position.index]), entries[position.index].seq) }
