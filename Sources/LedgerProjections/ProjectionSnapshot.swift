@@ -455,6 +455,11 @@ private struct SnapshotWriter {
         for day in days { date(day, from: anchor) }
     }
 
+    mutating func dates(_ firsts: YearFirsts, from anchor: LocalDate) {
+        count(firsts.count)
+        firsts.forEach { date($0, from: anchor) }
+    }
+
     mutating func timeline<Value>(
         _ timeline: Timeline<Value>, from anchor: LocalDate, _ value: (inout SnapshotWriter, Value) -> Void
     ) {
@@ -505,10 +510,10 @@ private struct SnapshotWriter {
             date(employment.start, from: anchor)
             optionalDate(employment.end, from: employment.start)
         }
-        dates(person.rehab.dates, from: anchor)
-        dates(person.devices.dates, from: anchor)
-        dates(person.homeModifications.dates, from: anchor)
-        dates(person.healthChecks.dates, from: anchor)
+        dates(person.rehab, from: anchor)
+        dates(person.devices, from: anchor)
+        dates(person.homeModifications, from: anchor)
+        dates(person.healthChecks, from: anchor)
         timeline(person.familyDoctor, from: anchor) { $0.flag($1) }
         timeline(person.care, from: anchor) { $0.flag($1) }
         dates(person.smartTrainings, from: anchor)

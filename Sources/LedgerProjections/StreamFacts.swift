@@ -39,41 +39,61 @@ struct Names: Equatable {
 /// window starts on 1 January and the earliest date of the year is the first
 /// that could fall in it.
 struct YearFirsts: Equatable {
-    /// At most one date per year, in date order.
-    private(set) var dates: [LocalDate] = []
+    /// The first date of each year before the latest year seen, in date order.
+    private var earlier: [LocalDate] = []
+    /// The first date of the latest year seen. Nearly every date noted is of
+    /// that year or a later one: kept here, beside the rest of the person's
+    /// facts, it is judged without reading the array's memory.
+    private var latest: LocalDate?
 
     /// No dates yet.
     init() {}
 
     /// The dates `dates`, at most one per year, in date order.
     init(dates: [LocalDate]) {
-        self.dates = dates
+        latest = dates.last
+        earlier = Array(dates.dropLast())
+    }
+
+    /// How many dates there are: one per year with any.
+    var count: Int { earlier.count + (latest == nil ? 0 : 1) }
+
+    /// Calls `body` with each date, in date order.
+    func forEach(_ body: (LocalDate) -> Void) {
+        earlier.forEach(body)
+        if let latest { body(latest) }
     }
 
     mutating func note(_ day: LocalDate) {
-        let year = day.year
-        // Nearly always a date of the latest year seen, or of a new one after it.
-        if let last = dates.last {
-            let lastYear = last.year
-            if lastYear == year {
-                if day < last { dates[dates.count - 1] = day }
-                return
-            }
-            if lastYear < year {
-                dates.append(day)
-                return
-            }
-        }
-        if let position = dates.firstIndex(where: { $0.year == year }) {
-            if day < dates[position] { dates[position] = day }
+        guard let last = latest else {
+            latest = day
             return
         }
-        dates.append(day)
-        dates.sort()
+        let year = day.year
+        let lastYear = last.year
+        if lastYear == year {
+            if day < last { latest = day }
+            return
+        }
+        if lastYear < year {
+            earlier.append(last)
+            latest = day
+            return
+        }
+        // A late report of an earlier year.
+        if let position = earlier.firstIndex(where: { $0.year == year }) {
+            if day < earlier[position] { earlier[position] = day }
+            return
+        }
+        earlier.append(day)
+        earlier.sort()
     }
 
     /// Whether anything happened within the window.
-    func any(in window: YearWindow) -> Bool { dates.contains { window.contains($0) } }
+    func any(in window: YearWindow) -> Bool {
+        if let latest, window.contains(latest) { return true }
+        return earlier.contains { window.contains($0) }
+    }
 }
 
 /// What a needs assessment says that the KPIs use.
