@@ -830,9 +830,10 @@ private struct SnapshotReader: @unchecked Sendable {
     ) throws(SnapshotError) -> [String: Facts] {
         let count = try count()
         var streams: [String: Facts] = [:]
-        // Room for half as many again: the fewer names a lookup meets on its way,
-        // the fewer it compares (a long name is compared in memory elsewhere).
-        streams.reserveCapacity(count + count / 2)
+        // Room for these and no more: a fold read for figures gets no more streams,
+        // and one that goes on folding grows as it needs. Room for half as many
+        // again took the persons' table to twice the memory, every page of it touched.
+        streams.reserveCapacity(count)
         var previous: (start: Int, count: Int)?
         // The names of a kind's streams all begin `<kind>-`; a stream is kept under the rest of its name.
         let prefix = kind.map { Array($0.streamName("").utf8) } ?? []
