@@ -146,21 +146,31 @@ public final class AppendSession {
         let admission = try sequencer.admit(event)
         guard case .append(let seq, let version, let recordedAt) = admission else { return admission }
         // Records are built from a preparation: the one made on the parsing
-        // thread, else one made here (with the salt an export carried, for a restore).
-        let prepared: RecordPreparation
-        if let ahead = event.validPreparation {
-            prepared = ahead
+        // thread (read in place: a copy would take a reference to each of its
+        // arrays, made on another core), else one made here (with the salt an
+        // export carried, for a restore).
+        if event.restoration == nil, event.preparation != nil {
+            try append(event, prepared: event.preparation!, seq: seq, version: version, recordedAt: recordedAt)
         } else if let restored = event.restoration {
             try checkRestoration(event, restored, seq: seq, version: version)
             let vault = restored.piiSalt.flatMap { salt in
                 event.canonicalPII.map { VaultEntry(salt: salt, canonicalPII: $0) }
             }
-            prepared = event.preparation(committing: restored.piiCommitment, vault: vault)
+            try append(
+                event, prepared: event.preparation(committing: restored.piiCommitment, vault: vault), seq: seq,
+                version: version, recordedAt: recordedAt)
         } else {
-            prepared = event.preparation(salts: &salts)
+            try append(
+                event, prepared: event.preparation(salts: &salts), seq: seq, version: version, recordedAt: recordedAt)
         }
-        let vault = prepared.vault
-        let prefix = prepared.prefix
+        if idEntries.count >= flushEvery { try flush() }
+        return admission
+    }
+
+    /// Stores admitted `event` as record `seq` (its stream's `version`), built from `prepared`.
+    private func append(
+        _ event: NewEvent, prepared: borrowing RecordPreparation, seq: Int64, version: Int64, recordedAt: Instant
+    ) throws {
         suffix.removeAll(keepingCapacity: true)
         LedgerRecord.writeSuffix(
             prevHash: head.hash, recordedAt: recordedAt, schema: event.schema, seq: seq, stream: event.stream,
@@ -176,17 +186,19 @@ public final class AppendSession {
                 ])
         }
         let key = UInt64(bitPattern: seq).bigEndian
-        try withUnsafeBytes(of: key) { key in
-            try store.txn.reserveAppending(32 + prefix.count + suffix.count, forKey: key, in: store.dbs.records) {
-                value in
-                hash.withUnsafeBytes { value.copyMemory(from: $0) }
-                prefix.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: value[32...]).copyMemory(from: $0) }
-                suffix.withUnsafeBytes {
-                    UnsafeMutableRawBufferPointer(rebasing: value[(32 + prefix.count)...]).copyMemory(from: $0)
+        try prepared.prefix.withUnsafeBytes { prefix in
+            try withUnsafeBytes(of: key) { key in
+                try store.txn.reserveAppending(32 + prefix.count + suffix.count, forKey: key, in: store.dbs.records) {
+                    value in
+                    hash.withUnsafeBytes { value.copyMemory(from: $0) }
+                    UnsafeMutableRawBufferPointer(rebasing: value[32...]).copyMemory(from: prefix)
+                    suffix.withUnsafeBytes {
+                        UnsafeMutableRawBufferPointer(rebasing: value[(32 + prefix.count)...]).copyMemory(from: $0)
+                    }
                 }
             }
         }
-        if let vault {
+        if let vault = prepared.vault {
             let slot = try slot(for: event.stream, version: version)
             let sealed = try store.keys.seal(vault, seq: seq, slot: slot, store)
             try withUnsafeBytes(of: key) { key in
@@ -227,8 +239,6 @@ public final class AppendSession {
         }
         head = LedgerHead(seq: seq, hash: hash, recordedAt: recordedAt)
         appended += 1
-        if idEntries.count >= flushEvery { try flush() }
-        return admission
     }
 
     /// Refuses a restored record that does not continue the chain, or whose

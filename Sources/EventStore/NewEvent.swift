@@ -108,11 +108,6 @@ public struct NewEvent: Sendable {
         return RecordPreparation(prefix: prefix, hasher: hasher, piiCommitment: commitment, vault: vault)
     }
 
-    /// The preparation, when it was made from the event as it now stands.
-    var validPreparation: RecordPreparation? {
-        restoration == nil ? preparation : nil
-    }
-
     /// A chained record carried over from an export: its position, link and hash,
     /// and its personal-data commitment with, where the export had them, the salt
     /// that opens it.
