@@ -7,6 +7,7 @@ import LedgerValues
 extension Sunledger {
     struct Bundle: LedgerCommand {
         static let configuration = CommandConfiguration(
+            commandName: "bundle",
             abstract: "Write an audit bundle: selected records with a Merkle proof each, the digest and a manifest.",
             discussion: """
                 Select one stream (--stream), one person's stream (--person) or a range of seqs \

@@ -13,6 +13,7 @@ import LedgerValues
 extension Sunledger {
     struct Demo: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "demo",
             abstract:
                 "The main job: generate a synthetic Jiading, import it, verify it, and print the federation's KPIs.",
             discussion: """

@@ -8,6 +8,7 @@ import LedgerValues
 extension Sunledger {
     struct Erase: LedgerCommand {
         static let configuration = CommandConfiguration(
+            commandName: "erase",
             abstract: "Erase a person's personal data: appends their PersonPiiErased.",
             discussion: """
                 The event goes through the same rules as an imported one. On append the \

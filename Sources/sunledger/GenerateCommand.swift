@@ -12,6 +12,7 @@ import LedgerValues
 extension Sunledger {
     struct Generate: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "generate",
             abstract: "Write a realistic synthetic district as interchange-form lines to standard output.",
             discussion: """
                 The register of disabled persons of a district like Jiading, year by year: \

@@ -6,6 +6,7 @@ import LedgerApp
 extension Sunledger {
     struct Prove: LedgerCommand {
         static let configuration = CommandConfiguration(
+            commandName: "prove",
             abstract:
                 "Print a Merkle proof (events.md §7) as JSON: that a record is in the ledger, or that it extends an earlier size.",
             discussion: """

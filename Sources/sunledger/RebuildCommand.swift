@@ -5,6 +5,7 @@ import LedgerApp
 extension Sunledger {
     struct Rebuild: LedgerCommand {
         static let configuration = CommandConfiguration(
+            commandName: "rebuild",
             abstract: "Rebuild every stored projection from the log and prove it equals the live one.",
             discussion: """
                 The KPI figures are rebuilt from the records into a copy beside the live ones, \

@@ -6,6 +6,7 @@ import LedgerValues
 extension Sunledger {
     struct Serve: LedgerCommand {
         static let configuration = CommandConfiguration(
+            commandName: "serve",
             abstract:
                 "Serve the ledger over HTTP: the API for clerks, auditors and privacy officers, and the dashboard.",
             discussion: """
@@ -56,6 +57,7 @@ extension Sunledger {
 
     struct Token: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "token",
             abstract: "Issue, list and revoke the bearer tokens of the HTTP API.",
             discussion: """
                 Roles: clerk (append, read without personal data), auditor (read, masked \
@@ -67,6 +69,7 @@ extension Sunledger {
 
         struct Add: LedgerCommand {
             static let configuration = CommandConfiguration(
+                commandName: "add",
                 abstract: "Issue a token and print its secret, once.")
 
             @OptionGroup var options: LedgerOption
@@ -97,7 +100,8 @@ extension Sunledger {
         }
 
         struct List: LedgerCommand {
-            static let configuration = CommandConfiguration(abstract: "List the tokens issued: name, role, when.")
+            static let configuration = CommandConfiguration(
+                commandName: "list", abstract: "List the tokens issued: name, role, when.")
 
             @OptionGroup var options: LedgerOption
             @ParentCommand var token: Token
@@ -121,7 +125,8 @@ extension Sunledger {
         }
 
         struct Revoke: LedgerCommand {
-            static let configuration = CommandConfiguration(abstract: "Revoke the token a holder has.")
+            static let configuration = CommandConfiguration(
+                commandName: "revoke", abstract: "Revoke the token a holder has.")
 
             @OptionGroup var options: LedgerOption
             @ParentCommand var token: Token

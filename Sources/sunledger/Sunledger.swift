@@ -9,6 +9,9 @@ import LedgerValues
 /// The `sunledger` command line (the stable surface of cli.md).
 @main
 struct Sunledger: ParsableCommand {
+    // Every command gives its name: one derived from its type's name would cost
+    // each run of the tool a search through the conformances of every library
+    // loaded (about 5 ms in all, before any work).
     static let configuration = CommandConfiguration(
         commandName: "sunledger",
         abstract: "The services ledger of a disabled persons' federation: append-only, hash-chained, auditable.",
@@ -130,6 +133,7 @@ func waitingNotice(_ holder: String) {
 extension Sunledger {
     struct Import: LedgerCommand {
         static let configuration = CommandConfiguration(
+            commandName: "import",
             abstract: "Append interchange-form events (JSON Lines); each file all or nothing.",
             discussion: """
                 Each file is one transaction: a file with a rejected line stores nothing, and \
@@ -171,6 +175,7 @@ extension Sunledger {
 
     struct Export: LedgerCommand {
         static let configuration = CommandConfiguration(
+            commandName: "export",
             abstract: "Write the chained records, with their hashes, as JSON Lines in seq order.")
 
         @OptionGroup var options: LedgerOption
@@ -206,6 +211,7 @@ extension Sunledger {
 
     struct Verify: LedgerCommand {
         static let configuration = CommandConfiguration(
+            commandName: "verify",
             abstract: "Re-hash every record and check the chain, versions, indexes and pii commitments.",
             discussion:
                 "With --digest, also prove the ledger still extends that digest. Exit 1 names the first bad seq. "
@@ -280,6 +286,7 @@ extension Sunledger {
 
     struct Digest: LedgerCommand {
         static let configuration = CommandConfiguration(
+            commandName: "digest",
             abstract:
                 "Print the digest of the last record: {\"seq\":N,\"hash\":\"…\",\"recordedAt\":\"…\",\"merkleRoot\":\"…\"}."
         )
@@ -294,6 +301,7 @@ extension Sunledger {
 
     struct History: LedgerCommand {
         static let configuration = CommandConfiguration(
+            commandName: "history",
             abstract: "A stream's events as recorded, with seq, recordedAt and occurredAt.")
 
         @OptionGroup var options: LedgerOption
@@ -364,6 +372,7 @@ extension Sunledger {
 
     struct Restore: LedgerCommand {
         static let configuration = CommandConfiguration(
+            commandName: "restore",
             abstract: "Load an export into an empty ledger, or one it continues, checking every hash.",
             discussion: "A broken or reordered export is refused with the seq where it breaks, and nothing is stored.")
 
