@@ -159,9 +159,9 @@ extension KPIProjection {
         // Reading the persons' facts is most of the work, and mostly waiting for
         // memory: half of them are read on another core meanwhile.
         let fold = self
-        let middle = persons.values.index(persons.values.startIndex, offsetBy: persons.count / 2)
-        let firstHalf = Background { fold.personFigures(asOf: day, of: fold.persons.values[..<middle]) }
-        var personResults = personFigures(asOf: day, of: persons.values[middle...])
+        let middle = persons.count / 2
+        let firstHalf = Background { fold.personFigures(asOf: day, of: 0..<middle) }
+        var personResults = personFigures(asOf: day, of: middle..<persons.count)
         let rest = streamAndSumFigures(asOf: day)
         for (index, result) in firstHalf.value().enumerated() { personResults[index].merge(result) }
         let results = (personResults + rest).map { $0.settled(units: units) }
@@ -169,12 +169,8 @@ extension KPIProjection {
         return KPIFigures(asOf: day, throughSeq: throughSeq, results: results)
     }
 
-    /// The figures counted over `persons`, in `KPI`'s order (the first ten KPIs).
-    private func personFigures(
-        asOf day: LocalDate, of persons: Dictionary<String, PersonFacts>.Values.SubSequence
-    )
-        -> [KPIResult]
-    {
+    /// The figures counted over the persons at `places`, in `KPI`'s order (the first ten KPIs).
+    private func personFigures(asOf day: LocalDate, of places: Range<Int>) -> [KPIResult] {
         let window = YearWindow(asOf: day)
         let (year, month, date) = day.components
         let today = (year: year, monthDay: month * 100 + date)
@@ -190,7 +186,8 @@ extension KPIProjection {
         var elderlyCare = KPIResult(.elderlyMentalCareRate)
         var smartTraining = KPIResult(.smartTraining)
 
-        for person in persons where person.isRegistered(on: day) {
+        persons.forEach(in: places) { _, person in
+            guard person.isRegistered(on: day) else { return }
             // Both timelines start at the registration, which is on or before `day`.
             let unit = person.residence.latest(onOrBefore: day)!
             let category = person.category.latest(onOrBefore: day)!

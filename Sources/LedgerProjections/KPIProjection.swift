@@ -40,7 +40,7 @@ public struct RecordedEvent: Sendable {
 /// dates…), and only the sums that belong to no stream (adoptions, volunteer
 /// minutes, legal education) are kept as totals per day and unit. So the fold
 /// can be kept up to date on every append (`apply` touches one stream: a
-/// dictionary lookup and a short scan of that stream's few dated facts),
+/// lookup by name and a short scan of that stream's few dated facts),
 /// records are never kept, and `figures(asOf:)` answers for any date D in one
 /// pass over the streams.
 ///
@@ -54,14 +54,14 @@ public struct KPIProjection: Sendable {
 
     var units = Names()
     var workers = Names()
-    var persons: [String: PersonFacts] = [:]
+    var persons = StreamTable<PersonFacts>()
     /// Keyed by `StreamKind.case.tableKey`.
-    var cases: [String: CaseFacts] = [:]
+    var cases = StreamTable<CaseFacts>()
     /// Keyed by `StreamKind.call.tableKey`.
-    var calls: [String: CallFacts] = [:]
-    var projects: [String: ProjectFacts] = [:]
-    var volunteers: [String: VolunteerFacts] = [:]
-    var rights: [String: RightsFacts] = [:]
+    var calls = StreamTable<CallFacts>()
+    var projects = StreamTable<ProjectFacts>()
+    var volunteers = StreamTable<VolunteerFacts>()
+    var rights = StreamTable<RightsFacts>()
     var adoptions: [DayAndUnit: Int64] = [:]
     var legalEducation: [DayAndUnit: Int64] = [:]
     var volunteerMinutes: [MinutesKey: Int64] = [:]
@@ -81,15 +81,6 @@ public struct KPIProjection: Sendable {
         for event in events { apply(event) }
     }
 
-    /// Changes the facts of `stream` in place, if the stream is known: one hash
-    /// probe, and no copy of the facts' arrays.
-    @inline(__always)
-    private static func update<Facts>(_ facts: inout [String: Facts], _ stream: String, _ change: (inout Facts) -> Void)
-    {
-        guard let index = facts.index(forKey: stream) else { return }
-        change(&facts.values[index])
-    }
-
     /// Folds in the next record. Records must come in seq order, each stream's
     /// opener first (as the ledger stores them); an event of a stream whose
     /// opener was never seen is ignored.
@@ -102,32 +93,33 @@ public struct KPIProjection: Sendable {
         switch event.payload {
         case .personRegistered(let registration):
             let residence = units.number(registration.residence)
-            persons[stream] = PersonFacts(
-                registered: day, birth: registration.birthDate, residence: residence,
-                category: registration.category)
+            persons.put(
+                PersonFacts(
+                    registered: day, birth: registration.birthDate, residence: residence,
+                    category: registration.category), for: stream)
         case .personMoved(let move):
             let residence = units.number(move.residence)
-            Self.update(&persons, stream) { $0.residence.record(residence, on: day) }
+            persons.update(stream) { $0.residence.record(residence, on: day) }
         case .personReassessed(let reassessment):
-            Self.update(&persons, stream) { $0.category.record(reassessment.category, on: day) }
+            persons.update(stream) { $0.category.record(reassessment.category, on: day) }
         case .personDeregistered:
-            Self.update(&persons, stream) { $0.deregister(on: day) }
+            persons.update(stream) { $0.deregister(on: day) }
         case .needsAssessed(let assessment):
-            Self.update(&persons, stream) { $0.assessment.record(Assessment(assessment), on: day) }
+            persons.update(stream) { $0.assessment.record(Assessment(assessment), on: day) }
         case .employmentStarted(let start):
-            Self.update(&persons, stream) { $0.employments.append(Employment(id: start.employmentID, start: day)) }
+            persons.update(stream) { $0.employments.append(Employment(id: start.employmentID, start: day)) }
         case .employmentEnded(let end):
-            Self.update(&persons, stream) { $0.endEmployment(end.employmentID, on: day) }
+            persons.update(stream) { $0.endEmployment(end.employmentID, on: day) }
         case .trainingCompleted(let training):
-            if training.programme == .smartSkills { Self.update(&persons, stream) { $0.smartTrainings.append(day) } }
-        case .rehabServiceDelivered: Self.update(&persons, stream) { $0.rehab.note(day) }
-        case .assistiveDeviceFitted: Self.update(&persons, stream) { $0.devices.note(day) }
-        case .homeModificationCompleted: Self.update(&persons, stream) { $0.homeModifications.note(day) }
-        case .healthCheckCompleted: Self.update(&persons, stream) { $0.healthChecks.note(day) }
-        case .familyDoctorContracted: Self.update(&persons, stream) { $0.familyDoctor.record(true, on: day) }
-        case .familyDoctorContractEnded: Self.update(&persons, stream) { $0.familyDoctor.record(false, on: day) }
-        case .careEnrolled: Self.update(&persons, stream) { $0.care.record(true, on: day) }
-        case .careEnded: Self.update(&persons, stream) { $0.care.record(false, on: day) }
+            if training.programme == .smartSkills { persons.update(stream) { $0.smartTrainings.append(day) } }
+        case .rehabServiceDelivered: persons.update(stream) { $0.rehab.note(day) }
+        case .assistiveDeviceFitted: persons.update(stream) { $0.devices.note(day) }
+        case .homeModificationCompleted: persons.update(stream) { $0.homeModifications.note(day) }
+        case .healthCheckCompleted: persons.update(stream) { $0.healthChecks.note(day) }
+        case .familyDoctorContracted: persons.update(stream) { $0.familyDoctor.record(true, on: day) }
+        case .familyDoctorContractEnded: persons.update(stream) { $0.familyDoctor.record(false, on: day) }
+        case .careEnrolled: persons.update(stream) { $0.care.record(true, on: day) }
+        case .careEnded: persons.update(stream) { $0.care.record(false, on: day) }
         case .personPiiCorrected, .personPiiErased:
             break  // personal data is in no figure; erasing it changes none (events.md §3)
 
@@ -135,34 +127,36 @@ public struct KPIProjection: Sendable {
             var facts = CaseFacts(opened: day, serviceType: opening.serviceType)
             facts.assignment.record(
                 Assignment(worker: workers.number(opening.worker), unit: units.number(event.orgUnit)), on: day)
-            cases[StreamKind.case.tableKey(stream)] = facts
+            cases.put(facts, for: StreamKind.case.tableKey(stream))
         case .caseReassigned(let reassignment):
             let assignment = Assignment(
                 worker: workers.number(reassignment.worker), unit: units.number(reassignment.unit))
-            Self.update(&cases, StreamKind.case.tableKey(stream)) { $0.assignment.record(assignment, on: day) }
+            cases.update(StreamKind.case.tableKey(stream)) { $0.assignment.record(assignment, on: day) }
         case .caseClosed:
-            Self.update(&cases, StreamKind.case.tableKey(stream)) { $0.close(on: day) }
+            cases.update(StreamKind.case.tableKey(stream)) { $0.close(on: day) }
 
         case .callReceived(let receipt):
-            calls[StreamKind.call.tableKey(stream)] = CallFacts(
-                received: day, unit: units.number(event.orgUnit), online: receipt.channel != .phone)
+            calls.put(
+                CallFacts(received: day, unit: units.number(event.orgUnit), online: receipt.channel != .phone),
+                for: StreamKind.call.tableKey(stream))
         case .callResolved(let resolution):
-            Self.update(&calls, StreamKind.call.tableKey(stream)) {
+            calls.update(StreamKind.call.tableKey(stream)) {
                 $0.resolve(on: day, satisfied: resolution.satisfied)
             }
 
         case .projectLaunched:
-            projects[stream] = ProjectFacts(launched: day, unit: units.number(event.orgUnit))
+            projects.put(ProjectFacts(launched: day, unit: units.number(event.orgUnit)), for: stream)
         case .projectEvaluated(let evaluation):
-            Self.update(&projects, stream) { $0.noteEvaluation(of: evaluation.year, on: day) }
+            projects.update(stream) { $0.noteEvaluation(of: evaluation.year, on: day) }
         case .projectAdopted(let adoption):
-            guard projects.index(forKey: stream) != nil else { break }
+            guard projects.contains(stream) else { break }
             adoptions[DayAndUnit(day: day, unit: units.number(event.orgUnit)), default: 0] += adoption.amountYuan
         case .projectEliminated:
-            Self.update(&projects, stream) { $0.eliminate(on: day) }
+            projects.update(stream) { $0.eliminate(on: day) }
 
         case .volunteerRegistered(let registration):
-            volunteers[stream] = VolunteerFacts(partyMember: registration.partyMember, alliance: registration.alliance)
+            volunteers.put(
+                VolunteerFacts(partyMember: registration.partyMember, alliance: registration.alliance), for: stream)
         case .volunteerServiceLogged(let service):
             guard let volunteer = volunteers[stream] else { break }
             let key = MinutesKey(
@@ -171,9 +165,9 @@ public struct KPIProjection: Sendable {
             volunteerMinutes[key, default: 0] += service.minutes
 
         case .rightsCaseOpened:
-            rights[stream] = RightsFacts(opened: day, unit: units.number(event.orgUnit))
+            rights.put(RightsFacts(opened: day, unit: units.number(event.orgUnit)), for: stream)
         case .rightsCaseClosed:
-            Self.update(&rights, stream) { $0.close(on: day) }
+            rights.update(stream) { $0.close(on: day) }
 
         case .legalEducationHeld(let session):
             legalEducation[DayAndUnit(day: day, unit: units.number(event.orgUnit)), default: 0] += session.attendees

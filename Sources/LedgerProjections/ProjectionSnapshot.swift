@@ -95,7 +95,7 @@ public struct SnapshotError: Error, CustomStringConvertible, Equatable, Sendable
 
 extension KPIProjection {
     /// The fold's state as bytes: the same state always gives the same bytes
-    /// (dictionaries written in sorted key order), so two folds can be compared
+    /// (streams and sums written in sorted key order), so two folds can be compared
     /// and hashed by their snapshots. Starts with a format tag and version byte.
     public func snapshot() -> [UInt8] {
         var writer = SnapshotWriter(capacity: estimatedSnapshotSize)
@@ -162,7 +162,7 @@ extension KPIProjection {
         var personsSection = reader
         personsSection.end = reader.position + personsLength
         let personsReader = personsSection
-        let personsPart = Background { () -> Result<[String: PersonFacts], SnapshotError> in
+        let personsPart = Background { () -> Result<StreamTable<PersonFacts>, SnapshotError> in
             var part = personsReader
             return Result { () throws(SnapshotError) in
                 let persons = try part.streams { reader throws(SnapshotError) in try reader.person() }
@@ -340,7 +340,7 @@ private func zigzag(_ value: Int64) -> UInt64 { UInt64(bitPattern: (value << 1) 
 /// Whether `a` comes before `b` in the order of their UTF-8 bytes.
 private func utf8Precedes(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
 
-/// The names of a dictionary of streams in the order of their UTF-8 bytes.
+/// The names of a table of streams in the order of their UTF-8 bytes.
 ///
 /// The names' bytes are copied one after another, and each name's first 24
 /// bytes are read as three big-endian numbers (zero beyond its end), so most
@@ -353,8 +353,8 @@ private struct NameOrder<Facts> {
         /// Where the name's bytes start in `bytes`, and how many there are.
         let start: Int
         let count: Int
-        /// The name's entry in the dictionary.
-        let position: Dictionary<String, Facts>.Index
+        /// The name's place in the table.
+        let place: Int
     }
 
     /// Every name's UTF-8 bytes, one after another.
@@ -362,13 +362,12 @@ private struct NameOrder<Facts> {
     /// The names, in order.
     private(set) var names: [Name] = []
 
-    init(_ streams: [String: Facts]) {
+    init(_ streams: StreamTable<Facts>) {
         names.reserveCapacity(streams.count)
         bytes.reserveCapacity(streams.count * 20)
-        let keys = streams.keys
-        for position in streams.indices {
+        for (place, name) in streams.names.enumerated() {
             let start = bytes.count
-            bytes.append(contentsOf: keys[position].utf8)
+            bytes.append(contentsOf: name.utf8)
             let count = bytes.count - start
             var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
             bytes.withUnsafeBufferPointer { bytes in
@@ -381,7 +380,7 @@ private struct NameOrder<Facts> {
                 }
                 words = (word(0), word(8), word(16))
             }
-            names.append(Name(words: words, start: start, count: count, position: position))
+            names.append(Name(words: words, start: start, count: count, place: place))
         }
         bytes.withUnsafeBufferPointer { bytes in
             names.sort { a, b in
@@ -478,7 +477,8 @@ private struct SnapshotWriter {
     /// Writes a table of streams in the order of their names; a table keyed by
     /// `kind` has each name written whole (the order is the same).
     mutating func streams<Facts>(
-        _ streams: [String: Facts], kind: StreamKind? = nil, _ facts: (inout SnapshotWriter, Facts) -> Void
+        _ streams: StreamTable<Facts>, kind: StreamKind? = nil,
+        _ facts: (inout SnapshotWriter, borrowing Facts) -> Void
     ) {
         count(streams.count)
         let order = NameOrder(streams)
@@ -487,7 +487,7 @@ private struct SnapshotWriter {
             count(prefix.count + name.count)
             bytes.append(contentsOf: prefix)
             bytes.append(contentsOf: order.bytes(of: name))
-            facts(&self, streams.values[name.position])
+            streams.withFacts(at: name.place) { facts(&self, $0) }
         }
     }
 
@@ -827,9 +827,9 @@ private struct SnapshotReader: @unchecked Sendable {
     /// be of that kind, and is kept without it.
     mutating func streams<Facts>(
         kind: StreamKind? = nil, _ facts: (inout SnapshotReader) throws(SnapshotError) -> Facts
-    ) throws(SnapshotError) -> [String: Facts] {
+    ) throws(SnapshotError) -> StreamTable<Facts> {
         let count = try count()
-        var streams: [String: Facts] = [:]
+        var streams = StreamTable<Facts>()
         // Room for these and no more: a fold read for figures gets no more streams,
         // and one that goes on folding grows as it needs. Room for half as many
         // again took the persons' table to twice the memory, every page of it touched.
@@ -867,9 +867,7 @@ private struct SnapshotReader: @unchecked Sendable {
                 throw named
             }
             // Names of distinct bytes are distinct streams, unless Unicode deems them the same.
-            let before = streams.count
-            streams[consume key] = consume value
-            guard streams.count > before else {
+            guard streams.put(consume value, for: consume key) else {
                 var twice = error(.malformed, "a stream whose name Unicode deems the same as another's")
                 twice.stream = name()
                 throw twice
@@ -1148,17 +1146,20 @@ private struct DifferenceReport {
     }
 
     mutating func streams<Facts: Equatable>(
-        _ a: [String: Facts], _ b: [String: Facts], kind: StreamKind? = nil, parts: (Facts, Facts) -> [String]
+        _ a: StreamTable<Facts>, _ b: StreamTable<Facts>, kind: StreamKind? = nil, parts: (Facts, Facts) -> [String]
     ) {
         guard !isFull, a != b else { return }
-        let first = NameOrder(a).names.map(\.position)
-        let second = NameOrder(b).names.map(\.position)
+        let first = NameOrder(a).names.map(\.place)
+        let second = NameOrder(b).names.map(\.place)
         func name(_ key: String) -> String { kind?.streamName(key) ?? key }
+        func entry(_ table: StreamTable<Facts>, _ place: Int) -> (key: String, value: Facts) {
+            (table.names[place], table.values[place])
+        }
         var i = 0
         var j = 0
         while !isFull && (i < first.count || j < second.count) {
-            let x = i < first.count ? a[first[i]] : nil
-            let y = j < second.count ? b[second[j]] : nil
+            let x = i < first.count ? entry(a, first[i]) : nil
+            let y = j < second.count ? entry(b, second[j]) : nil
             if let x, y == nil || utf8Precedes(x.key, y!.key) {
                 add("stream \(name(x.key)) only in the first")
                 i += 1

@@ -1,0 +1,66 @@
+import Testing
+
+@testable import LedgerProjections
+
+@Suite("The fold's table of streams")
+struct StreamTableTests {
+    /// A table of `names` in that order, each with a one-element array (a value with a reference in it).
+    private func table(_ names: [String]) -> StreamTable<[Int]> {
+        var table = StreamTable<[Int]>()
+        for (number, name) in names.enumerated() { table.put([number], for: name) }
+        return table
+    }
+
+    @Test("a name is added once; putting it again replaces its facts in place")
+    func putAddsOrReplaces() {
+        var streams = table(["person-P1", "person-P2"])
+        #expect(streams.put([7], for: "person-P1") == false)
+        #expect(streams.put([9], for: "person-P3") == true)
+        #expect(streams.count == 3)
+        #expect(streams.names == ["person-P1", "person-P2", "person-P3"])
+        #expect(streams["person-P1"] == [7])
+        #expect(streams["person-P2"] == [1])
+        #expect(streams["person-P4"] == nil)
+        #expect(streams.contains("person-P3") && !streams.contains("person-P4"))
+    }
+
+    @Test("update changes a stream's facts in place, and leaves an unknown name out")
+    func updateInPlace() {
+        var streams = table(["a", "b"])
+        streams.update("b") { $0.append(5) }
+        streams.update("c") { $0.append(6) }
+        #expect(streams["b"] == [1, 5])
+        #expect(streams.count == 2 && !streams.contains("c"))
+    }
+
+    @Test("forEach visits the streams at the places asked, in the order first seen")
+    func forEachInOrder() {
+        let streams = table(["z", "a", "m", "b"])
+        var seen: [String] = []
+        streams.forEach { name, facts in seen.append("\(name)\(facts[0])") }
+        #expect(seen == ["z0", "a1", "m2", "b3"])
+        seen = []
+        streams.forEach(in: 1..<3) { name, _ in seen.append(name) }
+        #expect(seen == ["a", "m"])
+        #expect(streams.map(\.0) == ["z", "a", "m", "b"])
+        #expect(streams.values == [[0], [1], [2], [3]])
+    }
+
+    @Test("two tables are equal when they hold the same streams and facts, whatever order they came in")
+    func equalityIgnoresOrder() {
+        var first = StreamTable<Int>()
+        first.put(1, for: "a")
+        first.put(2, for: "b")
+        var second = StreamTable<Int>()
+        second.put(2, for: "b")
+        second.put(1, for: "a")
+        #expect(first == second)
+        second.put(3, for: "b")
+        #expect(first != second)
+        var third = StreamTable<Int>()
+        third.put(1, for: "a")
+        #expect(first != third)
+        third.put(2, for: "c")
+        #expect(first != third)
+    }
+}
