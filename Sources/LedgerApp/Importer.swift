@@ -120,7 +120,7 @@ func threadProcessorSeconds() -> Double {
 public struct Importer {
     /// The ledger imported into.
     public let ledger: Ledger
-    /// Lines parsed together on all cores.
+    /// Lines parsed together, on a thread of their own, ahead of the judging and storing.
     public var chunkSize = 2048
     /// How many rejected lines an error report lists in full.
     public static let reportedLines = 1000

@@ -830,9 +830,8 @@ private struct SnapshotReader: @unchecked Sendable {
     ) throws(SnapshotError) -> StreamTable<Facts> {
         let count = try count()
         var streams = StreamTable<Facts>()
-        // Room for these and no more: a fold read for figures gets no more streams,
-        // and one that goes on folding grows as it needs. Room for half as many
-        // again took the persons' table to twice the memory, every page of it touched.
+        // Room for these and no more: a fold read for figures gets no more
+        // streams, and one that goes on folding grows as it needs.
         streams.reserveCapacity(count)
         var previous: (start: Int, count: Int)?
         // The names of a kind's streams all begin `<kind>-`; a stream is kept under the rest of its name.

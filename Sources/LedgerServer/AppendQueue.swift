@@ -112,9 +112,7 @@ final class AppendQueue: @unchecked Sendable {
                 return low
             }
             do {
-                var importer = Importer(ledger: ledger)
-                importer.keepsOutcomes = true
-                let report = try importer.importLines(lines, name: "request")
+                let report = try AppendQueue.importer(ledger).importLines(lines, name: "request")
                 var results = [AppendResult](repeating: AppendResult(), count: remaining.count)
                 for outcome in report.outcomes {
                     let index = batchIndex(ofLine: outcome.line)
@@ -141,11 +139,24 @@ final class AppendQueue: @unchecked Sendable {
         }
     }
 
-    /// Imports one batch in a transaction of its own.
-    private func alone(_ batch: Waiting) throws -> AppendResult {
+    /// Lines parsed together in a request's import. A group of batches is a
+    /// few hundred to a few thousand lines: in chunks of this many, the writer
+    /// judges and stores the first while the parsing thread reads the next,
+    /// where a chunk of a file's size (2,048) would have it wait for the whole
+    /// group. Batches of 100 from 16 connections were stored 1.2 times as fast.
+    static let chunkLines = 64
+
+    /// An importer for the lines of requests, which keeps every line's outcome.
+    private static func importer(_ ledger: Ledger) -> Importer {
         var importer = Importer(ledger: ledger)
         importer.keepsOutcomes = true
-        let report = try importer.importLines(batch.lines, name: "request")
+        importer.chunkSize = chunkLines
+        return importer
+    }
+
+    /// Imports one batch in a transaction of its own.
+    private func alone(_ batch: Waiting) throws -> AppendResult {
+        let report = try AppendQueue.importer(ledger).importLines(batch.lines, name: "request")
         return AppendResult(
             stored: report.stored, duplicates: report.duplicates,
             events: report.outcomes.map {
