@@ -49,10 +49,11 @@ struct YearFirsts: Equatable {
     /// No dates yet.
     init() {}
 
-    /// The dates `dates`, at most one per year, in date order.
-    init(dates: [LocalDate]) {
-        latest = dates.last
-        earlier = Array(dates.dropLast())
+    /// The dates `dates`, at most one per year, in date order; their array is
+    /// kept as `earlier` (the last taken off it), not copied.
+    init(dates: consuming [LocalDate]) {
+        latest = dates.popLast()
+        earlier = dates.isEmpty ? [] : dates
     }
 
     /// How many dates there are: one per year with any.
