@@ -43,37 +43,40 @@ public struct FigureRebuild {
     public func run(progress: (_ folded: Int64, _ total: Int64) -> Void = { _, _ in }) throws -> Outcome {
         let log = ledger.log
         let figures = ledger.figures
-        // Begin, or find where a killed rebuild stopped.
-        let (target, resumedAfter) = try log.updatingProjections { access -> (String, Int64?) in
+        // Begin, or go on from where a killed rebuild stopped; one whose
+        // progress cannot be read back begins again.
+        let (target, resumed) = try log.updatingProjections { access -> (String, KPIProjection?) in
             let live = try LiveFigures.liveGeneration(access)
             let target = LiveFigures.generations.first { $0 != live }!
             let marked = try access.withValue(forKey: LiveFigures.rebuildKey, in: LiveFigures.directory) {
                 String(decoding: $0, as: UTF8.self)
             }
-            if marked == target, let checkpoint = try LiveFigures.checkpoint(access, generation: target) {
-                return (target, checkpoint)
+            if marked == target, let progress = try? LiveFigures.rebuildProgress(access, generation: target) {
+                return (target, progress)
             }
             try access.removeAll(in: target)
             try access.put(Array(target.utf8), forKey: LiveFigures.rebuildKey, in: LiveFigures.directory)
             return (target, nil)
         }
-        var fold = try log.readingProjections { try LiveFigures.storedState($0, generation: target) }
+        let resumedAfter = resumed?.throughSeq
+        var fold = resumed ?? KPIProjection()
         let started = fold.throughSeq
         let total = try log.head().seq
         progress(0, total - started)
 
         // Up to the head as it stood at the start, in one read transaction. At
         // every snapshot boundary the fold is encoded here, and the checkpointer
-        // commits the bytes on its own thread (a write transaction of its own)
-        // while the fold goes on. Handing it the fold itself would cost more: the
-        // fold's next change would copy the whole of it, one retain per array.
+        // seals the bytes and commits them on its own thread (a write transaction
+        // of its own) while the fold goes on. Handing it the fold itself would
+        // cost more: the fold's next change would copy the whole of it, one
+        // retain per array.
         let checkpointer = Checkpointer(log: log, generation: target)
         defer { checkpointer.finish() }
         try log.readingProjections { access in
             try RecordReplay(units: ledger.units).replay(from: fold.throughSeq + 1, through: total, access) {
                 fold.apply($0)
                 if $0.seq % figures.snapshotEvery == 0 {
-                    checkpointer.commit(StoredFold.sealed(fold.snapshot()), throughSeq: fold.throughSeq)
+                    checkpointer.commit(snapshot: fold.snapshot(), throughSeq: fold.throughSeq)
                 }
                 if $0.seq % 16_384 == 0 { progress($0.seq - started, total - started) }
             }
@@ -150,7 +153,9 @@ public struct FigureRebuild {
 }
 
 /// Commits a rebuild's snapshots, one after another on a thread of its own: a
-/// rebuild that is killed resumes from the last one committed.
+/// rebuild that is killed resumes from the last one committed. Each commit puts
+/// the snapshot and moves the checkpoint to it; the generation's state is put
+/// only when the rebuild ends, so a checkpoint writes the fold once, not twice.
 private final class Checkpointer: @unchecked Sendable {
     private let log: EventLog
     private let generation: String
@@ -166,16 +171,17 @@ private final class Checkpointer: @unchecked Sendable {
     /// The first error a commit met, once `finish` has returned.
     var failure: (any Error)? { lock.withLock { firstFailure } }
 
-    /// Commits a fold through `throughSeq`, encoded and sealed, as the
-    /// generation's snapshot at that seq and as its state, after the commits
-    /// asked for before.
-    func commit(_ bytes: [UInt8], throughSeq: Int64) {
+    /// Seals the snapshot of a fold through `throughSeq` and commits it as the
+    /// generation's snapshot at that seq, with the checkpoint there, after the
+    /// commits asked for before.
+    func commit(snapshot: [UInt8], throughSeq: Int64) {
         queue.async { [self] in
             guard failure == nil else { return }
             do {
+                let sealed = StoredFold.sealed(snapshot)
                 try log.updatingProjections { access in
-                    try access.put(bytes, forKey: LiveFigures.snapshotKey(throughSeq), in: generation)
-                    try LiveFigures.putState(bytes, throughSeq: throughSeq, in: generation, access)
+                    try access.put(sealed, forKey: LiveFigures.snapshotKey(throughSeq), in: generation)
+                    try LiveFigures.putCheckpoint(throughSeq, in: generation, access)
                 }
             } catch {
                 lock.withLock { firstFailure = firstFailure ?? error }

@@ -119,6 +119,22 @@ public struct LiveFigures: LedgerProjector {
         } ?? KPIProjection()
     }
 
+    /// Where a rebuild filling `generation` had got: the fold at its
+    /// checkpoint, which is the snapshot there (a rebuild commits its progress
+    /// as snapshots) or, as an earlier build left it, the generation's state.
+    /// Nil when there is no checkpoint; throws when the fold at it is missing or damaged.
+    static func rebuildProgress(_ access: ProjectionAccess, generation: String) throws -> KPIProjection? {
+        guard let checkpoint = try checkpoint(access, generation: generation) else { return nil }
+        let what = "the fold of \(generation) at its checkpoint (seq \(checkpoint))"
+        let stored =
+            try access.withValue(forKey: stateKey, in: generation) { try decode($0, what: what) }
+            ?? access.withValue(forKey: snapshotKey(checkpoint), in: generation) { try decode($0, what: what) }
+        guard let stored, stored.throughSeq == checkpoint else {
+            throw AppError.figures("\(what) is not stored")
+        }
+        return stored
+    }
+
     static func decode(_ bytes: UnsafeRawBufferPointer, what: String) throws -> KPIProjection {
         do { return try KPIProjection(snapshot: try StoredFold.snapshot(in: bytes)) } catch {
             throw AppError.figures("\(what) cannot be read (\(error))")
@@ -136,13 +152,17 @@ public struct LiveFigures: LedgerProjector {
     /// Checks every fold stored in either generation: a sealed one against its
     /// seal, and each against the seq it is stored for (the state against its
     /// generation's checkpoint, a snapshot against its key), which the log must
-    /// have reached. Throws `AppError.figures` naming the first that fails.
+    /// have reached. A checkpoint needs the state, except in the generation a
+    /// rebuild is filling, where the snapshot at the checkpoint will do.
+    /// Throws `AppError.figures` naming the first that fails.
     static func checkStoredFolds(_ access: ProjectionAccess) throws -> StoredFoldCheck {
         var check = StoredFoldCheck()
         let head = try access.lastSeq
+        let rebuilding = try access.withValue(forKey: rebuildKey, in: directory) { String(decoding: $0, as: UTF8.self) }
         for generation in generations {
             let checkpoint = try LiveFigures.checkpoint(access, generation: generation)
             var stateFound = false
+            var snapshotAtCheckpoint = false
             try access.forEachEntry(withPrefix: [], in: generation) { key, value in
                 let what: String
                 let storedFor: Int64?
@@ -156,6 +176,7 @@ public struct LiveFigures: LedgerProjector {
                     let seq = Int64(readBigEndian(key, at: snapshotPrefix.count))
                     what = "the snapshot at seq \(seq) of \(generation)"
                     storedFor = seq
+                    snapshotAtCheckpoint = snapshotAtCheckpoint || seq == checkpoint
                 } else {
                     throw AppError.figures("\(generation) holds an entry under a key that no fold is stored under")
                 }
@@ -175,7 +196,7 @@ public struct LiveFigures: LedgerProjector {
                 }
                 if StoredFold.isSealed(value) { check.sealed += 1 } else { check.bare += 1 }
             }
-            if let checkpoint, !stateFound {
+            if let checkpoint, !stateFound, !(generation == rebuilding && snapshotAtCheckpoint) {
                 throw AppError.figures("\(generation) has a checkpoint (seq \(checkpoint)) but no stored figures")
             }
         }
@@ -281,9 +302,15 @@ public struct LiveFigures: LedgerProjector {
     static func putState(
         _ sealed: [UInt8], throughSeq: Int64, in generation: String, _ access: ProjectionAccess
     ) throws {
-        var checkpoint: [UInt8] = []
-        appendBigEndian(UInt64(throughSeq), to: &checkpoint)
         try access.put(sealed, forKey: stateKey, in: generation)
+        try putCheckpoint(throughSeq, in: generation, access)
+    }
+
+    /// Moves `generation`'s checkpoint to `seq`, where a rebuild has put its
+    /// snapshot (`rebuildProgress` reads it back).
+    static func putCheckpoint(_ seq: Int64, in generation: String, _ access: ProjectionAccess) throws {
+        var checkpoint: [UInt8] = []
+        appendBigEndian(UInt64(seq), to: &checkpoint)
         try access.put(checkpoint, forKey: checkpointKey, in: generation)
     }
 

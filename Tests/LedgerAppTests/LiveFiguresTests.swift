@@ -383,15 +383,18 @@ struct LiveFiguresTests {
         }
     }
 
-    @Test("a rebuild stopped after a checkpoint goes on from it, and ends with the same figures")
-    func rebuildResumes() throws {
+    @Test(
+        "a rebuild stopped after a checkpoint goes on from it, and ends with the same figures",
+        arguments: [false, true])
+    func rebuildResumes(stateStoredToo: Bool) throws {
         let lines = try districtLines(seed: districtSeeds[0])
         try withScratch { dir in
             let ledger = try openLedger(dir + "/ledger")
             try importLines(lines, into: ledger, dir: dir, name: "all")
             let whole = try FigureRebuild(ledger: ledger).run()
-            // What a rebuild killed after its third checkpoint leaves: the marker, and the
-            // fold at that checkpoint, in the generation that is not live.
+            // What a rebuild killed after its third checkpoint leaves in the generation that is
+            // not live: the marker, the snapshots, and the checkpoint at the third; a build before
+            // this one put the fold there as the generation's state as well.
             let stopped = 3 * snapshotEvery
             let folds = try (1...3).map {
                 try KPIReport(ledger: ledger).replayedProjection(through: $0 * snapshotEvery)
@@ -401,8 +404,16 @@ struct LiveFiguresTests {
                 try access.removeAll(in: target)
                 try access.put(Array(target.utf8), forKey: LiveFigures.rebuildKey, in: LiveFigures.directory)
                 for fold in folds { try LiveFigures.putSnapshot(fold, in: target, access) }
-                try LiveFigures.putState(folds[2], in: target, access)
+                if stateStoredToo {
+                    try LiveFigures.putState(folds[2], in: target, access)
+                } else {
+                    try LiveFigures.putCheckpoint(stopped, in: target, access)
+                }
             }
+            // `verify` accepts what a stopped rebuild leaves.
+            #expect(
+                try ledger.checkStoredFigures().sealed
+                    == 1 + Int(Int64(lines.count) / snapshotEvery) + 3 + (stateStoredToo ? 1 : 0))
             // Appends while it was stopped are caught up too.
             try importLines(
                 syntheticEvents(persons: 5, perPerson: 1, prefix: "late", start: "2026-01-01T00:00:00Z"),
@@ -413,6 +424,43 @@ struct LiveFiguresTests {
             #expect(resumed.differences.isEmpty)
             let replayed = try KPIReport(ledger: ledger).replayedProjection(through: Int64(lines.count + 10))
             #expect(resumed.contentHash == Hex.encode(sha256(replayed.snapshot())))
+        }
+    }
+
+    @Test(
+        "a checkpoint without its fold: accepted by verify only in the generation a rebuild is filling, and a rebuild begins again"
+    )
+    func checkpointWithoutItsFold() throws {
+        try withDistrictLedger(seed: districtSeeds[1]) { ledger, head in
+            let whole = try FigureRebuild(ledger: ledger).run()
+            let target = LiveFigures.generations.first { $0 != whole.generation }!
+            let fold = try KPIReport(ledger: ledger).replayedProjection(through: snapshotEvery)
+            func leave(marked: Bool, snapshot: Bool) throws {
+                try ledger.log.updatingProjections { access in
+                    try access.removeAll(in: target)
+                    if marked {
+                        try access.put(Array(target.utf8), forKey: LiveFigures.rebuildKey, in: LiveFigures.directory)
+                    } else {
+                        try access.delete(LiveFigures.rebuildKey, in: LiveFigures.directory)
+                    }
+                    if snapshot { try LiveFigures.putSnapshot(fold, in: target, access) }
+                    try LiveFigures.putCheckpoint(snapshotEvery, in: target, access)
+                }
+            }
+            let missing = "\(target) has a checkpoint (seq \(snapshotEvery)) but no stored figures"
+            // The snapshot at the checkpoint, but no rebuild under way: the state is missing.
+            try leave(marked: false, snapshot: true)
+            #expect(figuresFailure { _ = try ledger.checkStoredFigures() }?.contains(missing) == true)
+            // A rebuild under way, but the fold at its checkpoint lost.
+            try leave(marked: true, snapshot: false)
+            #expect(figuresFailure { _ = try ledger.checkStoredFigures() }?.contains(missing) == true)
+            // The rebuild does not go on from a checkpoint it cannot read: it begins again.
+            let again = try FigureRebuild(ledger: ledger).run()
+            #expect(again.resumedAfter == nil)
+            #expect(again.recordsFolded == head)
+            #expect(again.differences.isEmpty)
+            #expect(again.contentHash == whole.contentHash)
+            #expect(try ledger.checkStoredFigures().sealed == 1 + Int(head / snapshotEvery))
         }
     }
 
