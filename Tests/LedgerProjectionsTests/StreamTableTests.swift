@@ -63,4 +63,43 @@ struct StreamTableTests {
         third.put(2, for: "c")
         #expect(first != third)
     }
+
+    @Test("every name is found at its place among many, through every growth of the table, and no other name is")
+    func manyNames() {
+        var streams = StreamTable<Int>()
+        // Names of every length around 15 bytes (inline or on the heap), and some that differ only at the end.
+        let names = (0..<20_000).map { number in
+            number % 3 == 0 ? "person-P\(number)" : number % 3 == 1 ? "call-20160101-\(number)" : "c\(number)"
+        }
+        for (number, name) in names.enumerated() {
+            let added = streams.put(number, for: name)
+            #expect(added)
+            if number.isMultiple(of: 997) {
+                // Everything put so far is still where it was, after each growth.
+                for (earlier, old) in names[...number].enumerated() where earlier.isMultiple(of: 101) {
+                    #expect(streams[old] == earlier)
+                }
+            }
+        }
+        #expect(streams.count == names.count)
+        for (number, name) in names.enumerated() {
+            #expect(streams[name] == number, "\(name)")
+        }
+        for absent in ["person-P20000", "call-20160101-x", "", "c", "person-P1 ", "c19999x"] {
+            #expect(!streams.contains(absent), "\(absent)")
+        }
+        let addedAgain = streams.put(-1, for: names[12_345])
+        #expect(!addedAgain)
+        #expect(streams[names[12_345]] == -1 && streams.count == names.count)
+    }
+
+    @Test("room made ahead holds the names put after it, and those already in")
+    func reserveThenPut() {
+        var streams = table(["a", "b"])
+        streams.reserveCapacity(5_000)
+        for number in 2..<5_000 { streams.put([number], for: "s\(number)") }
+        #expect(streams["a"] == [0] && streams["b"] == [1])
+        #expect((2..<5_000).allSatisfy { streams["s\($0)"] == [$0] })
+        #expect(streams.count == 5_000)
+    }
 }
