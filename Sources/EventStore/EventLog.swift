@@ -250,6 +250,13 @@ public final class EventLog: @unchecked Sendable {
         }
     }
 
+    /// Gives the pages of the data file that this process has read back from
+    /// its resident memory (they stay in the page cache): for readers that
+    /// scan in transactions of their own and cannot count what a single scan read.
+    public func releaseResidentPages() {
+        env.releaseResidentPages()
+    }
+
     /// A stored record with its hash and, when asked, its vault entry.
     public struct StoredRecord: Sendable {
         /// The record.

@@ -64,7 +64,7 @@ public struct FigureRebuild {
         let total = try log.head().seq
         progress(0, total - started)
 
-        // Up to the head as it stood at the start, in one read transaction. At
+        // Up to the head as it stood at the start, read and decoded by the workers. At
         // every snapshot boundary the fold is encoded here, and the checkpointer
         // seals the bytes and commits them on its own thread (a write transaction
         // of its own) while the fold goes on. Handing it the fold itself would
@@ -72,14 +72,12 @@ public struct FigureRebuild {
         // retain per array.
         let checkpointer = Checkpointer(log: log, generation: target)
         defer { checkpointer.finish() }
-        try log.readingProjections { access in
-            try RecordReplay(units: ledger.units).replay(from: fold.throughSeq + 1, through: total, access) {
-                fold.apply($0)
-                if $0.seq % figures.snapshotEvery == 0 {
-                    checkpointer.commit(snapshot: fold.snapshot(), throughSeq: fold.throughSeq)
-                }
-                if $0.seq % 16_384 == 0 { progress($0.seq - started, total - started) }
+        try RecordReplay(units: ledger.units).replay(from: fold.throughSeq + 1, through: total, log: log) {
+            fold.apply($0)
+            if $0.seq % figures.snapshotEvery == 0 {
+                checkpointer.commit(snapshot: fold.snapshot(), throughSeq: fold.throughSeq)
             }
+            if $0.seq % 16_384 == 0 { progress($0.seq - started, total - started) }
         }
         checkpointer.finish()
         try checkpointer.failure.map { throw $0 }

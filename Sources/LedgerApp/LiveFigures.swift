@@ -439,10 +439,7 @@ struct RecordReplay {
         var inFlight: [ChunkDecoding] = []
         inFlight.reserveCapacity(ahead + 1)
         let units = self.units
-        func foldOldest() throws {
-            let oldest = inFlight.removeFirst()
-            for event in try oldest.events() { try body(event) }
-        }
+        func foldOldest() throws { try RecordReplay.fold(inFlight.removeFirst(), body) }
         try access.forEachRecord(from: from, through: through) { seq, canonical in
             chunk.append((seq, canonical))
             guard chunk.count == chunkSize else { return }
@@ -452,6 +449,45 @@ struct RecordReplay {
         }
         if !chunk.isEmpty { inFlight.append(ChunkDecoding(chunk, units: units)) }
         while !inFlight.isEmpty { try foldOldest() }
+    }
+
+    /// Calls `body` with every record with `from ≤ seq ≤ through`, in seq
+    /// order, each chunk read as well as decoded by a worker, in a read
+    /// transaction of its own: this thread only folds. A stored record never
+    /// changes, so every transaction reads the same bytes for the seqs asked,
+    /// whatever was appended after them.
+    func replay(from: Int64, through: Int64, log: EventLog, _ body: (RecordedEvent) throws -> Void) throws {
+        var inFlight: [ChunkDecoding] = []
+        inFlight.reserveCapacity(ahead + 1)
+        let units = self.units
+        func foldOldest() throws { try RecordReplay.fold(inFlight.removeFirst(), body) }
+        var first = from
+        var chunks = 0
+        while first <= through {
+            let last = min(first + Int64(chunkSize) - 1, through)
+            inFlight.append(ChunkDecoding(log: log, seqs: first...last, units: units))
+            first = last + 1
+            chunks += 1
+            // The workers' transactions cannot count what they read together: the
+            // map's pages are given back here, every 64 chunks (some 50 MB of records).
+            if chunks % RecordReplay.chunksBetweenReleases == 0 { log.releaseResidentPages() }
+            if inFlight.count > ahead { try foldOldest() }
+        }
+        while !inFlight.isEmpty { try foldOldest() }
+    }
+
+    /// Chunks read between two releases of the map's resident pages.
+    static let chunksBetweenReleases = 64
+
+    /// Calls `body` with each event of `chunk`, once decoded. Each is read
+    /// where it lies, not copied out (a retain and a release of each of its
+    /// strings), and the chunk is freed on a worker: the folding thread is the
+    /// one the others wait for.
+    private static func fold(_ chunk: ChunkDecoding, _ body: (RecordedEvent) throws -> Void) throws {
+        try chunk.withEvents { events in
+            for index in events.indices { try body(events[index]) }
+        }
+        DispatchQueue.global().async { withExtendedLifetime(chunk) {} }
     }
 
     /// Decodes one stored record.
@@ -489,6 +525,26 @@ private final class ChunkDecoding: @unchecked Sendable {
     private var failure: (any Error)?
     private let done = DispatchGroup()
 
+    /// Reads the records of `seqs` in a read transaction of its own and decodes them, on a worker.
+    init(log: EventLog, seqs: ClosedRange<Int64>, units: UnitDirectory) {
+        self.chunk = []
+        self.units = units
+        done.enter()
+        DispatchQueue.global().async { [self] in
+            decoded.reserveCapacity(seqs.count)
+            do {
+                try log.readingProjections { access in
+                    try access.forEachRecord(from: seqs.lowerBound, through: seqs.upperBound) { seq, canonical in
+                        decoded.append(try RecordReplay.event(seq: seq, canonical: canonical, units: units))
+                    }
+                }
+            } catch {
+                failure = error
+            }
+            done.leave()
+        }
+    }
+
     init(_ chunk: [(seq: Int64, canonical: UnsafeRawBufferPointer)], units: UnitDirectory) {
         self.chunk = chunk
         self.units = units
@@ -507,11 +563,11 @@ private final class ChunkDecoding: @unchecked Sendable {
         }
     }
 
-    /// The chunk's events, once decoded; throws the first record's error.
-    func events() throws -> [RecordedEvent] {
+    /// Calls `body` with the chunk's events, once decoded; throws the first record's error.
+    func withEvents(_ body: (UnsafeBufferPointer<RecordedEvent>) throws -> Void) throws {
         done.wait()
         if let failure { throw failure }
-        return decoded
+        try decoded.withUnsafeBufferPointer(body)
     }
 
     deinit { done.wait() }

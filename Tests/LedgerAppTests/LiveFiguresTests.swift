@@ -427,6 +427,33 @@ struct LiveFiguresTests {
         }
     }
 
+    @Test("records read and decoded by the workers, a chunk each, are the records of one scan, in order")
+    func workersReadWhatOneScanReads() throws {
+        try withDistrictLedger(seed: districtSeeds[0]) { ledger, head in
+            // Chunks of 7 and ranges that start and end inside one, with few chunks ahead.
+            let replay = RecordReplay(units: ledger.units, chunkSize: 7, ahead: 2)
+            for (from, through) in [(1, head), (3, head - 4), (10, 12), (head, head), (5, 4)] {
+                var scanned = KPIProjection()
+                var scannedSeqs: [Int64] = []
+                try ledger.log.readingProjections { access in
+                    try replay.replay(from: from, through: through, access) {
+                        scanned.apply($0)
+                        scannedSeqs.append($0.seq)
+                    }
+                }
+                var read = KPIProjection()
+                var readSeqs: [Int64] = []
+                try replay.replay(from: from, through: through, log: ledger.log) {
+                    read.apply($0)
+                    readSeqs.append($0.seq)
+                }
+                #expect(readSeqs == Array(from..<max(from, through + 1)), "from \(from) through \(through)")
+                #expect(readSeqs == scannedSeqs)
+                #expect(read.snapshot() == scanned.snapshot())
+            }
+        }
+    }
+
     @Test(
         "a checkpoint without its fold: accepted by verify only in the generation a rebuild is filling, and a rebuild begins again"
     )
