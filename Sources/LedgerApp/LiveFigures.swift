@@ -519,24 +519,24 @@ struct RecordReplay {
 
 /// One chunk of records being decoded on a thread of its own.
 private final class ChunkDecoding: @unchecked Sendable {
-    private let chunk: [(seq: Int64, canonical: UnsafeRawBufferPointer)]
-    private let units: UnitDirectory
+    /// Calls its argument with each record of the chunk, in seq order.
+    private typealias Records = (_ each: (_ seq: Int64, _ canonical: UnsafeRawBufferPointer) throws -> Void) throws ->
+        Void
+
+    private let records: Records
     private var decoded: [RecordedEvent] = []
     private var failure: (any Error)?
     private let done = DispatchGroup()
 
-    /// Reads the records of `seqs` in a read transaction of its own and decodes them, on a worker.
-    init(log: EventLog, seqs: ClosedRange<Int64>, units: UnitDirectory) {
-        self.chunk = []
-        self.units = units
+    /// Decodes, on a worker, the `count` records that `records` gives.
+    private init(count: Int, units: UnitDirectory, records: @escaping Records) {
+        self.records = records
         done.enter()
         DispatchQueue.global().async { [self] in
-            decoded.reserveCapacity(seqs.count)
+            decoded.reserveCapacity(count)
             do {
-                try log.readingProjections { access in
-                    try access.forEachRecord(from: seqs.lowerBound, through: seqs.upperBound) { seq, canonical in
-                        decoded.append(try RecordReplay.event(seq: seq, canonical: canonical, units: units))
-                    }
+                try self.records { seq, canonical in
+                    decoded.append(try RecordReplay.event(seq: seq, canonical: canonical, units: units))
                 }
             } catch {
                 failure = error
@@ -545,21 +545,17 @@ private final class ChunkDecoding: @unchecked Sendable {
         }
     }
 
-    init(_ chunk: [(seq: Int64, canonical: UnsafeRawBufferPointer)], units: UnitDirectory) {
-        self.chunk = chunk
-        self.units = units
-        done.enter()
-        DispatchQueue.global().async { [self] in
-            decoded.reserveCapacity(self.chunk.count)
-            do {
-                for record in self.chunk {
-                    decoded.append(
-                        try RecordReplay.event(seq: record.seq, canonical: record.canonical, units: self.units))
-                }
-            } catch {
-                failure = error
-            }
-            done.leave()
+    /// Reads the records of `seqs` in a read transaction of its own and decodes them, on a worker.
+    convenience init(log: EventLog, seqs: ClosedRange<Int64>, units: UnitDirectory) {
+        self.init(count: seqs.count, units: units) { each in
+            try log.readingProjections { try $0.forEachRecord(from: seqs.lowerBound, through: seqs.upperBound, each) }
+        }
+    }
+
+    /// Decodes the records of `chunk`, read by the caller's transaction, on a worker.
+    convenience init(_ chunk: [(seq: Int64, canonical: UnsafeRawBufferPointer)], units: UnitDirectory) {
+        self.init(count: chunk.count, units: units) { each in
+            for record in chunk { try each(record.seq, record.canonical) }
         }
     }
 

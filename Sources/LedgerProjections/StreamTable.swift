@@ -45,7 +45,7 @@ struct StreamTable<Facts> {
             facts[place] = value
             return false
         }
-        places.add(name, at: names.count, names: names)
+        places.add(name, names: names)
         names.append(name)
         facts.append(value)
         return true
@@ -105,8 +105,6 @@ extension StreamTable: Equatable where Facts: Equatable {
 /// that no input can be made to collide.
 struct NamePlaces: Sendable {
     private var slots: [UInt64] = []
-    /// Places held.
-    private var count = 0
 
     /// Most slots in use, over all of them: a quarter of slots free at least.
     private static let fill = 0.75
@@ -134,14 +132,12 @@ struct NamePlaces: Sendable {
         }
     }
 
-    /// Notes that `name`, which is not held, is at `place`.
-    mutating func add(_ name: String, at place: Int, names: [String]) {
+    /// Notes that `name`, which is not held, is at the place after `names`, those held.
+    mutating func add(_ name: String, names: [String]) {
+        let place = names.count
         precondition(place < Int(UInt32.max), "a table of streams holds fewer than 2^32 names")
-        if Double(count + 1) > Double(slots.count) * NamePlaces.fill {
-            grow(toHold: count + 1, names: names)
-        }
+        if Double(place + 1) > Double(slots.count) * NamePlaces.fill { grow(toHold: place + 1, names: names) }
         put(UInt64(bitPattern: Int64(name.hashValue)), place: place)
-        count += 1
     }
 
     /// Makes room for `total` names without growing again; `names` are those held.
@@ -154,7 +150,7 @@ struct NamePlaces: Sendable {
         var size = max(16, slots.count)
         while Double(total) > Double(size) * NamePlaces.fill { size *= 2 }
         slots = Array(repeating: 0, count: size)
-        for (place, name) in names.prefix(count).enumerated() {
+        for (place, name) in names.enumerated() {
             put(UInt64(bitPattern: Int64(name.hashValue)), place: place)
         }
     }

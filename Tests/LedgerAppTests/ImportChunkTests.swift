@@ -12,14 +12,23 @@ private func districtLines() throws -> [String] {
     return lines + [lines[lines.count / 2]]
 }
 
-/// Imports `lines` into a new ledger at `path`, parsed `chunkSize` lines at a time.
-private func importInChunks(_ lines: [String], chunkSize: Int, at path: String) throws -> (Ledger, ImportReport) {
-    let ledger = try Ledger(path: path, create: true)
-    var importer = Importer(ledger: ledger)
+/// An importer into a new ledger at `path`, which parses `chunkSize` lines at a time and keeps every outcome.
+private func chunkedImporter(chunkSize: Int, at path: String) throws -> Importer {
+    var importer = Importer(ledger: try Ledger(path: path, create: true))
     importer.keepsOutcomes = true
     importer.chunkSize = chunkSize
-    let report = try importer.importLines(Array((lines.joined(separator: "\n") + "\n").utf8), name: "batch")
-    return (ledger, report)
+    return importer
+}
+
+/// Imports `lines` as one batch.
+private func importLines(_ lines: [String], with importer: Importer) throws -> ImportReport {
+    try importer.importLines(Array((lines.joined(separator: "\n") + "\n").utf8), name: "batch")
+}
+
+/// Imports `lines` into a new ledger at `path`, parsed `chunkSize` lines at a time.
+private func importInChunks(_ lines: [String], chunkSize: Int, at path: String) throws -> (Ledger, ImportReport) {
+    let importer = try chunkedImporter(chunkSize: chunkSize, at: path)
+    return (importer.ledger, try importLines(lines, with: importer))
 }
 
 // The server parses a request's lines in small chunks (`AppendQueue.chunkLines`),
@@ -53,14 +62,9 @@ struct ImportChunkTests {
             let bad = 70
             lines[bad - 1] = lines[bad - 1].replacingOccurrences(of: "\"occurredAt\":\"", with: "\"occurredAt\":\"x")
             func refusal(_ chunkSize: Int, _ name: String) throws -> [String] {
-                let ledger = try Ledger(path: dir + "/" + name, create: true)
-                var importer = Importer(ledger: ledger)
-                importer.keepsOutcomes = true
-                importer.chunkSize = chunkSize
-                let error = #expect(throws: ImportRejected.self) {
-                    try importer.importLines(Array((lines.joined(separator: "\n") + "\n").utf8), name: "batch")
-                }
-                #expect(try ledger.log.head().seq == 0)
+                let importer = try chunkedImporter(chunkSize: chunkSize, at: dir + "/" + name)
+                let error = #expect(throws: ImportRejected.self) { try importLines(lines, with: importer) }
+                #expect(try importer.ledger.log.head().seq == 0)
                 return error?.errors.map { "\($0.line) \($0.field): \($0.rule)" } ?? []
             }
             let whole = try refusal(2048, "whole")
