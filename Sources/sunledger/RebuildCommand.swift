@@ -20,6 +20,7 @@ extension Sunledger {
 
         func run() throws {
             let ledger = try open()
+            keepFreedMemory()
             let rebuild = FigureRebuild(ledger: ledger)
             let meter = ProgressMeter(noun: "records")
             let outcome = try rebuild.run { folded, total in meter.show(folded, of: total) }
