@@ -37,18 +37,19 @@ struct RecordFields {
             // Key: canonical keys are plain ASCII without escapes.
             guard b[i] == UInt8(ascii: "\"") else { return nil }
             let keyStart = i + 1
-            i = keyStart
-            while i < b.count && b[i] != UInt8(ascii: "\"") { i += 1 }
-            guard i + 1 < b.count, b[i + 1] == UInt8(ascii: ":") else { return nil }
-            let key = UnsafeBufferPointer(rebasing: b[keyStart..<i])
-            i += 2
+            guard let keyEnd = RecordFields.firstByte(of: .quotes, in: b, from: keyStart),
+                keyEnd + 1 < b.count, b[keyEnd + 1] == UInt8(ascii: ":")
+            else { return nil }
+            let key = UnsafeBufferPointer(rebasing: b[keyStart..<keyEnd])
+            i = keyEnd + 2
             let valueStart = i
-            guard let valueEnd = RecordFields.skipValue(b, from: i) else { return nil }
+            var escaped = false
+            guard let valueEnd = RecordFields.skipValue(b, from: i, escaped: &escaped) else { return nil }
             i = valueEnd
             let value = UnsafeBufferPointer(rebasing: b[valueStart..<valueEnd])
             switch key.count {
             case 2 where key[0] == UInt8(ascii: "i") && key[1] == UInt8(ascii: "d"):
-                guard let s = RecordFields.string(value) else { return nil }
+                guard let s = RecordFields.string(value, escaped: escaped) else { return nil }
                 id = s
                 seen |= 1
             case 3 where key[0] == UInt8(ascii: "s") && key[2] == UInt8(ascii: "q"):
@@ -56,18 +57,18 @@ struct RecordFields {
                 seq = n
                 seen |= 2
             case 4 where key[0] == UInt8(ascii: "t"):
-                guard let s = RecordFields.string(value) else { return nil }
+                guard let s = RecordFields.string(value, escaped: escaped) else { return nil }
                 type = s
                 seen |= 4
             case 6 where key[0] == UInt8(ascii: "s") && key[1] == UInt8(ascii: "t"):
-                guard let s = RecordFields.string(value) else { return nil }
+                guard let s = RecordFields.string(value, escaped: escaped) else { return nil }
                 stream = s
                 seen |= 8
             case 4 where key[0] == UInt8(ascii: "d"):
                 guard value.count >= 2, value[0] == UInt8(ascii: "{") else { return nil }
                 data = FieldBytes(UnsafeRawBufferPointer(value))
             case 7 where key[0] == UInt8(ascii: "o"):
-                guard let s = RecordFields.string(value) else { return nil }
+                guard let s = RecordFields.string(value, escaped: escaped) else { return nil }
                 orgUnit = s
             case 7 where key[0] == UInt8(ascii: "v"):
                 guard let n = RecordFields.integer(value) else { return nil }
@@ -104,26 +105,25 @@ struct RecordFields {
         return nil
     }
 
-    /// The index just past the JSON value starting at `start`.
-    private static func skipValue(_ b: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+    /// The index just past the JSON value starting at `start`; `escaped` is set
+    /// when a string in it holds an escape.
+    private static func skipValue(_ b: UnsafeBufferPointer<UInt8>, from start: Int, escaped: inout Bool) -> Int? {
         var i = start
         var depth = 0
-        let base = b.baseAddress!
         while i < b.count {
             switch b[i] {
             case UInt8(ascii: "\""):
-                // Inside a string only an unescaped quote matters: jump from quote to quote.
-                var quote = i
-                repeat {
-                    guard let found = memchr(base + quote + 1, Int32(UInt8(ascii: "\"")), b.count - quote - 1) else {
-                        return nil
+                // Inside a string only a quote or a backslash matters: jump from one to the next.
+                var at = i + 1
+                while true {
+                    guard let found = firstByte(of: .quotesAndBackslashes, in: b, from: at) else { return nil }
+                    if b[found] == UInt8(ascii: "\"") {
+                        i = found
+                        break
                     }
-                    quote = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
-                    var backslashes = 0
-                    while b[quote - 1 - backslashes] == UInt8(ascii: "\\") { backslashes += 1 }
-                    if backslashes % 2 == 0 { break }
-                } while true
-                i = quote
+                    escaped = true
+                    at = found + 2  // the backslash and the character it escapes
+                }
                 if depth == 0 { return i + 1 }
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 depth += 1
@@ -141,13 +141,49 @@ struct RecordFields {
         return nil
     }
 
-    private static func string(_ value: UnsafeBufferPointer<UInt8>) -> FieldBytes? {
-        guard value.count >= 2, value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\"") else {
+    /// Bytes searched for eight at a time: each pattern repeats its byte in every lane.
+    enum SearchedBytes {
+        /// `"`.
+        case quotes
+        /// `"` or `\`.
+        case quotesAndBackslashes
+    }
+
+    /// The index of the first byte at or after `start` that `searched` names, or
+    /// nil. Reads eight bytes a word while eight are left (a lane is zero after
+    /// the XOR exactly where the byte is found; the lowest flagged lane is the
+    /// first such byte, as a borrow only flags lanes above a zero one).
+    @inline(__always)
+    static func firstByte(of searched: SearchedBytes, in b: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+        let lanes: UInt64 = 0x0101_0101_0101_0101
+        let quote = lanes &* UInt64(UInt8(ascii: "\""))
+        let backslash = lanes &* UInt64(UInt8(ascii: "\\"))
+        func zeroLanes(_ x: UInt64) -> UInt64 { (x &- lanes) & ~x & (lanes &* 0x80) }
+        var i = start
+        if let base = UnsafeRawPointer(b.baseAddress) {
+            while i + 8 <= b.count {
+                let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                var found = zeroLanes(word ^ quote)
+                if case .quotesAndBackslashes = searched { found |= zeroLanes(word ^ backslash) }
+                if found != 0 { return i + found.trailingZeroBitCount / 8 }
+                i += 8
+            }
+        }
+        while i < b.count {
+            let byte = b[i]
+            if byte == UInt8(ascii: "\"") { return i }
+            if case .quotesAndBackslashes = searched, byte == UInt8(ascii: "\\") { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    /// The text of a string value, which must hold no escape.
+    private static func string(_ value: UnsafeBufferPointer<UInt8>, escaped: Bool) -> FieldBytes? {
+        guard !escaped, value.count >= 2, value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\"") else {
             return nil
         }
-        let inner = UnsafeBufferPointer(rebasing: value[1..<(value.count - 1)])
-        guard !inner.contains(UInt8(ascii: "\\")) else { return nil }
-        return FieldBytes(UnsafeRawBufferPointer(inner))
+        return FieldBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: value[1..<(value.count - 1)])))
     }
 
     private static func integer(_ value: UnsafeBufferPointer<UInt8>) -> Int64? {

@@ -1,0 +1,81 @@
+import Testing
+
+@testable import EventStore
+
+/// The reading of a stored record's top-level fields without a JSON tree: the
+/// search that jumps eight bytes at a time, and strings with escapes wherever
+/// they fall against those eight-byte words.
+@Suite("Stored record fields")
+struct RecordScannerTests {
+    /// A fixed linear congruential sequence: the same cases on every run.
+    private struct Sequence {
+        var state: UInt64
+        mutating func next(below bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(state >> 33) % bound
+        }
+    }
+
+    private let hash = String(repeating: "0123456789abcdef", count: 4)
+
+    /// A stored record's canonical JSON with `data` as given.
+    private func record(data: String, stream: String = "person-P000001") -> [UInt8] {
+        Array(
+            (#"{"actor":"clerk-1","data":"# + data + #","id":"e000000007","occurredAt":"2024-02-29","#
+                + #""orgUnit":"anting","prevHash":""# + hash + #"","recordedAt":"2024-03-01T08:00:00.125Z","#
+                + #""schema":1,"seq":7,"stream":""# + stream + #"","type":"PersonMoved","version":3}"#).utf8)
+    }
+
+    private func fields(_ bytes: [UInt8]) -> (data: String, stream: String, type: String, seq: Int64)? {
+        bytes.withUnsafeBytes { buffer in
+            RecordFields(canonical: buffer).map { ($0.data.string, $0.stream.string, $0.type.string, $0.seq) }
+        }
+    }
+
+    @Test(
+        "the first quote, or quote or backslash, at every start in random bytes is the one a byte-by-byte search finds")
+    func searchAgreesWithBytes() {
+        var random = Sequence(state: 0x5CA7_7E12)
+        for _ in 0..<300 {
+            let count = random.next(below: 40)
+            // Mostly letters, with quotes and backslashes, and bytes of 0x80 and up.
+            let alphabet: [UInt8] = [0x22, 0x5C, 0x61, 0x62, 0x00, 0x80, 0xA2, 0xDC, 0xFF, 0x21, 0x23, 0x5B, 0x5D]
+            let bytes = (0..<count).map { _ in alphabet[random.next(below: alphabet.count)] }
+            bytes.withUnsafeBufferPointer { buffer in
+                for start in 0...count {
+                    let quote = bytes[start...].firstIndex(of: 0x22)
+                    let either = bytes[start...].firstIndex { $0 == 0x22 || $0 == 0x5C }
+                    #expect(
+                        RecordFields.firstByte(of: .quotes, in: buffer, from: start) == quote, "\(bytes) from \(start)")
+                    #expect(
+                        RecordFields.firstByte(of: .quotesAndBackslashes, in: buffer, from: start) == either,
+                        "\(bytes) from \(start)")
+                }
+            }
+        }
+    }
+
+    @Test("a data object whose strings hold escaped quotes and backslashes at every offset is read whole")
+    func escapesAtEveryOffset() throws {
+        for padding in 0..<17 {
+            for escape in [#"\""#, #"\\"#, #"\\\""#, #"\u0022"#, #"\\\\"#] {
+                let text = String(repeating: "x", count: padding) + escape + "y"
+                let data = #"{"note":""# + text + #"","items":["a\\",{"b":"}\""}],"n":1}"#
+                let read = try #require(fields(record(data: data)), "padding \(padding), escape \(escape)")
+                #expect(read.data == data)
+                #expect(read.stream == "person-P000001")
+                #expect(read.type == "PersonMoved")
+                #expect(read.seq == 7)
+            }
+        }
+    }
+
+    @Test("an escape in the stream's name, or a string left open, makes the record unreadable")
+    func escapesWhereNoneBelong() {
+        #expect(fields(record(data: "{}")) != nil)
+        #expect(fields(record(data: "{}", stream: #"person-\"P1"#)) == nil)
+        #expect(fields(record(data: "{}", stream: #"person-P1\\"#)) == nil)
+        #expect(fields(record(data: #"{"note":"open}"#)) == nil)
+        #expect(fields(record(data: #"{"note":"ends in a backslash\"}"#)) == nil)
+    }
+}
