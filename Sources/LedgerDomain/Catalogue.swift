@@ -165,12 +165,38 @@ public enum EventType: String, CaseIterable, Sendable {
     /// The type named `name`, found by hashing rather than by comparing every name.
     public static func named(_ name: String) -> EventType? { byName[name] }
 
-    private static let nameBytes: [(bytes: [UInt8], type: EventType)] = allCases.map { (Array($0.rawValue.utf8), $0) }
+    /// A type's name as a search compares it: its length, its first and last
+    /// eight bytes as words, and all of its bytes.
+    private struct NameKey {
+        let count: Int
+        let ends: (head: UInt64, tail: UInt64)
+        let bytes: [UInt8]
+        let type: EventType
+    }
 
-    /// The type whose name is `bytes`.
+    private static let nameKeys: [NameKey] = allCases.map { type in
+        let bytes = Array(type.rawValue.utf8)
+        return NameKey(count: bytes.count, ends: bytes.withUnsafeBufferPointer(ends), bytes: bytes, type: type)
+    }
+
+    /// The first and the last eight bytes of `bytes` as words (overlapping when
+    /// there are fewer than sixteen); a name shorter than eight bytes is zero-padded.
+    private static func ends(_ bytes: UnsafeBufferPointer<UInt8>) -> (head: UInt64, tail: UInt64) {
+        guard bytes.count >= 8, let base = UnsafeRawPointer(bytes.baseAddress) else {
+            let word = bytes.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            return (word, word)
+        }
+        return (
+            base.loadUnaligned(as: UInt64.self), base.loadUnaligned(fromByteOffset: bytes.count - 8, as: UInt64.self)
+        )
+    }
+
+    /// The type whose name is `bytes`: only a name of the same length and ends
+    /// is compared byte for byte.
     public static func named(_ bytes: UnsafeBufferPointer<UInt8>) -> EventType? {
-        for candidate in nameBytes where candidate.bytes.count == bytes.count && candidate.bytes[0] == bytes[0] {
-            if candidate.bytes.elementsEqual(bytes) { return candidate.type }
+        let ends = ends(bytes)
+        for key in nameKeys where key.count == bytes.count && key.ends == ends {
+            if key.bytes.elementsEqual(bytes) { return key.type }
         }
         return nil
     }

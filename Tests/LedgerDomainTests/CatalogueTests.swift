@@ -133,6 +133,31 @@ struct PayloadTests {
     }
 }
 
+@Suite("a type is found by the bytes of its name")
+struct TypeNameTests {
+    private func named(_ name: [UInt8]) -> EventType? { name.withUnsafeBufferPointer { EventType.named($0) } }
+
+    @Test("every type by its own name, and no type by a name with one byte changed, dropped or added")
+    func everyNameAndNoNearMiss() {
+        for type in EventType.allCases {
+            let name = Array(type.rawValue.utf8)
+            #expect(named(name) == type)
+            for index in name.indices {
+                var changed = name
+                changed[index] ^= 0x20
+                #expect(named(changed) == nil, "\(String(decoding: changed, as: UTF8.self))")
+                var dropped = name
+                dropped.remove(at: index)
+                #expect(named(dropped) == nil, "\(String(decoding: dropped, as: UTF8.self))")
+            }
+            #expect(named(name + [UInt8(ascii: "s")]) == nil)
+            #expect(named([UInt8(ascii: "X")] + name) == nil)
+        }
+        #expect(named([]) == nil)
+        #expect(named(Array("Person".utf8)) == nil)
+    }
+}
+
 @Suite("plain lines are judged straight from their bytes, exactly as the general path judges them")
 struct PlainLineTests {
     func plain(_ line: String) -> InterchangeEvent? {
