@@ -75,6 +75,7 @@ public struct FigureRebuild {
         try RecordReplay(units: ledger.units).replay(from: fold.throughSeq + 1, through: total, log: log) {
             fold.apply($0)
             if $0.seq % figures.snapshotEvery == 0 {
+                fold.orderStreamNames()
                 checkpointer.commit(snapshot: fold.snapshot(), throughSeq: fold.throughSeq)
             }
             if $0.seq % 16_384 == 0 { progress($0.seq - started, total - started) }

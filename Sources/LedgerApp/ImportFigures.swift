@@ -62,6 +62,7 @@ final class ImportFigures: @unchecked Sendable {
             for admitted in events {
                 fold.apply(admitted.event.recorded(seq: admitted.seq, recordedAt: admitted.recordedAt))
                 guard admitted.seq % snapshotEvery == 0 else { continue }
+                fold.orderStreamNames()
                 if let deferred = figures.deferredStates, let hash = hashes[admitted.seq] {
                     deferred.encode(fold, generation: generation, hash: hash, asState: false)
                 } else {
@@ -95,6 +96,7 @@ final class ImportFigures: @unchecked Sendable {
             let seq = fold.throughSeq
             let due = figures.isDue(seq, checkpoint: checkpoint) || seq != head.seq
             var bytes: [UInt8]?
+            if due { fold.orderStreamNames() }
             if due, seq == head.seq, let deferred {
                 deferred.encodeState(fold, generation: generation, hash: head.hash)
             } else if due {

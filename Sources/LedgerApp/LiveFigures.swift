@@ -289,7 +289,10 @@ public struct LiveFigures: LedgerProjector {
         guard seq > fold.throughSeq else { return }
         try RecordReplay(units: units).replay(from: fold.throughSeq + 1, through: seq, access) { event in
             fold.apply(event)
-            if event.seq % snapshotEvery == 0 { try boundary(fold) }
+            if event.seq % snapshotEvery == 0 {
+                fold.orderStreamNames()
+                try boundary(fold)
+            }
         }
     }
 

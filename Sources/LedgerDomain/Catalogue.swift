@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The kinds of stream, the first part of a stream name (`person-P1`).
 public enum StreamKind: String, CaseIterable, Sendable {
     case person, `case`, call, project, volunteer, rights, org
@@ -192,11 +198,15 @@ public enum EventType: String, CaseIterable, Sendable {
     }
 
     /// The type whose name is `bytes`: only a name of the same length and ends
-    /// is compared byte for byte.
+    /// is compared byte for byte, and only when it is longer than its ends.
     public static func named(_ bytes: UnsafeBufferPointer<UInt8>) -> EventType? {
         let ends = ends(bytes)
         for key in nameKeys where key.count == bytes.count && key.ends == ends {
-            if key.bytes.elementsEqual(bytes) { return key.type }
+            // The ends hold every byte of a name up to sixteen long.
+            let same =
+                key.count <= 16
+                || key.bytes.withUnsafeBufferPointer { memcmp($0.baseAddress!, bytes.baseAddress!, key.count) == 0 }
+            if same { return key.type }
         }
         return nil
     }

@@ -13,6 +13,9 @@ struct StreamTable<Facts> {
     private var facts: [Facts] = []
     /// Each name's place in `names` and `facts`.
     private var places = NamePlaces()
+    /// The places of the first names, as many as it holds, in the order of
+    /// their UTF-8 bytes: what `orderNames()` has sorted so far.
+    fileprivate(set) var namesInOrder: [UInt32] = []
 
     /// An empty table.
     init() {}
@@ -70,6 +73,108 @@ struct StreamTable<Facts> {
     /// Calls `body` with the facts at `place`, read in place.
     func withFacts<Result>(at place: Int, _ body: (borrowing Facts) throws -> Result) rethrows -> Result {
         try facts.withUnsafeBufferPointer { try body($0[place]) }
+    }
+}
+
+extension StreamTable {
+    /// Brings `namesInOrder` up to every name: those added since it was last
+    /// brought up are sorted among themselves and merged in. Names, once in,
+    /// keep their places and their bytes, so the order of those sorted before
+    /// holds; a table whose new names all sort after the old (streams named
+    /// by date or number, as most are) just appends them.
+    mutating func orderNames() {
+        let ordered = namesInOrder.count
+        guard ordered < names.count else { return }
+        let added = StreamNameOrder.sorted(names, places: ordered..<names.count)
+        guard ordered > 0 else { return namesInOrder = added }
+        let merged = names.withUnsafeBufferPointer { names -> [UInt32]? in
+            func precedes(_ a: UInt32, _ b: UInt32) -> Bool {
+                StreamNameOrder.precedes(names[Int(a)], names[Int(b)])
+            }
+            if precedes(namesInOrder[ordered - 1], added[0]) { return nil }
+            var merged: [UInt32] = []
+            merged.reserveCapacity(names.count)
+            var next = 0
+            for place in added {
+                // The first of the ordered names from `next` on that sorts after this one.
+                var low = next
+                var high = ordered
+                while low < high {
+                    let middle = (low + high) / 2
+                    if precedes(place, namesInOrder[middle]) { high = middle } else { low = middle + 1 }
+                }
+                merged.append(contentsOf: namesInOrder[next..<low])
+                merged.append(place)
+                next = low
+            }
+            merged.append(contentsOf: namesInOrder[next...])
+            return merged
+        }
+        if let merged { namesInOrder = merged } else { namesInOrder.append(contentsOf: added) }
+    }
+
+    /// Every name's place, in the order of the names' UTF-8 bytes; sorts
+    /// only the names that `orderNames()` has not.
+    func placesInNameOrder() -> [UInt32] {
+        guard namesInOrder.count < names.count else { return namesInOrder }
+        var ordered = self
+        ordered.orderNames()
+        return ordered.namesInOrder
+    }
+}
+
+/// The order of stream names in a snapshot: that of their UTF-8 bytes.
+enum StreamNameOrder {
+    /// Whether `a` comes before `b`.
+    static func precedes(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
+
+    /// The names at `places` sorted: their places, in order.
+    ///
+    /// The names' bytes are copied one after another, and each name's first 24
+    /// bytes are read as three big-endian numbers (zero beyond its end), so most
+    /// comparisons are of numbers in one array rather than of strings all over memory.
+    static func sorted(_ names: [String], places: Range<Int>) -> [UInt32] {
+        struct Name {
+            /// The first 24 bytes, big-endian, zero-padded.
+            let words: (UInt64, UInt64, UInt64)
+            /// Where the name's bytes start in `bytes`, and how many there are.
+            let start: Int
+            let count: Int
+            let place: UInt32
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(places.count * 20)
+        var sorted: [Name] = []
+        sorted.reserveCapacity(places.count)
+        for place in places {
+            let start = bytes.count
+            bytes.append(contentsOf: names[place].utf8)
+            let count = bytes.count - start
+            let words = bytes.withUnsafeBufferPointer { bytes in
+                func word(_ offset: Int) -> UInt64 {
+                    var word: UInt64 = 0
+                    for index in offset..<offset + 8 {
+                        word = word << 8 | (index < count ? UInt64(bytes[start + index]) : 0)
+                    }
+                    return word
+                }
+                return (word(0), word(8), word(16))
+            }
+            sorted.append(Name(words: words, start: start, count: count, place: UInt32(place)))
+        }
+        bytes.withUnsafeBufferPointer { bytes in
+            sorted.sort { a, b in
+                if a.words != b.words { return a.words < b.words }
+                // The first 24 bytes are the same (a shorter name being padded with zeros).
+                if a.count > 24 && b.count > 24 {
+                    for offset in 24..<min(a.count, b.count) where bytes[a.start + offset] != bytes[b.start + offset] {
+                        return bytes[a.start + offset] < bytes[b.start + offset]
+                    }
+                }
+                return a.count < b.count
+            }
+        }
+        return sorted.map(\.place)
     }
 }
 

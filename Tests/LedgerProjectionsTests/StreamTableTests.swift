@@ -102,4 +102,40 @@ struct StreamTableTests {
         #expect((2..<5_000).allSatisfy { streams["s\($0)"] == [$0] })
         #expect(streams.count == 5_000)
     }
+
+    @Test(
+        "names kept in order as they come, in runs mostly after the last and sometimes among the first, read as a full sort of their bytes"
+    )
+    func namesKeptInOrder() {
+        // A fixed linear congruential sequence: the same names on every run.
+        var state: UInt64 = 0x0D0E_5EED
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(state >> 33) % bound
+        }
+        // Names sharing their first 24 bytes or more, names that are prefixes of
+        // others, bytes above 0x7F, and names in increasing order as calls come.
+        let shared = "person-P0000000000000000000000"
+        var streams = StreamTable<Int>()
+        var names: [String] = []
+        for round in 0..<40 {
+            for _ in 0..<next(60) {
+                let name =
+                    switch next(6) {
+                    case 0: shared + String(next(1_000))
+                    case 1: String(shared.prefix(next(shared.count + 1)))
+                    case 2: "person-P" + String(next(100_000))
+                    case 3: "person-王" + String(next(100))
+                    default: "call-2024\(String(1_000 + round))-\(String(10_000 + names.count))"
+                    }
+                if streams.put(names.count, for: name) { names.append(name) }
+            }
+            let expected = names.indices.sorted { names[$0].utf8.lexicographicallyPrecedes(names[$1].utf8) }
+            // Read before being brought up to date, and after.
+            #expect(streams.placesInNameOrder().map(Int.init) == expected, "round \(round)")
+            if next(3) != 0 { streams.orderNames() }
+            #expect(streams.placesInNameOrder().map(Int.init) == expected, "round \(round)")
+        }
+        #expect(names.count > 500)
+    }
 }
