@@ -454,6 +454,32 @@ struct LiveFiguresTests {
         }
     }
 
+    @Test("the decoding threads run every job asked for, at their lower priority, before finish returns")
+    func decodingThreads() {
+        final class Seen: @unchecked Sendable {
+            let lock = NSLock()
+            var jobs: [Int] = []
+            var niceness: Set<Int32> = []
+        }
+        let seen = Seen()
+        let own = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+        let workers = DecodingThreads(count: 3)
+        for job in 0..<500 {
+            workers.submit {
+                let nice = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+                seen.lock.withLock {
+                    seen.jobs.append(job)
+                    seen.niceness.insert(nice)
+                }
+            }
+        }
+        workers.finish()
+        #expect(seen.jobs.sorted() == Array(0..<500))
+        // Lowered from this thread's own (at most to 19, the lowest there is).
+        #expect(seen.niceness == [min(19, own + DecodingThreads.niceness)])
+        #expect(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) == own)
+    }
+
     @Test(
         "a checkpoint without its fold: accepted by verify only in the generation a rebuild is filling, and a rebuild begins again"
     )
