@@ -35,20 +35,29 @@ public enum Parallel {
         }
     }
 
-    /// `body` called with each of `0..<count` on every core, each core taking
-    /// a run of neighbouring indexes; returns once all calls have. Small
-    /// inputs stay on the calling thread.
+    /// `body` called with each of `0..<count` on every core, the cores taking
+    /// runs of neighbouring indexes, several runs a core, as each is free;
+    /// returns once all calls have. Small inputs stay on the calling thread.
+    ///
+    /// Runs smaller than a core's share keep every core busy to the end when
+    /// one of them is also taken by other work (the walk of `verify`, the
+    /// writer of `import`): with one run a core, the others waited for the
+    /// slowest.
     @inlinable
     public static func forEach(_ count: Int, minimumPerCore: Int = 64, _ body: (Int) -> Void) {
-        let workers = max(1, min(cores, count / minimumPerCore))
-        if workers == 1 { return (0..<count).forEach(body) }
+        let runs = max(1, min(cores * runsPerCore, count / minimumPerCore))
+        if runs == 1 { return (0..<count).forEach(body) }
         withoutActuallyEscaping(body) { body in
             let shared = SharedBody(body)
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                for index in (count * worker / workers)..<(count * (worker + 1) / workers) { shared.body(index) }
+            DispatchQueue.concurrentPerform(iterations: runs) { run in
+                for index in (count * run / runs)..<(count * (run + 1) / runs) { shared.body(index) }
             }
         }
     }
+
+    /// Runs of `forEach` a core takes, at most.
+    @usableFromInline
+    static let runsPerCore = 8
 
     @usableFromInline
     final class SharedBody: @unchecked Sendable {

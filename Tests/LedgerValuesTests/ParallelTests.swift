@@ -15,6 +15,17 @@ struct ParallelTests {
         #expect(calls.allSatisfy { $0 == 1 })
     }
 
+    @Test(
+        "forEach with runs as short as one index calls the body once for every index", arguments: [2, 3, 17, 33, 100])
+    func forEachShortRuns(count: Int) {
+        var calls = [Int](repeating: 0, count: count)
+        calls.withUnsafeMutableBufferPointer { buffer in
+            let slots = buffer
+            Parallel.forEach(count, minimumPerCore: 1) { index in slots[index] += 1 }
+        }
+        #expect(calls.allSatisfy { $0 == 1 })
+    }
+
     @Test("map gives the results in index order", arguments: [0, 1, 64, 1_000])
     func mapInOrder(count: Int) {
         #expect(Parallel.map(count) { $0 * 3 } == (0..<count).map { $0 * 3 })
