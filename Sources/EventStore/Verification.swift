@@ -108,11 +108,13 @@ extension EventLog {
                 streams: StreamPartitions(expected: try txn.count(in: dbs.streams)))
 
             // Records are hashed and read on every core, a chunk at a time, while
-            // this thread checks the chunk before in seq order and gathers the
-            // next: reading, judging and scanning overlap.
+            // this thread checks the chunks before in seq order and gathers the
+            // next: reading, judging and scanning overlap. Two chunks are read
+            // ahead of the one checked, so that the cores need not wait for the
+            // walk, nor the walk for the slowest core.
             var chunk: [(seq: Int64, value: UnsafeRawBufferPointer)] = []
             chunk.reserveCapacity(chunkSize)
-            var inFlight: ChunkReading?
+            var inFlight: [ChunkReading] = []
             let roles = walk.roles
             let vault = try VaultOpening(store)
             // A ledger made before the tree has none until its next append: its
@@ -123,7 +125,7 @@ extension EventLog {
             // Whatever way this ends, nothing may read the map after: a failure stops the sums and waits.
             defer { indexSums.stop() }
             let previous = try txn.withCursor(on: dbs.merkle) { cursor in
-                defer { inFlight?.finish() }
+                defer { for reading in inFlight { reading.finish() } }
                 var storedNodes = StoredMerkleNodes(cursor)
                 var leavesRead: UInt64 = 0
                 func advance() throws {
@@ -139,21 +141,18 @@ extension EventLog {
                     leavesRead += UInt64(chunk.count)
                     chunk = []
                     chunk.reserveCapacity(chunkSize)
-                    if let previous = inFlight {
-                        do { try walk.check(previous) } catch {
-                            next.finish()
-                            throw error
-                        }
+                    inFlight.append(next)
+                    if inFlight.count > VerificationChunk.readAhead {
+                        try walk.check(inFlight.removeFirst())
                         progress(walk.previous.seq)
                     }
-                    inFlight = next
                 }
                 var pages = ScannedPages(release: env.releaseResidentPages)
                 try txn.scan(dbs.records) { key, value in
                     pages.read(value.count)
                     guard key.count == 8 else {
                         throw VerificationFailure(
-                            seq: (chunk.last?.seq ?? inFlight?.chunk.last?.seq ?? walk.previous.seq) + 1,
+                            seq: (chunk.last?.seq ?? inFlight.last?.chunk.last?.seq ?? walk.previous.seq) + 1,
                             reason: "a record is stored under a malformed key")
                     }
                     chunk.append((Int64(readBigEndian(key)), value))
@@ -161,7 +160,7 @@ extension EventLog {
                     return .next
                 }
                 try advance()
-                if let last = inFlight { try walk.check(last) }
+                while !inFlight.isEmpty { try walk.check(inFlight.removeFirst()) }
                 let extra = planted ? try storedNodes.remaining() : 0
                 if extra > 0 {
                     throw VerificationFailure(
@@ -872,6 +871,8 @@ struct StreamKey: Hashable, @unchecked Sendable {
 
 enum VerificationChunk {
     static let size = 8192
+    /// Chunks being read while the walk checks the one before them.
+    static let readAhead = 2
 
     static func read(
         _ value: UnsafeRawBufferPointer, vault: UnsafeRawBufferPointer?, roles: TypeRoles
