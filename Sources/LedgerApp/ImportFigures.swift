@@ -62,7 +62,6 @@ final class ImportFigures: @unchecked Sendable {
             for admitted in events {
                 fold.apply(admitted.event.recorded(seq: admitted.seq, recordedAt: admitted.recordedAt))
                 guard admitted.seq % snapshotEvery == 0 else { continue }
-                fold.orderStreamNames()
                 if let deferred = figures.deferredStates, let hash = hashes[admitted.seq] {
                     deferred.encode(fold, generation: generation, hash: hash, asState: false)
                 } else {
@@ -96,7 +95,6 @@ final class ImportFigures: @unchecked Sendable {
             let seq = fold.throughSeq
             let due = figures.isDue(seq, checkpoint: checkpoint) || seq != head.seq
             var bytes: [UInt8]?
-            if due { fold.orderStreamNames() }
             if due, seq == head.seq, let deferred {
                 deferred.encodeState(fold, generation: generation, hash: head.hash)
             } else if due {

@@ -540,7 +540,9 @@ struct LiveFiguresTests {
                 // A put is never of records this append made: it is the state an
                 // earlier append had encoded, at that append's last seq.
                 let appended = try ledger.log.head().seq
-                #expect(stored == before || stored <= lastHead, "after seq \(appended)")
+                #expect(
+                    stored == before || stored <= lastHead,
+                    "after seq \(appended): stored \(stored) before \(before) lastHead \(lastHead)")
                 if stored != before { puts += 1 }
                 lastHead = appended
                 // The stored fold is exactly the fold of the records through its seq.
