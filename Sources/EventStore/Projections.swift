@@ -34,6 +34,11 @@ public struct ProjectionAccess {
         self.releasePages = releasePages
     }
 
+    /// LMDB's id of this transaction: a write transaction's is one more than
+    /// that of the last committed, so one transaction can tell what it made
+    /// itself from what earlier ones did.
+    public var transactionID: Int { store.txn.snapshot }
+
     /// The last record this transaction sees, its own appends included.
     public var lastRecord: LedgerHead {
         get throws { try head() }

@@ -57,13 +57,14 @@ final class ImportFigures: @unchecked Sendable {
         batch.reserveCapacity(ImportFigures.batchSize)
         let hashes = boundaryHashes
         boundaryHashes = [:]
+        let transaction = access.transactionID
         room.wait()
         queue.async { [self] in
             for admitted in events {
                 fold.apply(admitted.event.recorded(seq: admitted.seq, recordedAt: admitted.recordedAt))
                 guard admitted.seq % snapshotEvery == 0 else { continue }
                 if let deferred = figures.deferredStates, let hash = hashes[admitted.seq] {
-                    deferred.encode(fold, generation: generation, hash: hash, asState: false)
+                    deferred.encode(fold, generation: generation, hash: hash, asState: false, transaction: transaction)
                 } else {
                     let bytes = StoredFold.sealed(fold.snapshot())
                     lock.withLock { ready.append((admitted.seq, bytes)) }
@@ -91,12 +92,13 @@ final class ImportFigures: @unchecked Sendable {
         var checkpoint = try LiveFigures.checkpoint(access, generation: generation)
         let deferred = figures.deferredStates
         if let put = try deferred?.putEncoded(in: generation, after: checkpoint, access) { checkpoint = put }
+        let transaction = access.transactionID
         let (bytes, seq) = queue.sync { [self] () -> ([UInt8]?, Int64) in
             let seq = fold.throughSeq
             let due = figures.isDue(seq, checkpoint: checkpoint) || seq != head.seq
             var bytes: [UInt8]?
             if due, seq == head.seq, let deferred {
-                deferred.encodeState(fold, generation: generation, hash: head.hash)
+                deferred.encodeState(fold, generation: generation, hash: head.hash, transaction: transaction)
             } else if due {
                 // A fold that ends on a snapshot's seq has just been encoded: the
                 // same bytes serve as its state (a large fold is not encoded twice).

@@ -252,7 +252,8 @@ public struct LiveFigures: LedgerProjector {
         let caughtUp = try caughtUpFold(access)
         if isDue(head.seq, checkpoint: checkpoint) {
             if let deferredStates {
-                deferredStates.encodeState(caughtUp.fold, generation: caughtUp.generation, hash: head.hash)
+                deferredStates.encodeState(
+                    caughtUp.fold, generation: caughtUp.generation, hash: head.hash, transaction: access.transactionID)
             } else {
                 try LiveFigures.putState(caughtUp.fold, in: caughtUp.generation, access)
             }
@@ -330,7 +331,9 @@ public struct LiveFigures: LedgerProjector {
 /// with its own) and put by the next append, provided the live generation is
 /// the same, the state is newer than the stored one, and the record at its seq
 /// is the one it was encoded after: a state of an append that was then
-/// abandoned is never put. Until it is put, readers replay a little more.
+/// abandoned is never put. Never by the append that encoded it, however soon
+/// the encoding ends: the puts do not depend on timing. Until it is put,
+/// readers replay a little more.
 final class DeferredStates: @unchecked Sendable {
     /// A fold encoded: the state (fold and checkpoint) or a snapshot at its seq.
     private struct Encoded {
@@ -339,6 +342,8 @@ final class DeferredStates: @unchecked Sendable {
         let hash: [UInt8]
         let bytes: [UInt8]
         let isState: Bool
+        /// The id of the write transaction that encoded it (`ProjectionAccess.transactionID`).
+        let transaction: Int
     }
     private let lock = NSLock()
     private let queue = DispatchQueue(label: "sunledger.figures.state", qos: .utility)
@@ -347,31 +352,37 @@ final class DeferredStates: @unchecked Sendable {
 
     /// Encodes `fold` as the state of `generation` (see `encode`), unless a
     /// state is being encoded, or encoded and not yet put.
-    func encodeState(_ fold: KPIProjection, generation: String, hash: [UInt8]) {
+    func encodeState(_ fold: KPIProjection, generation: String, hash: [UInt8], transaction: Int) {
         let pending = lock.withLock { encodingState || encoded.contains { $0.isState } }
-        if !pending { encode(fold, generation: generation, hash: hash, asState: true) }
+        if !pending { encode(fold, generation: generation, hash: hash, asState: true, transaction: transaction) }
     }
 
     /// Encodes `fold`, of `generation`, whose last record hashes to `hash`, on
-    /// the encoding thread: as the state, or as the snapshot at its seq.
-    func encode(_ fold: KPIProjection, generation: String, hash: [UInt8], asState: Bool) {
+    /// the encoding thread: as the state, or as the snapshot at its seq; for
+    /// write transaction `transaction` (see `putEncoded`).
+    func encode(_ fold: KPIProjection, generation: String, hash: [UInt8], asState: Bool, transaction: Int) {
         if asState { lock.withLock { encodingState = true } }
         queue.async { [self] in
             let bytes = StoredFold.sealed(fold.snapshot())
             lock.withLock {
                 encoded.append(
-                    Encoded(generation: generation, seq: fold.throughSeq, hash: hash, bytes: bytes, isState: asState))
+                    Encoded(
+                        generation: generation, seq: fold.throughSeq, hash: hash, bytes: bytes, isState: asState,
+                        transaction: transaction))
                 if asState { encodingState = false }
             }
         }
     }
 
-    /// Puts what was encoded since, where it may be put (see above), into
-    /// `generation`; returns the seq of the state put, or nil.
+    /// Puts what earlier transactions encoded, where it may be put (see
+    /// above), into `generation`; returns the seq of the state put, or nil.
+    /// What this transaction encoded is kept for the next.
     func putEncoded(in generation: String, after checkpoint: Int64?, _ access: ProjectionAccess) throws -> Int64? {
+        let transaction = access.transactionID
         let items = lock.withLock {
-            defer { encoded = [] }
-            return encoded
+            let earlier = encoded.filter { $0.transaction != transaction }
+            encoded.removeAll { $0.transaction != transaction }
+            return earlier
         }
         var statePut: Int64?
         for item in items where item.generation == generation {

@@ -573,7 +573,9 @@ struct LiveFiguresTests {
         }
     }
 
-    @Test("a state encoded after a record that is not the one now at its seq is never put")
+    @Test(
+        "a state encoded after a record that is not the one now at its seq is never put, nor one by the transaction that encoded it"
+    )
     func deferredStateOfAnotherChain() throws {
         let lines = try districtLines(seed: districtSeeds[0])
         try withScratch { dir in
@@ -583,7 +585,8 @@ struct LiveFiguresTests {
             let fold = try KPIReport(ledger: ledger).replayedProjection(through: 150)
             // As if an append had encoded its fold and then been abandoned: the
             // record at seq 150 is not the one it was encoded after.
-            deferred.encode(fold, generation: "kpi-a", hash: Array(repeating: 7, count: 32), asState: true)
+            deferred.encode(
+                fold, generation: "kpi-a", hash: Array(repeating: 7, count: 32), asState: true, transaction: 0)
             deferred.settle()
             let put = try ledger.log.updatingProjections { access in
                 try deferred.putEncoded(in: "kpi-a", after: nil, access)
@@ -591,12 +594,29 @@ struct LiveFiguresTests {
             #expect(put == nil)
             // The same fold after the right record is put.
             let hash = try #require(try ledger.log.hash(at: 150))
-            deferred.encode(fold, generation: "kpi-a", hash: hash, asState: true)
+            deferred.encode(fold, generation: "kpi-a", hash: hash, asState: true, transaction: 0)
             deferred.settle()
             let putRight = try ledger.log.updatingProjections { access in
                 try deferred.putEncoded(in: "kpi-a", after: nil, access)
             }
             #expect(putRight == 150)
+            // A state encoded by the transaction that puts, its encoding over before
+            // the put, is kept for the next transaction, not put by this one.
+            let later = try KPIReport(ledger: ledger).replayedProjection(through: 180)
+            let laterHash = try #require(try ledger.log.hash(at: 180))
+            let putBySame = try ledger.log.updatingProjections { access in
+                deferred.encode(
+                    later, generation: "kpi-a", hash: laterHash, asState: true, transaction: access.transactionID)
+                deferred.settle()
+                // A transaction that changes nothing leaves LMDB's id where it was: this one changes something.
+                try LiveFigures.putCheckpoint(150, in: "kpi-a", access)
+                return try deferred.putEncoded(in: "kpi-a", after: 150, access)
+            }
+            #expect(putBySame == nil)
+            #expect(try storedCheckpoint(ledger) == 150)
+            // The next append puts it.
+            try importLines(Array(lines[200..<210]), into: ledger, dir: dir, name: "second")
+            #expect(try storedCheckpoint(ledger) == 180)
         }
     }
 
