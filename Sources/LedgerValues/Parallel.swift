@@ -40,9 +40,9 @@ public enum Parallel {
     /// returns once all calls have. Small inputs stay on the calling thread.
     ///
     /// Runs smaller than a core's share keep every core busy to the end when
-    /// one of them is also taken by other work (the walk of `verify`, the
-    /// writer of `import`): with one run a core, the others waited for the
-    /// slowest.
+    /// one of them is also taken by other work (the walk of `verify`, beside
+    /// which its records are read): with one run a core, the others waited
+    /// for the slowest.
     @inlinable
     public static func forEach(_ count: Int, minimumPerCore: Int = 64, _ body: (Int) -> Void) {
         let runs = max(1, min(cores * runsPerCore, count / minimumPerCore))
