@@ -53,6 +53,8 @@ let package = Package(
             pkgConfig: "jemalloc",
             providers: [.apt(["libjemalloc-dev"])]
         ),
+        // The processor's prefetch hint (LedgerValues' `CacheHint`): a header, no library.
+        .systemLibrary(name: "CPrefetch"),
         .target(
             name: "LMDBKit",
             dependencies: ["CLMDB"],
@@ -60,6 +62,7 @@ let package = Package(
         ),
         .target(
             name: "LedgerValues",
+            dependencies: ["CPrefetch"],
             swiftSettings: swiftSettings
         ),
         .target(

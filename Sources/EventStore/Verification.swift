@@ -279,7 +279,7 @@ extension EventLog {
         try store.txn.scan(dbs.streams) { key, value in
             let stream = String(decoding: key, as: UTF8.self)
             seen += 1
-            if let state = StreamState(encoded: value), computed.state(of: StreamKey(FieldBytes(key))) == state {
+            if let state = StreamState(encoded: value), computed.state(of: FieldBytes(key)) == state {
                 return .next
             }
             let seqs = (try? store.seqs(ofStream: stream)) ?? []
@@ -630,7 +630,16 @@ final class ChunkReading: @unchecked Sendable {
     /// streams, in seq order, with the version each found its stream at.
     func apply(_ partition: StreamPartitions.Partition) {
         done.wait()
+        // Each stream's slot is fetched 16 records ahead and its entry 8 ahead,
+        // so that the lookups' cache misses overlap instead of following one another.
+        let count = steps.count
         for index in steps.indices {
+            if index + 16 < count, let ahead = steps[index + 16], partition.owns(ahead.hash) {
+                partition.table.prefetchSlot(ahead.hash)
+            }
+            if index + 8 < count, let ahead = steps[index + 8], partition.owns(ahead.hash) {
+                partition.table.prefetchEntry(ahead.hash)
+            }
             guard let step = steps[index], partition.owns(step.hash) else { continue }
             versions[index] = partition.advance(step)
         }
@@ -702,21 +711,27 @@ final class ChunkReading: @unchecked Sendable {
     }
 }
 
-/// A record as a stream partition sees it: its stream (and the name's hash),
-/// its version, its date and its role.
+/// A record as a stream partition sees it: its stream's name (made ready on
+/// the reading core, while the record's bytes are at hand), its version, its
+/// date and its role.
 struct StreamStep {
-    let hash: Int
-    let stream: FieldBytes
+    let name: StreamStates.Name
     let version: Int64
     let occurredAt: LocalDate
     let role: StreamRole
 
-    init(_ fields: RecordFields, hash: Int, role: StreamRole) {
-        self.hash = hash
-        stream = fields.stream
-        version = fields.version
-        occurredAt = fields.occurredAt
+    /// The hash of the stream's name, which chooses its partition.
+    var hash: Int { name.hash }
+
+    init(name: FieldBytes, hash: Int, version: Int64, on occurredAt: LocalDate, role: StreamRole) {
+        self.name = StreamStates.Name(name, hash: hash)
+        self.version = version
+        self.occurredAt = occurredAt
         self.role = role
+    }
+
+    init(_ fields: RecordFields, hash: Int, role: StreamRole) {
+        self.init(name: fields.stream, hash: hash, version: fields.version, on: fields.occurredAt, role: role)
     }
 }
 
@@ -731,34 +746,26 @@ final class StreamPartitions: @unchecked Sendable {
         let number: Int
         let count: Int
         let queue: DispatchQueue
-        var table: [StreamKey: StreamState] = [:]
-        /// The stream names the table's keys point into: probes compare
-        /// against memory close at hand, not the page of the stream's first record.
-        let names = ByteArena()
+        var table: StreamStates
 
         init(number: Int, of count: Int, expected: Int) {
             self.number = number
             self.count = count
             queue = DispatchQueue(label: "sunledger.verify.streams.\(number)")
-            table.reserveCapacity(expected / count + 16)
+            table = StreamStates(expected: expected / count + 16)
         }
 
         func owns(_ hash: Int) -> Bool { Int(UInt(bitPattern: hash) % UInt(count)) == number }
 
         /// Takes a record of one of its streams; returns the stream's version before it (0 for a new stream).
         func advance(_ step: StreamStep) -> Int64 {
-            let key = StreamKey(step.stream, hash: step.hash)
-            if let slot = table.index(forKey: key) {
-                let state = table.values[slot]
-                if step.version == state.version + 1 {
-                    table.values[slot] = state.appending(step.occurredAt, role: step.role)
-                }
-                return state.version
+            let name = step.name
+            if let place = table.place(of: name) {
+                let version = table.version(at: place)
+                if step.version == version + 1 { table.append(step.occurredAt, role: step.role, at: place) }
+                return version
             }
-            if step.version == 1 {
-                table[StreamKey(FieldBytes(names.copy(step.stream.bytes)), hash: step.hash)] = .opened(
-                    on: step.occurredAt, role: step.role)
-            }
+            if step.version == 1 { table.open(name, on: step.occurredAt, role: step.role) }
             return 0
         }
     }
@@ -784,13 +791,191 @@ final class StreamPartitions: @unchecked Sendable {
     /// Streams seen.
     var count: Int { partitions.reduce(0) { $0 + $1.table.count } }
 
-    /// The state rebuilt for `stream`.
-    func state(of stream: StreamKey) -> StreamState? {
-        partitions[Int(UInt(bitPattern: stream.hash) % UInt(partitions.count))].table[stream]
+    /// The state rebuilt for the stream named `stream`.
+    func state(of stream: FieldBytes) -> StreamState? {
+        let name = StreamStates.Name(stream, hash: StreamStates.hash(of: stream))
+        let table = partitions[Int(UInt(bitPattern: name.hash) % UInt(partitions.count))].table
+        return table.place(of: name).map(table.state(at:))
     }
 
     /// The names of the streams seen.
-    var names: [String] { partitions.flatMap { $0.table.keys.map(\.bytes.string) } }
+    var names: [String] { partitions.flatMap { $0.table.names } }
+}
+
+/// The states of streams by name, as verification rebuilds them: an open-addressed
+/// table of places over an array of entries, each holding its name's first
+/// 32 bytes beside its state.
+///
+/// A probe reads a slot (a place and 32 bits of the name's hash) and then the
+/// one entry it points to, where a dictionary read a bitmap, a key, the name's
+/// bytes and a value apart, and hashed the hash again. Names of up to 32 bytes
+/// (all the catalogue's kinds with keys of up to 20 characters) are compared
+/// in the entry itself, so the copy of the name is read only for longer ones.
+struct StreamStates {
+    /// A name in the memory map (or a copy of it), with its hash made beforehand.
+    struct Name {
+        let bytes: FieldBytes
+        let hash: Int
+        /// The first 32 bytes, zero beyond the name's end.
+        let head: Head
+
+        init(_ bytes: FieldBytes, hash: Int) {
+            self.bytes = bytes
+            self.hash = hash
+            let name = bytes.bytes
+            if name.count >= 32 {
+                head = Head(
+                    name.loadUnaligned(as: UInt64.self), name.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+                    name.loadUnaligned(fromByteOffset: 16, as: UInt64.self),
+                    name.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
+            } else {
+                var head = Head(0, 0, 0, 0)
+                withUnsafeMutableBytes(of: &head) { $0.copyMemory(from: name) }
+                self.head = head
+            }
+        }
+
+        /// Whether this is the name of `entry`: the same head, the same
+        /// length, and beyond 32 bytes the same bytes.
+        fileprivate func names(_ entry: Entry) -> Bool {
+            head == entry.head && bytes.bytes.count == entry.name.bytes.count
+                && (bytes.bytes.count <= 32 || bytes == entry.name)
+        }
+    }
+
+    /// A name's first 32 bytes, as four words.
+    struct Head: Equatable {
+        let a, b, c, d: UInt64
+
+        init(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ d: UInt64) {
+            self.a = a
+            self.b = b
+            self.c = c
+            self.d = d
+        }
+    }
+
+    fileprivate struct Entry {
+        let head: Head
+        /// The arena's copy of the whole name.
+        let name: FieldBytes
+        var state: StreamState
+    }
+
+    /// A slot is a place plus one (zero: empty) in its low half and the top 32
+    /// bits of the name's hash in its high half.
+    private var slots: [UInt64]
+    private var entries: [Entry] = []
+    /// The names the entries point into.
+    private let arena = ByteArena()
+
+    /// Most slots in use, over all of them.
+    private static let fill = 0.75
+
+    /// A table with room for `expected` streams before it grows.
+    init(expected: Int) {
+        slots = Array(repeating: 0, count: StreamStates.slotCount(for: expected))
+        entries.reserveCapacity(expected)
+    }
+
+    /// The hash that places `name`: the same in every partition and for every reader of this process.
+    static func hash(of name: FieldBytes) -> Int {
+        var hasher = Hasher()
+        hasher.combine(bytes: name.bytes)
+        return hasher.finalize()
+    }
+
+    /// How many streams there are.
+    var count: Int { entries.count }
+
+    /// Every stream's name, in the order first seen.
+    var names: [String] { entries.map(\.name.string) }
+
+    /// The place of `name`'s entry, if it has one.
+    @inline(__always)
+    func place(of name: Name) -> Int? {
+        let tag = UInt64(UInt(bitPattern: name.hash)) >> 32
+        let mask = slots.count - 1
+        return slots.withUnsafeBufferPointer { slots in
+            entries.withUnsafeBufferPointer { entries in
+                var index = StreamStates.start(name.hash) & mask
+                while true {
+                    let slot = slots[index]
+                    if slot == 0 { return nil }
+                    if slot >> 32 == tag {
+                        let place = Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1
+                        if name.names(entries[place]) { return place }
+                    }
+                    index = (index + 1) & mask
+                }
+            }
+        }
+    }
+
+    /// Asks the processor to fetch the slot where a probe for `hash` starts.
+    func prefetchSlot(_ hash: Int) {
+        slots.withUnsafeBufferPointer {
+            CacheHint.prefetch($0.baseAddress! + (StreamStates.start(hash) & ($0.count - 1)))
+        }
+    }
+
+    /// Asks the processor to fetch the entry that the slot where a probe for
+    /// `hash` starts points to, if its tag is that of `hash`.
+    func prefetchEntry(_ hash: Int) {
+        slots.withUnsafeBufferPointer { slots in
+            let slot = slots[StreamStates.start(hash) & (slots.count - 1)]
+            guard slot != 0, slot >> 32 == UInt64(UInt(bitPattern: hash)) >> 32 else { return }
+            entries.withUnsafeBufferPointer {
+                CacheHint.prefetch($0.baseAddress! + Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1)
+            }
+        }
+    }
+
+    func version(at place: Int) -> Int64 { entries[place].state.version }
+
+    func state(at place: Int) -> StreamState { entries[place].state }
+
+    /// Notes the next event of the stream at `place`, dated `occurredAt`.
+    mutating func append(_ occurredAt: LocalDate, role: StreamRole, at place: Int) {
+        entries[place].state = entries[place].state.appending(occurredAt, role: role)
+    }
+
+    /// Adds `name`, which has no entry, as a stream whose first event is dated `occurredAt`.
+    mutating func open(_ name: Name, on occurredAt: LocalDate, role: StreamRole) {
+        let place = entries.count
+        precondition(place < Int(UInt32.max), "a partition holds fewer than 2^32 streams")
+        if Double(place + 1) > Double(slots.count) * StreamStates.fill {
+            slots = Array(repeating: 0, count: StreamStates.slotCount(for: place + 1))
+            for (place, entry) in entries.enumerated() {
+                put(StreamStates.hash(of: entry.name), place: place)
+            }
+        }
+        entries.append(
+            Entry(
+                head: name.head, name: FieldBytes(arena.copy(name.bytes.bytes)),
+                state: .opened(on: occurredAt, role: role)))
+        put(name.hash, place: place)
+    }
+
+    private mutating func put(_ hash: Int, place: Int) {
+        let mask = slots.count - 1
+        let slot = (UInt64(UInt(bitPattern: hash)) >> 32) << 32 | UInt64(place + 1)
+        slots.withUnsafeMutableBufferPointer { slots in
+            var index = StreamStates.start(hash) & mask
+            while slots[index] != 0 { index = (index + 1) & mask }
+            slots[index] = slot
+        }
+    }
+
+    /// Where a probe for `hash` starts, before masking: not its lowest bits,
+    /// which choose the partition.
+    private static func start(_ hash: Int) -> Int { Int(truncatingIfNeeded: UInt(bitPattern: hash) >> 8) }
+
+    private static func slotCount(for names: Int) -> Int {
+        var size = 16
+        while Double(names) > Double(size) * fill { size *= 2 }
+        return size
+    }
 }
 
 /// Opens vault entries on any thread during verification: the master key is
@@ -844,31 +1029,6 @@ struct RecordReading {
     var piiOpensCommitment: Bool?
 }
 
-/// A stream's name inside the memory map, with its hash made beforehand.
-struct StreamKey: Hashable, @unchecked Sendable {
-    let bytes: FieldBytes
-    let hash: Int
-
-    init(_ bytes: FieldBytes, hash: Int) {
-        self.bytes = bytes
-        self.hash = hash
-    }
-
-    init(_ bytes: FieldBytes) {
-        self.init(bytes, hash: StreamKey.hash(of: bytes))
-    }
-
-    static func hash(of bytes: FieldBytes) -> Int {
-        var hasher = Hasher()
-        hasher.combine(bytes: bytes.bytes)
-        return hasher.finalize()
-    }
-
-    static func == (a: StreamKey, b: StreamKey) -> Bool { a.hash == b.hash && a.bytes == b.bytes }
-
-    func hash(into hasher: inout Hasher) { hasher.combine(hash) }
-}
-
 enum VerificationChunk {
     static let size = 8192
     /// Chunks being read while the walk checks the one before them.
@@ -897,7 +1057,7 @@ enum VerificationChunk {
         var reading = RecordReading(
             hash: hash, leaf: leaf, fields: fields, role: roles.role(of: fields.type),
             idTerm: EntrySum.term(fields.id.bytes, seq: fields.seq), streamTerm: streamTerm)
-        reading.streamHash = StreamKey.hash(of: fields.stream)
+        reading.streamHash = StreamStates.hash(of: fields.stream)
         // The vault holds salt ‖ canonical pii: the commitment is its SHA-256.
         // An entry that cannot be opened (changed, or its key lost) reaches here empty.
         if let commitment = fields.piiCommitment, let vault {
