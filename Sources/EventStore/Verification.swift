@@ -664,6 +664,9 @@ final class ChunkReading: @unchecked Sendable {
             let leaves = buffer
             // Each index is written by one worker only.
             Parallel.forEach(chunk.count) { index in
+                // Each run of indices goes up one by one: the next record's
+                // bytes are asked for while this one is hashed and read.
+                if index + 1 < chunk.count { VerificationChunk.prefetch(chunk[index + 1].value) }
                 let slot = result.baseAddress! + index
                 slot.initialize(to: readRecord(at: index))
                 if let reading = slot.pointee {
@@ -1033,6 +1036,12 @@ enum VerificationChunk {
     static let size = 8192
     /// Chunks being read while the walk checks the one before them.
     static let readAhead = 2
+
+    /// Asks the processor to fetch the cache lines of `value`, up to 1 KiB of them.
+    static func prefetch(_ value: UnsafeRawBufferPointer) {
+        guard let start = value.baseAddress else { return }
+        for offset in stride(from: 0, to: min(value.count, 1024), by: 64) { CacheHint.prefetch(start + offset) }
+    }
 
     static func read(
         _ value: UnsafeRawBufferPointer, vault: UnsafeRawBufferPointer?, roles: TypeRoles
