@@ -150,13 +150,14 @@ private struct ReturnBuilder {
 
     /// The persons registered at D, with their residence, category and age at D.
     private func registered() -> [Registered] {
-        fold.persons.compactMap { stream, person in
+        fold.persons.compactMap { key, person in
             guard person.isRegistered(on: day) else { return nil }
             // Both timelines start at the registration, which is on or before D.
             let age = person.birth.age(on: today)
             let assessment = person.assessment.latest(onOrBefore: day)
             return Registered(
-                stream: stream, facts: person, unit: fold.units[person.residence.latest(onOrBefore: day)!],
+                stream: StreamKind.person.streamName(key), facts: person,
+                unit: fold.units[person.residence.latest(onOrBefore: day)!],
                 category: person.category.latest(onOrBefore: day)!, age: age,
                 workingAgeCapable: (16...59).contains(age) && (assessment?.canWork ?? true))
         }
@@ -467,7 +468,8 @@ private struct ReturnBuilder {
     func volunteers() -> ReturnTable {
         let (registered, partyMembers, registeredInYear, logs, minutes, partyMinutes) = (0, 1, 2, 3, 4, 5)
         var grid = ReturnGrid(width: 6)
-        for (stream, volunteer) in fold.volunteers {
+        for (key, volunteer) in fold.volunteers {
+            let stream = StreamKind.volunteer.streamName(key)
             guard let since = facts.volunteerRegistrations[stream] else { continue }  // registered after D
             for alliance in [volunteer.alliance.rawValue, returnTotalCode] {
                 grid.add(1, registered, at: [alliance])

@@ -54,12 +54,14 @@ public struct KPIProjection: Sendable {
 
     var units = Names()
     var workers = Names()
+    /// Keyed by `StreamKind.person.tableKey`.
     var persons = StreamTable<PersonFacts>()
     /// Keyed by `StreamKind.case.tableKey`.
     var cases = StreamTable<CaseFacts>()
     /// Keyed by `StreamKind.call.tableKey`.
     var calls = StreamTable<CallFacts>()
     var projects = StreamTable<ProjectFacts>()
+    /// Keyed by `StreamKind.volunteer.tableKey`.
     var volunteers = StreamTable<VolunteerFacts>()
     var rights = StreamTable<RightsFacts>()
     var adoptions: [DayAndUnit: Int64] = [:]
@@ -90,36 +92,38 @@ public struct KPIProjection: Sendable {
         lastRecordedAt = event.recordedAt
         let day = event.occurredAt
         let stream = event.stream
+        // A person stream's key in `persons`: made only for the events of persons.
+        var person: String { StreamKind.person.tableKey(stream) }
         switch event.payload {
         case .personRegistered(let registration):
             let residence = units.number(registration.residence)
             persons.put(
                 PersonFacts(
                     registered: day, birth: registration.birthDate, residence: residence,
-                    category: registration.category), for: stream)
+                    category: registration.category), for: person)
         case .personMoved(let move):
             let residence = units.number(move.residence)
-            persons.update(stream) { $0.residence.record(residence, on: day) }
+            persons.update(person) { $0.residence.record(residence, on: day) }
         case .personReassessed(let reassessment):
-            persons.update(stream) { $0.category.record(reassessment.category, on: day) }
+            persons.update(person) { $0.category.record(reassessment.category, on: day) }
         case .personDeregistered:
-            persons.update(stream) { $0.deregister(on: day) }
+            persons.update(person) { $0.deregister(on: day) }
         case .needsAssessed(let assessment):
-            persons.update(stream) { $0.assessment.record(Assessment(assessment), on: day) }
+            persons.update(person) { $0.assessment.record(Assessment(assessment), on: day) }
         case .employmentStarted(let start):
-            persons.update(stream) { $0.employments.append(Employment(id: start.employmentID, start: day)) }
+            persons.update(person) { $0.employments.append(Employment(id: start.employmentID, start: day)) }
         case .employmentEnded(let end):
-            persons.update(stream) { $0.endEmployment(end.employmentID, on: day) }
+            persons.update(person) { $0.endEmployment(end.employmentID, on: day) }
         case .trainingCompleted(let training):
-            if training.programme == .smartSkills { persons.update(stream) { $0.smartTrainings.append(day) } }
-        case .rehabServiceDelivered: persons.update(stream) { $0.rehab.note(day) }
-        case .assistiveDeviceFitted: persons.update(stream) { $0.devices.note(day) }
-        case .homeModificationCompleted: persons.update(stream) { $0.homeModifications.note(day) }
-        case .healthCheckCompleted: persons.update(stream) { $0.healthChecks.note(day) }
-        case .familyDoctorContracted: persons.update(stream) { $0.familyDoctor.record(true, on: day) }
-        case .familyDoctorContractEnded: persons.update(stream) { $0.familyDoctor.record(false, on: day) }
-        case .careEnrolled: persons.update(stream) { $0.care.record(true, on: day) }
-        case .careEnded: persons.update(stream) { $0.care.record(false, on: day) }
+            if training.programme == .smartSkills { persons.update(person) { $0.smartTrainings.append(day) } }
+        case .rehabServiceDelivered: persons.update(person) { $0.rehab.note(day) }
+        case .assistiveDeviceFitted: persons.update(person) { $0.devices.note(day) }
+        case .homeModificationCompleted: persons.update(person) { $0.homeModifications.note(day) }
+        case .healthCheckCompleted: persons.update(person) { $0.healthChecks.note(day) }
+        case .familyDoctorContracted: persons.update(person) { $0.familyDoctor.record(true, on: day) }
+        case .familyDoctorContractEnded: persons.update(person) { $0.familyDoctor.record(false, on: day) }
+        case .careEnrolled: persons.update(person) { $0.care.record(true, on: day) }
+        case .careEnded: persons.update(person) { $0.care.record(false, on: day) }
         case .personPiiCorrected, .personPiiErased:
             break  // personal data is in no figure; erasing it changes none (events.md §3)
 
@@ -156,9 +160,10 @@ public struct KPIProjection: Sendable {
 
         case .volunteerRegistered(let registration):
             volunteers.put(
-                VolunteerFacts(partyMember: registration.partyMember, alliance: registration.alliance), for: stream)
+                VolunteerFacts(partyMember: registration.partyMember, alliance: registration.alliance),
+                for: StreamKind.volunteer.tableKey(stream))
         case .volunteerServiceLogged(let service):
-            guard let volunteer = volunteers[stream] else { break }
+            guard let volunteer = volunteers[StreamKind.volunteer.tableKey(stream)] else { break }
             let key = MinutesKey(
                 day: day, unit: units.number(event.orgUnit), alliance: volunteer.alliance,
                 partyMember: volunteer.partyMember)

@@ -128,14 +128,14 @@ extension KPIProjection {
         let persons = self.persons
         let personsPart = Background {
             var part = SnapshotWriter(capacity: persons.count * 110)
-            part.streams(persons) { $0.person($1) }
+            part.streams(persons, kind: .person) { $0.person($1) }
             return part.bytes
         }
         var rest = SnapshotWriter(capacity: estimatedSnapshotSize - persons.count * 100)
         rest.streams(cases, kind: .case) { $0.case($1) }
         rest.streams(calls, kind: .call) { $0.call($1) }
         rest.streams(projects) { $0.project($1) }
-        rest.streams(volunteers) { $0.volunteer($1) }
+        rest.streams(volunteers, kind: .volunteer) { $0.volunteer($1) }
         rest.streams(rights) { $0.rights($1) }
         rest.sums(adoptions)
         rest.sums(legalEducation)
@@ -179,7 +179,7 @@ extension KPIProjection {
         let personsPart = Background { () -> Result<StreamTable<PersonFacts>, SnapshotError> in
             var part = personsReader
             return Result { () throws(SnapshotError) in
-                let persons = try part.streams { reader throws(SnapshotError) in try reader.person() }
+                let persons = try part.streams(kind: .person) { reader throws(SnapshotError) in try reader.person() }
                 try part.finish()
                 return persons
             }
@@ -193,7 +193,7 @@ extension KPIProjection {
         reader.section = "projects"
         projects = try reader.streams { reader throws(SnapshotError) in try reader.project() }
         reader.section = "volunteers"
-        volunteers = try reader.streams { reader throws(SnapshotError) in try reader.volunteer() }
+        volunteers = try reader.streams(kind: .volunteer) { reader throws(SnapshotError) in try reader.volunteer() }
         reader.section = "rights"
         rights = try reader.streams { reader throws(SnapshotError) in try reader.rights() }
         reader.section = "adoptions"
@@ -240,11 +240,11 @@ extension KPIProjection {
         }
         report.names("unit", units, other.units)
         report.names("worker", workers, other.workers)
-        report.streams(persons, other.persons, parts: PersonFacts.differingParts)
+        report.streams(persons, other.persons, kind: .person, parts: PersonFacts.differingParts)
         report.streams(cases, other.cases, kind: .case, parts: CaseFacts.differingParts)
         report.streams(calls, other.calls, kind: .call, parts: CallFacts.differingParts)
         report.streams(projects, other.projects, parts: ProjectFacts.differingParts)
-        report.streams(volunteers, other.volunteers, parts: VolunteerFacts.differingParts)
+        report.streams(volunteers, other.volunteers, kind: .volunteer, parts: VolunteerFacts.differingParts)
         report.streams(rights, other.rights, parts: RightsFacts.differingParts)
         report.sums("adoptions", adoptions, other.adoptions)
         report.sums("legal education attendees", legalEducation, other.legalEducation)

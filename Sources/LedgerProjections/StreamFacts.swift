@@ -187,8 +187,11 @@ struct PersonFacts: Equatable {
 
 extension StreamKind {
     /// `stream`'s key in the fold's table of this kind: its name without the
-    /// kind. A call's or a case's key is short enough for a `String` to hold
-    /// inline, so a table of a million calls holds no allocation per call.
+    /// kind. A person's, a call's, a case's or a volunteer's key is short
+    /// enough for a `String` to hold inline (15 bytes), where most whole names
+    /// are not: a table of a million calls holds no allocation per call, and
+    /// a lookup compares two words in the table's own array rather than bytes
+    /// in an allocation of their own (a cache miss for each event folded).
     /// Snapshots, messages and the returns' joins use the whole name again.
     func tableKey(_ stream: String) -> String { key(ofStream: stream) ?? stream }
 }
