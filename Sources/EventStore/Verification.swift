@@ -812,8 +812,8 @@ final class StreamPartitions: @unchecked Sendable {
 /// A probe reads a slot (a place and 32 bits of the name's hash) and then the
 /// one entry it points to, where a dictionary read a bitmap, a key, the name's
 /// bytes and a value apart, and hashed the hash again. Names of up to 32 bytes
-/// (all the catalogue's kinds with keys of up to 20 characters) are compared
-/// in the entry itself, so the copy of the name is read only for longer ones.
+/// (the synthetic district's have 8 to 20) are compared in the entry itself,
+/// so the copy of the name is read only for longer ones.
 struct StreamStates {
     /// A name in the memory map (or a copy of it), with its hash made beforehand.
     struct Name {
@@ -840,7 +840,7 @@ struct StreamStates {
 
         /// Whether this is the name of `entry`: the same head, the same
         /// length, and beyond 32 bytes the same bytes.
-        fileprivate func names(_ entry: Entry) -> Bool {
+        fileprivate func isName(of entry: Entry) -> Bool {
             head == entry.head && bytes.bytes.count == entry.name.bytes.count
                 && (bytes.bytes.count <= 32 || bytes == entry.name)
         }
@@ -907,7 +907,7 @@ struct StreamStates {
                     if slot == 0 { return nil }
                     if slot >> 32 == tag {
                         let place = Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1
-                        if name.names(entries[place]) { return place }
+                        if name.isName(of: entries[place]) { return place }
                     }
                     index = (index + 1) & mask
                 }
@@ -949,8 +949,8 @@ struct StreamStates {
         precondition(place < Int(UInt32.max), "a partition holds fewer than 2^32 streams")
         if Double(place + 1) > Double(slots.count) * StreamStates.fill {
             slots = Array(repeating: 0, count: StreamStates.slotCount(for: place + 1))
-            for (place, entry) in entries.enumerated() {
-                put(StreamStates.hash(of: entry.name), place: place)
+            for (held, entry) in entries.enumerated() {
+                put(StreamStates.hash(of: entry.name), place: held)
             }
         }
         entries.append(
