@@ -434,7 +434,8 @@ private struct ReturnBuilder {
     func projects() -> ReturnTable {
         let (active, evaluated, launched, evaluations, eliminated, adoptions, yuan) = (0, 1, 2, 3, 4, 5, 6)
         var grid = ReturnGrid(width: 7)
-        for (stream, project) in fold.projects where project.launched <= day {
+        for (key, project) in fold.projects where project.launched <= day {
+            let stream = StreamKind.project.streamName(key)
             // The year's facts saw every launch on or before D.
             for category in [facts.projectCategories[stream]!.rawValue, returnTotalCode] {
                 let key = [category]
@@ -500,7 +501,8 @@ private struct ReturnBuilder {
     func rightsCases() -> ReturnTable {
         let (opened, closedInTime, openAtEnd, closed) = (0, 1, 2, 3)
         var grid = ReturnGrid(width: 4 + RightsResolution.allCases.count)
-        for (stream, rightsCase) in fold.rights where rightsCase.opened <= day {
+        for (key, rightsCase) in fold.rights where rightsCase.opened <= day {
+            let stream = StreamKind.rights.streamName(key)
             // The year's facts saw every opening on or before D.
             for kind in [facts.rightsKinds[stream]!.rawValue, returnTotalCode] {
                 let closedOn = rightsCase.closed.flatMap { $0 <= day ? $0 : nil }

@@ -60,9 +60,11 @@ public struct KPIProjection: Sendable {
     var cases = StreamTable<CaseFacts>()
     /// Keyed by `StreamKind.call.tableKey`.
     var calls = StreamTable<CallFacts>()
+    /// Keyed by `StreamKind.project.tableKey`.
     var projects = StreamTable<ProjectFacts>()
     /// Keyed by `StreamKind.volunteer.tableKey`.
     var volunteers = StreamTable<VolunteerFacts>()
+    /// Keyed by `StreamKind.rights.tableKey`.
     var rights = StreamTable<RightsFacts>()
     var adoptions: [DayAndUnit: Int64] = [:]
     var legalEducation: [DayAndUnit: Int64] = [:]
@@ -92,8 +94,9 @@ public struct KPIProjection: Sendable {
         lastRecordedAt = event.recordedAt
         let day = event.occurredAt
         let stream = event.stream
-        // A person stream's key in `persons`: made only for the events of persons.
+        // The stream's key in the table of its kind, made only for events of that kind.
         var person: String { StreamKind.person.tableKey(stream) }
+        var project: String { StreamKind.project.tableKey(stream) }
         switch event.payload {
         case .personRegistered(let registration):
             let residence = units.number(registration.residence)
@@ -149,14 +152,14 @@ public struct KPIProjection: Sendable {
             }
 
         case .projectLaunched:
-            projects.put(ProjectFacts(launched: day, unit: units.number(event.orgUnit)), for: stream)
+            projects.put(ProjectFacts(launched: day, unit: units.number(event.orgUnit)), for: project)
         case .projectEvaluated(let evaluation):
-            projects.update(stream) { $0.noteEvaluation(of: evaluation.year, on: day) }
+            projects.update(project) { $0.noteEvaluation(of: evaluation.year, on: day) }
         case .projectAdopted(let adoption):
-            guard projects.contains(stream) else { break }
+            guard projects.contains(project) else { break }
             adoptions[DayAndUnit(day: day, unit: units.number(event.orgUnit)), default: 0] += adoption.amountYuan
         case .projectEliminated:
-            projects.update(stream) { $0.eliminate(on: day) }
+            projects.update(project) { $0.eliminate(on: day) }
 
         case .volunteerRegistered(let registration):
             volunteers.put(
@@ -170,9 +173,10 @@ public struct KPIProjection: Sendable {
             volunteerMinutes[key, default: 0] += service.minutes
 
         case .rightsCaseOpened:
-            rights.put(RightsFacts(opened: day, unit: units.number(event.orgUnit)), for: stream)
+            rights.put(
+                RightsFacts(opened: day, unit: units.number(event.orgUnit)), for: StreamKind.rights.tableKey(stream))
         case .rightsCaseClosed:
-            rights.update(stream) { $0.close(on: day) }
+            rights.update(StreamKind.rights.tableKey(stream)) { $0.close(on: day) }
 
         case .legalEducationHeld(let session):
             legalEducation[DayAndUnit(day: day, unit: units.number(event.orgUnit)), default: 0] += session.attendees

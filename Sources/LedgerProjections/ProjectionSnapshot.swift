@@ -134,9 +134,9 @@ extension KPIProjection {
         var rest = SnapshotWriter(capacity: estimatedSnapshotSize - persons.count * 100)
         rest.streams(cases, kind: .case) { $0.case($1) }
         rest.streams(calls, kind: .call) { $0.call($1) }
-        rest.streams(projects) { $0.project($1) }
+        rest.streams(projects, kind: .project) { $0.project($1) }
         rest.streams(volunteers, kind: .volunteer) { $0.volunteer($1) }
-        rest.streams(rights) { $0.rights($1) }
+        rest.streams(rights, kind: .rights) { $0.rights($1) }
         rest.sums(adoptions)
         rest.sums(legalEducation)
         rest.minutes(volunteerMinutes)
@@ -191,11 +191,11 @@ extension KPIProjection {
         reader.section = "calls"
         calls = try reader.streams(kind: .call) { reader throws(SnapshotError) in try reader.call() }
         reader.section = "projects"
-        projects = try reader.streams { reader throws(SnapshotError) in try reader.project() }
+        projects = try reader.streams(kind: .project) { reader throws(SnapshotError) in try reader.project() }
         reader.section = "volunteers"
         volunteers = try reader.streams(kind: .volunteer) { reader throws(SnapshotError) in try reader.volunteer() }
         reader.section = "rights"
-        rights = try reader.streams { reader throws(SnapshotError) in try reader.rights() }
+        rights = try reader.streams(kind: .rights) { reader throws(SnapshotError) in try reader.rights() }
         reader.section = "adoptions"
         adoptions = try reader.sums()
         reader.section = "legalEducation"
@@ -243,9 +243,9 @@ extension KPIProjection {
         report.streams(persons, other.persons, kind: .person, parts: PersonFacts.differingParts)
         report.streams(cases, other.cases, kind: .case, parts: CaseFacts.differingParts)
         report.streams(calls, other.calls, kind: .call, parts: CallFacts.differingParts)
-        report.streams(projects, other.projects, parts: ProjectFacts.differingParts)
+        report.streams(projects, other.projects, kind: .project, parts: ProjectFacts.differingParts)
         report.streams(volunteers, other.volunteers, kind: .volunteer, parts: VolunteerFacts.differingParts)
-        report.streams(rights, other.rights, parts: RightsFacts.differingParts)
+        report.streams(rights, other.rights, kind: .rights, parts: RightsFacts.differingParts)
         report.sums("adoptions", adoptions, other.adoptions)
         report.sums("legal education attendees", legalEducation, other.legalEducation)
         report.minutes(volunteerMinutes, other.volunteerMinutes)
@@ -425,15 +425,15 @@ private struct SnapshotWriter {
         for name in names.names { string(name) }
     }
 
-    /// Writes a table of streams in the order of their names; a table keyed by
-    /// `kind` has each name written whole (the order is the same).
+    /// Writes a table of streams of `kind` in the order of their names, each
+    /// name written whole (the table keeps it without the kind: the order is the same).
     mutating func streams<Facts>(
-        _ streams: StreamTable<Facts>, kind: StreamKind? = nil,
+        _ streams: StreamTable<Facts>, kind: StreamKind,
         _ facts: (inout SnapshotWriter, borrowing Facts) -> Void
     ) {
         count(streams.count)
         let names = streams.names
-        let prefix = kind.map { Array($0.streamName("").utf8) } ?? []
+        let prefix = Array(kind.streamName("").utf8)
         for place in streams.placesInNameOrder() {
             let name = names[Int(place)].utf8
             count(prefix.count + name.count)
@@ -775,10 +775,10 @@ private struct SnapshotReader: @unchecked Sendable {
         return table
     }
 
-    /// Reads a table of streams; for a table keyed by `kind`, every name must
-    /// be of that kind, and is kept without it.
+    /// Reads a table of streams of `kind`: every name must be of that kind,
+    /// and is kept without it.
     mutating func streams<Facts>(
-        kind: StreamKind? = nil, _ facts: (inout SnapshotReader) throws(SnapshotError) -> Facts
+        kind: StreamKind, _ facts: (inout SnapshotReader) throws(SnapshotError) -> Facts
     ) throws(SnapshotError) -> StreamTable<Facts> {
         let count = try count()
         var streams = StreamTable<Facts>()
@@ -787,7 +787,7 @@ private struct SnapshotReader: @unchecked Sendable {
         streams.reserveCapacity(count)
         var previous: (start: Int, count: Int)?
         // The names of a kind's streams all begin `<kind>-`; a stream is kept under the rest of its name.
-        let prefix = kind.map { Array($0.streamName("").utf8) } ?? []
+        let prefix = Array(kind.streamName("").utf8)
         for _ in 0..<count {
             let (start, length) = try span()
             // The whole name, made only to be shown in an error.
@@ -800,15 +800,13 @@ private struct SnapshotReader: @unchecked Sendable {
                 throw unordered
             }
             previous = (start, length)
-            if let kind {
-                let ofKind =
-                    length > prefix.count
-                    && UnsafeBufferPointer(start: base + start, count: prefix.count).elementsEqual(prefix)
-                guard ofKind else {
-                    var foreign = error(.malformed, "a stream that is not a \(kind.rawValue) stream")
-                    foreign.stream = name()
-                    throw foreign
-                }
+            let ofKind =
+                length > prefix.count
+                && UnsafeBufferPointer(start: base + start, count: prefix.count).elementsEqual(prefix)
+            guard ofKind else {
+                var foreign = error(.malformed, "a stream that is not a \(kind.rawValue) stream")
+                foreign.stream = name()
+                throw foreign
             }
             let key = try text(at: start + prefix.count, count: length - prefix.count)
             let value: Facts
@@ -1097,12 +1095,12 @@ private struct DifferenceReport {
     }
 
     mutating func streams<Facts: Equatable>(
-        _ a: StreamTable<Facts>, _ b: StreamTable<Facts>, kind: StreamKind? = nil, parts: (Facts, Facts) -> [String]
+        _ a: StreamTable<Facts>, _ b: StreamTable<Facts>, kind: StreamKind, parts: (Facts, Facts) -> [String]
     ) {
         guard !isFull, a != b else { return }
         let first = a.placesInNameOrder().map(Int.init)
         let second = b.placesInNameOrder().map(Int.init)
-        func name(_ key: String) -> String { kind?.streamName(key) ?? key }
+        func name(_ key: String) -> String { kind.streamName(key) }
         func entry(_ table: StreamTable<Facts>, _ place: Int) -> (key: String, value: Facts) {
             (table.names[place], table.values[place])
         }

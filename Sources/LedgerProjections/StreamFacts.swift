@@ -187,12 +187,12 @@ struct PersonFacts: Equatable {
 
 extension StreamKind {
     /// `stream`'s key in the fold's table of this kind: its name without the
-    /// kind. A person's, a call's, a case's or a volunteer's key is short
-    /// enough for a `String` to hold inline (15 bytes), where most whole names
-    /// are not: a table of a million calls holds no allocation per call, and
-    /// a lookup compares two words in the table's own array rather than bytes
-    /// in an allocation of their own (a cache miss for each event folded).
-    /// Snapshots, messages and the returns' joins use the whole name again.
+    /// kind; every table of the fold is keyed so. A key of up to 15 bytes
+    /// (`P000123`, `C0001234`) lies inline in a `String`, where most whole
+    /// names do not: a table of a million calls holds no allocation per call,
+    /// and a lookup compares two words in the table's own array rather than
+    /// bytes in an allocation of their own (a cache miss for each event
+    /// folded). Snapshots, messages and the returns' joins use the whole name again.
     func tableKey(_ stream: String) -> String { key(ofStream: stream) ?? stream }
 }
 
