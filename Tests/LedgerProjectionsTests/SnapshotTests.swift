@@ -320,25 +320,39 @@ struct SnapshotTests {
         }
     }
 
-    @Test("calls and cases are read back under their whole names; a name of another kind among them is refused")
+    @Test("every table's streams are read back under their whole names; a name of another kind among them is refused")
     func streamKinds() throws {
         var ledger = TestLedger()
+        ledger.register("P1", on: "2024-01-10")
         ledger.add("call-C9", "2024-03-06", .callReceived(CallReceipt(topic: .other, channel: .phone)))
         ledger.add("case-K1", "2024-01-01", .caseOpened(CaseOpening(personID: "P", serviceType: .rehab, worker: "w")))
+        ledger.add(
+            "project-J1", "2024-01-15",
+            .projectLaunched(ProjectLaunch(title: "t", operator: "o", category: .rehab, budgetYuan: 10)))
+        ledger.add(
+            "volunteer-V1", "2024-01-20",
+            .volunteerRegistered(VolunteerRegistration(partyMember: false, alliance: .kunshan)))
+        ledger.add("rights-R1", "2024-02-12", .rightsCaseOpened(RightsCaseOpening(kind: .legalAid)))
         let bytes = ledger.projection.snapshot()
+        let streams = [
+            ("person-P1", "person"), ("call-C9", "call"), ("case-K1", "case"), ("project-J1", "project"),
+            ("volunteer-V1", "volunteer"), ("rights-R1", "rights"),
+        ]
         // The tables key them without their kind; the snapshot names them whole.
-        for name in ["call-C9", "case-K1"] {
+        for (name, _) in streams {
             #expect(bytes.firstRange(of: Array(name.utf8)) != nil, "\(name)")
         }
         #expect(try KPIProjection(snapshot: bytes).snapshot() == bytes)
 
-        for (from, to, kind) in [("call-C9", "case-C9", "call"), ("case-K1", "call-K1", "case")] {
+        for (name, kind) in streams {
+            // The same length, so that only the kind is wrong: `Xerson-P1`.
+            let renamed = "X" + name.dropFirst()
             var changed = bytes
-            let range = try #require(changed.firstRange(of: Array(from.utf8)))
-            changed.replaceSubrange(range, with: Array(to.utf8))
+            let range = try #require(changed.firstRange(of: Array(name.utf8)))
+            changed.replaceSubrange(range, with: Array(renamed.utf8))
             let error = try #require(throws: SnapshotError.self) { try KPIProjection(snapshot: changed) }
-            #expect(error.fault == .malformed)
-            #expect(error.stream == to)
+            #expect(error.fault == .malformed, "\(name)")
+            #expect(error.stream == renamed)
             #expect(error.description.contains("not a \(kind) stream"), "\(error)")
         }
     }
