@@ -127,16 +127,17 @@ public struct ProjectionAccess {
             // for now, while this one is decoded. Without this, a rebuild's
             // reading of the fields waited on memory for 40% of its time.
             if let start = value.baseAddress {
-                for line in 1...ProjectionAccess.linesAhead { CacheHint.prefetch(start - 64 * line) }
+                CacheHint.prefetch(
+                    UnsafeRawBufferPointer(
+                        start: start - ProjectionAccess.bytesAhead, count: ProjectionAccess.bytesAhead))
             }
             try body(seq, UnsafeRawBufferPointer(rebasing: value[32...]))
             return .next
         }
     }
 
-    /// Cache lines (of 64 bytes) fetched below each record as it is read:
-    /// 512 bytes, a stored record and more.
-    static let linesAhead = 8
+    /// The bytes fetched below each record as it is read: a stored record and more.
+    static let bytesAhead = 512
 
     /// The recordedAt of the record at `seq`, read without decoding the rest of it.
     public func recordedAt(ofSeq seq: Int64) throws -> Instant? {

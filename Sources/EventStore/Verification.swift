@@ -666,7 +666,9 @@ final class ChunkReading: @unchecked Sendable {
             Parallel.forEach(chunk.count) { index in
                 // Each run of indices goes up one by one: the next record's
                 // bytes are asked for while this one is hashed and read.
-                if index + 1 < chunk.count { VerificationChunk.prefetch(chunk[index + 1].value) }
+                if index + 1 < chunk.count {
+                    CacheHint.prefetch(UnsafeRawBufferPointer(rebasing: chunk[index + 1].value.prefix(1024)))
+                }
                 let slot = result.baseAddress! + index
                 slot.initialize(to: readRecord(at: index))
                 if let reading = slot.pointee {
@@ -805,9 +807,9 @@ final class StreamPartitions: @unchecked Sendable {
     var names: [String] { partitions.flatMap { $0.table.names } }
 }
 
-/// The states of streams by name, as verification rebuilds them: an open-addressed
-/// table of places over an array of entries, each holding its name's first
-/// 32 bytes beside its state.
+/// The states of streams by name, as verification rebuilds them: a table of
+/// places (`HashPlaces`) over an array of entries, each holding its name's
+/// first 32 bytes beside its state.
 ///
 /// A probe reads a slot (a place and 32 bits of the name's hash) and then the
 /// one entry it points to, where a dictionary read a bitmap, a key, the name's
@@ -865,19 +867,15 @@ struct StreamStates {
         var state: StreamState
     }
 
-    /// A slot is a place plus one (zero: empty) in its low half and the top 32
-    /// bits of the name's hash in its high half.
-    private var slots: [UInt64]
+    /// Each entry's place, by its name's hash.
+    private var places = HashPlaces()
     private var entries: [Entry] = []
     /// The names the entries point into.
     private let arena = ByteArena()
 
-    /// Most slots in use, over all of them.
-    private static let fill = 0.75
-
     /// A table with room for `expected` streams before it grows.
     init(expected: Int) {
-        slots = Array(repeating: 0, count: StreamStates.slotCount(for: expected))
+        places.reserveCapacity(expected, held: 0) { _ in 0 }
         entries.reserveCapacity(expected)
     }
 
@@ -897,41 +895,19 @@ struct StreamStates {
     /// The place of `name`'s entry, if it has one.
     @inline(__always)
     func place(of name: Name) -> Int? {
-        let tag = UInt64(UInt(bitPattern: name.hash)) >> 32
-        let mask = slots.count - 1
-        return slots.withUnsafeBufferPointer { slots in
-            entries.withUnsafeBufferPointer { entries in
-                var index = StreamStates.start(name.hash) & mask
-                while true {
-                    let slot = slots[index]
-                    if slot == 0 { return nil }
-                    if slot >> 32 == tag {
-                        let place = Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1
-                        if name.isName(of: entries[place]) { return place }
-                    }
-                    index = (index + 1) & mask
-                }
-            }
+        entries.withUnsafeBufferPointer { entries in
+            places.place(hash: StreamStates.probing(name.hash)) { name.isName(of: entries[$0]) }
         }
     }
 
     /// Asks the processor to fetch the slot where a probe for `hash` starts.
-    func prefetchSlot(_ hash: Int) {
-        slots.withUnsafeBufferPointer {
-            CacheHint.prefetch($0.baseAddress! + (StreamStates.start(hash) & ($0.count - 1)))
-        }
-    }
+    func prefetchSlot(_ hash: Int) { places.prefetchSlot(hash: StreamStates.probing(hash)) }
 
     /// Asks the processor to fetch the entry that the slot where a probe for
-    /// `hash` starts points to, if its tag is that of `hash`.
+    /// `hash` starts points to, if that slot has the hash's tag.
     func prefetchEntry(_ hash: Int) {
-        slots.withUnsafeBufferPointer { slots in
-            let slot = slots[StreamStates.start(hash) & (slots.count - 1)]
-            guard slot != 0, slot >> 32 == UInt64(UInt(bitPattern: hash)) >> 32 else { return }
-            entries.withUnsafeBufferPointer {
-                CacheHint.prefetch($0.baseAddress! + Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1)
-            }
-        }
+        guard let place = places.likelyPlace(hash: StreamStates.probing(hash)) else { return }
+        entries.withUnsafeBufferPointer { CacheHint.prefetch($0.baseAddress! + place) }
     }
 
     func version(at place: Int) -> Int64 { entries[place].state.version }
@@ -945,39 +921,24 @@ struct StreamStates {
 
     /// Adds `name`, which has no entry, as a stream whose first event is dated `occurredAt`.
     mutating func open(_ name: Name, on occurredAt: LocalDate, role: StreamRole) {
-        let place = entries.count
-        precondition(place < Int(UInt32.max), "a partition holds fewer than 2^32 streams")
-        if Double(place + 1) > Double(slots.count) * StreamStates.fill {
-            slots = Array(repeating: 0, count: StreamStates.slotCount(for: place + 1))
-            for (held, entry) in entries.enumerated() {
-                put(StreamStates.hash(of: entry.name), place: held)
+        do {
+            // Let go of before `entries` grows, which would copy it otherwise.
+            let held = entries
+            places.add(hash: StreamStates.probing(name.hash), place: held.count) {
+                StreamStates.probing(StreamStates.hash(of: held[$0].name))
             }
         }
         entries.append(
             Entry(
                 head: name.head, name: FieldBytes(arena.copy(name.bytes.bytes)),
                 state: .opened(on: occurredAt, role: role)))
-        put(name.hash, place: place)
     }
 
-    private mutating func put(_ hash: Int, place: Int) {
-        let mask = slots.count - 1
-        let slot = (UInt64(UInt(bitPattern: hash)) >> 32) << 32 | UInt64(place + 1)
-        slots.withUnsafeMutableBufferPointer { slots in
-            var index = StreamStates.start(hash) & mask
-            while slots[index] != 0 { index = (index + 1) & mask }
-            slots[index] = slot
-        }
-    }
-
-    /// Where a probe for `hash` starts, before masking: not its lowest bits,
-    /// which choose the partition.
-    private static func start(_ hash: Int) -> Int { Int(truncatingIfNeeded: UInt(bitPattern: hash) >> 8) }
-
-    private static func slotCount(for names: Int) -> Int {
-        var size = 16
-        while Double(names) > Double(size) * fill { size *= 2 }
-        return size
+    /// The hash a name is placed by: its own, turned so that the probe does
+    /// not start from its lowest bits, which choose the partition.
+    private static func probing(_ hash: Int) -> Int {
+        let bits = UInt(bitPattern: hash)
+        return Int(bitPattern: bits >> 8 | bits << (UInt.bitWidth - 8))
     }
 }
 
@@ -1036,12 +997,6 @@ enum VerificationChunk {
     static let size = 8192
     /// Chunks being read while the walk checks the one before them.
     static let readAhead = 2
-
-    /// Asks the processor to fetch the cache lines of `value`, up to 1 KiB of them.
-    static func prefetch(_ value: UnsafeRawBufferPointer) {
-        guard let start = value.baseAddress else { return }
-        for offset in stride(from: 0, to: min(value.count, 1024), by: 64) { CacheHint.prefetch(start + offset) }
-    }
 
     static func read(
         _ value: UnsafeRawBufferPointer, vault: UnsafeRawBufferPointer?, roles: TypeRoles

@@ -1,3 +1,5 @@
+import LedgerValues
+
 /// The facts of a fold's streams of one kind, by stream name.
 ///
 /// The facts lie one after another, in the order their streams were first
@@ -12,7 +14,7 @@ struct StreamTable<Facts> {
     /// Each name's facts, at the name's place.
     private var facts: [Facts] = []
     /// Each name's place in `names` and `facts`.
-    private var places = NamePlaces()
+    private var places = HashPlaces()
     /// The places of the first names, as many as it holds, in the order of
     /// their UTF-8 bytes: what `orderNames()` has sorted so far.
     fileprivate(set) var namesInOrder: [UInt32] = []
@@ -30,25 +32,36 @@ struct StreamTable<Facts> {
     mutating func reserveCapacity(_ count: Int) {
         names.reserveCapacity(count)
         facts.reserveCapacity(count)
-        places.reserveCapacity(count, names: names)
+        let names = self.names
+        places.reserveCapacity(count, held: names.count) { names[$0].hashValue }
+    }
+
+    /// The place of `name` in `names` and `facts`, if it is in the table.
+    @inline(__always)
+    private func place(of name: String) -> Int? {
+        places.place(hash: name.hashValue) { names[$0] == name }
     }
 
     /// The facts of `name`, if it is in the table.
     subscript(name: String) -> Facts? {
-        places.place(of: name, in: names).map { facts[$0] }
+        place(of: name).map { facts[$0] }
     }
 
     /// Whether `name` is in the table.
-    func contains(_ name: String) -> Bool { places.place(of: name, in: names) != nil }
+    func contains(_ name: String) -> Bool { place(of: name) != nil }
 
     /// Sets the facts of `name`, adding it if it is new; returns whether it was.
     @discardableResult
     mutating func put(_ value: consuming Facts, for name: String) -> Bool {
-        if let place = places.place(of: name, in: names) {
+        if let place = place(of: name) {
             facts[place] = value
             return false
         }
-        places.add(name, names: names)
+        do {
+            // Let go of before `names` grows, which would copy it otherwise.
+            let held = names
+            places.add(hash: name.hashValue, place: held.count) { held[$0].hashValue }
+        }
         names.append(name)
         facts.append(value)
         return true
@@ -58,7 +71,7 @@ struct StreamTable<Facts> {
     /// probe, and no copy of the facts' arrays.
     @inline(__always)
     mutating func update(_ name: String, _ change: (inout Facts) -> Void) {
-        guard let place = places.place(of: name, in: names) else { return }
+        guard let place = place(of: name) else { return }
         change(&facts[place])
     }
 
@@ -190,83 +203,10 @@ extension StreamTable: Equatable where Facts: Equatable {
     static func == (lhs: StreamTable, rhs: StreamTable) -> Bool {
         guard lhs.count == rhs.count else { return false }
         for (place, name) in lhs.names.enumerated() {
-            guard let other = rhs.places.place(of: name, in: rhs.names), lhs.facts[place] == rhs.facts[other] else {
+            guard let other = rhs.place(of: name), lhs.facts[place] == rhs.facts[other] else {
                 return false
             }
         }
         return true
-    }
-}
-
-/// Where each name of a `StreamTable` is: a hash table of places, open and
-/// probed linearly, whose names stay in the table's own array.
-///
-/// A slot is one word: a place (plus one; zero is empty) in the low half, and
-/// in the high half the top 32 bits of its name's hash, so that a probe reads
-/// a name only when those agree. A `[String: Int]` held every name again
-/// beside its place, 24 bytes a slot where this takes 8: `kpi` now on a
-/// 3M-event ledger peaks at 100.8 MB with this, 113.5 MB with that, in the
-/// same time. Names are hashed by `Hasher`, seeded anew in every process, so
-/// that no input can be made to collide.
-struct NamePlaces: Sendable {
-    private var slots: [UInt64] = []
-
-    /// Most slots in use, over all of them: a quarter of slots free at least.
-    private static let fill = 0.75
-
-    init() {}
-
-    /// The place of `name`, where `names` is the table's array of names.
-    @inline(__always)
-    func place(of name: String, in names: [String]) -> Int? {
-        guard !slots.isEmpty else { return nil }
-        let hash = UInt64(bitPattern: Int64(name.hashValue))
-        let tag = hash >> 32
-        let mask = slots.count - 1
-        return slots.withUnsafeBufferPointer { slots in
-            var index = Int(truncatingIfNeeded: hash) & mask
-            while true {
-                let slot = slots[index]
-                if slot == 0 { return nil }
-                if slot >> 32 == tag {
-                    let place = Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1
-                    if names[place] == name { return place }
-                }
-                index = (index + 1) & mask
-            }
-        }
-    }
-
-    /// Notes that `name`, which is not held, is at the place after `names`, those held.
-    mutating func add(_ name: String, names: [String]) {
-        let place = names.count
-        precondition(place < Int(UInt32.max), "a table of streams holds fewer than 2^32 names")
-        if Double(place + 1) > Double(slots.count) * NamePlaces.fill { grow(toHold: place + 1, names: names) }
-        put(UInt64(bitPattern: Int64(name.hashValue)), place: place)
-    }
-
-    /// Makes room for `total` names without growing again; `names` are those held.
-    mutating func reserveCapacity(_ total: Int, names: [String]) {
-        if Double(total) > Double(slots.count) * NamePlaces.fill { grow(toHold: total, names: names) }
-    }
-
-    /// Slots enough for `total` names, with every held name put again.
-    private mutating func grow(toHold total: Int, names: [String]) {
-        var size = max(16, slots.count)
-        while Double(total) > Double(size) * NamePlaces.fill { size *= 2 }
-        slots = Array(repeating: 0, count: size)
-        for (place, name) in names.enumerated() {
-            put(UInt64(bitPattern: Int64(name.hashValue)), place: place)
-        }
-    }
-
-    private mutating func put(_ hash: UInt64, place: Int) {
-        let mask = slots.count - 1
-        let slot = (hash >> 32) << 32 | UInt64(place + 1)
-        slots.withUnsafeMutableBufferPointer { slots in
-            var index = Int(truncatingIfNeeded: hash) & mask
-            while slots[index] != 0 { index = (index + 1) & mask }
-            slots[index] = slot
-        }
     }
 }

@@ -9,4 +9,11 @@ public enum CacheHint {
     /// misses overlap.
     @inlinable @inline(__always)
     public static func prefetch(_ address: UnsafeRawPointer) { sunledger_prefetch(address) }
+
+    /// Asks the processor to fetch every cache line (of 64 bytes) of `bytes`.
+    @inlinable
+    public static func prefetch(_ bytes: UnsafeRawBufferPointer) {
+        guard let start = bytes.baseAddress else { return }
+        for offset in stride(from: 0, to: bytes.count, by: 64) { prefetch(start + offset) }
+    }
 }
