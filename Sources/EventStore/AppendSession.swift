@@ -1,16 +1,6 @@
 import LMDBKit
 import LedgerValues
 
-/// What an append session knows of a stream given personal data in it.
-private struct StreamVault {
-    /// The vault slot whose key locks the stream's personal data.
-    let slot: UInt64
-    /// The seqs of the vault entries put in this session: an erasure finds the
-    /// stream's earlier entries through the stream index, and these here, since
-    /// the session's index entries may not be put yet.
-    var entries: [Int64] = []
-}
-
 /// Events being appended inside one write transaction (see `EventLog.appending`).
 ///
 /// Each offered event is judged against the ledger as this transaction sees it,
@@ -40,8 +30,8 @@ public final class AppendSession {
     /// The Merkle tree, which every appended record extends.
     private let merkle: MerkleAppends
     private let releasePages: () -> Void
-    /// What the session knows of each stream given personal data in it.
-    private var streamVaults: [String: StreamVault] = [:]
+    /// The slot and this session's vault entries of each stream given personal data in it.
+    private var streamVaults = SessionVaults()
     /// The slots of stream keys erased in this session, to be overwritten once it commits.
     private(set) var shreddedSlots: [UInt64] = []
 
@@ -93,8 +83,8 @@ public final class AppendSession {
             guard let record = try store.record(at: seq), let entry = bytes.withUnsafeBytes({ VaultEntry(encoded: $0) })
             else { throw LedgerError.damaged(seq: seq, reason: "the vault entry or its record cannot be read") }
             // The stream's slot is never looked up in the vault: its entries are still in the clear.
-            let slot = try streamVaults[record.stream]?.slot ?? store.keys.newSlot(store)
-            streamVaults[record.stream] = StreamVault(slot: slot)
+            let slot = try streamVaults.slot(of: record.stream) ?? store.keys.newSlot(store)
+            streamVaults.setSlot(slot, for: record.stream)
             let sealed = try store.keys.seal(entry, seq: seq, slot: slot, store)
             try store.txn.put(sealed, forKey: bigEndianKey(seq), in: store.dbs.vault)
         }
@@ -104,7 +94,7 @@ public final class AppendSession {
     /// The vault slot whose key locks `stream`'s personal data: the one its
     /// earlier entries use, else a new one (always new for a stream's first event).
     private func slot(for stream: String, version: Int64) throws -> UInt64 {
-        if let known = streamVaults[stream]?.slot { return known }
+        if let known = streamVaults.slot(of: stream) { return known }
         var found: UInt64?
         if version > 1 {
             // Entries of this session are in `streamVaults`; earlier ones are indexed.
@@ -115,7 +105,7 @@ public final class AppendSession {
             }
         }
         let slot = try found ?? store.keys.newSlot(store)
-        streamVaults[stream] = StreamVault(slot: slot)
+        streamVaults.setSlot(slot, for: stream)
         return slot
     }
 
@@ -204,7 +194,7 @@ public final class AppendSession {
             try withUnsafeBytes(of: key) { key in
                 try sealed.withUnsafeBytes { try store.txn.put($0, forKey: key, in: store.dbs.vault, options: .append) }
             }
-            streamVaults[event.stream]?.entries.append(seq)
+            streamVaults.noteEntry(seq: seq, of: event.stream)
         }
         hash.withUnsafeBytes { merkle.append($0) }
         if let item = event.item {
@@ -224,7 +214,7 @@ public final class AppendSession {
             // entries first would cost, at every erasure in a large import, a
             // put in a great many of the index's leaf pages.
             var slots = Set<UInt64>()
-            let sessionEntries = streamVaults.removeValue(forKey: event.stream)?.entries ?? []
+            let sessionEntries = streamVaults.forget(event.stream)
             for erased in try store.seqs(ofStream: event.stream) + sessionEntries {
                 let key = bigEndianKey(erased)
                 if let slot = try store.txn.withValue(in: store.dbs.vault, forKey: key, VaultKeys.slot(of:)) ?? nil {

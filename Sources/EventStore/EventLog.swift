@@ -90,11 +90,13 @@ public final class EventLog: @unchecked Sendable {
     ///   - keyEnvironment: where to look for the vault's master key first
     ///     (`SUNLEDGER_MASTER_KEY`, `SUNLEDGER_MASTER_KEY_FILE`); by default the
     ///     process's environment.
+    ///   - vaultKeyLimits: how many of the vault's stream keys are held in memory.
     public init(
         path: String, create: Bool, options: LMDBEnvironment.Options = .init(),
         projectionSpaces spaceNames: [String] = [],
         projector: (any LedgerProjector)? = nil,
-        keyEnvironment: [String: String]? = nil
+        keyEnvironment: [String: String]? = nil,
+        vaultKeyLimits: VaultKeys.Limits = .standard
     ) throws {
         if !create && access(path + "/data.mdb", F_OK) != 0 {
             throw LedgerError.noLedger(path: path)
@@ -110,7 +112,8 @@ public final class EventLog: @unchecked Sendable {
         self.projectionSpaces = Dictionary(
             uniqueKeysWithValues: zip(spaceNames, handles.dropFirst(LedgerDatabases.names.count)))
         self.projector = projector
-        vaultKeys = VaultKeys(ledgerPath: path, environment: keyEnvironment ?? EventLog.masterKeyEnvironment())
+        vaultKeys = VaultKeys(
+            ledgerPath: path, environment: keyEnvironment ?? EventLog.masterKeyEnvironment(), limits: vaultKeyLimits)
     }
 
     /// The master-key variables of the process's environment.

@@ -59,24 +59,51 @@ public final class VaultKeys: @unchecked Sendable {
     private struct State {
         var master: [UInt8]?
         var masterSource = ""
-        /// Stream keys by slot, as unwrapped in this process.
+        /// Stream keys by slot, as unwrapped in this process: at most
+        /// `limits.keysKept`, so that a process that opens every entry of a large
+        /// vault (`verify`, `export --pii`) or an import that registers a great
+        /// many persons does not hold a key for each.
         var keys: [UInt64: [UInt8]] = [:]
         var slotFile: Int32 = -1
         /// The next slot to draw in the current transaction; nil outside one.
         var nextSlot: UInt64?
-        /// The first slot drawn in it, and the sealed keys drawn since, in slot order.
+        /// The first slot drawn in it and not yet written, and the sealed keys
+        /// drawn since, in slot order.
         var firstPendingSlot: UInt64 = 0
         var pendingSlots: [UInt8] = []
     }
+
+    /// How many stream keys a process holds in memory.
+    public struct Limits: Sendable {
+        /// The most stream keys kept unwrapped; one more and they are all let
+        /// go (a key let go is read from its slot again when next needed).
+        public var keysKept: Int
+        /// The most sealed keys drawn and held before they are written to
+        /// their slots (durable only once `persist(_:)` syncs them).
+        public var pendingSlotsHeld: Int
+
+        /// Limits of at least one key each.
+        public init(keysKept: Int, pendingSlotsHeld: Int) {
+            self.keysKept = max(keysKept, 1)
+            self.pendingSlotsHeld = max(pendingSlotsHeld, 1)
+        }
+
+        /// 65,536 keys kept, about 6 MB, and 4,096 drawn keys (256 KiB) held.
+        public static let standard = Limits(keysKept: 1 << 16, pendingSlotsHeld: 1 << 12)
+    }
+
+    /// How many keys this process holds.
+    let limits: Limits
 
     /// Bytes of one slot of `vault-keys`: nonce ‖ sealed key ‖ tag, then 4 zero bytes.
     static let slotSize = 64
 
     /// The keys of the ledger at `ledgerPath`, with the master key looked for
     /// in `environment` first.
-    public init(ledgerPath: String, environment: [String: String]) {
+    public init(ledgerPath: String, environment: [String: String], limits: Limits = .standard) {
         self.ledgerPath = ledgerPath
         self.environment = environment
+        self.limits = limits
     }
 
     deinit {
@@ -192,10 +219,11 @@ public final class VaultKeys: @unchecked Sendable {
     /// Draws a key for a new slot and seals it under the master key; the
     /// slot's number comes from the session's count (see `beginSession`).
     ///
-    /// The sealed keys of a session are written together, and made durable,
-    /// by `persist(_:)` before the transaction that refers to them commits; a
+    /// The sealed keys of a session are written to their slots every
+    /// `limits.pendingSlotsHeld` keys and at the end, and made durable by
+    /// `persist(_:)` before the transaction that refers to them commits; a
     /// slot written by a transaction that never commits is simply written
-    /// again by the next one.
+    /// again by the next one, and until then no committed entry refers to it.
     func newSlot(_ store: StoreTransaction) throws -> UInt64 {
         let master = try masterKey(store, creating: true)
         let key = try AESGCM.randomBytes(AESGCM.keySize)
@@ -211,9 +239,31 @@ public final class VaultKeys: @unchecked Sendable {
             state.nextSlot = slot + 1
             state.pendingSlots += try AESGCM.seal(key, key: master, associated: VaultKeys.slotAssociated(slot))
             state.pendingSlots += [UInt8](repeating: 0, count: 4)
-            state.keys[slot] = key
+            if state.pendingSlots.count >= limits.pendingSlotsHeld * VaultKeys.slotSize {
+                try writePendingSlots(&state)
+            }
+            try remember(key, slot: slot, &state)
             return slot
         }
+    }
+
+    /// Writes the sealed keys drawn and not yet written to their slots.
+    private func writePendingSlots(_ state: inout State) throws {
+        guard !state.pendingSlots.isEmpty else { return }
+        try writeSlots(from: state.firstPendingSlot, state.pendingSlots, &state)
+        state.firstPendingSlot += UInt64(state.pendingSlots.count / VaultKeys.slotSize)
+        state.pendingSlots.removeAll(keepingCapacity: true)
+    }
+
+    /// Keeps `key`, the key in `slot`, unwrapped; lets every key go first when
+    /// `limits.keysKept` are kept, having written the pending ones to their slots,
+    /// where they are read again when next needed.
+    private func remember(_ key: [UInt8], slot: UInt64, _ state: inout State) throws {
+        if state.keys.count >= limits.keysKept {
+            try writePendingSlots(&state)
+            state.keys.removeAll(keepingCapacity: true)
+        }
+        state.keys[slot] = key
     }
 
     /// Forgets the slots drawn by a transaction that did not commit: the next
@@ -248,22 +298,22 @@ public final class VaultKeys: @unchecked Sendable {
                 UnsafeRawBufferPointer(rebasing: $0[0..<(AESGCM.nonceSize + AESGCM.keySize + AESGCM.tagSize)]),
                 key: master, associated: VaultKeys.slotAssociated(slot))
         }
-        if let key { state.withLock { $0.keys[slot] = key } }
+        if let key { try state.withLock { try remember(key, slot: slot, &$0) } }
         return key
     }
 
     /// Writes the slots drawn in this transaction, makes them durable and
     /// puts the next slot's number in `store`: called before it commits.
     func persist(_ store: StoreTransaction) throws {
-        let (first, pending, next) = state.withLock { state in
+        let next = try state.withLock { state in
             defer {
                 state.nextSlot = nil
                 state.pendingSlots.removeAll()
             }
-            return (state.firstPendingSlot, state.pendingSlots, state.nextSlot)
+            try writePendingSlots(&state)
+            return state.nextSlot
         }
-        guard let next, !pending.isEmpty else { return }
-        try writeSlots(from: first, pending)
+        guard let next else { return }
         try syncSlots()
         var stored: [UInt8] = []
         appendBigEndian(next, to: &stored)
@@ -285,8 +335,10 @@ public final class VaultKeys: @unchecked Sendable {
         guard !slots.isEmpty else { return }
         let zeros = [UInt8](repeating: 0, count: VaultKeys.slotSize)
         for slot in slots {
-            state.withLock { _ = $0.keys.removeValue(forKey: slot) }
-            try writeSlots(from: slot, zeros)
+            try state.withLock { state in
+                state.keys.removeValue(forKey: slot)
+                try writeSlots(from: slot, zeros, &state)
+            }
         }
         try syncSlots()
     }
@@ -300,13 +352,11 @@ public final class VaultKeys: @unchecked Sendable {
     }
 
     /// Writes `records` (whole slots) from slot `first` on.
-    private func writeSlots(from first: UInt64, _ records: [UInt8]) throws {
-        try state.withLock { state in
-            let fd = try slotFileDescriptor(&state)
-            let offset = off_t(first) * off_t(VaultKeys.slotSize)
-            guard pwrite(fd, records, records.count, offset) == records.count else {
-                throw Problem.keyFile(path: slotFilePath, reason: String(cString: strerror(errno)))
-            }
+    private func writeSlots(from first: UInt64, _ records: [UInt8], _ state: inout State) throws {
+        let fd = try slotFileDescriptor(&state)
+        let offset = off_t(first) * off_t(VaultKeys.slotSize)
+        guard pwrite(fd, records, records.count, offset) == records.count else {
+            throw Problem.keyFile(path: slotFilePath, reason: String(cString: strerror(errno)))
         }
     }
 
