@@ -71,6 +71,14 @@ public func sha256(_ bytes: [UInt8]) -> [UInt8] {
     bytes.withUnsafeBytes { sha256($0) }
 }
 
+/// SHA-256 of `pieces` one after another: the hash of their concatenation,
+/// without making it.
+public func sha256(pieces: [[UInt8]]) -> [UInt8] {
+    var hasher = SHA256()
+    for piece in pieces { piece.withUnsafeBytes { hasher.update(bufferPointer: $0) } }
+    return hasher.finalize()
+}
+
 /// Fresh 16-byte salts from the operating system's random source, read 4 KiB
 /// at a time from `/dev/urandom`: one read serves 256 salts.
 public struct SaltSource {

@@ -97,6 +97,25 @@ public struct ProjectionAccess {
         try store.txn.put(value, forKey: key, in: try database(space))
     }
 
+    /// Stores `pieces`, one after another, as the value under `key` in
+    /// `space`: each is copied once, into the page LMDB makes ready for the
+    /// value, so a large value written in parts is never joined in memory.
+    public func put(pieces: [[UInt8]], forKey key: [UInt8], in space: String) throws {
+        let count = pieces.reduce(0) { $0 + $1.count }
+        let db = try database(space)
+        try key.withUnsafeBytes { key in
+            try store.txn.reserve(count, forKey: key, in: db) { value in
+                var offset = 0
+                for piece in pieces {
+                    piece.withUnsafeBytes {
+                        UnsafeMutableRawBufferPointer(rebasing: value[offset...]).copyMemory(from: $0)
+                    }
+                    offset += piece.count
+                }
+            }
+        }
+    }
+
     /// Removes `key` from `space`; false when it was not there.
     @discardableResult
     public func delete(_ key: [UInt8], in space: String) throws -> Bool {

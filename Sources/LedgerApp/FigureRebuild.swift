@@ -92,13 +92,13 @@ public struct FigureRebuild {
             }
             let rebuiltBytes = rebuilt.snapshot()
             let sealed = StoredFold.sealed(rebuiltBytes)
-            try LiveFigures.putState(sealed, throughSeq: rebuilt.throughSeq, in: target, access)
+            try LiveFigures.putState(.init(sealed), throughSeq: rebuilt.throughSeq, in: target, access)
             let live = try LiveFigures.liveGeneration(access)
             var differences: [String] = []
             // The live state stored as these very bytes is equal as it stands;
             // any other is read, brought up to the log's end, and compared.
             let storedAlike = try sealed.withUnsafeBytes { rebuiltStored in
-                try access.withValue(forKey: LiveFigures.stateKey, in: live) {
+                try LiveFigures.withStoredState(access, generation: live) {
                     StoredFold.mismatch(live: $0, rebuilt: rebuiltStored) == nil
                 }
             }

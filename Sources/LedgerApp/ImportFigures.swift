@@ -28,7 +28,7 @@ final class ImportFigures: @unchecked Sendable {
     private let room = DispatchSemaphore(value: 3)
     private let lock = NSLock()
     /// Snapshots encoded and sealed on the folding thread, waiting to be put.
-    private var ready: [(seq: Int64, bytes: [UInt8])] = []
+    private var ready: [(seq: Int64, sealed: StoredFold.Pieces)] = []
 
     /// Events handed over together.
     static let batchSize = 4096
@@ -66,8 +66,8 @@ final class ImportFigures: @unchecked Sendable {
                 if let deferred = figures.deferredStates, let hash = hashes[admitted.seq] {
                     deferred.encode(fold, generation: generation, hash: hash, asState: false, transaction: transaction)
                 } else {
-                    let bytes = StoredFold.sealed(fold.snapshot())
-                    lock.withLock { ready.append((admitted.seq, bytes)) }
+                    let sealed = StoredFold.sealed(fold)
+                    lock.withLock { ready.append((admitted.seq, sealed)) }
                 }
             }
             room.signal()
@@ -78,7 +78,7 @@ final class ImportFigures: @unchecked Sendable {
     /// Puts the snapshots encoded so far, dropping each one's bytes once put.
     private func putReady(_ access: ProjectionAccess) throws {
         while let snapshot = lock.withLock({ ready.isEmpty ? nil : ready.removeFirst() }) {
-            try access.put(snapshot.bytes, forKey: LiveFigures.snapshotKey(snapshot.seq), in: generation)
+            try snapshot.sealed.put(forKey: LiveFigures.snapshotKey(snapshot.seq), in: generation, access)
         }
     }
 
@@ -93,27 +93,27 @@ final class ImportFigures: @unchecked Sendable {
         let deferred = figures.deferredStates
         if let put = try deferred?.putEncoded(in: generation, after: checkpoint, access) { checkpoint = put }
         let transaction = access.transactionID
-        let (bytes, seq) = queue.sync { [self] () -> ([UInt8]?, Int64) in
+        let (sealed, seq) = queue.sync { [self] () -> (StoredFold.Pieces?, Int64) in
             let seq = fold.throughSeq
             let due = figures.isDue(seq, checkpoint: checkpoint) || seq != head.seq
-            var bytes: [UInt8]?
+            var sealed: StoredFold.Pieces?
             if due, seq == head.seq, let deferred {
                 deferred.encodeState(fold, generation: generation, hash: head.hash, transaction: transaction)
             } else if due {
                 // A fold that ends on a snapshot's seq has just been encoded: the
                 // same bytes serve as its state (a large fold is not encoded twice).
-                bytes =
-                    lock.withLock { ready.last.flatMap { $0.seq == seq ? $0.bytes : nil } }
-                    ?? StoredFold.sealed(fold.snapshot())
+                sealed =
+                    lock.withLock { ready.last.flatMap { $0.seq == seq ? $0.sealed : nil } }
+                    ?? StoredFold.sealed(fold)
             }
             if seq == head.seq {
                 memory.keep(fold, generation: generation, seq: head.seq, hash: head.hash)
                 fold = KPIProjection()
             }
-            return (bytes, seq)
+            return (sealed, seq)
         }
         try putReady(access)
-        if let bytes { try LiveFigures.putState(bytes, throughSeq: seq, in: generation, access) }
+        if let sealed { try LiveFigures.putState(sealed, throughSeq: seq, in: generation, access) }
     }
 
     deinit { queue.sync {} }

@@ -112,18 +112,30 @@ extension KPIProjection {
     /// (streams and sums written in sorted key order), so two folds can be compared
     /// and hashed by their snapshots. Starts with a format tag and version byte.
     public func snapshot() -> [UInt8] {
-        var writer = SnapshotWriter(capacity: estimatedSnapshotSize)
-        writer.bytes.append(contentsOf: snapshotTag)
-        writer.bytes.append(snapshotVersion)
-        writer.signed(throughSeq)
+        let parts = snapshotParts()
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(parts.reduce(0) { $0 + $1.count })
+        for part in parts { bytes += part }
+        return bytes
+    }
+
+    /// `snapshot()` in the parts it is written in, to be taken one after
+    /// another: the same bytes, without the copy that joins them, for a
+    /// caller that hashes and stores them part by part (an import's
+    /// snapshots, which a large fold would otherwise hold twice).
+    public func snapshotParts() -> [[UInt8]] {
+        var head = SnapshotWriter(capacity: 64 + namesSize)
+        head.bytes.append(contentsOf: snapshotTag)
+        head.bytes.append(snapshotVersion)
+        head.signed(throughSeq)
         if let lastRecordedAt {
-            writer.bytes.append(1)
-            writer.signed(lastRecordedAt.milliseconds)
+            head.bytes.append(1)
+            head.signed(lastRecordedAt.milliseconds)
         } else {
-            writer.bytes.append(0)
+            head.bytes.append(0)
         }
-        writer.names(units)
-        writer.names(workers)
+        head.names(units)
+        head.names(workers)
         // The persons, about half the bytes, are written on another core meanwhile.
         let persons = self.persons
         let personsPart = Background {
@@ -141,10 +153,8 @@ extension KPIProjection {
         rest.sums(legalEducation)
         rest.minutes(volunteerMinutes)
         let personsBytes = personsPart.value()
-        writer.count(personsBytes.count)
-        writer.bytes.append(contentsOf: personsBytes)
-        writer.bytes.append(contentsOf: rest.bytes)
-        return writer.bytes
+        head.count(personsBytes.count)
+        return [head.bytes, personsBytes, rest.bytes]
     }
 
     /// Reads a snapshot written by `snapshot()`. Throws `SnapshotError` naming
@@ -252,10 +262,13 @@ extension KPIProjection {
         return report.lines
     }
 
+    /// About the bytes of the units' and workers' names.
+    private var namesSize: Int { (units.names + workers.names).reduce(0) { $0 + 2 + $1.utf8.count } }
+
     /// Room for the snapshot, so that writing it seldom grows the array: the
     /// sizes seen in a synthetic district of ten years, and an eighth more.
     private var estimatedSnapshotSize: Int {
-        let names = (units.names + workers.names).reduce(0) { $0 + 2 + $1.utf8.count }
+        let names = namesSize
         let streams =
             persons.count * 100 + cases.count * 28 + calls.count * 26 + projects.count * 48 + volunteers.count * 20
             + rights.count * 24

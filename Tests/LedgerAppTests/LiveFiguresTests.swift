@@ -280,6 +280,12 @@ struct LiveFiguresTests {
             let sealed = try #require(try storedValue(ledger, key: LiveFigures.stateKey))
             let snapshot = Array(sealed[StoredFold.headerCount...])
             #expect(StoredFold.contentHash(of: sealed) == sha256(snapshot))
+            // Put in the pieces it was written in, it is the seal and the whole snapshot.
+            #expect(sealed == StoredFold.sealed(try storedLiveFold(ledger).snapshot()))
+            #expect(KPIProjection().snapshotParts().count == 3)
+            #expect(
+                StoredFold.sealed(KPIProjection()).pieces.joined().elementsEqual(
+                    StoredFold.sealed(KPIProjection().snapshot())))
             var flipped: [UInt8]?
             for index in 8..<snapshot.count where flipped == nil {
                 var candidate = snapshot
@@ -366,6 +372,52 @@ struct LiveFiguresTests {
         }
     }
 
+    @Test(
+        "an import that ends on a snapshot's seq stores the fold once: the snapshot there is the state, for kpi, verify's check and rebuild"
+    )
+    func stateOnASnapshot() throws {
+        let lines = try districtLines(seed: districtSeeds[1])
+        let boundary = Int(snapshotEvery) * 5
+        try withScratch { dir in
+            let ledger = try openLedger(dir + "/ledger")
+            let report = try KPIReport(ledger: ledger)
+            // A first file that ends off a snapshot's seq stores a state; a second that
+            // ends on one leaves none, and the snapshot there answers in its place.
+            try importLines(Array(lines[..<(boundary - 10)]), into: ledger, dir: dir, name: "first")
+            #expect(try storedValue(ledger, key: LiveFigures.stateKey) != nil)
+            try importLines(Array(lines[(boundary - 10)..<boundary]), into: ledger, dir: dir, name: "second")
+            #expect(try ledger.log.head().seq == Int64(boundary))
+            #expect(try storedValue(ledger, key: LiveFigures.stateKey) == nil)
+            #expect(try storedCheckpoint(ledger) == Int64(boundary))
+            let replayed = try report.replayedProjection(through: Int64(boundary)).snapshot()
+            #expect(try storedLiveFold(ledger).snapshot() == replayed)
+            #expect(try ledger.checkStoredFigures() == .init(sealed: 5, bare: 0))
+            // A new process reads it the same; a rebuild finds nothing to mend, and its own
+            // generation, ending on the same seq, holds no state either.
+            let reopened = try openLedger(dir + "/ledger")
+            #expect(try storedLiveFold(reopened).snapshot() == replayed)
+            let outcome = try FigureRebuild(ledger: reopened).run()
+            #expect(outcome.differences.isEmpty)
+            #expect(try storedValue(reopened, key: LiveFigures.stateKey) == nil)
+            #expect(try storedLiveFold(reopened).snapshot() == replayed)
+            // Without the snapshot, the checkpoint has no fold, and verify's check says so.
+            try reopened.log.updatingProjections { access in
+                _ = try access.delete(
+                    LiveFigures.snapshotKey(Int64(boundary)), in: try LiveFigures.liveGeneration(access))
+            }
+            let missing = figuresFailure { _ = try reopened.checkStoredFigures() }
+            #expect(
+                missing?.contains("has a checkpoint (seq \(boundary)) but no stored figures") == true,
+                "\(missing ?? "nil")")
+            // The next import past it stores a state again.
+            try importLines(Array(lines[boundary..<(boundary + 3)]), into: reopened, dir: dir, name: "third")
+            #expect(try storedValue(reopened, key: LiveFigures.stateKey) != nil)
+            #expect(
+                try storedLiveFold(reopened).snapshot()
+                    == (try report.replayedProjection(through: Int64(boundary + 3))).snapshot())
+        }
+    }
+
     @Test("a fold stored bare, as builds before seals stored it, is read as it is and sealed by rebuild")
     func bareFoldsOfEarlierBuilds() throws {
         try withDistrictLedger(seed: districtSeeds[2]) { ledger, head in
@@ -405,10 +457,9 @@ struct LiveFiguresTests {
                 try access.put(Array(target.utf8), forKey: LiveFigures.rebuildKey, in: LiveFigures.directory)
                 for fold in folds { try LiveFigures.putSnapshot(fold, in: target, access) }
                 if stateStoredToo {
-                    try LiveFigures.putState(folds[2], in: target, access)
-                } else {
-                    try LiveFigures.putCheckpoint(stopped, in: target, access)
+                    try StoredFold.sealed(folds[2]).put(forKey: LiveFigures.stateKey, in: target, access)
                 }
+                try LiveFigures.putCheckpoint(stopped, in: target, access)
             }
             // `verify` accepts what a stopped rebuild leaves.
             #expect(
@@ -481,7 +532,7 @@ struct LiveFiguresTests {
     }
 
     @Test(
-        "a checkpoint without its fold: accepted by verify only in the generation a rebuild is filling, and a rebuild begins again"
+        "a checkpoint without its fold (neither a state nor the snapshot at its seq) is refused by verify, and a rebuild begins again"
     )
     func checkpointWithoutItsFold() throws {
         try withDistrictLedger(seed: districtSeeds[1]) { ledger, head in
@@ -501,8 +552,11 @@ struct LiveFiguresTests {
                 }
             }
             let missing = "\(target) has a checkpoint (seq \(snapshotEvery)) but no stored figures"
-            // The snapshot at the checkpoint, but no rebuild under way: the state is missing.
+            // The snapshot at the checkpoint is the fold there, whether or not a rebuild is under way.
             try leave(marked: false, snapshot: true)
+            #expect(figuresFailure { _ = try ledger.checkStoredFigures() } == nil)
+            // Neither a state nor that snapshot: the fold is missing.
+            try leave(marked: false, snapshot: false)
             #expect(figuresFailure { _ = try ledger.checkStoredFigures() }?.contains(missing) == true)
             // A rebuild under way, but the fold at its checkpoint lost.
             try leave(marked: true, snapshot: false)
