@@ -25,7 +25,7 @@ final class ImportFigures: @unchecked Sendable {
     private var boundaryHashes: [Int64: [UInt8]] = [:]
     private let queue = DispatchQueue(label: "sunledger.import.figures")
     /// Batches handed over and not yet folded, at most three.
-    private let room = DispatchSemaphore(value: 3)
+    private let room = DispatchSemaphore(value: 2)
     private let lock = NSLock()
     /// Snapshots encoded and sealed on the folding thread, waiting to be put.
     private var ready: [(seq: Int64, sealed: StoredFold.Pieces)] = []

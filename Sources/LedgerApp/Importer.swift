@@ -276,7 +276,7 @@ struct ParsedLines {
     /// Calls `body` with every line in order; returns the processor seconds the
     /// parsing thread used.
     func forEach(_ body: (ParsedLine) throws -> Void) throws -> Double {
-        let queue = ChunkQueue(capacity: 6)
+        let queue = ChunkQueue(capacity: 3)
         let input = self.input
         let ledger = self.ledger
         let chunkSize = self.chunkSize
