@@ -12,7 +12,7 @@ struct StreamTable<Facts> {
     /// The names, in the order first seen.
     private(set) var names: [String] = []
     /// Each name's facts, at the name's place.
-    private var facts: [Facts] = []
+    private var facts = Chunks<Facts>()
     /// Each name's place in `names` and `facts`.
     private var places = HashPlaces()
     /// The places of the first names, as many as it holds, in the order of
@@ -26,7 +26,7 @@ struct StreamTable<Facts> {
     var count: Int { facts.count }
 
     /// Every stream's facts, in the order first seen.
-    var values: [Facts] { facts }
+    var values: Chunks<Facts> { facts }
 
     /// Makes room for `count` streams in all.
     mutating func reserveCapacity(_ count: Int) {
@@ -78,14 +78,12 @@ struct StreamTable<Facts> {
     /// Calls `body` with the name and facts of each stream at `places` (all by
     /// default), in the order first seen, each read in place.
     func forEach(in places: Range<Int>? = nil, _ body: (String, borrowing Facts) throws -> Void) rethrows {
-        try facts.withUnsafeBufferPointer { facts in
-            for place in places ?? facts.indices { try body(names[place], facts[place]) }
-        }
+        try facts.forEach(in: places ?? facts.indices) { place, facts in try body(names[place], facts) }
     }
 
     /// Calls `body` with the facts at `place`, read in place.
     func withFacts<Result>(at place: Int, _ body: (borrowing Facts) throws -> Result) rethrows -> Result {
-        try facts.withUnsafeBufferPointer { try body($0[place]) }
+        try facts.withValue(at: place, body)
     }
 }
 
@@ -193,7 +191,7 @@ enum StreamNameOrder {
 
 extension StreamTable: Sequence {
     /// Each stream's name and facts (copied), in the order first seen.
-    func makeIterator() -> Zip2Sequence<[String], [Facts]>.Iterator { zip(names, facts).makeIterator() }
+    func makeIterator() -> Zip2Sequence<[String], Chunks<Facts>>.Iterator { zip(names, facts).makeIterator() }
 }
 
 extension StreamTable: Sendable where Facts: Sendable {}

@@ -43,7 +43,31 @@ struct StreamTableTests {
         streams.forEach(in: 1..<3) { name, _ in seen.append(name) }
         #expect(seen == ["a", "m"])
         #expect(streams.map(\.0) == ["z", "a", "m", "b"])
-        #expect(streams.values == [[0], [1], [2], [3]])
+        #expect(Array(streams.values) == [[0], [1], [2], [3]])
+    }
+
+    @Test("chunks hold their values in order across every chunk's edge, read and changed in place")
+    func chunks() {
+        var chunks = Chunks<[Int]>()
+        let count = 3 * Chunks<[Int]>.chunkSize + 5
+        chunks.reserveCapacity(count)
+        for value in 0..<count { chunks.append([value]) }
+        #expect(chunks.count == count)
+        #expect(chunks.map { $0[0] } == Array(0..<count))
+        for position in stride(from: 0, to: count, by: 7) { chunks[position].append(-1) }
+        let edge = Chunks<[Int]>.chunkSize
+        for range in [0..<count, (edge - 3)..<(2 * edge + 2), edge..<edge, (count - 1)..<count] {
+            var seen: [Int] = []
+            chunks.forEach(in: range) { position, value in
+                #expect(value[0] == position)
+                #expect(value.count == (position.isMultiple(of: 7) ? 2 : 1))
+                seen.append(position)
+            }
+            #expect(seen == Array(range))
+        }
+        #expect(chunks.withValue(at: edge) { $0 } == [edge])
+        let changed = 7 * (2 * edge / 7 + 1)
+        #expect(chunks.withValue(at: changed) { $0 } == [changed, -1])
     }
 
     @Test("two tables are equal when they hold the same streams and facts, whatever order they came in")
