@@ -24,7 +24,7 @@ final class ImportFigures: @unchecked Sendable {
     /// are encoded off the folding thread (`LiveFigures.deferredStates`).
     private var boundaryHashes: [Int64: [UInt8]] = [:]
     private let queue = DispatchQueue(label: "sunledger.import.figures")
-    /// Batches handed over and not yet folded, at most three.
+    /// Batches handed over and not yet folded, at most two.
     private let room = DispatchSemaphore(value: 2)
     private let lock = NSLock()
     /// Snapshots encoded and sealed on the folding thread, waiting to be put.
@@ -100,8 +100,9 @@ final class ImportFigures: @unchecked Sendable {
             if due, seq == head.seq, let deferred {
                 deferred.encodeState(fold, generation: generation, hash: head.hash, transaction: transaction)
             } else if due {
-                // A fold that ends on a snapshot's seq has just been encoded: the
-                // same bytes serve as its state (a large fold is not encoded twice).
+                // A fold that ends on a snapshot's seq has just been encoded, and
+                // that snapshot serves as its state (`LiveFigures.putState`): it
+                // is neither encoded nor stored twice.
                 sealed =
                     lock.withLock { ready.last.flatMap { $0.seq == seq ? $0.sealed : nil } }
                     ?? StoredFold.sealed(fold)

@@ -24,7 +24,7 @@ import LedgerValues
 /// When the checkpoint falls on a snapshot's seq, that snapshot is the fold
 /// at the checkpoint, and no copy of it is stored as the state: an import of
 /// a file that ends on a multiple of `snapshotEvery` would otherwise put the
-/// whole fold twice in its last moments (at 10 million events, 70 MB more
+/// whole fold twice in its last moments (at 10 million events, 55 MB more
 /// held at the import's peak).
 ///
 /// `rebuild` fills the other generation from the log, while this one keeps

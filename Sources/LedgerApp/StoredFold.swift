@@ -32,7 +32,7 @@ enum StoredFold {
     /// `fold`'s snapshot sealed for storing, in the parts it was written in
     /// (`KPIProjection.snapshotParts()`): hashed part by part and put the
     /// same way, its bytes are held once, where joining them would hold
-    /// them twice (a fold of 10 million events is some 70 MB).
+    /// them twice (the fold of 10 million events of the bench's district is some 55 MB).
     static func sealed(_ fold: KPIProjection) -> Pieces {
         let parts = fold.snapshotParts()
         return Pieces([tag + sha256(pieces: parts)] + parts)
