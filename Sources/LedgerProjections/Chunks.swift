@@ -64,6 +64,31 @@ struct Chunks<Element> {
 extension Chunks: RandomAccessCollection {
     var startIndex: Int { 0 }
     var endIndex: Int { count }
+
+    /// The values in order, a chunk at a time: one reference to each chunk
+    /// taken, where reading by position would take and give back one for
+    /// each value (made atomic, and contended, when threads read the same chunks).
+    struct Iterator: IteratorProtocol {
+        private let chunks: [[Element]]
+        private var chunk: [Element] = []
+        private var nextChunk = 0
+        private var offset = 0
+
+        fileprivate init(_ chunks: [[Element]]) { self.chunks = chunks }
+
+        mutating func next() -> Element? {
+            if offset == chunk.count {
+                guard nextChunk < chunks.count else { return nil }
+                chunk = chunks[nextChunk]
+                nextChunk += 1
+                offset = 0
+            }
+            defer { offset += 1 }
+            return chunk[offset]
+        }
+    }
+
+    func makeIterator() -> Iterator { Iterator(chunks) }
 }
 
 extension Chunks: Sendable where Element: Sendable {}

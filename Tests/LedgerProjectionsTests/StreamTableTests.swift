@@ -54,6 +54,11 @@ struct StreamTableTests {
         for value in 0..<count { chunks.append([value]) }
         #expect(chunks.count == count)
         #expect(chunks.map { $0[0] } == Array(0..<count))
+        var iterated: [Int] = []
+        for value in chunks { iterated.append(value[0]) }
+        #expect(iterated == Array(0..<count))
+        var none = Chunks<Int>().makeIterator()
+        #expect(none.next() == nil)
         for position in stride(from: 0, to: count, by: 7) { chunks[position].append(-1) }
         let edge = Chunks<[Int]>.chunkSize
         for range in [0..<count, (edge - 3)..<(2 * edge + 2), edge..<edge, (count - 1)..<count] {
