@@ -20,11 +20,15 @@ enum StoredFold {
     /// Bytes before the snapshot: the tag and the hash.
     static let headerCount = tag.count + 32
 
+    /// The seal of a snapshot written in `parts`: the tag, then the SHA-256 of the parts one after another.
+    private static func seal(of parts: [[UInt8]]) -> [UInt8] {
+        tag + sha256(pieces: parts)
+    }
+
     /// `snapshot` sealed for storing.
     static func sealed(_ snapshot: [UInt8]) -> [UInt8] {
-        var stored = tag
+        var stored = seal(of: [snapshot])
         stored.reserveCapacity(headerCount + snapshot.count)
-        stored += sha256(snapshot)
         stored += snapshot
         return stored
     }
@@ -35,7 +39,7 @@ enum StoredFold {
     /// them twice (the fold of 10 million events of the bench's district is some 55 MB).
     static func sealed(_ fold: KPIProjection) -> Pieces {
         let parts = fold.snapshotParts()
-        return Pieces([tag + sha256(pieces: parts)] + parts)
+        return Pieces([seal(of: parts)] + parts)
     }
 
     /// A sealed fold as pieces to be taken one after another: the seal, then the snapshot.
