@@ -154,11 +154,11 @@ private struct ReturnBuilder {
             guard person.isRegistered(on: day) else { return nil }
             // Both timelines start at the registration, which is on or before D.
             let age = person.birth.age(on: today)
-            let assessment = person.assessment.latest(onOrBefore: day)
+            let assessment = person.assessment(onOrBefore: day)
             return Registered(
                 stream: StreamKind.person.streamName(key), facts: person,
-                unit: fold.units[person.residence.latest(onOrBefore: day)!],
-                category: person.category.latest(onOrBefore: day)!, age: age,
+                unit: fold.units[person.residence(onOrBefore: day)!],
+                category: person.category(onOrBefore: day)!, age: age,
                 workingAgeCapable: (16...59).contains(age) && (assessment?.canWork ?? true))
         }
     }
@@ -319,7 +319,7 @@ private struct ReturnBuilder {
         var grid = ReturnGrid(width: 4)
         for person in persons {
             let signed = facts.personYears[person.stream]?.familyDoctorContracts ?? 0
-            grid.add(person.facts.familyDoctor.latest(onOrBefore: day) == true ? 1 : 0, 0, unit: person.unit)
+            grid.add(person.facts.hasFamilyDoctor(on: day) ? 1 : 0, 0, unit: person.unit)
             grid.add(signed, 1, unit: person.unit)
             grid.add(signed > 0 ? 1 : 0, 2, unit: person.unit)
             grid.add(1, 3, unit: person.unit)
@@ -337,7 +337,7 @@ private struct ReturnBuilder {
     private func care(_ persons: [Registered], _ units: ReturnDimension) -> ReturnTable {
         var grid = ReturnGrid(width: 4)
         for person in persons {
-            let inCare = person.facts.care.latest(onOrBefore: day) == true
+            let inCare = person.facts.isInCare(on: day)
             grid.add(inCare ? 1 : 0, 0, unit: person.unit)
             grid.add(facts.personYears[person.stream]?.careEnrolments ?? 0, 1, unit: person.unit)
             if person.category == .mental && person.age >= 60 {

@@ -188,11 +188,12 @@ extension KPIProjection {
 
         persons.forEach(in: places) { _, person in
             guard person.isRegistered(on: day) else { return }
+            let facts = person.asOf(day, window: window)
             // Both timelines start at the registration, which is on or before `day`.
-            let unit = person.residence.latest(onOrBefore: day)!
-            let category = person.category.latest(onOrBefore: day)!
+            let unit = facts.residence!
+            let category = DisabilityCategory(snapshotCode: UInt8(facts.category!))!
             let age = person.birth.age(on: today)
-            let assessment = person.assessment.latest(onOrBefore: day)
+            let assessment = facts.assessment.flatMap { Assessment(bits: $0) }
 
             registered.count(1, unitNumber: unit)
             registered.add(1, to: .byCategory, key: category.rawValue)
@@ -205,15 +206,15 @@ extension KPIProjection {
             if person.employments.contains(where: { window.contains($0.start) }) {
                 newEmployment.count(1, unitNumber: unit)
             }
-            if assessment?.needsRehab == true { rehab.observe(person.rehab.any(in: window), unitNumber: unit) }
-            if assessment?.needsDevice == true { devices.observe(person.devices.any(in: window), unitNumber: unit) }
-            if person.homeModifications.any(in: window) { homeModifications.count(1, unitNumber: unit) }
-            healthChecks.observe(person.healthChecks.any(in: window), unitNumber: unit)
-            familyDoctor.observe(person.familyDoctor.latest(onOrBefore: day) == true, unitNumber: unit)
+            if assessment?.needsRehab == true { rehab.observe(facts[.rehab] > 0, unitNumber: unit) }
+            if assessment?.needsDevice == true { devices.observe(facts[.device] > 0, unitNumber: unit) }
+            if facts[.homeModification] > 0 { homeModifications.count(1, unitNumber: unit) }
+            healthChecks.observe(facts[.healthCheck] > 0, unitNumber: unit)
+            familyDoctor.observe(facts.familyDoctor, unitNumber: unit)
             if category == .mental && age >= 60 {
-                elderlyCare.observe(person.care.latest(onOrBefore: day) == true, unitNumber: unit)
+                elderlyCare.observe(facts.care, unitNumber: unit)
             }
-            smartTraining.count(Int64(person.smartTrainings.count(where: window.contains)), unitNumber: unit)
+            smartTraining.count(Int64(facts[.smartTraining]), unitNumber: unit)
         }
         return [
             registered, employment, newEmployment, rehab, devices, homeModifications, healthChecks, familyDoctor,

@@ -106,27 +106,29 @@ public struct KPIProjection: Sendable {
                     category: registration.category), for: person)
         case .personMoved(let move):
             let residence = units.number(move.residence)
-            persons.update(person) { $0.residence.record(residence, on: day) }
+            persons.update(person) { $0.record(.residence, residence, on: day) }
         case .personReassessed(let reassessment):
-            persons.update(person) { $0.category.record(reassessment.category, on: day) }
+            persons.update(person) {
+                $0.record(.category, UInt32(reassessment.category.snapshotCode), on: day)
+            }
         case .personDeregistered:
             persons.update(person) { $0.deregister(on: day) }
         case .needsAssessed(let assessment):
-            persons.update(person) { $0.assessment.record(Assessment(assessment), on: day) }
+            persons.update(person) { $0.record(.assessment, Assessment(assessment).bits, on: day) }
         case .employmentStarted(let start):
             persons.update(person) { $0.employments.append(Employment(id: start.employmentID, start: day)) }
         case .employmentEnded(let end):
             persons.update(person) { $0.endEmployment(end.employmentID, on: day) }
         case .trainingCompleted(let training):
-            if training.programme == .smartSkills { persons.update(person) { $0.smartTrainings.append(day) } }
-        case .rehabServiceDelivered: persons.update(person) { $0.rehab.note(day) }
-        case .assistiveDeviceFitted: persons.update(person) { $0.devices.note(day) }
-        case .homeModificationCompleted: persons.update(person) { $0.homeModifications.note(day) }
-        case .healthCheckCompleted: persons.update(person) { $0.healthChecks.note(day) }
-        case .familyDoctorContracted: persons.update(person) { $0.familyDoctor.record(true, on: day) }
-        case .familyDoctorContractEnded: persons.update(person) { $0.familyDoctor.record(false, on: day) }
-        case .careEnrolled: persons.update(person) { $0.care.record(true, on: day) }
-        case .careEnded: persons.update(person) { $0.care.record(false, on: day) }
+            if training.programme == .smartSkills { persons.update(person) { $0.noteSmartTraining(on: day) } }
+        case .rehabServiceDelivered: persons.update(person) { $0.noteService(.rehab, on: day) }
+        case .assistiveDeviceFitted: persons.update(person) { $0.noteService(.device, on: day) }
+        case .homeModificationCompleted: persons.update(person) { $0.noteService(.homeModification, on: day) }
+        case .healthCheckCompleted: persons.update(person) { $0.noteService(.healthCheck, on: day) }
+        case .familyDoctorContracted: persons.update(person) { $0.record(.familyDoctor, 1, on: day) }
+        case .familyDoctorContractEnded: persons.update(person) { $0.record(.familyDoctor, 0, on: day) }
+        case .careEnrolled: persons.update(person) { $0.record(.care, 1, on: day) }
+        case .careEnded: persons.update(person) { $0.record(.care, 0, on: day) }
         case .personPiiCorrected, .personPiiErased:
             break  // personal data is in no figure; erasing it changes none (events.md §3)
 

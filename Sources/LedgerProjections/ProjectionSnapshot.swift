@@ -280,8 +280,8 @@ extension KPIProjection {
 // MARK: - Codes of the enumerations
 
 extension DisabilityCategory {
-    /// The category's code in a snapshot.
-    fileprivate var snapshotCode: UInt8 {
+    /// The category's code in a snapshot, and in a person's facts.
+    var snapshotCode: UInt8 {
         switch self {
         case .visual: 0
         case .hearing: 1
@@ -294,7 +294,7 @@ extension DisabilityCategory {
     }
 
     /// The category of `code`, if any.
-    fileprivate init?(snapshotCode code: UInt8) {
+    init?(snapshotCode code: UInt8) {
         switch code {
         case 0: self = .visual
         case 1: self = .hearing
@@ -413,14 +413,18 @@ private struct SnapshotWriter {
         unsigned(zigzag(Int64(day.dayNumber) - Int64(anchor.dayNumber)) + 1)
     }
 
-    mutating func dates(_ days: [LocalDate], from anchor: LocalDate) {
-        count(days.count)
-        for day in days { date(day, from: anchor) }
-    }
-
-    mutating func dates(_ firsts: YearFirsts, from anchor: LocalDate) {
-        count(firsts.count)
-        firsts.forEach { date($0, from: anchor) }
+    /// A person's facts of `kind`: their count, then each one's date and,
+    /// for a timeline, its value (written by `value`).
+    mutating func facts(
+        _ person: PersonFacts, _ kind: PersonFactKind, from anchor: LocalDate,
+        _ value: (inout SnapshotWriter, UInt32) -> Void = { _, _ in }
+    ) {
+        let facts = person.facts(of: kind)
+        count(facts.count)
+        for fact in facts {
+            date(fact.date, from: anchor)
+            value(&self, fact.value)
+        }
     }
 
     mutating func timeline<Value>(
@@ -462,26 +466,23 @@ private struct SnapshotWriter {
         signed(Int64(person.birth.year))
         signed(Int64(person.birth.monthDay))
         optionalDate(person.deregistered, from: anchor)
-        timeline(person.residence, from: anchor) { $0.unsigned($1) }
-        timeline(person.category, from: anchor) { $0.bytes.append($1.snapshotCode) }
-        timeline(person.assessment, from: anchor) { writer, assessment in
-            let bits: UInt8 =
-                (assessment.canWork ? 1 : 0) | (assessment.needsRehab ? 2 : 0) | (assessment.needsDevice ? 4 : 0)
-            writer.bytes.append(bits)
-        }
+        facts(person, .residence, from: anchor) { $0.unsigned($1) }
+        // Codes and bits below 256, kept as they are written.
+        facts(person, .category, from: anchor) { $0.bytes.append(UInt8($1)) }
+        facts(person, .assessment, from: anchor) { $0.bytes.append(UInt8($1)) }
         count(person.employments.count)
         for employment in person.employments {
             string(employment.id)
             date(employment.start, from: anchor)
             optionalDate(employment.end, from: employment.start)
         }
-        dates(person.rehab, from: anchor)
-        dates(person.devices, from: anchor)
-        dates(person.homeModifications, from: anchor)
-        dates(person.healthChecks, from: anchor)
-        timeline(person.familyDoctor, from: anchor) { $0.flag($1) }
-        timeline(person.care, from: anchor) { $0.flag($1) }
-        dates(person.smartTrainings, from: anchor)
+        facts(person, .rehab, from: anchor)
+        facts(person, .device, from: anchor)
+        facts(person, .homeModification, from: anchor)
+        facts(person, .healthCheck, from: anchor)
+        facts(person, .familyDoctor, from: anchor) { $0.flag($1 == 1) }
+        facts(person, .care, from: anchor) { $0.flag($1 == 1) }
+        facts(person, .smartTraining, from: anchor)
     }
 
     mutating func `case`(_ facts: CaseFacts) {
@@ -575,6 +576,9 @@ private struct SnapshotReader: @unchecked Sendable {
     /// How many units and workers there are: every number of one must be below.
     var units = 0
     var workers = 0
+    /// The dated facts of the person being read, gathered here before they
+    /// are copied into an array of their own size.
+    var personFacts: [DatedFact] = []
 
     init(_ base: UnsafePointer<UInt8>, count: Int) {
         self.base = base
@@ -747,21 +751,27 @@ private struct SnapshotReader: @unchecked Sendable {
         return try date(days: Int64(bitPattern: (days >> 1) ^ (0 &- (days & 1))), from: anchor)
     }
 
-    /// Dates in increasing order (each year's first, for `YearFirsts`) or in
-    /// any order (the dates of events).
-    mutating func dates(from anchor: LocalDate, increasing: Bool) throws(SnapshotError) -> [LocalDate] {
+    /// Reads a person's facts of `kind` (their count, then each one's date
+    /// and, for a timeline, its value, read by `value`) into `personFacts`,
+    /// after those of the kinds before: a timeline's dates must not go back,
+    /// the first dates of the years must go forward, trainings may come in any order.
+    mutating func facts(
+        _ kind: PersonFactKind, from anchor: LocalDate,
+        _ value: (inout SnapshotReader) throws(SnapshotError) -> UInt32 = { _ throws(SnapshotError) in 0 }
+    ) throws(SnapshotError) {
         let count = try count()
-        guard count > 0 else { return [] }
-        var dates: [LocalDate] = []
-        dates.reserveCapacity(count)
+        var last: LocalDate?
         for _ in 0..<count {
             let day = try date(from: anchor)
-            if increasing, let last = dates.last, last >= day {
-                throw error(.malformed, "the first dates of the years out of order")
+            if let last {
+                if kind.isYearFirsts, last >= day {
+                    throw error(.malformed, "the first dates of the years out of order")
+                }
+                if kind != .smartTraining, last > day { throw error(.malformed, "a timeline out of date order") }
             }
-            dates.append(day)
+            last = day
+            personFacts.append(DatedFact(kind, try value(&self), on: day))
         }
-        return dates
     }
 
     mutating func timeline<Value>(
@@ -845,44 +855,48 @@ private struct SnapshotReader: @unchecked Sendable {
         guard let year = Int16(exactly: year), let monthDay = Int16(exactly: monthDay) else {
             throw error(.malformed, "birth \(year) \(monthDay)")
         }
-        var person = PersonFacts(registered: anchor, birth: Birth(year: year, monthDay: monthDay))
-        person.deregistered = try optionalDate(from: anchor)
-        person.residence = try timeline(from: anchor) { reader throws(SnapshotError) in try reader.unit() }
-        person.category = try timeline(from: anchor) { reader throws(SnapshotError) in
+        let deregistered = try optionalDate(from: anchor)
+        personFacts.removeAll(keepingCapacity: true)
+        try facts(.residence, from: anchor) { reader throws(SnapshotError) in try reader.unit() }
+        try facts(.category, from: anchor) { reader throws(SnapshotError) in
             let code = try reader.byte()
-            guard let category = DisabilityCategory(snapshotCode: code) else {
+            guard DisabilityCategory(snapshotCode: code) != nil else {
                 throw reader.error(.unknownValue, "disability category code \(code)", back: 1)
             }
-            return category
+            return UInt32(code)
         }
         // The fold's figures read a residence and a category for every registered day.
-        guard let residence = person.residence.entries.first, residence.date <= anchor,
-            let category = person.category.entries.first, category.date <= anchor
+        guard personFacts.contains(where: { $0.kindNumber == PersonFactKind.residence.rawValue && $0.date <= anchor }),
+            personFacts.contains(where: { $0.kindNumber == PersonFactKind.category.rawValue && $0.date <= anchor })
         else { throw error(.malformed, "a person without residence or category at registration") }
-        person.assessment = try timeline(from: anchor) { reader throws(SnapshotError) in
+        try facts(.assessment, from: anchor) { reader throws(SnapshotError) in
             let bits = try reader.byte()
             guard bits < 8 else { throw reader.error(.unknownValue, "assessment bits \(bits)", back: 1) }
-            return Assessment(canWork: bits & 1 != 0, needsRehab: bits & 2 != 0, needsDevice: bits & 4 != 0)
+            return UInt32(bits)
         }
-        let employments = try count()
-        if employments > 0 {
-            person.employments.reserveCapacity(employments)
-            for _ in 0..<employments {
+        var employments: [Employment] = []
+        let employmentCount = try count()
+        if employmentCount > 0 {
+            employments.reserveCapacity(employmentCount)
+            for _ in 0..<employmentCount {
                 let id = try string()
                 let start = try date(from: anchor)
-                person.employments.append(Employment(id: id, start: start, end: try optionalDate(from: start)))
+                employments.append(Employment(id: id, start: start, end: try optionalDate(from: start)))
             }
         }
-        person.rehab = YearFirsts(dates: try dates(from: anchor, increasing: true))
-        person.devices = YearFirsts(dates: try dates(from: anchor, increasing: true))
-        person.homeModifications = YearFirsts(dates: try dates(from: anchor, increasing: true))
-        person.healthChecks = YearFirsts(dates: try dates(from: anchor, increasing: true))
-        person.familyDoctor = try timeline(from: anchor) { reader throws(SnapshotError) in
-            try reader.flag("family doctor")
+        try facts(.rehab, from: anchor)
+        try facts(.device, from: anchor)
+        try facts(.homeModification, from: anchor)
+        try facts(.healthCheck, from: anchor)
+        try facts(.familyDoctor, from: anchor) { reader throws(SnapshotError) in
+            try reader.flag("family doctor") ? 1 : 0
         }
-        person.care = try timeline(from: anchor) { reader throws(SnapshotError) in try reader.flag("care") }
-        person.smartTrainings = try dates(from: anchor, increasing: false)
-        return person
+        try facts(.care, from: anchor) { reader throws(SnapshotError) in try reader.flag("care") ? 1 : 0 }
+        try facts(.smartTraining, from: anchor)
+        // The person's own array, of the facts' size.
+        return PersonFacts(
+            registered: anchor, birth: Birth(year: year, monthDay: monthDay), deregistered: deregistered,
+            dated: Array(personFacts), employments: employments)
     }
 
     mutating func `case`() throws(SnapshotError) -> CaseFacts {
@@ -1000,17 +1014,20 @@ extension PersonFacts {
         if a.registered != b.registered { parts.append("registered") }
         if a.birth != b.birth { parts.append("birth") }
         if a.deregistered != b.deregistered { parts.append("deregistered") }
-        if a.residence != b.residence { parts.append("residence") }
-        if a.category != b.category { parts.append("category") }
-        if a.assessment != b.assessment { parts.append("assessment") }
+        func compare(_ kind: PersonFactKind, _ part: String) {
+            if a.facts(of: kind) != b.facts(of: kind) { parts.append(part) }
+        }
+        compare(.residence, "residence")
+        compare(.category, "category")
+        compare(.assessment, "assessment")
         if a.employments != b.employments { parts.append("employments") }
-        if a.rehab != b.rehab { parts.append("rehabilitation") }
-        if a.devices != b.devices { parts.append("devices") }
-        if a.homeModifications != b.homeModifications { parts.append("home modifications") }
-        if a.healthChecks != b.healthChecks { parts.append("health checks") }
-        if a.familyDoctor != b.familyDoctor { parts.append("family doctor") }
-        if a.care != b.care { parts.append("care") }
-        if a.smartTrainings != b.smartTrainings { parts.append("smart-skills trainings") }
+        compare(.rehab, "rehabilitation")
+        compare(.device, "devices")
+        compare(.homeModification, "home modifications")
+        compare(.healthCheck, "health checks")
+        compare(.familyDoctor, "family doctor")
+        compare(.care, "care")
+        compare(.smartTraining, "smart-skills trainings")
         return parts
     }
 }

@@ -34,69 +34,6 @@ struct Names: Equatable {
     subscript(number: UInt32) -> String { names[Int(number)] }
 }
 
-/// The earliest date in each year on which something happened: enough to
-/// answer "did it happen in the year window" for any as-of date, since the
-/// window starts on 1 January and the earliest date of the year is the first
-/// that could fall in it.
-struct YearFirsts: Equatable {
-    /// The first date of each year before the latest year seen, in date order.
-    private var earlier: [LocalDate] = []
-    /// The first date of the latest year seen. Nearly every date noted is of
-    /// that year or a later one: kept here, beside the rest of the person's
-    /// facts, it is judged without reading the array's memory.
-    private var latest: LocalDate?
-
-    /// No dates yet.
-    init() {}
-
-    /// The dates `dates`, at most one per year, in date order; their array is
-    /// kept as `earlier` (the last taken off it), not copied.
-    init(dates: consuming [LocalDate]) {
-        latest = dates.popLast()
-        earlier = dates.isEmpty ? [] : dates
-    }
-
-    /// How many dates there are: one per year with any.
-    var count: Int { earlier.count + (latest == nil ? 0 : 1) }
-
-    /// Calls `body` with each date, in date order.
-    func forEach(_ body: (LocalDate) -> Void) {
-        earlier.forEach(body)
-        if let latest { body(latest) }
-    }
-
-    mutating func note(_ day: LocalDate) {
-        guard let last = latest else {
-            latest = day
-            return
-        }
-        let year = day.year
-        let lastYear = last.year
-        if lastYear == year {
-            if day < last { latest = day }
-            return
-        }
-        if lastYear < year {
-            earlier.append(last)
-            latest = day
-            return
-        }
-        // A late report of an earlier year.
-        if let position = earlier.firstIndex(where: { $0.year == year }) {
-            if day < earlier[position] { earlier[position] = day }
-            return
-        }
-        earlier.append(day)
-        earlier.sort()
-    }
-
-    /// Whether anything happened within the window.
-    func any(in window: YearWindow) -> Bool {
-        if let latest, window.contains(latest) { return true }
-        return earlier.contains { window.contains($0) }
-    }
-}
-
 /// What a needs assessment says that the KPIs use.
 struct Assessment: Equatable {
     /// workCapacity ≠ none and not in education: counts as capable of work.
@@ -116,6 +53,16 @@ struct Assessment: Equatable {
         needsRehab = assessment.needs.contains(.rehab)
         needsDevice = assessment.needs.contains(.assistiveDevice)
     }
+
+    /// The assessment of `bits` (1 can work, 2 needs rehabilitation, 4 needs a
+    /// device), if they are below 8.
+    init?(bits: UInt32) {
+        guard bits < 8 else { return nil }
+        self.init(canWork: bits & 1 != 0, needsRehab: bits & 2 != 0, needsDevice: bits & 4 != 0)
+    }
+
+    /// 1 can work, 2 needs rehabilitation, 4 needs a device.
+    var bits: UInt32 { (canWork ? 1 : 0) | (needsRehab ? 2 : 0) | (needsDevice ? 4 : 0) }
 }
 
 /// One employment of a person: employed on days start ≤ day < end.
@@ -129,41 +76,99 @@ struct Employment: Equatable {
     func covers(_ day: LocalDate) -> Bool { start <= day && !(end.map { $0 <= day } ?? false) }
 }
 
+/// What a person's dated fact is about.
+///
+/// A person's facts of one kind lie together, the kinds in this order (that
+/// of a snapshot's person), and each kind's facts in its own order:
+/// - the timelines (residence … care) in the order of effective history
+///   (`occurredAt`, then seq): a late report lands where it belongs in time,
+///   and of two events of one day the one stored later is the later one;
+/// - the services (rehabilitation … health checks) as the earliest date in
+///   each year on which one happened, in date order: enough to answer "did it
+///   happen in the year window" for any as-of date, since the window starts on
+///   1 January and the earliest date of the year is the first that could fall in it;
+/// - smart-skills trainings as the date of each, in the order stored (the KPI
+///   counts events).
+enum PersonFactKind: UInt32, CaseIterable {
+    /// A unit's number: from `PersonRegistered`, then `PersonMoved`.
+    case residence
+    /// A category's code: from `PersonRegistered`, then `PersonReassessed` (the grade is in no KPI).
+    case category
+    /// `Assessment.bits`.
+    case assessment
+    case rehab
+    case device
+    case homeModification
+    case healthCheck
+    /// Contracted (1) or ended (0).
+    case familyDoctor
+    /// Enrolled (1) or ended (0).
+    case care
+    case smartTraining
+
+    /// The kinds kept as the first date of each year.
+    var isYearFirsts: Bool { (PersonFactKind.rehab.rawValue...PersonFactKind.healthCheck.rawValue).contains(rawValue) }
+}
+
+/// A person's fact of one kind on one date, in eight bytes: the kind and its
+/// value share one word.
+struct DatedFact: Equatable {
+    /// The most a value can be: values take the word's low 28 bits.
+    static let largestValue: UInt32 = 1 << 28 - 1
+
+    let date: LocalDate
+    private let word: UInt32
+
+    /// A fact of `kind` with `value` on `date`; `value` is at most `largestValue`.
+    @inline(__always)
+    init(_ kind: PersonFactKind, _ value: UInt32, on date: LocalDate) {
+        precondition(value <= DatedFact.largestValue, "a person's fact \(value) beyond 28 bits")
+        self.date = date
+        word = kind.rawValue << 28 | value
+    }
+
+    /// The fact's kind, as its number.
+    @inline(__always)
+    var kindNumber: UInt32 { word >> 28 }
+
+    var value: UInt32 { word & DatedFact.largestValue }
+}
+
 /// The facts of one person stream that the KPIs need.
+///
+/// Every dated fact of the person lies in one array (`dated`), grouped by
+/// kind: a person costs one allocation for all of them, where an array per
+/// kind of fact costs ten, each with its own header and spare room; and the
+/// figures read a person's facts from one or two cache lines.
 struct PersonFacts: Equatable {
     /// The date of `PersonRegistered`, the stream's first event in effective time too.
     let registered: LocalDate
     let birth: Birth
     /// The date of `PersonDeregistered`, once stored.
     var deregistered: LocalDate?
-    /// Residence (a unit number) from `PersonRegistered`, then `PersonMoved`.
-    var residence = Timeline<UInt32>()
-    /// Category from `PersonRegistered`, then `PersonReassessed` (the grade is in no KPI).
-    var category = Timeline<DisabilityCategory>()
-    var assessment = Timeline<Assessment>()
+    /// Every dated fact, grouped by kind in the order of `PersonFactKind`
+    /// (see there for each kind's own order).
+    private(set) var dated: [DatedFact] = []
     var employments: [Employment] = []
-    var rehab = YearFirsts()
-    var devices = YearFirsts()
-    var homeModifications = YearFirsts()
-    var healthChecks = YearFirsts()
-    /// Contracted (true) or ended (false).
-    var familyDoctor = Timeline<Bool>()
-    /// Enrolled (true) or ended (false).
-    var care = Timeline<Bool>()
-    /// Dates of `smart_skills` trainings, one per event (the KPI counts events).
-    var smartTrainings: [LocalDate] = []
 
     init(registered: LocalDate, birth: LocalDate, residence: UInt32, category: DisabilityCategory) {
         self.registered = registered
         self.birth = Birth(birth)
-        self.residence.record(residence, on: registered)
-        self.category.record(category, on: registered)
+        dated.reserveCapacity(2)
+        dated.append(DatedFact(.residence, residence, on: registered))
+        dated.append(DatedFact(.category, UInt32(category.snapshotCode), on: registered))
     }
 
-    /// The facts of a person registered on `registered`, born `birth`, with nothing else yet.
-    init(registered: LocalDate, birth: Birth) {
+    /// The facts of a person registered on `registered`, born `birth`, with
+    /// `dated` grouped and ordered as `dated` is.
+    init(
+        registered: LocalDate, birth: Birth, deregistered: LocalDate?, dated: [DatedFact], employments: [Employment]
+    ) {
         self.registered = registered
         self.birth = birth
+        self.deregistered = deregistered
+        self.dated = dated
+        self.employments = employments
     }
 
     /// Records `PersonDeregistered` (a closer: the ledger stores one at most).
@@ -182,6 +187,129 @@ struct PersonFacts: Equatable {
     /// In P(D): registered in the effective history at `day`, and not deregistered in it.
     func isRegistered(on day: LocalDate) -> Bool {
         registered <= day && !(deregistered.map { $0 <= day } ?? false)
+    }
+}
+
+// MARK: - The dated facts
+
+extension PersonFacts {
+    /// The places in `dated` of the facts of `kind`.
+    @inline(__always)
+    private func places(of kind: PersonFactKind) -> Range<Int> {
+        let number = kind.rawValue
+        var start = 0
+        while start < dated.count && dated[start].kindNumber < number { start += 1 }
+        var end = start
+        while end < dated.count && dated[end].kindNumber == number { end += 1 }
+        return start..<end
+    }
+
+    /// The facts of `kind`, in that kind's order.
+    func facts(of kind: PersonFactKind) -> ArraySlice<DatedFact> { dated[places(of: kind)] }
+
+    /// Adds a fact of a timeline `kind` from an event dated `date` with a seq
+    /// above every one seen: after every fact of the kind dated on or before it.
+    mutating func record(_ kind: PersonFactKind, _ value: UInt32, on date: LocalDate) {
+        let group = places(of: kind)
+        var position = group.upperBound
+        while position > group.lowerBound && dated[position - 1].date > date { position -= 1 }
+        dated.insert(DatedFact(kind, value, on: date), at: position)
+    }
+
+    /// Notes a service of `kind` on `day`: it becomes the first date of its
+    /// year if none of that year is earlier.
+    mutating func noteService(_ kind: PersonFactKind, on day: LocalDate) {
+        let group = places(of: kind)
+        // The first date of the kind after `day`: of the dates around it, only
+        // that one or the one before can be of the same year.
+        var position = group.upperBound
+        while position > group.lowerBound && dated[position - 1].date > day { position -= 1 }
+        let year = day.year
+        if position > group.lowerBound && dated[position - 1].date.year == year { return }
+        let fact = DatedFact(kind, 0, on: day)
+        if position < group.upperBound && dated[position].date.year == year {
+            dated[position] = fact
+        } else {
+            dated.insert(fact, at: position)
+        }
+    }
+
+    /// Notes a smart-skills training on `day`, after every one stored before.
+    mutating func noteSmartTraining(on day: LocalDate) {
+        // The last kind: its facts end the array.
+        dated.append(DatedFact(.smartTraining, 0, on: day))
+    }
+
+    /// The latest value of a timeline `kind` in the effective history at
+    /// `day`: of its facts dated on or before it, the last.
+    @inline(__always)
+    func latest(_ kind: PersonFactKind, onOrBefore day: LocalDate) -> UInt32? {
+        let number = kind.rawValue
+        var latest: UInt32?
+        for fact in dated {
+            let kindNumber = fact.kindNumber
+            if kindNumber < number { continue }
+            if kindNumber > number || fact.date > day { break }
+            latest = fact.value
+        }
+        return latest
+    }
+
+    /// What the figures read of the person as of `day`, in one pass over the
+    /// facts: each timeline's value at `day`, and how many of each service
+    /// fall within `window` (the year window of `day`).
+    func asOf(_ day: LocalDate, window: YearWindow) -> PersonAsOf {
+        var person = PersonAsOf()
+        for fact in dated {
+            switch fact.kindNumber {
+            case PersonFactKind.residence.rawValue: if fact.date <= day { person.residence = fact.value }
+            case PersonFactKind.category.rawValue: if fact.date <= day { person.category = fact.value }
+            case PersonFactKind.assessment.rawValue: if fact.date <= day { person.assessment = fact.value }
+            case PersonFactKind.familyDoctor.rawValue: if fact.date <= day { person.familyDoctor = fact.value == 1 }
+            case PersonFactKind.care.rawValue: if fact.date <= day { person.care = fact.value == 1 }
+            case let kind:
+                // A service or a training: counted in the window.
+                if window.contains(fact.date) { person.services[Int(kind - PersonFactKind.rehab.rawValue)] += 1 }
+            }
+        }
+        return person
+    }
+
+    /// The residence (a unit number) at `day`.
+    func residence(onOrBefore day: LocalDate) -> UInt32? { latest(.residence, onOrBefore: day) }
+
+    /// The disability category at `day`.
+    func category(onOrBefore day: LocalDate) -> DisabilityCategory? {
+        latest(.category, onOrBefore: day).flatMap { DisabilityCategory(snapshotCode: UInt8($0)) }
+    }
+
+    /// The latest needs assessment at `day`, if any.
+    func assessment(onOrBefore day: LocalDate) -> Assessment? {
+        latest(.assessment, onOrBefore: day).flatMap { Assessment(bits: $0) }
+    }
+
+    /// Whether a family doctor's contract runs at `day`.
+    func hasFamilyDoctor(on day: LocalDate) -> Bool { latest(.familyDoctor, onOrBefore: day) == 1 }
+
+    /// Whether the person is in care at `day`.
+    func isInCare(on day: LocalDate) -> Bool { latest(.care, onOrBefore: day) == 1 }
+}
+
+/// A person as the figures see them on an as-of date (`PersonFacts.asOf`).
+struct PersonAsOf {
+    /// The values of the timelines at the date (as `PersonFactKind` keeps them), if any.
+    var residence: UInt32?
+    var category: UInt32?
+    var assessment: UInt32?
+    var familyDoctor = false
+    var care = false
+    /// How many facts of each kind from rehabilitation on fall within the year
+    /// window (those of the family doctor and care too, which no figure reads).
+    var services: InlineArray<7, Int> = .init(repeating: 0)
+
+    /// How many facts of `kind` (rehabilitation or after) fall within the window.
+    subscript(kind: PersonFactKind) -> Int {
+        services[Int(kind.rawValue - PersonFactKind.rehab.rawValue)]
     }
 }
 
