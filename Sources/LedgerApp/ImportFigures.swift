@@ -63,6 +63,8 @@ final class ImportFigures: @unchecked Sendable {
             for admitted in events {
                 fold.apply(admitted.event.recorded(seq: admitted.seq, recordedAt: admitted.recordedAt))
                 guard admitted.seq % snapshotEvery == 0 else { continue }
+                // Only the names folded since the last snapshot are sorted for this one.
+                fold.orderStreamNames()
                 if let deferred = figures.deferredStates, let hash = hashes[admitted.seq] {
                     deferred.encode(fold, generation: generation, hash: hash, asState: false, transaction: transaction)
                 } else {
@@ -97,6 +99,7 @@ final class ImportFigures: @unchecked Sendable {
             let seq = fold.throughSeq
             let due = figures.isDue(seq, checkpoint: checkpoint) || seq != head.seq
             var sealed: StoredFold.Pieces?
+            if due { fold.orderStreamNames() }
             if due, seq == head.seq, let deferred {
                 deferred.encodeState(fold, generation: generation, hash: head.hash, transaction: transaction)
             } else if due {

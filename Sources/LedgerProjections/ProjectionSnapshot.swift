@@ -845,6 +845,8 @@ private struct SnapshotReader: @unchecked Sendable {
                 throw twice
             }
         }
+        // Each name was checked to follow the one before.
+        streams.noteNamesAddedInOrder()
         return streams
     }
 

@@ -124,6 +124,12 @@ extension StreamTable {
         if let merged { namesInOrder = merged } else { namesInOrder.append(contentsOf: added) }
     }
 
+    /// Notes that the names were added in the order of their UTF-8 bytes (as
+    /// a snapshot's reader adds them), so that none needs sorting.
+    mutating func noteNamesAddedInOrder() {
+        namesInOrder = (0..<UInt32(names.count)).map { $0 }
+    }
+
     /// Every name's place, in the order of the names' UTF-8 bytes; sorts
     /// only the names that `orderNames()` has not.
     func placesInNameOrder() -> [UInt32] {
