@@ -430,8 +430,8 @@ private struct SnapshotWriter {
     mutating func timeline<Value>(
         _ timeline: Timeline<Value>, from anchor: LocalDate, _ value: (inout SnapshotWriter, Value) -> Void
     ) {
-        count(timeline.entries.count)
-        for entry in timeline.entries {
+        count(timeline.count)
+        timeline.forEach { entry in
             date(entry.date, from: anchor)
             value(&self, entry.value)
         }
@@ -778,15 +778,15 @@ private struct SnapshotReader: @unchecked Sendable {
         from anchor: LocalDate, _ value: (inout SnapshotReader) throws(SnapshotError) -> Value
     ) throws(SnapshotError) -> Timeline<Value> {
         let count = try count()
-        guard count > 0 else { return Timeline() }
-        var entries: [(date: LocalDate, value: Value)] = []
-        entries.reserveCapacity(count)
+        var timeline = Timeline<Value>()
+        var last: LocalDate?
         for _ in 0..<count {
             let day = try date(from: anchor)
-            if let last = entries.last, last.date > day { throw error(.malformed, "a timeline out of date order") }
-            entries.append((day, try value(&self)))
+            if let last, last > day { throw error(.malformed, "a timeline out of date order") }
+            last = day
+            timeline.append((day, try value(&self)))
         }
-        return Timeline(entries: entries)
+        return timeline
     }
 
     mutating func names() throws(SnapshotError) -> Names {
@@ -913,7 +913,7 @@ private struct SnapshotReader: @unchecked Sendable {
             return Assignment(worker: worker, unit: try reader.unit())
         }
         // The caseload reads a worker and unit for every day the case is open.
-        guard let first = assignment.entries.first, first.date <= opened else {
+        guard let first = assignment.earliest, first.date <= opened else {
             throw error(.malformed, "a case without an assignment at its opening")
         }
         return CaseFacts(opened: opened, serviceType: serviceType, closed: closed, assignment: assignment)

@@ -7,39 +7,68 @@ import LedgerValues
 /// or before it: a late report lands where it belongs in time, and of two
 /// events of one day the one stored later is the later one.
 struct Timeline<Value: Sendable>: Sendable {
-    private(set) var entries: [(date: LocalDate, value: Value)] = []
+    typealias Entry = (date: LocalDate, value: Value)
+
+    /// The first entry, kept inline: most timelines (a case's assignment, a
+    /// grade) have no other, and so need no allocation of their own.
+    private var first: Entry?
+    /// The entries after the first.
+    private var rest: [Entry] = []
 
     /// An empty timeline.
     init() {}
 
-    /// A timeline of `entries`, already in the order of effective history.
-    init(entries: [(date: LocalDate, value: Value)]) {
-        self.entries = entries
+    /// Adds `entry` after every entry, where the order of effective history
+    /// puts it (a snapshot's reader checks that it does).
+    mutating func append(_ entry: Entry) {
+        if first == nil { first = entry } else { rest.append(entry) }
+    }
+
+    /// How many entries there are.
+    var count: Int { first == nil ? 0 : 1 + rest.count }
+
+    /// The first entry in the order of effective history, if any.
+    var earliest: Entry? { first }
+
+    /// Calls `body` with each entry, in the order of effective history.
+    func forEach(_ body: (Entry) -> Void) {
+        guard let first else { return }
+        body(first)
+        rest.forEach(body)
     }
 
     /// Adds the value of an event dated `date` with a seq above every one seen.
     mutating func record(_ value: Value, on date: LocalDate) {
-        var position = entries.count
-        while position > 0 && entries[position - 1].date > date { position -= 1 }
-        entries.insert((date, value), at: position)
+        guard let head = first else { return first = (date, value) }
+        var position = rest.count
+        while position > 0 && rest[position - 1].date > date { position -= 1 }
+        if position == 0 && head.date > date {
+            // Before every entry: the new first.
+            rest.insert(head, at: 0)
+            first = (date, value)
+        } else {
+            rest.insert((date, value), at: position)
+        }
     }
 
     /// The latest value of the effective history at `day`: of the entries dated
     /// on or before it, the last.
     func latest(onOrBefore day: LocalDate) -> Value? {
-        var position = entries.count
+        var position = rest.count
         while position > 0 {
             position -= 1
-            if entries[position].date <= day { return entries[position].value }
+            if rest[position].date <= day { return rest[position].value }
         }
-        return nil
+        guard let first, first.date <= day else { return nil }
+        return first.value
     }
 }
 
 extension Timeline: Equatable where Value: Equatable {
     /// The same entries in the same order.
     static func == (lhs: Timeline, rhs: Timeline) -> Bool {
-        lhs.entries.elementsEqual(rhs.entries) { $0.date == $1.date && $0.value == $1.value }
+        lhs.first?.date == rhs.first?.date && lhs.first?.value == rhs.first?.value
+            && lhs.rest.elementsEqual(rhs.rest) { $0.date == $1.date && $0.value == $1.value }
     }
 }
 
