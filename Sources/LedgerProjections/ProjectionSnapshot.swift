@@ -413,20 +413,6 @@ private struct SnapshotWriter {
         unsigned(zigzag(Int64(day.dayNumber) - Int64(anchor.dayNumber)) + 1)
     }
 
-    /// A person's facts of `kind`: their count, then each one's date and,
-    /// for a timeline, its value (written by `value`).
-    mutating func facts(
-        _ person: PersonFacts, _ kind: PersonFactKind, from anchor: LocalDate,
-        _ value: (inout SnapshotWriter, UInt32) -> Void = { _, _ in }
-    ) {
-        let facts = person.facts(of: kind)
-        count(facts.count)
-        for fact in facts {
-            date(fact.date, from: anchor)
-            value(&self, fact.value)
-        }
-    }
-
     mutating func timeline<Value>(
         _ timeline: Timeline<Value>, from anchor: LocalDate, _ value: (inout SnapshotWriter, Value) -> Void
     ) {
@@ -466,23 +452,33 @@ private struct SnapshotWriter {
         signed(Int64(person.birth.year))
         signed(Int64(person.birth.monthDay))
         optionalDate(person.deregistered, from: anchor)
-        facts(person, .residence, from: anchor) { $0.unsigned($1) }
-        // Codes and bits below 256, kept as they are written.
-        facts(person, .category, from: anchor) { $0.bytes.append(UInt8($1)) }
-        facts(person, .assessment, from: anchor) { $0.bytes.append(UInt8($1)) }
-        count(person.employments.count)
-        for employment in person.employments {
-            string(employment.id)
-            date(employment.start, from: anchor)
-            optionalDate(employment.end, from: employment.start)
+        // One pass over the facts: they are grouped in the order written.
+        let dated = person.dated
+        var next = 0
+        for number in PersonFactKind.residence.rawValue...PersonFactKind.smartTraining.rawValue {
+            if number == PersonFactKind.rehab.rawValue {
+                count(person.employments.count)
+                for employment in person.employments {
+                    string(employment.id)
+                    date(employment.start, from: anchor)
+                    optionalDate(employment.end, from: employment.start)
+                }
+            }
+            let start = next
+            while next < dated.count && dated[next].kindNumber == number { next += 1 }
+            count(next - start)
+            for place in start..<next {
+                let fact = dated[place]
+                date(fact.date, from: anchor)
+                switch PersonFactKind(rawValue: number)! {
+                case .residence: unsigned(fact.value)
+                // Codes and bits below 256, kept as they are written.
+                case .category, .assessment: bytes.append(UInt8(fact.value))
+                case .familyDoctor, .care: flag(fact.value == 1)
+                case .rehab, .device, .homeModification, .healthCheck, .smartTraining: break
+                }
+            }
         }
-        facts(person, .rehab, from: anchor)
-        facts(person, .device, from: anchor)
-        facts(person, .homeModification, from: anchor)
-        facts(person, .healthCheck, from: anchor)
-        facts(person, .familyDoctor, from: anchor) { $0.flag($1 == 1) }
-        facts(person, .care, from: anchor) { $0.flag($1 == 1) }
-        facts(person, .smartTraining, from: anchor)
     }
 
     mutating func `case`(_ facts: CaseFacts) {
