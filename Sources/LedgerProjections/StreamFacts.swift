@@ -89,7 +89,7 @@ struct Employment: Equatable {
 ///   1 January and the earliest date of the year is the first that could fall in it;
 /// - smart-skills trainings as the date of each, in the order stored (the KPI
 ///   counts events).
-enum PersonFactKind: UInt32, CaseIterable {
+enum PersonFactKind: UInt32 {
     /// A unit's number: from `PersonRegistered`, then `PersonMoved`.
     case residence
     /// A category's code: from `PersonRegistered`, then `PersonReassessed` (the grade is in no KPI).
@@ -131,6 +131,7 @@ struct DatedFact: Equatable {
     @inline(__always)
     var kindNumber: UInt32 { word >> 28 }
 
+    /// The fact's value: a unit's number, a code, bits or a flag (see `PersonFactKind`), 0 for a date alone.
     var value: UInt32 { word & DatedFact.largestValue }
 }
 
@@ -160,7 +161,7 @@ struct PersonFacts: Equatable {
     }
 
     /// The facts of a person registered on `registered`, born `birth`, with
-    /// `dated` grouped and ordered as `dated` is.
+    /// the dated facts `dated`, grouped and ordered as the property keeps them.
     init(
         registered: LocalDate, birth: Birth, deregistered: LocalDate?, dated: [DatedFact], employments: [Employment]
     ) {
