@@ -40,9 +40,10 @@ import LedgerValues
 // their cases. Reading refuses what would leave two readings of the same state
 // or a fold that cannot answer: numbers written longer than they need, names
 // or keys out of order or twice, flags and codes out of range, unit and worker
-// numbers beyond their tables, timelines out of date order, a person without
-// residence and category at registration, a case without an assignment at its
-// opening. So whatever reads writes back to the same bytes.
+// numbers beyond their tables, timelines out of date order, two first dates
+// of one year, a person without residence and category at registration, a
+// case without an assignment at its opening. So whatever reads writes back to
+// the same bytes.
 
 /// The tag that starts every snapshot of the KPI fold.
 private let snapshotTag: [UInt8] = [0x53, 0x4C, 0x4B, 0x50]  // "SLKP"
@@ -762,6 +763,9 @@ private struct SnapshotReader: @unchecked Sendable {
             if let last {
                 if kind.isYearFirsts, last >= day {
                     throw error(.malformed, "the first dates of the years out of order")
+                }
+                if kind.isYearFirsts, last.year == day.year {
+                    throw error(.malformed, "two first dates of the year \(day.year)")
                 }
                 if kind != .smartTraining, last > day { throw error(.malformed, "a timeline out of date order") }
             }

@@ -137,6 +137,32 @@ struct SnapshotTests {
         #expect(copy.caseload(asOf: day("2024-02-16")).byWorker == ["w3": 1])
     }
 
+    @Test("a person's dates out of their order, or two first dates of one year, are refused")
+    func personDatesInOrder() throws {
+        var ledger = TestLedger()
+        ledger.register("P1", on: "2021-01-01")
+        ledger.add("person-P1", "2021-03-01", .rehabServiceDelivered(RehabService(serviceKind: .other)))
+        ledger.add("person-P1", "2022-03-11", .rehabServiceDelivered(RehabService(serviceKind: .other)))
+        let bytes = ledger.projection(through: ledger.events.count).snapshot()
+        // The rehabilitation dates: a count of 2, then 59 and 434 days after the
+        // registration, zigzag LEB128 (118; 868 in two bytes).
+        let dates: [UInt8] = [2, 118, 0xE4, 0x06]
+        let found = try #require(
+            (0...(bytes.count - dates.count)).first { bytes[$0..<$0 + dates.count].elementsEqual(dates) })
+        #expect(fault(bytes) == nil)
+        func with(_ second: [UInt8]) -> [UInt8] {
+            var changed = bytes
+            changed.replaceSubrange(found + 2..<found + 4, with: second)
+            return changed
+        }
+        // 69 days after (2021-03-11, zigzag 138): a second first date of 2021.
+        #expect(fault(with([0x8A, 0x01])) == .malformed)
+        // 100 days before (2020-09-23, zigzag 199): before the first.
+        #expect(fault(with([0xC7, 0x01])) == .malformed)
+        // 424 days after (2022-03-01, zigzag 848): a first date of 2022, read back.
+        #expect(fault(with([0xD0, 0x06])) == nil)
+    }
+
     @Test("the same events give the same bytes, however often folded", arguments: foldSeeds.prefix(2))
     func sameEventsSameBytes(seed: UInt64) {
         var random = generator(seed)
