@@ -146,6 +146,10 @@ private struct ReturnBuilder {
         let age: Int
         /// 16 ≤ age ≤ 59, and no assessment or one that says they can work (kpis.md).
         let workingAgeCapable: Bool
+        /// A family doctor's contract runs at D.
+        let hasFamilyDoctor: Bool
+        /// In care at D.
+        let inCare: Bool
     }
 
     /// The persons registered at D, with their residence, category and age at D.
@@ -154,12 +158,12 @@ private struct ReturnBuilder {
             guard person.isRegistered(on: day) else { return nil }
             // Both timelines start at the registration, which is on or before D.
             let age = person.birth.age(on: today)
-            let assessment = person.assessment(onOrBefore: day)
+            let asOf = person.asOf(day, window: window)
             return Registered(
-                stream: StreamKind.person.streamName(key), facts: person,
-                unit: fold.units[person.residence(onOrBefore: day)!],
-                category: person.category(onOrBefore: day)!, age: age,
-                workingAgeCapable: (16...59).contains(age) && (assessment?.canWork ?? true))
+                stream: StreamKind.person.streamName(key), facts: person, unit: fold.units[asOf.residence!],
+                category: asOf.category!, age: age,
+                workingAgeCapable: (16...59).contains(age) && (asOf.assessment?.canWork ?? true),
+                hasFamilyDoctor: asOf.familyDoctor, inCare: asOf.care)
         }
     }
 
@@ -319,7 +323,7 @@ private struct ReturnBuilder {
         var grid = ReturnGrid(width: 4)
         for person in persons {
             let signed = facts.personYears[person.stream]?.familyDoctorContracts ?? 0
-            grid.add(person.facts.hasFamilyDoctor(on: day) ? 1 : 0, 0, unit: person.unit)
+            grid.add(person.hasFamilyDoctor ? 1 : 0, 0, unit: person.unit)
             grid.add(signed, 1, unit: person.unit)
             grid.add(signed > 0 ? 1 : 0, 2, unit: person.unit)
             grid.add(1, 3, unit: person.unit)
@@ -337,12 +341,11 @@ private struct ReturnBuilder {
     private func care(_ persons: [Registered], _ units: ReturnDimension) -> ReturnTable {
         var grid = ReturnGrid(width: 4)
         for person in persons {
-            let inCare = person.facts.isInCare(on: day)
-            grid.add(inCare ? 1 : 0, 0, unit: person.unit)
+            grid.add(person.inCare ? 1 : 0, 0, unit: person.unit)
             grid.add(facts.personYears[person.stream]?.careEnrolments ?? 0, 1, unit: person.unit)
             if person.category == .mental && person.age >= 60 {
                 grid.add(1, 2, unit: person.unit)
-                grid.add(inCare ? 1 : 0, 3, unit: person.unit)
+                grid.add(person.inCare ? 1 : 0, 3, unit: person.unit)
             }
         }
         return grid.table(

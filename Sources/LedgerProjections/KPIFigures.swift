@@ -191,9 +191,9 @@ extension KPIProjection {
             let facts = person.asOf(day, window: window)
             // Both timelines start at the registration, which is on or before `day`.
             let unit = facts.residence!
-            let category = DisabilityCategory(snapshotCode: UInt8(facts.category!))!
+            let category = facts.category!
             let age = person.birth.age(on: today)
-            let assessment = facts.assessment.flatMap { Assessment(bits: $0) }
+            let assessment = facts.assessment
 
             registered.count(1, unitNumber: unit)
             registered.add(1, to: .byCategory, key: category.rawValue)

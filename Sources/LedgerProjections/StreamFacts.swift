@@ -241,21 +241,6 @@ extension PersonFacts {
         dated.append(DatedFact(.smartTraining, 0, on: day))
     }
 
-    /// The latest value of a timeline `kind` in the effective history at
-    /// `day`: of its facts dated on or before it, the last.
-    @inline(__always)
-    func latest(_ kind: PersonFactKind, onOrBefore day: LocalDate) -> UInt32? {
-        let number = kind.rawValue
-        var latest: UInt32?
-        for fact in dated {
-            let kindNumber = fact.kindNumber
-            if kindNumber < number { continue }
-            if kindNumber > number || fact.date > day { break }
-            latest = fact.value
-        }
-        return latest
-    }
-
     /// What the figures read of the person as of `day`, in one pass over the
     /// facts: each timeline's value at `day`, and how many of each service
     /// fall within `window` (the year window of `day`).
@@ -264,8 +249,8 @@ extension PersonFacts {
         for fact in dated {
             switch fact.kindNumber {
             case PersonFactKind.residence.rawValue: if fact.date <= day { person.residence = fact.value }
-            case PersonFactKind.category.rawValue: if fact.date <= day { person.category = fact.value }
-            case PersonFactKind.assessment.rawValue: if fact.date <= day { person.assessment = fact.value }
+            case PersonFactKind.category.rawValue: if fact.date <= day { person.categoryCode = fact.value }
+            case PersonFactKind.assessment.rawValue: if fact.date <= day { person.assessmentBits = fact.value }
             case PersonFactKind.familyDoctor.rawValue: if fact.date <= day { person.familyDoctor = fact.value == 1 }
             case PersonFactKind.care.rawValue: if fact.date <= day { person.care = fact.value == 1 }
             case let kind:
@@ -275,38 +260,27 @@ extension PersonFacts {
         }
         return person
     }
-
-    /// The residence (a unit number) at `day`.
-    func residence(onOrBefore day: LocalDate) -> UInt32? { latest(.residence, onOrBefore: day) }
-
-    /// The disability category at `day`.
-    func category(onOrBefore day: LocalDate) -> DisabilityCategory? {
-        latest(.category, onOrBefore: day).flatMap { DisabilityCategory(snapshotCode: UInt8($0)) }
-    }
-
-    /// The latest needs assessment at `day`, if any.
-    func assessment(onOrBefore day: LocalDate) -> Assessment? {
-        latest(.assessment, onOrBefore: day).flatMap { Assessment(bits: $0) }
-    }
-
-    /// Whether a family doctor's contract runs at `day`.
-    func hasFamilyDoctor(on day: LocalDate) -> Bool { latest(.familyDoctor, onOrBefore: day) == 1 }
-
-    /// Whether the person is in care at `day`.
-    func isInCare(on day: LocalDate) -> Bool { latest(.care, onOrBefore: day) == 1 }
 }
 
 /// A person as the figures see them on an as-of date (`PersonFacts.asOf`).
 struct PersonAsOf {
     /// The values of the timelines at the date (as `PersonFactKind` keeps them), if any.
     var residence: UInt32?
-    var category: UInt32?
-    var assessment: UInt32?
+    var categoryCode: UInt32?
+    var assessmentBits: UInt32?
+    /// Whether a family doctor's contract runs at the date.
     var familyDoctor = false
+    /// Whether the person is in care at the date.
     var care = false
     /// How many facts of each kind from rehabilitation on fall within the year
     /// window (those of the family doctor and care too, which no figure reads).
     var services: InlineArray<7, Int> = .init(repeating: 0)
+
+    /// The disability category at the date.
+    var category: DisabilityCategory? { categoryCode.flatMap { DisabilityCategory(snapshotCode: UInt8($0)) } }
+
+    /// The latest needs assessment at the date, if any.
+    var assessment: Assessment? { assessmentBits.flatMap { Assessment(bits: $0) } }
 
     /// How many facts of `kind` (rehabilitation or after) fall within the window.
     subscript(kind: PersonFactKind) -> Int {

@@ -127,7 +127,7 @@ extension StreamTable {
     /// Notes that the names were added in the order of their UTF-8 bytes (as
     /// a snapshot's reader adds them), so that none needs sorting.
     mutating func noteNamesAddedInOrder() {
-        namesInOrder = (0..<UInt32(names.count)).map { $0 }
+        namesInOrder = Array(0..<UInt32(names.count))
     }
 
     /// Every name's place, in the order of the names' UTF-8 bytes; sorts

@@ -15,6 +15,11 @@ struct PersonFactsTests {
         person.facts(of: kind).map { "\($0.date) \($0.value)" }
     }
 
+    /// What the figures read of `person` as of `date`.
+    private func at(_ person: PersonFacts, _ date: String) -> PersonAsOf {
+        person.asOf(day(date), window: YearWindow(asOf: day(date)))
+    }
+
     @Test("a timeline's late report lands where it belongs; of two facts of one day, the later stored wins")
     func timelineOrder() {
         var facts = person()
@@ -23,13 +28,13 @@ struct PersonFactsTests {
         facts.record(.residence, 6, on: day("2021-06-01"))  // same day, stored later
         #expect(
             entries(facts, .residence) == ["2020-03-01 4", "2021-06-01 5", "2021-06-01 6", "2022-01-10 7"])
-        #expect(facts.residence(onOrBefore: day("2020-02-29")) == nil)
-        #expect(facts.residence(onOrBefore: day("2021-05-31")) == 4)
-        #expect(facts.residence(onOrBefore: day("2021-06-01")) == 6)
-        #expect(facts.residence(onOrBefore: day("2030-01-01")) == 7)
+        #expect(at(facts, "2020-02-29").residence == nil)
+        #expect(at(facts, "2021-05-31").residence == 4)
+        #expect(at(facts, "2021-06-01").residence == 6)
+        #expect(at(facts, "2030-01-01").residence == 7)
         // The other kinds are untouched.
-        #expect(facts.category(onOrBefore: day("2030-01-01")) == .visual)
-        #expect(facts.assessment(onOrBefore: day("2030-01-01")) == nil)
+        #expect(at(facts, "2030-01-01").category == .visual)
+        #expect(at(facts, "2030-01-01").assessment == nil)
     }
 
     @Test("every kind keeps its own facts whatever order the kinds come in")
@@ -49,20 +54,16 @@ struct PersonFactsTests {
 
         #expect(facts.dated.map(\.kindNumber) == [0, 0, 1, 1, 2, 3, 6, 7, 7, 8, 9, 9])
         let end = day("2021-12-31")
-        #expect(facts.residence(onOrBefore: end) == 9)
-        #expect(facts.category(onOrBefore: day("2021-05-31")) == .visual)
-        #expect(facts.category(onOrBefore: end) == .mental)
-        #expect(facts.assessment(onOrBefore: end) == Assessment(canWork: false, needsRehab: true, needsDevice: false))
-        #expect(facts.hasFamilyDoctor(on: day("2021-06-30")) && !facts.hasFamilyDoctor(on: end))
-        #expect(facts.isInCare(on: end) && !facts.isInCare(on: day("2021-01-31")))
         #expect(entries(facts, .smartTraining) == ["2021-01-05 0", "2020-12-31 0"])
         let asOf = facts.asOf(end, window: YearWindow(asOf: end))
-        #expect(asOf.residence == 9 && asOf.category == UInt32(DisabilityCategory.mental.snapshotCode))
-        #expect(asOf.assessment == 2 && !asOf.familyDoctor && asOf.care)
+        #expect(asOf.residence == 9 && asOf.category == .mental)
+        #expect(asOf.assessment == Assessment(canWork: false, needsRehab: true, needsDevice: false))
+        #expect(!asOf.familyDoctor && asOf.care)
         #expect(asOf[.smartTraining] == 1 && asOf[.rehab] == 1 && asOf[.healthCheck] == 1)
         #expect(asOf[.device] == 0 && asOf[.homeModification] == 0)
-        let before = facts.asOf(day("2021-05-31"), window: YearWindow(asOf: day("2021-05-31")))
-        #expect(before.category == UInt32(DisabilityCategory.visual.snapshotCode) && before.residence == 4)
+        #expect(at(facts, "2021-06-30").familyDoctor && !at(facts, "2021-01-31").care)
+        let before = at(facts, "2021-05-31")
+        #expect(before.category == .visual && before.residence == 4)
         #expect(before.familyDoctor && before.care && before[.rehab] == 0)
     }
 
@@ -77,10 +78,9 @@ struct PersonFactsTests {
         facts.noteService(.device, on: day("2021-01-01"))  // that year's new first
         facts.noteService(.device, on: day("2023-07-07"))
         #expect(entries(facts, .device) == ["2020-11-01 0", "2021-01-01 0", "2022-02-01 0", "2023-07-07 0"])
-        func devices(asOf date: String) -> Int { facts.asOf(day(date), window: YearWindow(asOf: day(date)))[.device] }
-        #expect(devices(asOf: "2022-02-01") == 1)
-        #expect(devices(asOf: "2022-01-31") == 0)
-        #expect(facts.asOf(day("2022-12-31"), window: YearWindow(asOf: day("2022-12-31")))[.rehab] == 0)
+        #expect(at(facts, "2022-02-01")[.device] == 1)
+        #expect(at(facts, "2022-01-31")[.device] == 0)
+        #expect(at(facts, "2022-12-31")[.rehab] == 0)
     }
 
     @Test("two persons with the same facts are equal, and differ in the part that differs")
