@@ -150,6 +150,7 @@ extension Sunledger {
 
         func run() throws {
             for file in files { try Importer.checkInput(file) }
+            returnFreedMemorySoon()
             let ledger = try open(create: true)
             let importer = Importer(ledger: ledger)
             for (index, file) in files.enumerated() {
