@@ -100,6 +100,28 @@ struct PersonFactsTests {
         #expect(a.facts(of: .care) != b.facts(of: .care))
     }
 
+    @Test(
+        "a person's facts hold little spare room however they grow: an eighth of their count, as the allocator rounds it"
+    )
+    func spareRoom() {
+        var facts = person()
+        var dates = (0..<400).map { day("2021-01-01").adding(days: $0) }.makeIterator()
+        for step in 0..<300 {
+            let date = dates.next()!
+            switch step % 3 {
+            case 0: facts.record(.assessment, UInt32(step % 8), on: date)
+            case 1: facts.noteSmartTraining(on: date)
+            default: facts.noteService(.rehab, on: date.adding(days: 366 * step))
+            }
+            // An eighth and two more, rounded up by the allocator to its next
+            // size (at most a quarter more, and a few facts when small). An
+            // array left to grow by itself doubles: up to twice its count.
+            let count = facts.dated.count
+            #expect(facts.dated.capacity <= (count + count / 8 + 2) * 5 / 4 + 4, "after \(step + 1) facts")
+        }
+        #expect(facts.dated.count == 302)
+    }
+
     @Test("a value beyond 28 bits is no fact: values of the largest size are kept whole")
     func valueRange() {
         let fact = DatedFact(.smartTraining, DatedFact.largestValue, on: day("2021-01-01"))
