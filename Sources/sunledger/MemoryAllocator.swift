@@ -1,9 +1,29 @@
 import CJemalloc
 
-/// The allocator this process runs on, for `import --timings`: the command
-/// line is linked with jemalloc, which takes the place of the C library's malloc.
+/// The allocator this process runs on, and what it does with memory freed,
+/// for `import --timings`: the command line is linked with jemalloc, which
+/// takes the place of the C library's malloc.
 var memoryAllocator: String {
-    sunledger_jemalloc_version().map { "jemalloc " + String(cString: $0) } ?? "jemalloc (its version unknown)"
+    let allocator =
+        sunledger_jemalloc_version().map { "jemalloc " + String(cString: $0) } ?? "jemalloc (its version unknown)"
+    return allocator + ", " + freedMemory
+}
+
+/// What the allocator does with memory freed, as it says itself.
+private var freedMemory: String {
+    var decay = 0  // ssize_t, milliseconds
+    var size = MemoryLayout<Int>.size
+    guard mallctl("arenas.dirty_decay_ms", &decay, &size, nil, 0) == 0 else {
+        return "what it does with freed memory unknown"
+    }
+    var background = false
+    var flagSize = MemoryLayout<Bool>.size
+    let purger = mallctl("background_thread", &background, &flagSize, nil, 0) == 0 && background
+    switch decay {
+    case ..<0: return "freed memory kept"
+    case 0: return "freed memory given back at once"
+    default: return "freed memory given back after \(decay) ms" + (purger ? ", by a thread of its own" : "")
+    }
 }
 
 /// Tells the allocator to keep the memory this process frees for its own next

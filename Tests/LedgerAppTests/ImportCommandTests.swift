@@ -29,7 +29,9 @@ struct ImportCommandTests {
         }
     }
 
-    @Test("--timings tells where the time went, per line read, and which allocator the process runs on")
+    @Test(
+        "--timings tells where the time went, per line read, which allocator the process runs on and what it does with freed memory"
+    )
     func timings() throws {
         try withScratch { dir in
             try write(syntheticEvents(persons: 2, perPerson: 1), to: dir + "/e.jsonl")
@@ -39,6 +41,8 @@ struct ImportCommandTests {
             #expect(result.stderr.contains("storing: "))
             #expect(result.stderr.contains("for 4 lines"))
             #expect(result.stderr.contains("memory:  jemalloc 5."))
+            // What `import` asks of it (`returnFreedMemorySoon`), read back from it.
+            #expect(result.stderr.contains(", freed memory given back after 100 ms, by a thread of its own"))
         }
     }
 
