@@ -48,9 +48,10 @@ func keepFreedMemory() {
 /// frees large buffers now and then (the encoded snapshot of the fold every
 /// `snapshotEvery` seqs, the pages of the ledger's transaction it spills);
 /// kept for the allocator's default ten seconds, they lie under the next
-/// ones and raise the process's peak by as much (some 35 to 55 MB in the
-/// bench's imports). Purging on a thread of its own keeps it off the paths
-/// that allocate. A setting the allocator refuses changes nothing but the peak.
+/// ones and raise the process's peak (by 10 to 40 MB in imports of 1 to 10
+/// million events). Purging on a thread of its own keeps it off the paths
+/// that allocate. A setting the allocator refuses changes nothing but the
+/// peak; `import --timings` says what the allocator does (`memoryAllocator`).
 func returnFreedMemorySoon() {
     var enabled = true
     _ = mallctl("background_thread", nil, nil, &enabled, MemoryLayout<Bool>.size)
