@@ -457,7 +457,8 @@ private struct SnapshotWriter {
         let dated = person.dated
         var next = 0
         for number in PersonFactKind.residence.rawValue...PersonFactKind.smartTraining.rawValue {
-            if number == PersonFactKind.rehab.rawValue {
+            let kind = PersonFactKind(rawValue: number)!
+            if kind == .rehab {
                 count(person.employments.count)
                 for employment in person.employments {
                     string(employment.id)
@@ -471,7 +472,7 @@ private struct SnapshotWriter {
             for place in start..<next {
                 let fact = dated[place]
                 date(fact.date, from: anchor)
-                switch PersonFactKind(rawValue: number)! {
+                switch kind {
                 case .residence: unsigned(fact.value)
                 // Codes and bits below 256, kept as they are written.
                 case .category, .assessment: bytes.append(UInt8(fact.value))

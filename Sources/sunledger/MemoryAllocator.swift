@@ -36,10 +36,7 @@ private var freedMemory: String {
 /// rebuild of 5,000,000 events). A setting the allocator refuses changes
 /// nothing but speed, so it is not reported.
 func keepFreedMemory() {
-    var never = -1  // ssize_t: no decay, so freed pages are never purged
-    for setting in ["arenas.dirty_decay_ms", "arena.\(allArenas).dirty_decay_ms"] {
-        _ = mallctl(setting, nil, nil, &never, MemoryLayout<Int>.size)
-    }
+    setFreedMemoryDecay(-1)  // no decay: freed pages are never purged
 }
 
 /// Tells the allocator to give the memory this process frees back to the
@@ -55,9 +52,15 @@ func keepFreedMemory() {
 func returnFreedMemorySoon() {
     var enabled = true
     _ = mallctl("background_thread", nil, nil, &enabled, MemoryLayout<Bool>.size)
-    var soon = 100  // ssize_t, milliseconds
+    setFreedMemoryDecay(100)
+}
+
+/// Sets how many milliseconds the allocator keeps freed pages before giving
+/// them back (-1: never), in every arena, those already made and those to come.
+private func setFreedMemoryDecay(_ milliseconds: Int) {
+    var decay = milliseconds  // ssize_t
     for setting in ["arenas.dirty_decay_ms", "arena.\(allArenas).dirty_decay_ms"] {
-        _ = mallctl(setting, nil, nil, &soon, MemoryLayout<Int>.size)
+        _ = mallctl(setting, nil, nil, &decay, MemoryLayout<Int>.size)
     }
 }
 
