@@ -99,7 +99,7 @@ public enum AccessTokens {
         }
         guard !name.isEmpty, name.utf8.count <= 64, allowed else {
             throw AppError.usage(
-                "a token's name must be 1–64 letters, digits or _ . @ - (got \"\(name)\")")
+                "a token's name must be 1–64 letters, digits or _ . @ - (got \(Echo.quoted(name)))")
         }
     }
 

@@ -42,7 +42,8 @@ public struct FigureQuery: Equatable, Sendable {
         if let asOf {
             guard let given = LocalDate(iso: asOf) else {
                 throw AppError.usage(
-                    "\(spelling.asOf) must be a real date written YYYY-MM-DD, such as 2024-12-31 (got \"\(asOf)\")")
+                    "\(spelling.asOf) must be a real date written YYYY-MM-DD, such as 2024-12-31 (got \(Echo.quoted(asOf)))"
+                )
             }
             date = given
         }
@@ -54,14 +55,14 @@ public struct FigureQuery: Equatable, Sendable {
         if let knownAt {
             guard let instant = Instant(rfc3339: knownAt) else {
                 throw AppError.usage(
-                    "\(spelling.knownAt) must be an RFC 3339 instant such as 2025-01-15T00:00:00Z or 2025-01-15T08:00:00+08:00 (got \"\(knownAt)\")"
+                    "\(spelling.knownAt) must be an RFC 3339 instant such as 2025-01-15T00:00:00Z or 2025-01-15T08:00:00+08:00 (got \(Echo.quoted(knownAt)))"
                 )
             }
             limit = .knownAt(instant)
         }
         if let throughSeq {
             guard let seq = Int64(throughSeq) else {
-                throw AppError.usage("\(spelling.throughSeq) must be a whole number (got \"\(throughSeq)\")")
+                throw AppError.usage("\(spelling.throughSeq) must be a whole number (got \(Echo.quoted(throughSeq)))")
             }
             guard seq >= 0 else { throw AppError.usage("\(spelling.throughSeq) must be 0 or more (got \(seq))") }
             limit = .throughSeq(seq)

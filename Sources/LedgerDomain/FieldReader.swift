@@ -87,7 +87,7 @@ public struct FieldReader {
     /// A code such as an employment id or a worker, matching `pattern`.
     public mutating func code(_ key: String, _ pattern: CodePattern) -> String {
         guard let text = string(key, optional: false) else { return "" }
-        if !pattern.matches(text) { fail(key, "must match \(pattern.expression) (got \"\(text)\")") }
+        if !pattern.matches(text) { fail(key, "must match \(pattern.expression) (got \(Echo.quoted(text)))") }
         return text
     }
 
@@ -98,7 +98,7 @@ public struct FieldReader {
     public mutating func optionalPersonID(_ key: String, required: Bool = false) -> String? {
         guard let text = string(key, optional: !required) else { return nil }
         if !CodePattern.streamKey.matches(text) {
-            fail(key, "must be a person's key matching \(CodePattern.streamKey.expression) (got \"\(text)\")")
+            fail(key, "must be a person's key matching \(CodePattern.streamKey.expression) (got \(Echo.quoted(text)))")
         }
         return text
     }
@@ -107,7 +107,7 @@ public struct FieldReader {
     public mutating func choice<E: CatalogueEnumeration>(_ key: String, _: E.Type = E.self) -> E {
         guard let text = string(key, optional: false) else { return E.allCases[0] }
         guard let value = E(rawValue: text) else {
-            fail(key, "must be one of \(E.codes.joined(separator: " ")) (got \"\(text)\")")
+            fail(key, "must be one of \(E.codes.joined(separator: " ")) (got \(Echo.quoted(text)))")
             return E.allCases[0]
         }
         return value
@@ -139,7 +139,9 @@ public struct FieldReader {
         guard let value = value(key, optional: false) else { return range.lowerBound }
         guard case .integer(let number) = value else {
             if case .number(let raw) = value {
-                fail(key, "must be an integer written without fraction or exponent, within 64 bits (got \(raw))")
+                fail(
+                    key,
+                    "must be an integer written without fraction or exponent, within 64 bits (got \(Echo.bare(raw)))")
             } else {
                 fail(key, "must be an integer, not \(value.kindName)")
             }
@@ -181,11 +183,11 @@ public struct FieldReader {
     public mutating func date(_ key: String) -> LocalDate {
         guard let text = string(key, optional: false) else { return .earliest }
         guard let date = LocalDate(iso: text) else {
-            fail(key, "must be a real date YYYY-MM-DD (got \"\(text)\")")
+            fail(key, "must be a real date YYYY-MM-DD (got \(Echo.quoted(text)))")
             return .earliest
         }
         guard (LocalDate.earliest...LocalDate.latest).contains(date) else {
-            fail(key, "must lie in 1900–2100 (got \(text))")
+            fail(key, "must lie in 1900–2100 (got \(Echo.bare(text)))")
             return .earliest
         }
         return date
@@ -197,7 +199,7 @@ public struct FieldReader {
         if !context.units.units.contains(text) {
             fail(
                 key,
-                "must be one of the twelve units (\(context.units.units.sorted().joined(separator: " "))), not \"\(text)\""
+                "must be one of the twelve units (\(context.units.units.sorted().joined(separator: " "))), not \(Echo.quoted(text))"
             )
         }
         return text
@@ -223,7 +225,8 @@ public struct FieldReader {
             let listed = asked.isEmpty ? "it has no fields" : "its fields are \(asked.joined(separator: ", "))"
             errors.append(
                 FieldError(
-                    field: "\(prefix).\(member.key)", rule: "is not a field of \(context.type.rawValue) (\(listed))"))
+                    field: "\(prefix).\(Echo.key(member.key))",
+                    rule: "is not a field of \(context.type.rawValue) (\(listed))"))
         }
     }
 }
@@ -285,18 +288,5 @@ public enum CodePattern: Sendable {
         case .streamKey:
             Pattern.identifier(text, first: .alphanumeric, rest: .streamKeyCharacter, maxLength: 48)
         }
-    }
-}
-
-extension Int64 {
-    /// The number with thousands separated by commas, as ranges are written in events.md.
-    var grouped: String {
-        let digits = String(magnitude)
-        var out = ""
-        for (index, digit) in digits.enumerated() {
-            if index > 0 && (digits.count - index) % 3 == 0 { out.append(",") }
-            out.append(digit)
-        }
-        return self < 0 ? "-" + out : out
     }
 }

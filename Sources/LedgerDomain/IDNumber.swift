@@ -29,7 +29,7 @@ public enum IDNumber {
     /// `birthDate` of sex `sex` (events.md §6 rule 6), in a clerk's words, each
     /// message quoting the number masked.
     public static func problems(_ text: String, birthDate: LocalDate?, sex: Sex?) -> [String] {
-        var masked: String { Masking.keep(text, first: 6, last: 4) }
+        var masked: String { Echo.bare(Masking.keep(text, first: 6, last: 4)) }
         let bytes = Array(text.utf8)
         let digits = bytes.prefix(17)
         guard bytes.count == 18, digits.allSatisfy({ (0x30...0x39).contains($0) }),

@@ -115,7 +115,8 @@ public struct InterchangeEvent: Sendable, Equatable {
             case 7: expectedValue = member.value
             case 8: dataValue = member.value
             case 9: piiValue = member.value
-            default: errors.append(FieldError(field: member.key, rule: "is not a key of the interchange form"))
+            default:
+                errors.append(FieldError(field: Echo.key(member.key), rule: "is not a key of the interchange form"))
             }
         }
         for (value, key) in [
@@ -137,7 +138,7 @@ public struct InterchangeEvent: Sendable, Equatable {
         let id = text(idValue, "id")
         if let id, !Pattern.identifier(id, first: .alphanumeric, rest: .idCharacter, maxLength: 64) {
             errors.append(
-                FieldError(field: "id", rule: "must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$ (got \"\(id)\")"))
+                FieldError(field: "id", rule: "must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$ (got \(Echo.quoted(id)))"))
         }
 
         let stream = text(streamValue, "stream")
@@ -156,7 +157,7 @@ public struct InterchangeEvent: Sendable, Equatable {
                     FieldError(
                         field: "stream",
                         rule:
-                            "must be <kind>-<key> with kind one of \(StreamKind.allCases.map(\.rawValue).joined(separator: " ")) and key matching ^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$ (got \"\(stream)\")"
+                            "must be <kind>-<key> with kind one of \(StreamKind.allCases.map(\.rawValue).joined(separator: " ")) and key matching ^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$ (got \(Echo.quoted(stream)))"
                     ))
             }
         }
@@ -171,7 +172,8 @@ public struct InterchangeEvent: Sendable, Equatable {
                             field: "type", rule: "\(name) belongs to \(t.kind.rawValue) streams, not \(kind.rawValue)"))
                 }
             } else {
-                errors.append(FieldError(field: "type", rule: "\"\(name)\" is not an event type of the catalogue"))
+                errors.append(
+                    FieldError(field: "type", rule: "\(Echo.quoted(name)) is not an event type of the catalogue"))
             }
         }
 
@@ -179,9 +181,10 @@ public struct InterchangeEvent: Sendable, Equatable {
         if let raw = text(occurredValue, "occurredAt") {
             occurredAt = LocalDate(iso: raw)
             if occurredAt == nil {
-                errors.append(FieldError(field: "occurredAt", rule: "must be a real date YYYY-MM-DD (got \"\(raw)\")"))
+                errors.append(
+                    FieldError(field: "occurredAt", rule: "must be a real date YYYY-MM-DD (got \(Echo.quoted(raw)))"))
             } else if !(LocalDate.earliest...LocalDate.latest).contains(occurredAt!) {
-                errors.append(FieldError(field: "occurredAt", rule: "must lie in 1900–2100 (got \(raw))"))
+                errors.append(FieldError(field: "occurredAt", rule: "must lie in 1900–2100 (got \(Echo.bare(raw)))"))
                 occurredAt = nil
             }
         }
@@ -193,15 +196,17 @@ public struct InterchangeEvent: Sendable, Equatable {
                 errors.append(
                     FieldError(
                         field: "recordedAt",
-                        rule: "must be an RFC 3339 instant such as 2024-03-05T09:12:00+08:00 (got \"\(raw)\")"))
+                        rule: "must be an RFC 3339 instant such as 2024-03-05T09:12:00+08:00 (got \(Echo.quoted(raw)))")
+                )
             } else if !(LocalDate.earliest...LocalDate.latest).contains(recordedAt!.localDate) {
-                errors.append(FieldError(field: "recordedAt", rule: "must lie in 1900–2100 (got \(raw))"))
+                errors.append(FieldError(field: "recordedAt", rule: "must lie in 1900–2100 (got \(Echo.bare(raw)))"))
             }
         }
 
         let actor = text(actorValue, "actor")
         if let actor, !Pattern.identifier(actor, first: .actorCharacter, rest: .actorCharacter, maxLength: 64) {
-            errors.append(FieldError(field: "actor", rule: "must match ^[A-Za-z0-9_.@-]{1,64}$ (got \"\(actor)\")"))
+            errors.append(
+                FieldError(field: "actor", rule: "must match ^[A-Za-z0-9_.@-]{1,64}$ (got \(Echo.quoted(actor)))"))
         }
 
         let orgUnit = text(orgUnitValue, "orgUnit")
@@ -211,7 +216,7 @@ public struct InterchangeEvent: Sendable, Equatable {
                     FieldError(
                         field: "orgUnit",
                         rule:
-                            "\"\(orgUnit)\" is not a unit code (\(([units.district] + units.units.sorted()).joined(separator: " ")))"
+                            "\(Echo.quoted(orgUnit)) is not a unit code (\(([units.district] + units.units.sorted()).joined(separator: " ")))"
                     ))
             } else if kind == .org, let streamKey, units.canRecord(streamKey), streamKey != orgUnit {
                 errors.append(
@@ -223,7 +228,8 @@ public struct InterchangeEvent: Sendable, Equatable {
         if kind == .org, let streamKey, !units.canRecord(streamKey) {
             errors.append(
                 FieldError(
-                    field: "stream", rule: "org streams are named org-<unit>; \"\(streamKey)\" is not a unit code"))
+                    field: "stream",
+                    rule: "org streams are named org-<unit>; \(Echo.quoted(streamKey)) is not a unit code"))
         }
 
         var expectedVersion: Int64?
@@ -312,7 +318,7 @@ public struct InterchangeEvent: Sendable, Equatable {
             guard policy.allowedKeys.contains(member.key) else {
                 errors.append(
                     FieldError(
-                        field: "pii.\(member.key)",
+                        field: "pii.\(Echo.key(member.key))",
                         rule:
                             "is not personal data \(type.rawValue) takes (\(policy.allowedKeys.joined(separator: ", ")))"
                     ))
@@ -320,13 +326,15 @@ public struct InterchangeEvent: Sendable, Equatable {
             }
             guard case .string(let text) = member.value else {
                 errors.append(
-                    FieldError(field: "pii.\(member.key)", rule: "must be a string, not \(member.value.kindName)"))
+                    FieldError(
+                        field: "pii.\(Echo.key(member.key))", rule: "must be a string, not \(member.value.kindName)"))
                 continue
             }
             // A character takes at least one byte: short text needs no counting.
             if text.isEmpty || (text.utf8.count > 128 && text.count > 128) {
                 errors.append(
-                    FieldError(field: "pii.\(member.key)", rule: "must be 1–128 characters (got \(text.count))"))
+                    FieldError(
+                        field: "pii.\(Echo.key(member.key))", rule: "must be 1–128 characters (got \(text.count))"))
             }
         }
         return object

@@ -29,7 +29,7 @@ public struct Vocabulary: Sendable {
         expected.append((DisabilityGrade.catalogueName, DisabilityGrade.allCases.map { String($0.rawValue) }))
         for (name, codes) in expected {
             guard case .array(let entries)? = object[name] else {
-                throw VocabularyError("has no list \"\(name)\"")
+                throw VocabularyError("has no list \(Echo.quoted(name))")
             }
             var listed: [String] = []
             var table: [String: Label] = [:]

@@ -53,7 +53,7 @@ public struct KPICatalogue: Sendable {
         do { root = try JSONParser.parse(bytes) } catch { throw KPICatalogueError("is not JSON: \(error)") }
         guard case .object(let object) = root else { throw KPICatalogueError("must be a JSON object") }
         for key in object.keys where !["version", "indices", "kpis"].contains(key) {
-            throw KPICatalogueError("has an unknown key \"\(key)\" (the keys are version, indices, kpis)")
+            throw KPICatalogueError("has an unknown key \(Echo.quoted(key)) (the keys are version, indices, kpis)")
         }
         guard case .integer(let version)? = object["version"], version >= 1 else {
             throw KPICatalogueError("needs \"version\": an integer ≥ 1")
@@ -71,7 +71,7 @@ public struct KPICatalogue: Sendable {
             let id = try Self.text("id", in: fields, at: place)
             guard let index = FederationIndex(rawValue: id) else {
                 throw KPICatalogueError(
-                    "\(place): \"\(id)\" is not an index (the indices are \(FederationIndex.allCases.map(\.rawValue).joined(separator: " ")))"
+                    "\(place): \(Echo.quoted(id)) is not an index (the indices are \(FederationIndex.allCases.map(\.rawValue).joined(separator: " ")))"
                 )
             }
             guard indexLabels[index] == nil else { throw KPICatalogueError("\(place): index \(id) is listed twice") }
@@ -96,7 +96,7 @@ public struct KPICatalogue: Sendable {
                 ["id", "zh", "en", "kind", "unitBasis", "index", "target", "targetType"], in: fields, at: place)
             let id = try Self.text("id", in: fields, at: place)
             guard let kpi = KPI(rawValue: id) else {
-                throw KPICatalogueError("\(place): \"\(id)\" is not a KPI this program computes")
+                throw KPICatalogueError("\(place): \(Echo.quoted(id)) is not a KPI this program computes")
             }
             place += " (\(id))"
             guard found[kpi] == nil else { throw KPICatalogueError("\(place) is listed twice") }
@@ -113,7 +113,7 @@ public struct KPICatalogue: Sendable {
             case nil, .null?: index = nil
             case .string(let name)?:
                 guard let named = FederationIndex(rawValue: name) else {
-                    throw KPICatalogueError("\(place): index \"\(name)\" is not one of the four indices")
+                    throw KPICatalogueError("\(place): index \(Echo.quoted(name)) is not one of the four indices")
                 }
                 index = named
             case let other?:
@@ -125,7 +125,8 @@ public struct KPICatalogue: Sendable {
             case nil, .null?: targetType = nil
             case .string(let name)?:
                 guard let type = TargetType(rawValue: name) else {
-                    throw KPICatalogueError("\(place): targetType must be binding or expected, not \"\(name)\"")
+                    throw KPICatalogueError(
+                        "\(place): targetType must be binding or expected, not \(Echo.quoted(name))")
                 }
                 targetType = type
             case let other?:
@@ -161,14 +162,14 @@ public struct KPICatalogue: Sendable {
     {
         for key in fields.keys where !allowed.contains(key) {
             throw KPICatalogueError(
-                "\(place) has an unknown key \"\(key)\" (the keys are \(allowed.joined(separator: ", ")))")
+                "\(place) has an unknown key \(Echo.quoted(key)) (the keys are \(allowed.joined(separator: ", ")))")
         }
     }
 
     private static func text(_ key: String, in fields: JSONObject, at place: String) throws(KPICatalogueError) -> String
     {
         guard case .string(let text)? = fields[key], !text.isEmpty else {
-            throw KPICatalogueError("\(place) needs \"\(key)\": a non-empty string")
+            throw KPICatalogueError("\(place) needs \(Echo.quoted(key)): a non-empty string")
         }
         return text
     }

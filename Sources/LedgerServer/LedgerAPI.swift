@@ -298,10 +298,10 @@ public struct LedgerAPI: Sendable {
         guard case .object(let object) = parsed else { throw APIProblem.badRequest(shape) }
         for (key, value) in object {
             guard ["person", "reason", "orgUnit", "on"].contains(key) else {
-                throw APIProblem.badRequest("\(shape); \"\(key)\" is not one of its fields")
+                throw APIProblem.badRequest("\(shape); \(Echo.quoted(key)) is not one of its fields")
             }
             guard value.stringValue != nil else {
-                throw APIProblem.badRequest("\(shape); \"\(key)\" must be a string")
+                throw APIProblem.badRequest("\(shape); \(Echo.quoted(key)) must be a string")
             }
         }
         guard let person = object["person"]?.stringValue, let reason = object["reason"]?.stringValue else {
@@ -346,7 +346,7 @@ public struct LedgerAPI: Sendable {
             }
             return .full
         case let other?:
-            throw APIProblem.badRequest("pii must be none, masked or full (got \"\(other)\")")
+            throw APIProblem.badRequest("pii must be none, masked or full (got \(Echo.quoted(other)))")
         }
     }
 
@@ -462,7 +462,7 @@ public struct LedgerAPI: Sendable {
     static func seqParameter(_ request: Request, _ name: String) throws -> Int64? {
         guard let text = parameter(request, name) else { return nil }
         guard let seq = Int64(text), seq >= 1 else {
-            throw APIProblem.badRequest("\(name) must be a seq: a whole number, at least 1 (got \"\(text)\")")
+            throw APIProblem.badRequest("\(name) must be a seq: a whole number, at least 1 (got \(Echo.quoted(text)))")
         }
         return seq
     }
@@ -478,7 +478,8 @@ public struct LedgerAPI: Sendable {
     func inclusionProof(_ request: Request, seq text: String) async throws -> Response {
         _ = try gate.admit(request, for: .prove)
         guard let seq = Int64(text), seq >= 1 else {
-            throw APIProblem.badRequest("the seq to prove must be a whole number, at least 1 (got \"\(text)\")")
+            throw APIProblem.badRequest(
+                "the seq to prove must be a whole number, at least 1 (got \(Echo.quoted(text)))")
         }
         let size = try LedgerAPI.seqParameter(request, "treeSize")
         let ledger = self.ledger
@@ -489,7 +490,8 @@ public struct LedgerAPI: Sendable {
     func consistencyProof(_ request: Request, fromSize text: String) async throws -> Response {
         _ = try gate.admit(request, for: .prove)
         guard let from = Int64(text), from >= 0 else {
-            throw APIProblem.badRequest("the size to prove consistent with must be a whole number (got \"\(text)\")")
+            throw APIProblem.badRequest(
+                "the size to prove consistent with must be a whole number (got \(Echo.quoted(text)))")
         }
         let size = try LedgerAPI.seqParameter(request, "treeSize")
         let ledger = self.ledger
@@ -506,7 +508,7 @@ public struct LedgerAPI: Sendable {
         if let text = LedgerAPI.parameter(request, "asOf") {
             guard let date = LocalDate(iso: text) else {
                 throw APIProblem.badRequest(
-                    "asOf must be a real date written YYYY-MM-DD, such as 2024-12-31 (got \"\(text)\")")
+                    "asOf must be a real date written YYYY-MM-DD, such as 2024-12-31 (got \(Echo.quoted(text)))")
             }
             asOf = date
         }

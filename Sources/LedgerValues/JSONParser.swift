@@ -81,7 +81,7 @@ public struct JSONParser: ~Copyable {
             try expectLiteral("null")
             return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
-        default: throw error("unexpected character '\(Unicode.Scalar(bytes[position]))'")
+        default: throw error("unexpected character \(Echo.quoted(String(Unicode.Scalar(bytes[position]))))")
         }
     }
 
@@ -128,10 +128,10 @@ public struct JSONParser: ~Copyable {
                 if seen == nil { seen = Set(members.map { MemberKey($0.key) }) }
                 repeated = !seen!.insert(MemberKey(key)).inserted
             }
-            if repeated { throw error("the key \"\(key)\" appears twice", at: keyStart) }
+            if repeated { throw error("the key \(Echo.quoted(key)) appears twice", at: keyStart) }
             skipWhitespace()
             guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else {
-                throw error("expected ':' after the key \"\(key)\"")
+                throw error("expected ':' after the key \(Echo.quoted(key))")
             }
             position += 1
             skipWhitespace()

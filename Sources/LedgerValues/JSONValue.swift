@@ -93,15 +93,15 @@ public enum JSONValue: Hashable, Sendable {
         return nil
     }
 
-    /// The value as it would be quoted in a message: short, on one line.
+    /// The value as a message quotes it: short and on one line (`Echo`).
     public var quoted: String {
         switch self {
-        case .string(let s): "\"\(s)\""
+        case .string(let s): Echo.quoted(s)
         case .integer(let i): String(i)
         case .bool(let b): b ? "true" : "false"
         case .null: "null"
-        case .number(let raw): raw
-        case .array, .object: String(decoding: CanonicalJSON.encode(self), as: UTF8.self)
+        case .number(let raw): Echo.bare(raw)
+        case .array, .object: Echo.bare(String(decoding: CanonicalJSON.encode(self), as: UTF8.self))
         }
     }
 }

@@ -83,7 +83,7 @@ extension Sunledger {
             }
             if let knownAt, Instant(rfc3339: knownAt) == nil {
                 throw ValidationError(
-                    "--known-at must be an RFC 3339 instant such as 2025-01-15T00:00:00Z or 2025-01-15T08:00:00+08:00 (got \"\(knownAt)\")"
+                    "--known-at must be an RFC 3339 instant such as 2025-01-15T00:00:00Z or 2025-01-15T08:00:00+08:00 (got \(Echo.quoted(knownAt)))"
                 )
             }
             if format == .csv && out == nil {

@@ -82,7 +82,7 @@ extension Sunledger {
             func validate() throws {
                 guard Role(rawValue: role) != nil else {
                     throw ValidationError(
-                        "--role must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", ")) (got \"\(role)\")"
+                        "--role must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", ")) (got \(Echo.quoted(role)))"
                     )
                 }
                 do { try AccessTokens.checkName(name) } catch let error as AppError {

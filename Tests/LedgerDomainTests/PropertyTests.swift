@@ -199,7 +199,7 @@ private func sameEnvelope(_ event: InterchangeEvent, _ sample: SampleEvent) -> B
 
 /// Failures gathered by kind, each reported once with its shortest example, so
 /// that a broken rule reads as one issue with a minimal line rather than hundreds.
-private struct Failures {
+struct Failures {
     private var examples: [String: (count: Int, line: String)] = [:]
 
     mutating func add(_ kind: String, example line: String) {
