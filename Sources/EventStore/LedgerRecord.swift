@@ -168,7 +168,7 @@ public struct LedgerRecord: Equatable, Sendable {
     /// unknown or of the wrong kind.
     public init(json object: JSONObject) throws(RecordFormatError) {
         for key in object.keys where !LedgerRecord.keys.contains(key) {
-            throw RecordFormatError(field: key, reason: "is not a key of a chained record")
+            throw RecordFormatError(field: Echo.key(key), reason: "is not a key of a chained record")
         }
         func string(_ key: String) throws(RecordFormatError) -> String {
             guard let value = object[key] else { throw RecordFormatError(field: key, reason: "is missing") }

@@ -22,6 +22,30 @@ struct ChainTests {
         }
     }
 
+    @Test("a record read back names an unknown key or a wrong seq quoted safely: escaped, cut, on one line")
+    func readBackErrorsQuoteSafely() throws {
+        let record = LedgerRecord(
+            seq: 1, id: "e1", stream: "person-P1", version: 1, type: "PersonMoved", schema: 1,
+            occurredAt: date("2024-02-29"), recordedAt: instant("2024-03-01T01:02:03.004Z"), actor: "a",
+            orgUnit: "malu", data: JSONObject(), piiCommitment: nil, prevHash: Array(repeating: 0, count: 32))
+        func refusal(_ object: JSONObject) -> String? {
+            do throws(RecordFormatError) {
+                let read = try LedgerRecord(json: object)
+                return "read as seq \(read.seq)"
+            } catch {
+                return error.description
+            }
+        }
+        var extraKey = record.jsonObject
+        extraKey["x\n\u{1B}[2J"] = .integer(1)
+        #expect(refusal(extraKey) == #""x\n\u001b[2J": is not a key of a chained record"#)
+        var longSeq = record.jsonObject
+        longSeq["seq"] = .number("1" + String(repeating: "0", count: 1_000))
+        #expect(
+            refusal(longSeq)
+                == "seq: must be an integer ≥ 1, not 1\(String(repeating: "0", count: 63))… (1,001 characters)")
+    }
+
     @Test(
         "seq 1 links to 64 zeros, every later record to the hash of the one before, and hash = SHA-256 of the canonical bytes"
     )
