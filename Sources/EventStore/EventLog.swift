@@ -51,7 +51,9 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
         case .noMerkleTree:
             "this ledger was made before it kept a Merkle tree; the next append (an import) plants it"
         case .noSuchLeaf(let seq, let size):
-            "seq \(seq) is not a leaf of the tree of size \(size) (1–\(size))"
+            size == 0
+                ? "seq \(seq) is not a leaf of the tree of size 0, which has none"
+                : "seq \(seq) is not a leaf of the tree of size \(size) (its leaves are seqs 1–\(size))"
         case .earlierSizeTooLarge(let from, let size):
             "the earlier tree size \(from) is larger than the tree size \(size): a consistency proof runs from a smaller tree to a larger one"
         case .damagedTree(let database, let page, let reason):

@@ -17,6 +17,8 @@ struct AuditCommandTests {
             #expect(
                 prove.status == 2 && prove.stderr.contains("is not a leaf of the tree of size 9"), "\(prove.stderr)")
             #expect(try sunledger("prove", "0", "--ledger", ledger).status == 2)
+            let empty = try sunledger("prove", "1", "--tree-size", "0", "--ledger", ledger)
+            #expect(empty.status == 2 && empty.stderr.contains("tree of size 0, which has none"), "\(empty.stderr)")
             let beyond = try sunledger("prove", "5", "--tree-size", "100", "--ledger", ledger)
             #expect(beyond.status == 2 && beyond.stderr.contains("the ledger holds 9 records"), "\(beyond.stderr)")
             let consistency = try sunledger("prove", "--consistency", "5", "--tree-size", "3", "--ledger", ledger)
