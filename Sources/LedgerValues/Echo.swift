@@ -32,6 +32,15 @@ public enum Echo {
         return shown
     }
 
+    /// `text` whole, with only what could break or reorder a line on screen
+    /// escaped: for values shown in full in a table, such as `history`'s data.
+    public static func escaped(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { escapedScalar($0.value) }) else { return text }
+        var shown = ""
+        for scalar in text.unicodeScalars { appendEscaped(scalar, to: &shown, quoting: false) }
+        return shown
+    }
+
     /// An object's key as a step of a field's path (`data.grade`, `data.备注`):
     /// as written when nothing in it needs escaping or could blur the path
     /// (no space, quote, `.`, `[` or `]`) and it is no longer than the limit,

@@ -352,9 +352,10 @@ extension Sunledger {
                     + (knownAt.map { " known at \($0)" } ?? ""))
             let rows = entries.map { entry -> [String] in
                 let record = entry.record
-                var data = String(decoding: CanonicalJSON.encode(.object(record.data)), as: UTF8.self)
+                // Free text may hold what a terminal would act on: shown escaped, as JSON would write it.
+                var data = Echo.escaped(String(decoding: CanonicalJSON.encode(.object(record.data)), as: UTF8.self))
                 if let vault = entry.vault {
-                    let masked = Masking.mask(vault.pii).map { "\($0.key)=\($0.value.stringValue ?? "")" }
+                    let masked = Masking.mask(vault.pii).map { "\($0.key)=\(Echo.escaped($0.value.stringValue ?? ""))" }
                     data += "  [" + masked.joined(separator: " ") + "]"
                 } else if record.piiCommitment != nil {
                     data +=

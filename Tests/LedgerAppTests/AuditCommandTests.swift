@@ -355,6 +355,26 @@ struct AuditCommandTests {
         }
     }
 
+    @Test("history's table shows free text and masked names with line-breaking and bidirectional characters escaped")
+    func historyEscapesFreeText() throws {
+        try withScratch { dir in
+            let ledger = dir + "/ledger"
+            let registration = syntheticEvents(persons: 1, perPerson: 1)[0]
+                .replacingOccurrences(of: "王芳", with: #"\u202e王芳"#)
+            let employment =
+                #"{"id":"x-e1","stream":"person-ev0","type":"EmploymentStarted","occurredAt":"2020-04-01","#
+                + #""recordedAt":"2020-04-01T02:00:00Z","actor":"staff-001","orgUnit":"anting","#
+                + #""data":{"employmentId":"E1","employer":"ACME\u2028\u202eevil","form":"public_welfare_post"}}"#
+            try write([registration, employment], to: dir + "/e.jsonl")
+            #expect(try sunledger("import", dir + "/e.jsonl", "--ledger", ledger).status == 0)
+            let shown = try sunledger("history", "person-ev0", "--purpose", "a test", "--ledger", ledger)
+            #expect(shown.status == 0)
+            #expect(shown.stdout.contains(#""employer":"ACME\u2028\u202eevil""#), "\(shown.stdout)")
+            #expect(shown.stdout.contains(#"name=\u202e**"#), "\(shown.stdout)")
+            #expect(!shown.stdout.unicodeScalars.contains { $0 == "\u{202E}" || $0 == "\u{2028}" })
+        }
+    }
+
     @Test("export --masked masks, plain export carries no personal data at all")
     func maskedExport() throws {
         try withScratch { dir in

@@ -52,6 +52,14 @@ struct ErrorEchoTests {
         #expect(Echo.bare("[\u{1B}]") == "[\\u001b]")
     }
 
+    @Test("a value shown whole keeps everything but what could break or reorder the line")
+    func escapedWhole() {
+        let long = String(repeating: "z", count: 1_000)
+        #expect(Echo.escaped(long) == long)
+        #expect(Echo.escaped(#"{"a":"b\\c"}"#) == #"{"a":"b\\c"}"#)
+        #expect(Echo.escaped("ACME\u{2028}\u{202E}名") == "ACME\\u2028\\u202e名")
+    }
+
     @Test("a value longer than the limit is cut there, with its length in characters")
     func cutting() {
         let cut = Echo.quoted(String(repeating: "字", count: 1_000))
