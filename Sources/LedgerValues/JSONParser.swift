@@ -81,8 +81,26 @@ public struct JSONParser: ~Copyable {
             try expectLiteral("null")
             return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
-        default: throw error("unexpected character \(Echo.quoted(String(Unicode.Scalar(bytes[position]))))")
+        default: throw unexpected()
         }
+    }
+
+    /// The error for what lies at `position`, which cannot start a value: the
+    /// character there, or the byte when it begins no UTF-8 character, or,
+    /// at the start of a line, a UTF-16 byte-order mark.
+    private func unexpected() -> JSONSyntaxError {
+        let rest = bytes[position...]
+        if position == 0 && (rest.starts(with: [0xFF, 0xFE]) || rest.starts(with: [0xFE, 0xFF])) {
+            return error(
+                "the line starts with a UTF-16 byte-order mark: the file is UTF-16, and interchange lines are UTF-8")
+        }
+        var iterator = rest.makeIterator()
+        var decoder = UTF8()
+        if case .scalarValue(let scalar) = decoder.decode(&iterator) {
+            return error("unexpected character \(Echo.quoted(String(scalar)))")
+        }
+        let hex = String(bytes[position], radix: 16, uppercase: true)
+        return error("the byte 0x\(hex.count == 1 ? "0" : "")\(hex) begins no UTF-8 character")
     }
 
     private mutating func expectLiteral(_ literal: StaticString) throws(JSONSyntaxError) {

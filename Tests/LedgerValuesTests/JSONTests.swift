@@ -81,6 +81,21 @@ struct JSONParsingTests {
         #expect(throws: JSONSyntaxError.self) { try JSONParser.parse([0x22, 0x5C, 0x75, 0x30, 0x30, 0x22]) }
     }
 
+    @Test("what cannot start a value is named as a character, as a byte that is not UTF-8, or as a UTF-16 mark")
+    func unexpectedStart() {
+        func reason(_ bytes: [UInt8]) -> String? {
+            do { _ = try JSONParser.parse(bytes) } catch { return error.description }
+            return nil
+        }
+        #expect(reason(Array("中".utf8)) == #"not valid JSON at column 1: unexpected character "中""#)
+        #expect(reason([0x1B]) == #"not valid JSON at column 1: unexpected character "\u001b""#)
+        #expect(reason([0xFF, 0x41]) == "not valid JSON at column 1: the byte 0xFF begins no UTF-8 character")
+        #expect(reason([0x5B, 0x80]) == "not valid JSON at column 2: the byte 0x80 begins no UTF-8 character")
+        let utf16: [UInt8] = [0xFF, 0xFE, 0x7B, 0x00, 0x7D, 0x00]  // "{}" in UTF-16LE, with its mark
+        #expect(reason(utf16)?.hasSuffix("the file is UTF-16, and interchange lines are UTF-8") == true)
+        #expect(reason([0xFE, 0xFF, 0x00, 0x7B])?.contains("UTF-16 byte-order mark") == true)
+    }
+
     @Test("nesting deeper than 64 levels is refused")
     func depth() throws {
         _ = try JSONParser.parse(String(repeating: "[", count: 64) + String(repeating: "]", count: 64))
