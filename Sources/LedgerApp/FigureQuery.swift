@@ -41,9 +41,7 @@ public struct FigureQuery: Equatable, Sendable {
         var date = today
         if let asOf {
             guard let given = LocalDate(iso: asOf) else {
-                throw AppError.usage(
-                    "\(spelling.asOf) must be a real date written YYYY-MM-DD, such as 2024-12-31 (got \(Echo.quoted(asOf)))"
-                )
+                throw AppError.usage(FigureQuery.notADate(asOf, given: spelling.asOf))
             }
             date = given
         }
@@ -54,9 +52,7 @@ public struct FigureQuery: Equatable, Sendable {
         var limit = RecordLimit.everything
         if let knownAt {
             guard let instant = Instant(rfc3339: knownAt) else {
-                throw AppError.usage(
-                    "\(spelling.knownAt) must be an RFC 3339 instant such as 2025-01-15T00:00:00Z or 2025-01-15T08:00:00+08:00 (got \(Echo.quoted(knownAt)))"
-                )
+                throw AppError.usage(FigureQuery.notAnInstant(knownAt, given: spelling.knownAt))
             }
             limit = .knownAt(instant)
         }
@@ -69,5 +65,17 @@ public struct FigureQuery: Equatable, Sendable {
         }
         self.asOf = date
         self.limit = limit
+    }
+
+    /// What is wrong with `text`, given as the date `option` (`--as-of`,
+    /// `asOf`), which is not a real date: the same words wherever a date is read.
+    public static func notADate(_ text: String, given option: String) -> String {
+        "\(option) must be a real date written YYYY-MM-DD, such as 2024-12-31 (got \(Echo.quoted(text)))"
+    }
+
+    /// What is wrong with `text`, given as the instant `option` (`--known-at`,
+    /// `knownAt`), which is not an RFC 3339 instant.
+    public static func notAnInstant(_ text: String, given option: String) -> String {
+        "\(option) must be an RFC 3339 instant such as 2025-01-15T00:00:00Z or 2025-01-15T08:00:00+08:00 (got \(Echo.quoted(text)))"
     }
 }

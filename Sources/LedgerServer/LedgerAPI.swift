@@ -507,8 +507,7 @@ public struct LedgerAPI: Sendable {
         var asOf: LocalDate?
         if let text = LedgerAPI.parameter(request, "asOf") {
             guard let date = LocalDate(iso: text) else {
-                throw APIProblem.badRequest(
-                    "asOf must be a real date written YYYY-MM-DD, such as 2024-12-31 (got \(Echo.quoted(text)))")
+                throw APIProblem.badRequest(FigureQuery.notADate(text, given: "asOf"))
             }
             asOf = date
         }

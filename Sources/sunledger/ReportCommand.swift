@@ -82,9 +82,7 @@ extension Sunledger {
                 throw ValidationError("--year must be a year of the ledger's dates, 1900–2100 (got \(year))")
             }
             if let knownAt, Instant(rfc3339: knownAt) == nil {
-                throw ValidationError(
-                    "--known-at must be an RFC 3339 instant such as 2025-01-15T00:00:00Z or 2025-01-15T08:00:00+08:00 (got \(Echo.quoted(knownAt)))"
-                )
+                throw ValidationError(FigureQuery.notAnInstant(knownAt, given: "--known-at"))
             }
             if format == .csv && out == nil {
                 throw ValidationError(

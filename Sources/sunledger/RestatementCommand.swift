@@ -45,8 +45,7 @@ extension Sunledger {
 
         func validate() throws {
             if let asOf, LocalDate(iso: asOf) == nil {
-                throw ValidationError(
-                    "--as-of must be a real date written YYYY-MM-DD, such as 2024-12-31 (got \(Echo.quoted(asOf)))")
+                throw ValidationError(FigureQuery.notADate(asOf, given: "--as-of"))
             }
             guard knownAt.count == 2 else {
                 throw ValidationError(
@@ -54,9 +53,7 @@ extension Sunledger {
                 )
             }
             for text in knownAt where Instant(rfc3339: text) == nil {
-                throw ValidationError(
-                    "--known-at must be an RFC 3339 instant such as 2025-01-15T00:00:00Z or 2025-01-15T08:00:00+08:00 (got \(Echo.quoted(text)))"
-                )
+                throw ValidationError(FigureQuery.notAnInstant(text, given: "--known-at"))
             }
             let (first, second) = (Instant(rfc3339: knownAt[0])!, Instant(rfc3339: knownAt[1])!)
             guard first < second else {
