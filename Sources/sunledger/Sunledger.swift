@@ -139,7 +139,8 @@ extension Sunledger {
                 Each file is one transaction: a file with a rejected line stores nothing, and \
                 every rejected line is printed as FILE:LINE: field: rule (exit 1). Lines already \
                 in the ledger are skipped and counted as duplicates, so importing a file again, \
-                or after it was cut off, completes it.
+                or after it was cut off, completes it. With --check, the files are judged the \
+                same way, each against the ledger and the files before it, and nothing is stored.
                 """)
 
         @OptionGroup var options: LedgerOption
@@ -147,10 +148,17 @@ extension Sunledger {
         @Argument(help: "Interchange files; - reads standard input.") var files: [String]
         @Flag(help: "Print where the time went: processor time of parsing and of storing, per line.")
         var timings = false
+        @Flag(
+            help: """
+                Judge the files as an import would, and store nothing: what each would store, \
+                or every rejected line (exit 1).
+                """)
+        var check = false
 
         func run() throws {
             for file in files { try Importer.checkInput(file) }
             returnFreedMemorySoon()
+            if check { return try checkOnly() }
             let ledger = try open(create: true)
             let importer = Importer(ledger: ledger)
             for (index, file) in files.enumerated() {
@@ -158,19 +166,62 @@ extension Sunledger {
                     let report = try importer.importFile(file, waiting: waitingNotice) { lines in
                         showProgress("\(file): \(lines.formatted()) lines read…")
                     }
-                    showProgress(nil)
-                    if timings { printError(report.timings.summary + "\nmemory:  " + memoryAllocator) }
-                    let range = report.firstSeq.map { " (seq \($0)–\(report.lastSeq!))" } ?? ""
-                    print(
-                        "\(report.file): \(report.stored) stored\(range), \(report.duplicates) duplicate\(report.duplicates == 1 ? "" : "s")"
-                    )
+                    show(report, stored: "stored")
                 } catch let rejected as ImportRejected {
-                    var message = rejected.description
-                    let rest = files.count - index - 1
-                    if rest > 0 { message += "\n\(rest) later file\(rest == 1 ? "" : "s") not imported" }
-                    throw CommandFailure(message: message)
+                    throw failure(rejected, laterFiles: files.count - index - 1, "imported")
                 }
             }
+        }
+
+        /// `--check`: the files judged in one transaction that is abandoned. A
+        /// ledger not made yet is not made for it: the files are judged as the
+        /// first of a new ledger, made empty in a temporary directory and removed.
+        private func checkOnly() throws {
+            var scratch: String?
+            defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
+            let ledger: Ledger
+            do {
+                ledger = try open()
+            } catch LedgerError.noLedger {
+                let directory = NSTemporaryDirectory() + "sunledger-check-" + UUID().uuidString
+                guard mkdir(directory, 0o700) == 0 else {
+                    throw AppError.io("cannot make \(directory): \(String(cString: strerror(errno)))")
+                }
+                scratch = directory
+                printError(
+                    "sunledger: there is no ledger at \(path) yet: the files are judged as the first of a new one")
+                ledger = try Ledger(path: directory, create: true)
+            }
+            var checked = 0
+            do {
+                try Importer(ledger: ledger).check(
+                    files, waiting: waitingNotice,
+                    progress: { file, lines in showProgress("\(file): \(lines.formatted()) lines read…") },
+                    passed: { report in
+                        show(report, stored: "would be stored")
+                        checked += 1
+                    })
+            } catch let rejected as ImportRejected {
+                throw failure(rejected, laterFiles: files.count - checked - 1, "checked")
+            }
+            print("nothing was stored (--check)")
+        }
+
+        /// Prints what became of one file: `FILE: N stored (seq A–B), D duplicates`.
+        private func show(_ report: ImportReport, stored: String) {
+            showProgress(nil)
+            if timings { printError(report.timings.summary + "\nmemory:  " + memoryAllocator) }
+            let range = report.firstSeq.map { " (seq \($0)–\(report.lastSeq!))" } ?? ""
+            let duplicates = "\(report.duplicates) duplicate\(report.duplicates == 1 ? "" : "s")"
+            print("\(report.file): \(report.stored) \(stored)\(range), \(duplicates)")
+        }
+
+        /// A rejected file's lines, and how many files after it were not `done`.
+        private func failure(_ rejected: ImportRejected, laterFiles: Int, _ done: String) -> CommandFailure {
+            showProgress(nil)
+            var message = rejected.description
+            if laterFiles > 0 { message += "\n\(laterFiles) later file\(laterFiles == 1 ? "" : "s") not \(done)" }
+            return CommandFailure(message: message)
         }
     }
 

@@ -248,4 +248,74 @@ struct ImportCommandTests {
             #expect(!FileManager.default.fileExists(atPath: dir + "/none"))
         }
     }
+    @Test("--check judges a file as the import would and stores nothing; the import then stores what it said")
+    func checkStoresNothing() throws {
+        try withScratch { dir in
+            let ledger = dir + "/ledger"
+            let lines = syntheticEvents(persons: 3, perPerson: 2)
+            try write(Array(lines.prefix(5)), to: dir + "/first.jsonl")
+            try write(lines, to: dir + "/all.jsonl")
+            #expect(try sunledger("import", dir + "/first.jsonl", "--ledger", ledger).status == 0)
+            let before = try Data(contentsOf: URL(fileURLWithPath: ledger + "/data.mdb"))
+            let check = try sunledger("import", "--check", dir + "/all.jsonl", "--ledger", ledger)
+            #expect(check.status == 0)
+            #expect(check.stdout.contains("all.jsonl: 4 would be stored (seq 6–9), 5 duplicates"))
+            #expect(check.stdout.contains("nothing was stored (--check)"))
+            #expect(try Data(contentsOf: URL(fileURLWithPath: ledger + "/data.mdb")) == before)
+            #expect(try sunledger("digest", "--ledger", ledger).stdout.hasPrefix(#"{"seq":5,"#))
+            let imported = try sunledger("import", dir + "/all.jsonl", "--ledger", ledger)
+            #expect(imported.stdout.contains("all.jsonl: 4 stored (seq 6–9), 5 duplicates"))
+        }
+    }
+
+    @Test(
+        "--check judges each file against the ledger and the files before it, and makes no ledger where there is none")
+    func checkFollowsEarlierFiles() throws {
+        try withScratch { dir in
+            let ledger = dir + "/ledger"
+            let lines = syntheticEvents(persons: 2, perPerson: 1)
+            // The health checks need the registrations of the first file.
+            try write(Array(lines.prefix(2)), to: dir + "/registrations.jsonl")
+            try write(Array(lines.suffix(2)), to: dir + "/checks.jsonl")
+            let alone = try sunledger("import", "--check", dir + "/checks.jsonl", "--ledger", ledger)
+            #expect(alone.status == 1)
+            #expect(alone.stderr.contains("checks.jsonl:1: type: person-ev0 has no events yet"))
+            let both = try sunledger(
+                "import", "--check", dir + "/registrations.jsonl", dir + "/checks.jsonl", "--ledger", ledger)
+            #expect(both.status == 0)
+            #expect(both.stdout.contains("registrations.jsonl: 2 would be stored (seq 1–2), 0 duplicates"))
+            #expect(both.stdout.contains("checks.jsonl: 2 would be stored (seq 3–4), 0 duplicates"))
+            #expect(both.stderr.contains("there is no ledger at \(ledger) yet"))
+            #expect(!FileManager.default.fileExists(atPath: ledger))
+        }
+    }
+
+    @Test("--check names every rejected line, exits 1, stores nothing and reads no later file")
+    func checkRejects() throws {
+        try withScratch { dir in
+            let ledger = try importedLedger(in: dir, persons: 2, perPerson: 1)
+            let before = try Data(contentsOf: URL(fileURLWithPath: ledger + "/data.mdb"))
+            let good = syntheticEvents(persons: 2, perPerson: 1, prefix: "g", start: "2025-07-01T00:00:00Z")
+            try write(good, to: dir + "/good.jsonl")
+            try write(
+                syntheticEvents(persons: 1, perPerson: 1, prefix: "b", start: "2025-08-01T00:00:00Z").map {
+                    $0.replacingOccurrences(of: "\"malu\"", with: "\"nowhere\"")
+                }, to: dir + "/bad.jsonl")
+            let result = try sunledger(
+                "import", "--check", dir + "/good.jsonl", dir + "/bad.jsonl", dir + "/missing-later.jsonl",
+                "--ledger", ledger)
+            // A file that is not there is wrong usage, found before anything is judged.
+            #expect(result.status == 2)
+            try write(good, to: dir + "/later.jsonl")
+            let judged = try sunledger(
+                "import", "--check", dir + "/good.jsonl", dir + "/bad.jsonl", dir + "/later.jsonl", "--ledger", ledger)
+            #expect(judged.status == 1)
+            #expect(judged.stdout.contains("good.jsonl: 4 would be stored (seq 5–8), 0 duplicates"))
+            #expect(judged.stderr.contains("bad.jsonl:2: orgUnit: "))
+            #expect(judged.stderr.contains("bad.jsonl: 1 line rejected; nothing was stored"))
+            #expect(judged.stderr.contains("1 later file not checked"))
+            #expect(!judged.stdout.contains("later.jsonl"))
+            #expect(try Data(contentsOf: URL(fileURLWithPath: ledger + "/data.mdb")) == before)
+        }
+    }
 }
