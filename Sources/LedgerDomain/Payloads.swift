@@ -372,7 +372,7 @@ public struct ProjectLaunch: PayloadFields {
     public var title: String
     /// `operator`: who runs the project (free text).
     public var `operator`: String
-    /// `category`: the category of disability on the certificate.
+    /// `category`: what the project does (life service, rehabilitation, employment, …).
     public var category: ProjectCategory
     /// 0–100,000,000 yuan.
     public var budgetYuan: Int64
