@@ -32,6 +32,8 @@ public struct KPICatalogue: Sendable {
         public let target: Double?
         /// Whether the target is binding or expected.
         public let targetType: TargetType?
+        /// The target exactly as written (0.95 is 95/100): the indices are scored with it.
+        let exactTarget: ExactFraction?
     }
 
     /// The version of the catalogue file.
@@ -149,7 +151,8 @@ public struct KPICatalogue: Sendable {
                 label: Label(
                     chinese: try Self.text("zh", in: fields, at: place),
                     english: try Self.text("en", in: fields, at: place)),
-                index: index, target: target, targetType: target == nil ? nil : targetType)
+                index: index, target: target, targetType: target == nil ? nil : targetType,
+                exactTarget: target == nil ? nil : try Self.exactNumber("target", in: fields, at: place))
         }
         let missing = KPI.allCases.filter { found[$0] == nil }.map(\.rawValue)
         guard missing.isEmpty else {
@@ -172,6 +175,42 @@ public struct KPICatalogue: Sendable {
             throw KPICatalogueError("\(place) needs \(Echo.quoted(key)): a non-empty string")
         }
         return text
+    }
+
+    /// The positive number under `key` exactly as written, digits, fraction
+    /// and exponent (`0.95`, `3000000`, `3e6`), as a fraction.
+    private static func exactNumber(
+        _ key: String, in fields: JSONObject, at place: String
+    ) throws(KPICatalogueError) -> ExactFraction {
+        let written: String
+        switch fields[key] {
+        case .integer(let value)?: written = String(value)
+        case .number(let text)?: written = text
+        default: throw KPICatalogueError("\(place): \(key) must be a number")
+        }
+        let parts = written.lowercased().split(separator: "e", maxSplits: 1, omittingEmptySubsequences: false)
+        var numerator = Natural(0)
+        var power = 0
+        var point = false
+        for character in parts[0].utf8 {
+            if character == UInt8(ascii: "."), !point {
+                point = true
+            } else if (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(character) {
+                numerator = numerator * Natural(10) + Natural(UInt64(character - UInt8(ascii: "0")))
+                if point { power -= 1 }
+            } else {
+                throw KPICatalogueError("\(place): \(key) \(written) is not a positive decimal number")
+            }
+        }
+        if parts.count == 2 {
+            guard let exponent = Int(parts[1]), abs(exponent) <= 64 else {
+                throw KPICatalogueError("\(place): \(key) \(written) has an exponent out of range")
+            }
+            power += exponent
+        }
+        var scale = Natural(1)
+        for _ in 0..<abs(power) { scale = scale * Natural(10) }
+        return power >= 0 ? ExactFraction(numerator * scale, over: Natural(1)) : ExactFraction(numerator, over: scale)
     }
 
     private static func number(

@@ -25,11 +25,14 @@ public struct IndexResult: Equatable, Sendable {
     /// Scores `figures` against the targets of `catalogue` (kpis.md, the four-type indices).
     ///
     /// A count's target is pro-rated: annual target × day of year of D ÷ days in
-    /// D's year. Rounding is to the nearest tenth, halves away from zero.
+    /// D's year. Rounding is to the nearest tenth, a half rounded up, decided on
+    /// the exact mean (`ExactFraction`): the scores shown are binary fractions,
+    /// the value is not rounded from them.
     public init(_ index: FederationIndex, figures: KPIFigures, catalogue: KPICatalogue) {
         let window = YearWindow(asOf: figures.asOf)
+        let entries = catalogue.members(of: index)
         self.index = index
-        members = catalogue.members(of: index).map { entry in
+        members = entries.map { entry in
             // The catalogue gives every member of an index a target.
             let target = entry.target!
             let goal =
@@ -38,8 +41,36 @@ public struct IndexResult: Equatable, Sendable {
             let score = figures[entry.kpi].district.value.map { min(1, $0 / goal) }
             return IndexMember(kpi: entry.kpi, goal: goal, score: score)
         }
-        let scores = members.compactMap(\.score)
-        value = scores.isEmpty ? nil : (1000 * scores.reduce(0, +) / Double(scores.count)).rounded() / 10
+        let exactScores = entries.compactMap { IndexResult.exactScore(figures[$0.kpi].district, $0, window) }
+        value =
+            exactScores.isEmpty
+            ? nil
+            : Double(
+                exactScores.reduce(ExactFraction.zero, +).rounded(times: 1000, dividedBy: UInt64(exactScores.count)))
+                / 10
+    }
+
+    /// min(1, value ÷ goal) as an exact fraction; nil when the value is null.
+    /// A rate's value is numerator ÷ denominator, a count's goal its target
+    /// × day of year ÷ days in the year.
+    private static func exactScore(
+        _ figure: Figure, _ entry: KPICatalogue.Entry, _ window: YearWindow
+    ) -> ExactFraction? {
+        let target = entry.exactTarget!
+        // Figures are never negative: counts of persons, minutes, yuan.
+        let value = Natural(UInt64(max(0, figure.numerator)))
+        if let denominator = figure.denominator {
+            guard denominator > 0 else { return nil }
+            // (n ÷ d) ÷ (a ÷ b) = n·b ÷ (d·a)
+            return ExactFraction(
+                value * target.denominator, over: Natural(UInt64(denominator)) * target.numerator
+            ).atMostOne
+        }
+        // v ÷ ((a ÷ b) · day ÷ days) = v·b·days ÷ (a·day)
+        return ExactFraction(
+            value * target.denominator * Natural(UInt64(window.daysInYear)),
+            over: target.numerator * Natural(UInt64(window.dayOfYear))
+        ).atMostOne
     }
 }
 
