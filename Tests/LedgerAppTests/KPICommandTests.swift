@@ -327,6 +327,73 @@ struct KPICommandTests {
     }
 }
 
+/// The differences `tools/kpi-reference` finds between `sunledger kpi --json`
+/// for `query` and its own reading of kpis.md over `export`: none when they agree.
+private func referenceDifferences(_ ledger: String, export: String, _ query: [String], in dir: String) throws -> String?
+{
+    let document = dir + "/kpi.json"
+    let figures = try run(sunledgerPath, ["kpi", "--json", "--ledger", ledger] + query)
+    try #require(figures.status == 0, "kpi \(query): \(figures.stderr)")
+    try figures.stdout.write(toFile: document, atomically: true, encoding: .utf8)
+    let reference = try run(
+        "/usr/bin/env", ["python3", repositoryRoot + "/tools/kpi-reference", "--compare", document, export])
+    return reference.status == 0 && reference.stdout.contains("every figure agrees")
+        ? nil : "kpi \(query.joined(separator: " ")):\n\(reference.stdout)\(reference.stderr)"
+}
+
+@Suite("the figures against an independent reading of kpis.md (tools/kpi-reference)")
+struct KPIReferenceTests {
+    @Test("a generated district: every figure, for year ends, a leap day, mid-year dates and past instants")
+    func generatedDistrict() throws {
+        try withScratch { dir in
+            let generated = try sunledger("generate", "--persons", "300", "--seed", "11", "--to", "2025")
+            try #require(generated.status == 0)
+            try generated.stdout.write(toFile: dir + "/district.jsonl", atomically: true, encoding: .utf8)
+            let ledger = try importedLedger(dir + "/district.jsonl", in: dir)
+            let export = try sunledger("export", "--ledger", ledger)
+            try export.stdout.write(toFile: dir + "/export.jsonl", atomically: true, encoding: .utf8)
+            let queries: [[String]] = [
+                ["--as-of", "2015-12-31"], ["--as-of", "2016-12-31"], ["--as-of", "2020-02-29"],
+                ["--as-of", "2022-07-15"], ["--as-of", "2025-12-31"],
+                ["--as-of", "2019-12-31", "--known-at", "2020-01-10T00:00:00Z"],
+                ["--as-of", "2023-06-30", "--known-at", "2023-07-01T08:30:00+08:00"],
+                ["--as-of", "2024-12-31", "--through-seq", "3000"],
+            ]
+            for query in queries {
+                if let found = try referenceDifferences(ledger, export: dir + "/export.jsonl", query, in: dir) {
+                    Issue.record(Comment(rawValue: found))
+                }
+            }
+        }
+    }
+
+    @Test(
+        "random histories (fixed seeds), late reports among them: every figure at every as-of date and prefix tried",
+        arguments: [UInt64(0x4B52_0001), 0x4B52_0002, 0x4B52_0003])
+    func randomHistories(seed: UInt64) throws {
+        var random = Xoshiro(seed: (seed, 0x9E37_79B9_7F4A_7C15, seed ^ 0xA5A5_5A5A, 0x2545_F491_4F6C_DD1D))
+        let history = RandomHistory.make(events: 200, using: &random)
+        try withScratch { dir in
+            try write(history.lines, to: dir + "/history.jsonl")
+            let ledger = try importedLedger(dir + "/history.jsonl", in: dir)
+            let export = try sunledger("export", "--ledger", ledger)
+            try export.stdout.write(toFile: dir + "/export.jsonl", atomically: true, encoding: .utf8)
+            for day in history.asOfDays(using: &random) {
+                let n = Int.random(in: 1...history.lines.count, using: &random)
+                for query in [
+                    ["--as-of", day.description],
+                    ["--as-of", day.description, "--through-seq", String(n)],
+                    ["--as-of", day.description, "--known-at", history.recordedAt[n - 1].description],
+                ] {
+                    if let found = try referenceDifferences(ledger, export: dir + "/export.jsonl", query, in: dir) {
+                        Issue.record(Comment(rawValue: "seed \(seed): " + found))
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A random history that `sunledger import` accepts: every stream kind and
 /// most types, late reports among them, recordedAt strictly rising one event
 /// after another.

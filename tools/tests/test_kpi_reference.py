@@ -1,0 +1,201 @@
+"""Tests of tools/kpi-reference, the auditor's independent reading of kpis.md.
+
+Run from the repository root:
+
+    python3 -m unittest discover -s tools/tests
+
+The reference is held here to the KPI fixtures (fixtures/kpis/, each figure
+worked out by hand from kpis.md), fed as export lines made from the fixtures'
+interchange lines; the Swift tests hold `sunledger kpi` to the reference on
+generated districts.
+"""
+
+import contextlib
+import datetime
+import importlib.machinery
+import importlib.util
+import io
+import json
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+REFERENCE_PATH = ROOT / "tools" / "kpi-reference"
+FIXTURES = ROOT / "fixtures" / "kpis"
+
+
+def load_reference():
+    """Imports tools/kpi-reference (no .py suffix) as a module, without writing bytecode next to it."""
+    loader = importlib.machinery.SourceFileLoader("kpi_reference", str(REFERENCE_PATH))
+    spec = importlib.util.spec_from_loader("kpi_reference", loader)
+    module = importlib.util.module_from_spec(spec)
+    previous, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    try:
+        loader.exec_module(module)
+    finally:
+        sys.dont_write_bytecode = previous
+    return module
+
+
+reference = load_reference()
+
+
+def export_lines(interchange_lines):
+    """Interchange lines as the export lines of a ledger holding them in order (seq 1, 2, …)."""
+    lines = []
+    for line in interchange_lines:
+        if line.strip():
+            record = json.loads(line)
+            record["seq"] = len(lines) + 1
+            lines.append(json.dumps(record, ensure_ascii=False))
+    return lines
+
+
+def fixture_records(name):
+    with open(FIXTURES / name / "events.jsonl", encoding="utf-8") as file:
+        return reference.read_export(export_lines(file))
+
+
+def document_for(records, expected):
+    """The reference's document for the query an expected document states."""
+    through = expected["throughSeq"]
+    return reference.kpi_document(
+        records, datetime.date.fromisoformat(expected["asOf"]), through, expected["knownAt"])
+
+
+class FixtureTests(unittest.TestCase):
+    def test_every_fixture_document(self):
+        fixtures = sorted(p for p in FIXTURES.iterdir() if (p / "events.jsonl").exists())
+        self.assertGreaterEqual(len(fixtures), 13)
+        checked = 0
+        for fixture in fixtures:
+            records = fixture_records(fixture.name)
+            for path in sorted(fixture.glob("*.json")):
+                with self.subTest(fixture=fixture.name, document=path.name):
+                    with open(path, encoding="utf-8") as file:
+                        expected = json.load(file)
+                    self.assertEqual(reference.differences(expected, document_for(records, expected)), [])
+                    checked += 1
+        self.assertGreaterEqual(checked, 30)
+
+    def test_known_at_is_a_prefix(self):
+        records = fixture_records("worked-example")
+        instant = reference.parse_instant("2025-01-15T00:00:00Z")
+        self.assertEqual(reference.through_seq_known_at(records, instant), 7)
+        self.assertEqual(reference.through_seq_known_at(records, reference.parse_instant("2020-01-01T00:00:00Z")), 0)
+        # An offset is an instant like any other: 08:00 in Shanghai is midnight UTC.
+        self.assertEqual(
+            reference.through_seq_known_at(records, reference.parse_instant("2025-01-15T08:00:00+08:00")), 7)
+
+    def test_worked_example_table(self):
+        records = fixture_records("worked-example")
+        early = reference.kpi_document(records, datetime.date(2024, 12, 31), 7, "2025-01-15T00:00:00Z")
+        late = reference.kpi_document(records, datetime.date(2024, 12, 31), 9, None)
+        self.assertEqual(early["kpis"]["registered_persons"]["byUnit"], {"anting": {"value": 1}, "malu": {"value": 1}})
+        self.assertEqual(late["kpis"]["registered_persons"]["byUnit"], {"malu": {"value": 1}})
+        self.assertEqual(early["kpis"]["employment_rate"]["denominator"], 2)
+        self.assertEqual(late["kpis"]["rehab_coverage"]["byUnit"], {"malu": {"numerator": 1, "denominator": 1}})
+        self.assertIsNone(late["kpis"]["elderly_mental_care_rate"]["value"])
+        self.assertEqual(early["indices"], {"service": 25.0, "smart": 0.0, "open": 0.0, "rule_of_law": 0.0})
+
+
+class RuleTests(unittest.TestCase):
+    def test_leap_day_birthday(self):
+        born = datetime.date(2008, 2, 29)
+        self.assertEqual(reference.age_on(born, datetime.date(2024, 2, 28)), 15)
+        self.assertEqual(reference.age_on(born, datetime.date(2024, 2, 29)), 16)
+        self.assertEqual(reference.age_on(born, datetime.date(2023, 2, 28)), 14)
+        self.assertEqual(reference.age_on(born, datetime.date(2023, 3, 1)), 15)
+
+    def test_a_rate_with_no_denominator_is_null_and_left_out_of_its_index(self):
+        records = fixture_records("zero-denominator")
+        document = reference.kpi_document(records, datetime.date(2024, 12, 31), len(records), None)
+        self.assertIsNone(document["kpis"]["call_resolution_rate"]["value"])
+        self.assertEqual(document["kpis"]["call_resolution_rate"]["byUnit"], {})
+
+    def test_index_rounds_half_up_on_the_exact_mean(self):
+        catalogue, ids = reference.load_catalogue(reference.DEFAULT_SEEDS)
+        figures = {kpi["id"]: (reference.Rate() if kpi["kind"] == "rate" else reference.Count()) for kpi in catalogue}
+        day = datetime.date(2024, 12, 31)
+        # open: coverage 0/1, 1,000,000 of 2,000,000 yuan, 7,500 of 3,000,000 minutes: 100 × 0.1675 = 16.75.
+        figures["project_evaluation_coverage"].observe(False, "nanxiang")
+        figures["corporate_adoption_yuan"].add(1_000_000, "nanxiang")
+        figures["volunteer_minutes"].add(7_500, "nanxiang")
+        # service: 1, (2/3)/0.95, (3/5)/0.95, (3/8)/0.9: a mean of 0.6875 exactly.
+        for rate, (numerator, denominator) in [("employment_rate", (1, 1)), ("rehab_coverage", (2, 3)),
+                                               ("assistive_device_rate", (3, 5)), ("health_check_rate", (3, 8))]:
+            for counted in range(denominator):
+                figures[rate].observe(counted < numerator, "anting")
+        found = reference.indices(figures, catalogue, ids, day)
+        self.assertEqual(found["open"], 16.8)
+        self.assertEqual(found["service"], 68.8)
+        self.assertEqual(found["smart"], 0.0)  # smart_training 0; the call rates are null
+        self.assertEqual(found["rule_of_law"], 0.0)  # legal education 0; rights closure null
+        empty = {kpi["id"]: (reference.Rate() if kpi["kind"] == "rate" else reference.Count()) for kpi in catalogue}
+        self.assertIsNone(reference.indices(empty, catalogue, ids, day)["service"])
+
+
+class ReadingTests(unittest.TestCase):
+    def test_a_gap_in_the_seqs_is_refused_with_its_line(self):
+        with open(FIXTURES / "worked-example" / "events.jsonl", encoding="utf-8") as file:
+            lines = export_lines(file)
+        del lines[3]
+        with self.assertRaises(reference.Failure) as caught:
+            reference.read_export(lines)
+        self.assertIn("line 4: seq 5, expected 4", str(caught.exception))
+
+    def test_a_line_that_is_not_a_record_is_refused(self):
+        with self.assertRaises(reference.Failure) as caught:
+            reference.read_export(['{"seq": 1}'])
+        self.assertIn("line 1: no stream", str(caught.exception))
+        with self.assertRaises(reference.Failure):
+            reference.read_export(["not json"])
+
+
+class CompareTests(unittest.TestCase):
+    def run_main(self, *argv):
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                status = reference.main(list(argv))
+            except SystemExit as exit:
+                status = exit.code
+        return status, out.getvalue(), err.getvalue()
+
+    def test_compare_names_every_differing_figure(self):
+        with tempfile.TemporaryDirectory() as scratch:
+            export = Path(scratch) / "export.jsonl"
+            with open(FIXTURES / "worked-example" / "events.jsonl", encoding="utf-8") as file:
+                export.write_text("\n".join(export_lines(file)) + "\n", encoding="utf-8")
+            expected = json.loads((FIXTURES / "worked-example" / "2024-12-31.json").read_text(encoding="utf-8"))
+            good = Path(scratch) / "good.json"
+            good.write_text(json.dumps(expected), encoding="utf-8")
+            status, out, _ = self.run_main("--compare", str(good), str(export))
+            self.assertEqual(status, 0)
+            self.assertIn("every figure agrees", out)
+
+            expected["kpis"]["rehab_coverage"]["byUnit"]["malu"]["numerator"] = 0
+            expected["kpis"]["open_cases"]["byWorker"]["w99"] = 1
+            expected["indices"]["service"] = 24.9
+            bad = Path(scratch) / "bad.json"
+            bad.write_text(json.dumps(expected), encoding="utf-8")
+            status, out, err = self.run_main("--compare", str(bad), str(export))
+            self.assertEqual(status, 1)
+            self.assertIn("kpis.rehab_coverage.byUnit.malu.numerator: ledger 0, reference 1", out)
+            self.assertIn("kpis.open_cases.byWorker.w99: ledger 1, not in the reference", out)
+            self.assertIn("indices.service: ledger 24.9, reference 25.0", out)
+            self.assertIn("3 figure(s) differ", err)
+
+            status, _, err = self.run_main("--compare", str(good), "--as-of", "2024-12-31", str(export))
+            self.assertEqual(status, 2)
+
+    def test_counts_and_fractions_are_kept_apart(self):
+        self.assertEqual(reference.differences({"value": 1.0}, {"value": 1}), [])
+        self.assertEqual(len(reference.differences({"value": True}, {"value": 1})), 1)
+        self.assertEqual(len(reference.differences({"value": None}, {"value": 0})), 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
