@@ -147,7 +147,7 @@ private func reportedErrors(_ stderr: String, file: String) -> [(line: Int, fiel
 private typealias Randomness = any SeededRandomNumberGenerator
 
 private func randomness(_ seed: UInt64) -> Randomness {
-    Xoshiro(seed: (seed, 0x9E37_79B9_7F4A_7C15, seed ^ 0xD1B5_4A32_D192_ED03, 0x2545_F491_4F6C_DD1D))
+    seededGenerator(seed)
 }
 
 private func one<T: Sendable>(_ items: [T], _ r: inout Randomness) -> T { Gen<T?>.element(of: items).run(using: &r)! }

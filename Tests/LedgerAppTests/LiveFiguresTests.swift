@@ -25,7 +25,7 @@ private func districtLines(seed: UInt64, persons: Int = 120) throws -> [String] 
 
 /// The fixed-seed generator of one case.
 private func generator(_ seed: UInt64) -> Xoshiro {
-    Xoshiro(seed: (seed, 0x9E37_79B9_7F4A_7C15, seed ^ 0xD1B5_4A32_D192_ED03, 0x2545_F491_4F6C_DD1D))
+    seededGenerator(seed)
 }
 
 /// A ledger at `path` with the test's snapshot spacing; the stored fold is put

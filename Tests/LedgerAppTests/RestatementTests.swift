@@ -219,7 +219,7 @@ struct RestatementTests {
         "property (fixed seeds): the changed figures are exactly those where the two KPI documents differ, every named event was recorded in (T1, T2], and the streams named against a sum are exactly those whose late events alone move it",
         arguments: [UInt64(0x5E57_0001), 0x5E57_0002, 0x5E57_0003])
     func changesAreTheDocumentsDifference(seed: UInt64) throws {
-        var random = Xoshiro(seed: (seed, 0x9E37_79B9_7F4A_7C15, seed ^ 0x0DD_BA11, 0x2545_F491_4F6C_DD1D))
+        var random = seededGenerator(seed, salt: 0x0DD_BA11)
         let history = RandomHistory.make(events: 240, using: &random)
         try withScratch { dir in
             let file = dir + "/history.jsonl"

@@ -1,5 +1,6 @@
 import Foundation
 import LedgerValues
+import PropertyBased
 import Testing
 
 /// What a run of the built `sunledger` printed and how it ended.
@@ -129,4 +130,10 @@ func syntheticEvents(
         }
     }
     return lines
+}
+
+/// The fixed-seed generator of one test case. Tests that draw from the same
+/// seeds give each its own `salt`, so that they draw different values.
+func seededGenerator(_ seed: UInt64, salt: UInt64 = 0xD1B5_4A32_D192_ED03) -> Xoshiro {
+    Xoshiro(seed: (seed, 0x9E37_79B9_7F4A_7C15, seed ^ salt, 0x2545_F491_4F6C_DD1D))
 }

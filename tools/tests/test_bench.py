@@ -6,25 +6,14 @@ Standard library only; no benchmark is run.
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import sys
 import unittest
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from tool_loader import load_tool  # noqa: E402
 
-
-def load_bench():
-    loader = importlib.machinery.SourceFileLoader("sunledger_bench", str(BENCH))
-    spec = importlib.util.spec_from_loader("sunledger_bench", loader)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    loader.exec_module(module)
-    return module
-
-
-bench = load_bench()
+bench = load_tool("bench", "sunledger_bench")
 
 
 def section(*figures):

@@ -12,8 +12,6 @@ generated districts.
 
 import contextlib
 import datetime
-import importlib.machinery
-import importlib.util
 import io
 import json
 import sys
@@ -21,25 +19,14 @@ import tempfile
 import unittest
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from tool_loader import load_tool  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent.parent
-REFERENCE_PATH = ROOT / "tools" / "kpi-reference"
 FIXTURES = ROOT / "fixtures" / "kpis"
 
 
-def load_reference():
-    """Imports tools/kpi-reference (no .py suffix) as a module, without writing bytecode next to it."""
-    loader = importlib.machinery.SourceFileLoader("kpi_reference", str(REFERENCE_PATH))
-    spec = importlib.util.spec_from_loader("kpi_reference", loader)
-    module = importlib.util.module_from_spec(spec)
-    previous, sys.dont_write_bytecode = sys.dont_write_bytecode, True
-    try:
-        loader.exec_module(module)
-    finally:
-        sys.dont_write_bytecode = previous
-    return module
-
-
-reference = load_reference()
+reference = load_tool("kpi-reference", "kpi_reference")
 
 
 def export_lines(interchange_lines):

@@ -14,8 +14,6 @@ literally.
 import contextlib
 import datetime
 import hashlib
-import importlib.machinery
-import importlib.util
 import io
 import json
 import os
@@ -26,24 +24,14 @@ import tempfile
 import unittest
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from tool_loader import load_tool  # noqa: E402
+
 VERIFIER_PATH = Path(__file__).resolve().parent.parent / "verify-export"
 ZERO = "0" * 64
 
 
-def load_verifier():
-    """Imports tools/verify-export (no .py suffix) as a module, without writing bytecode next to it."""
-    loader = importlib.machinery.SourceFileLoader("verify_export", str(VERIFIER_PATH))
-    spec = importlib.util.spec_from_loader("verify_export", loader)
-    module = importlib.util.module_from_spec(spec)
-    previous, sys.dont_write_bytecode = sys.dont_write_bytecode, True
-    try:
-        loader.exec_module(module)
-    finally:
-        sys.dont_write_bytecode = previous
-    return module
-
-
-verifier = load_verifier()
+verifier = load_tool("verify-export", "verify_export")
 
 
 def sha256_hex(data):
