@@ -87,14 +87,18 @@ struct ExactFraction: Sendable {
     var atMostOne: ExactFraction { numerator < denominator ? self : .one }
 
     /// This fraction × `multiplier` ÷ `divisor`, rounded to the nearest whole
-    /// number, a half rounded up; `divisor` is not 0.
+    /// number, a half rounded up; `divisor` is not 0, and the result is below
+    /// 2⁶² (an index's is at most 1,000).
     func rounded(times multiplier: UInt64, dividedBy divisor: UInt64) -> UInt64 {
         // The result is the greatest r with (2r − 1) · divisor · denominator ≤ 2 · multiplier · numerator.
         let scaled = Natural(2) * Natural(multiplier) * numerator
         let unit = Natural(divisor) * denominator
         func fits(_ r: UInt64) -> Bool { r == 0 || Natural(2 * r - 1) * unit < scaled + Natural(1) }
         var high: UInt64 = 1
-        while fits(high) { high *= 2 }
+        while fits(high) {
+            precondition(high < 1 << 62, "a rounded fraction is below 2⁶²")
+            high *= 2
+        }
         var low = high / 2  // fits(low) holds, fits(high) does not
         while high - low > 1 {
             let middle = low + (high - low) / 2
