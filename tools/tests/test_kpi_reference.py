@@ -141,6 +141,19 @@ class ReadingTests(unittest.TestCase):
             reference.read_export(["not json"])
 
 
+    def test_a_record_whose_data_lacks_a_field_is_named_not_a_crash(self):
+        with open(FIXTURES / "worked-example" / "events.jsonl", encoding="utf-8") as file:
+            lines = [line.replace('"residence": "anting"', '"place": "anting"') for line in export_lines(file)]
+        with tempfile.TemporaryDirectory() as scratch:
+            export = Path(scratch) / "export.jsonl"
+            export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+                status = reference.main(["--as-of", "2021-06-30", str(export)])
+        self.assertEqual(status, 1)
+        self.assertIn("lacks what events.md §5 gives its type (KeyError('residence'))", err.getvalue())
+
+
 class CompareTests(unittest.TestCase):
     def run_main(self, *argv):
         out, err = io.StringIO(), io.StringIO()
