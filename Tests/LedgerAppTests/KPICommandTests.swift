@@ -328,22 +328,26 @@ struct KPICommandTests {
 }
 
 /// The differences `tools/kpi-reference` finds between `sunledger kpi --json`
-/// for `query` and its own reading of kpis.md over `export`: none when they agree.
-private func referenceDifferences(_ ledger: String, export: String, _ query: [String], in dir: String) throws -> String?
-{
-    let document = dir + "/kpi.json"
-    let figures = try run(sunledgerPath, ["kpi", "--json", "--ledger", ledger] + query)
-    try #require(figures.status == 0, "kpi \(query): \(figures.stderr)")
+/// (or `caseload --json`) for `query` and its own reading of kpis.md over
+/// `export`: none when they agree.
+private func referenceDifferences(
+    _ ledger: String, export: String, _ query: [String], command: String = "kpi", in dir: String
+) throws -> String? {
+    let document = dir + "/\(command).json"
+    let figures = try run(sunledgerPath, [command, "--json", "--ledger", ledger] + query)
+    try #require(figures.status == 0, "\(command) \(query): \(figures.stderr)")
     try figures.stdout.write(toFile: document, atomically: true, encoding: .utf8)
     let reference = try run(
         "/usr/bin/env", ["python3", repositoryRoot + "/tools/kpi-reference", "--compare", document, export])
     return reference.status == 0 && reference.stdout.contains("every figure agrees")
-        ? nil : "kpi \(query.joined(separator: " ")):\n\(reference.stdout)\(reference.stderr)"
+        ? nil : "\(command) \(query.joined(separator: " ")):\n\(reference.stdout)\(reference.stderr)"
 }
 
 @Suite("the figures against an independent reading of kpis.md (tools/kpi-reference)")
 struct KPIReferenceTests {
-    @Test("a generated district: every figure, for year ends, a leap day, mid-year dates and past instants")
+    @Test(
+        "a generated district: every figure and the caseload, for year ends, a leap day, mid-year dates and past instants"
+    )
     func generatedDistrict() throws {
         try withScratch { dir in
             let generated = try sunledger("generate", "--persons", "300", "--seed", "11", "--to", "2025")
@@ -360,8 +364,12 @@ struct KPIReferenceTests {
                 ["--as-of", "2024-12-31", "--through-seq", "3000"],
             ]
             for query in queries {
-                if let found = try referenceDifferences(ledger, export: dir + "/export.jsonl", query, in: dir) {
-                    Issue.record(Comment(rawValue: found))
+                for command in ["kpi", "caseload"] {
+                    if let found = try referenceDifferences(
+                        ledger, export: dir + "/export.jsonl", query, command: command, in: dir)
+                    {
+                        Issue.record(Comment(rawValue: found))
+                    }
                 }
             }
         }

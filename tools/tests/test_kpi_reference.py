@@ -88,6 +88,26 @@ class FixtureTests(unittest.TestCase):
         self.assertEqual(early["indices"], {"service": 25.0, "smart": 0.0, "open": 0.0, "rule_of_law": 0.0})
 
 
+class CaseloadTests(unittest.TestCase):
+    def test_a_late_reassignment_moves_the_case_and_its_worker(self):
+        records = fixture_records("case-reassigned")
+        known = reference.through_seq_known_at(records, reference.parse_instant("2024-07-01T00:00:00Z"))
+        before = reference.caseload_document(records, datetime.date(2024, 6, 30), known, "2024-07-01T00:00:00Z")
+        after = reference.caseload_document(records, datetime.date(2024, 6, 30), len(records), None)
+        kpis = reference.kpi_document(records, datetime.date(2024, 6, 30), len(records), None)["kpis"]
+        self.assertEqual(after["openCases"], kpis["open_cases"]["value"])
+        self.assertEqual(after["byWorker"], kpis["open_cases"]["byWorker"])
+        self.assertEqual(after["byServiceType"], kpis["open_cases"]["byServiceType"])
+        self.assertEqual({u: c["openCases"] for u, c in after["byUnit"].items()},
+                         {u: c["value"] for u, c in kpis["open_cases"]["byUnit"].items()})
+        # The fixture's .why notes: K1 moves from anting (w01) to malu (w07) once its late reassignment is known.
+        self.assertEqual({u: c["openCases"] for u, c in before["byUnit"].items()}, {"anting": 1, "malu": 1})
+        self.assertEqual(before["byWorker"], {"w01": 1, "w07": 1})
+        self.assertEqual(after["byUnit"],
+                         {"malu": {"openCases": 2, "byServiceType": {"care": 1, "rehab": 1}, "byWorker": {"w07": 2}}})
+        self.assertEqual(sum(unit["openCases"] for unit in after["byUnit"].values()), after["openCases"])
+
+
 class RuleTests(unittest.TestCase):
     def test_leap_day_birthday(self):
         born = datetime.date(2008, 2, 29)
