@@ -14,6 +14,8 @@ import contextlib
 import datetime
 import io
 import json
+import os
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -210,6 +212,18 @@ class CompareTests(unittest.TestCase):
 
             status, _, err = self.run_main("--compare", str(good), "--as-of", "2024-12-31", str(export))
             self.assertEqual(status, 2)
+
+    def test_it_runs_as_a_command(self):
+        path = ROOT / "tools" / "kpi-reference"
+        self.assertTrue(os.access(path, os.X_OK))
+        with tempfile.TemporaryDirectory() as scratch:
+            export = Path(scratch) / "export.jsonl"
+            with open(FIXTURES / "zero-denominator" / "events.jsonl", encoding="utf-8") as file:
+                export.write_text("\n".join(export_lines(file)) + "\n", encoding="utf-8")
+            result = subprocess.run([str(path), "--as-of", "2024-12-31", str(export)], capture_output=True,
+                                    text=True, check=False)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(json.loads(result.stdout)["asOf"], "2024-12-31")
 
     def test_counts_and_fractions_are_kept_apart(self):
         self.assertEqual(reference.differences({"value": 1.0}, {"value": 1}), [])
