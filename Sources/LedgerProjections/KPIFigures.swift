@@ -22,6 +22,16 @@ public struct Figure: Equatable, Sendable {
         return denominator == 0 ? nil : Double(numerator) / Double(denominator)
     }
 
+    /// A rate as a percentage with one decimal (`38.5%`), rounded half up on
+    /// the exact quotient: 1/16 reads 6.3%, where rounding its binary value
+    /// gives 6.2%. Nil for a count, or a rate whose denominator is 0.
+    public var percentage: String? {
+        guard let denominator, denominator > 0, numerator >= 0 else { return nil }
+        // Tenths of a percent: ⌊1000·n/d + ½⌋ = ⌊(2000·n + d) / 2d⌋.
+        let tenths = (2000 * numerator + denominator) / (2 * denominator)
+        return "\(tenths / 10).\(tenths % 10)%"
+    }
+
     /// Whether every part is zero (such a key is left out of a breakdown).
     public var isZero: Bool { numerator == 0 && (denominator ?? 0) == 0 }
 

@@ -176,18 +176,18 @@ struct Dashboard {
         for kpi in Dashboard.chartedKPIs {
             let result = document.figures[kpi]
             let entry = catalogue.entry(kpi)
-            let values = unitList.map { unit -> (Label, Double?) in
+            // Each unit's value (a bar's length) and how it reads.
+            let values = unitList.map { unit -> (Label, Double?, String) in
                 let figure = result.byUnit[unit.code]
-                if kpi.kind == .rate { return (unit.label, figure?.value) }
-                return (unit.label, Double(figure?.numerator ?? 0))
+                if kpi.kind == .rate { return (unit.label, figure?.value, figure?.percentage ?? "–") }
+                let count = Double(figure?.numerator ?? 0)
+                return (unit.label, count, grouped(count))
             }
             let top = max(values.compactMap(\.1).max() ?? 0, kpi.kind == .rate ? 1 : 1)
             let rowHeight = 22
             let height = rowHeight * values.count + 8
             let id = "chart-\(kpi.rawValue)"
-            let summary = values.map { label, value in
-                "\(label.chinese) \(value.map { kpi.kind == .rate ? percent($0) : grouped($0) } ?? "–")"
-            }.joined(separator: "，")
+            let summary = values.map { label, _, text in "\(label.chinese) \(text)" }.joined(separator: "，")
             html += """
                 <figure>
                 <figcaption id="\(id)-t">\(escape(entry.label.chinese)) <span lang="en">\(escape(entry.label.english))</span></figcaption>
@@ -196,10 +196,9 @@ struct Dashboard {
                 <desc id="\(id)-desc">\(escape(summary))</desc>
 
                 """
-            for (row, (label, value)) in values.enumerated() {
+            for (row, (label, value, text)) in values.enumerated() {
                 let y = 4 + row * rowHeight
                 let width = (value ?? 0) / top * 250
-                let text = value.map { kpi.kind == .rate ? percent($0) : grouped($0) } ?? "–"
                 html += """
                     <text x="0" y="\(y + 15)" class="label">\(escape(label.chinese))</text><rect x="110" y="\(y + 3)" width="\(format(width))" height="15" class="bar"/><text x="\(format(116 + width))" y="\(y + 15)" class="value">\(text)</text>
 
@@ -306,7 +305,7 @@ struct Dashboard {
 
     private func reading(_ figure: Figure) -> String {
         guard let denominator = figure.denominator else { return grouped(Double(figure.numerator)) }
-        return "\(figure.value.map(percent) ?? "–") (\(figure.numerator)/\(denominator))"
+        return "\(figure.percentage ?? "–") (\(figure.numerator)/\(denominator))"
     }
 
     private func percent(_ value: Double) -> String { String(format: "%.1f%%", value * 100) }

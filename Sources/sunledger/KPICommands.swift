@@ -52,15 +52,15 @@ private func unitHeader(_ code: String, labels: [(code: String, label: Label)]) 
     labels.first { $0.code == code }?.label.chinese ?? code
 }
 
-/// A rate as a percentage with one decimal, or – for null.
-private func percent(_ value: Double?) -> String {
-    value.map { String(format: "%.1f%%", $0 * 100) } ?? "–"
+/// A rate's target as a percentage with one decimal.
+private func percent(_ target: Double) -> String {
+    String(format: "%.1f%%", target * 100)
 }
 
-/// A figure for a reader: a count, or a rate as "38.5% (507/1318)".
+/// A figure for a reader: a count, or a rate as "38.5% (507/1318)" (– for null).
 private func reading(_ figure: Figure) -> String {
     guard let denominator = figure.denominator else { return String(figure.numerator) }
-    return "\(percent(figure.value)) (\(figure.numerator)/\(denominator))"
+    return "\(figure.percentage ?? "–") (\(figure.numerator)/\(denominator))"
 }
 
 extension Sunledger {

@@ -90,3 +90,20 @@ struct IndexRoundingTests {
         #expect(tenths / 10 == 16.7)
     }
 }
+
+@Suite("a rate reads as a percentage rounded on its exact quotient")
+struct PercentageTests {
+    @Test("one decimal, a half rounded up: 1/16 is 6.3%, 1/80 is 1.3%, where the binary value prints 6.2%")
+    func percentages() {
+        #expect(Figure.rate(1, of: 16).percentage == "6.3%")
+        #expect(Figure.rate(1, of: 80).percentage == "1.3%")
+        #expect(Figure.rate(2518, of: 5121).percentage == "49.2%")
+        #expect(Figure.rate(1, of: 3).percentage == "33.3%")
+        #expect(Figure.rate(2, of: 3).percentage == "66.7%")
+        #expect(Figure.rate(0, of: 5).percentage == "0.0%")
+        #expect(Figure.rate(7, of: 7).percentage == "100.0%")
+        #expect(Figure.rate(0, of: 0).percentage == nil)
+        #expect(Figure.count(12).percentage == nil)
+        #expect(String(format: "%.1f%%", Figure.rate(1, of: 16).value! * 100) == "6.2%")
+    }
+}
