@@ -170,13 +170,13 @@ public struct Importer {
         struct NothingStored: Error {}
         let inputs = try paths.map { try InputFile(path: $0) }
         try ledger.log.exclusively(doing: "check \(inputs.map(\.name).joined(separator: ", "))", waiting: waiting) {
-            let expectedBytes = inputs.reduce(0) { $0 + $1.size * 3 }
+            let expectedBytes = inputs.reduce(0) { $0 + $1.expectedLedgerBytes }
             do {
                 try ledger.log.appending(clock: .now(), expectedBytes: expectedBytes) { session in
                     for input in inputs {
                         let started = Instant.now()
                         var report = try store(input, in: session, folding: false) { progress(input.name, $0) }
-                        report.timings.wallSeconds = Double(Instant.now().milliseconds - started.milliseconds) / 1000
+                        report.timings.wallSeconds = started.secondsUntilNow
                         passed(report)
                     }
                     // Thrown inside the transaction, so that it is abandoned.
@@ -191,11 +191,11 @@ public struct Importer {
     ) throws -> ImportReport {
         return try ledger.log.exclusively(doing: "import \(input.name)", waiting: waiting) {
             let started = Instant.now()
-            var report = try ledger.log.appending(clock: .now(), expectedBytes: input.size * 3) { session in
+            var report = try ledger.log.appending(clock: .now(), expectedBytes: input.expectedLedgerBytes) { session in
                 try store(input, in: session, folding: true, progress: progress)
             }
             try ledger.log.sync()
-            report.timings.wallSeconds = Double(Instant.now().milliseconds - started.milliseconds) / 1000
+            report.timings.wallSeconds = started.secondsUntilNow
             return report
         }
     }

@@ -106,6 +106,10 @@ final class InputFile: @unchecked Sendable {
         return fstat(fd, &info) == 0 ? Int(info.st_size) : 0
     }
 
+    /// The room in the ledger's map an import (or a check) of the file is
+    /// given beforehand: three times its size.
+    var expectedLedgerBytes: Int { size * 3 }
+
     /// Calls `body` with the non-blank lines in chunks of up to `count` lines,
     /// each with its 1-based line number, so that a chunk can be parsed on
     /// several cores at once.

@@ -245,6 +245,9 @@ func appendDigits(_ value: Int, _ width: Int, _ out: inout [UInt8]) {
 
 extension Instant {
     /// The system clock now, to the millisecond.
+    /// The seconds from this instant until now, to the millisecond: how long something took.
+    public var secondsUntilNow: Double { Double(Instant.now().milliseconds - milliseconds) / 1000 }
+
     public static func now() -> Instant {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)

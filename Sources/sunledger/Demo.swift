@@ -149,11 +149,11 @@ extension Sunledger {
         }
 
         private func seconds(since start: Instant) -> String {
-            String(format: "%.1f s", Double(Instant.now().milliseconds - start.milliseconds) / 1000)
+            String(format: "%.1f s", start.secondsUntilNow)
         }
 
         private func rate(_ count: Int, since start: Instant) -> String {
-            let elapsed = Double(Instant.now().milliseconds - start.milliseconds) / 1000
+            let elapsed = start.secondsUntilNow
             return elapsed > 0 ? "\(Int(Double(count) / elapsed).formatted()) events/s" : ""
         }
 

@@ -75,7 +75,7 @@ extension Sunledger {
                     left -= count
                 }
             }
-            let seconds = Double(Instant.now().milliseconds - started.milliseconds) / 1000
+            let seconds = started.secondsUntilNow
             let rate = seconds > 0 ? " (\(Int(Double(summary.events) / seconds).formatted()) events/s)" : ""
             printError(
                 "generated \(summary.events.formatted()) events of \(summary.persons.formatted()) person\(summary.persons == 1 ? "" : "s") (\(summary.registeredAtEnd.formatted()) registered at the end of \(lastYear)), \(fromYear)–\(lastYear), seed \(seed), in \(String(format: "%.2f", seconds)) s\(rate)"
