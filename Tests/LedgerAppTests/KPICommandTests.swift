@@ -330,23 +330,26 @@ struct KPICommandTests {
 /// The differences `tools/kpi-reference` finds between `sunledger kpi --json`
 /// (or `caseload --json`) for `query` and its own reading of kpis.md over
 /// `export`: none when they agree.
+/// What `tools/kpi-reference --compare` finds wrong in the document `sunledger`
+/// prints for `arguments` (a command and its query) on `ledger`; nil when every
+/// figure agrees.
 private func referenceDifferences(
-    _ ledger: String, export: String, _ query: [String], command: String = "kpi", in dir: String
+    _ ledger: String, export: String, _ arguments: [String], in dir: String
 ) throws -> String? {
-    let document = dir + "/\(command).json"
-    let figures = try run(sunledgerPath, [command, "--json", "--ledger", ledger] + query)
-    try #require(figures.status == 0, "\(command) \(query): \(figures.stderr)")
+    let document = dir + "/\(arguments[0]).json"
+    let figures = try run(sunledgerPath, arguments + ["--ledger", ledger])
+    try #require(figures.status == 0, "\(arguments): \(figures.stderr)")
     try figures.stdout.write(toFile: document, atomically: true, encoding: .utf8)
     let reference = try run(
         "/usr/bin/env", ["python3", repositoryRoot + "/tools/kpi-reference", "--compare", document, export])
     return reference.status == 0 && reference.stdout.contains("every figure agrees")
-        ? nil : "\(command) \(query.joined(separator: " ")):\n\(reference.stdout)\(reference.stderr)"
+        ? nil : "\(arguments.joined(separator: " ")):\n\(reference.stdout)\(reference.stderr)"
 }
 
-@Suite("the figures against an independent reading of kpis.md (tools/kpi-reference)")
+@Suite("the figures and the returns against an independent reading (tools/kpi-reference)")
 struct KPIReferenceTests {
     @Test(
-        "a generated district: every figure and the caseload, for year ends, a leap day, mid-year dates and past instants"
+        "a generated district: every figure, the caseload and the year-end returns, for year ends, a leap day, mid-year dates and past instants"
     )
     func generatedDistrict() throws {
         try withScratch { dir in
@@ -363,20 +366,24 @@ struct KPIReferenceTests {
                 ["--as-of", "2023-06-30", "--known-at", "2023-07-01T08:30:00+08:00"],
                 ["--as-of", "2024-12-31", "--through-seq", "3000"],
             ]
-            for query in queries {
-                for command in ["kpi", "caseload"] {
-                    if let found = try referenceDifferences(
-                        ledger, export: dir + "/export.jsonl", query, command: command, in: dir)
-                    {
-                        Issue.record(Comment(rawValue: found))
-                    }
+            let returns: [[String]] = [
+                ["--year", "2016"], ["--year", "2020"], ["--year", "2025"],
+                ["--year", "2019", "--known-at", "2020-01-10T00:00:00Z"],
+                ["--year", "2023", "--known-at", "2024-02-01T00:00:00+08:00"],
+            ]
+            let documents =
+                queries.flatMap { [["kpi", "--json"] + $0, ["caseload", "--json"] + $0] }
+                + returns.map { ["report", "--format", "json"] + $0 }
+            for arguments in documents {
+                if let found = try referenceDifferences(ledger, export: dir + "/export.jsonl", arguments, in: dir) {
+                    Issue.record(Comment(rawValue: found))
                 }
             }
         }
     }
 
     @Test(
-        "random histories (fixed seeds), late reports among them: every figure at every as-of date and prefix tried",
+        "random histories (fixed seeds), late reports among them: every figure at every as-of date and prefix tried, and every year's returns",
         arguments: [UInt64(0x4B52_0001), 0x4B52_0002, 0x4B52_0003])
     func randomHistories(seed: UInt64) throws {
         var random = seededGenerator(seed, salt: 0xA5A5_5A5A)
@@ -393,7 +400,23 @@ struct KPIReferenceTests {
                     ["--as-of", day.description, "--through-seq", String(n)],
                     ["--as-of", day.description, "--known-at", history.recordedAt[n - 1].description],
                 ] {
-                    if let found = try referenceDifferences(ledger, export: dir + "/export.jsonl", query, in: dir) {
+                    if let found = try referenceDifferences(
+                        ledger, export: dir + "/export.jsonl", ["kpi", "--json"] + query, in: dir)
+                    {
+                        Issue.record(Comment(rawValue: "seed \(seed): " + found))
+                    }
+                }
+            }
+            // The returns of every year the history spans, as known at its end and at a random instant.
+            for year in history.first.year...history.last.year {
+                let n = Int.random(in: 1...history.lines.count, using: &random)
+                for query in [
+                    ["--year", String(year)],
+                    ["--year", String(year), "--known-at", history.recordedAt[n - 1].description],
+                ] {
+                    if let found = try referenceDifferences(
+                        ledger, export: dir + "/export.jsonl", ["report", "--format", "json"] + query, in: dir)
+                    {
                         Issue.record(Comment(rawValue: "seed \(seed): " + found))
                     }
                 }

@@ -1,16 +1,18 @@
-"""Tests of tools/kpi-reference, the auditor's independent reading of kpis.md.
+"""Tests of tools/kpi-reference, the auditor's independent reading of kpis.md and of the year-end returns.
 
 Run from the repository root:
 
     python3 -m unittest discover -s tools/tests
 
 The reference is held here to the KPI fixtures (fixtures/kpis/, each figure
-worked out by hand from kpis.md), fed as export lines made from the fixtures'
-interchange lines; the Swift tests hold `sunledger kpi` to the reference on
-generated districts.
+worked out by hand from kpis.md) and to the returns of fixtures/report, fed
+as export lines made from the fixtures' interchange lines; the Swift tests
+hold `sunledger kpi`, `caseload` and `report` to the reference on generated
+districts.
 """
 
 import contextlib
+import csv
 import datetime
 import io
 import json
@@ -176,15 +178,18 @@ class ReadingTests(unittest.TestCase):
         self.assertIn("lacks what events.md §5 gives its type (KeyError('residence'))", err.getvalue())
 
 
+def run_main(*argv):
+    """The tool's exit status, standard output and standard error for `argv`."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = reference.main(list(argv))
+        except SystemExit as exit:
+            status = exit.code
+    return status, out.getvalue(), err.getvalue()
+
+
 class CompareTests(unittest.TestCase):
-    def run_main(self, *argv):
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                status = reference.main(list(argv))
-            except SystemExit as exit:
-                status = exit.code
-        return status, out.getvalue(), err.getvalue()
 
     def test_compare_names_every_differing_figure(self):
         with tempfile.TemporaryDirectory() as scratch:
@@ -194,7 +199,7 @@ class CompareTests(unittest.TestCase):
             expected = json.loads((FIXTURES / "worked-example" / "2024-12-31.json").read_text(encoding="utf-8"))
             good = Path(scratch) / "good.json"
             good.write_text(json.dumps(expected), encoding="utf-8")
-            status, out, _ = self.run_main("--compare", str(good), str(export))
+            status, out, _ = run_main("--compare", str(good), str(export))
             self.assertEqual(status, 0)
             self.assertIn("every figure agrees", out)
 
@@ -203,14 +208,14 @@ class CompareTests(unittest.TestCase):
             expected["indices"]["service"] = 24.9
             bad = Path(scratch) / "bad.json"
             bad.write_text(json.dumps(expected), encoding="utf-8")
-            status, out, err = self.run_main("--compare", str(bad), str(export))
+            status, out, err = run_main("--compare", str(bad), str(export))
             self.assertEqual(status, 1)
             self.assertIn("kpis.rehab_coverage.byUnit.malu.numerator: ledger 0, reference 1", out)
             self.assertIn("kpis.open_cases.byWorker.w99: ledger 1, not in the reference", out)
             self.assertIn("indices.service: ledger 24.9, reference 25.0", out)
             self.assertIn("3 figure(s) differ", err)
 
-            status, _, err = self.run_main("--compare", str(good), "--as-of", "2024-12-31", str(export))
+            status, _, err = run_main("--compare", str(good), "--as-of", "2024-12-31", str(export))
             self.assertEqual(status, 2)
 
     def test_it_runs_as_a_command(self):
@@ -229,6 +234,80 @@ class CompareTests(unittest.TestCase):
         self.assertEqual(reference.differences({"value": 1.0}, {"value": 1}), [])
         self.assertEqual(len(reference.differences({"value": True}, {"value": 1})), 1)
         self.assertEqual(len(reference.differences({"value": None}, {"value": 0})), 1)
+
+
+REPORT = ROOT / "fixtures" / "report"
+
+
+def report_records():
+    with open(REPORT / "events.jsonl", encoding="utf-8") as file:
+        return reference.read_export(export_lines(file))
+
+
+class ReturnsTests(unittest.TestCase):
+    """The year-end returns against fixtures/report, whose CSV files were worked out by hand."""
+
+    KNOWN_AT = "2025-01-15T00:00:00Z"
+
+    def test_every_table_of_the_report_fixture(self):
+        records = report_records()
+        through = reference.through_seq_known_at(records, reference.parse_instant(self.KNOWN_AT))
+        self.assertEqual(through, 66)
+        tables = reference.returns_tables(records, 2024, through)
+        expected_dir = REPORT / "2024-known-at-2025-01-15"
+        # The fixture's files leave out the stamp row: a title row and the headings come first.
+        ledger = {name: reference.read_return_csv(expected_dir / f"{name}.csv", len(codes), skip=2)
+                  for name, codes, _ in reference.RETURN_TABLES}
+        self.assertEqual(reference.returns_differences(ledger, tables), [])
+        # Figures the fixture's notes name, read from the reference itself.
+        rows = {name: table.rows() for name, table in tables.items()}
+        self.assertEqual(rows["04-caseload"][("malu", "all")][0], 1)  # C3, reassigned to Malu, open at year end
+        self.assertEqual(rows["02-employment"][("all", "all")][3:], [2, 1])  # two placements, one person placed
+        self.assertEqual(rows["05-call-centre"][("all", "all")][4], 0.5)  # satisfied ÷ resolved
+
+    def test_a_late_record_changes_the_returns_only_once_known(self):
+        records = report_records()
+        known = reference.returns_tables(records, 2024, 66)["04-caseload"].rows()
+        later = reference.returns_tables(records, 2024, len(records))["04-caseload"].rows()
+        self.assertEqual(known[("anting", "assistive_device")][0], 1)  # C4 open: its closing came on 20 January
+        self.assertNotEqual(known, later)
+
+    def write_returns(self, out, changed=None):
+        """The fixture's CSV files in `out` as `sunledger report` writes them (a
+        stamp row second, and manifest.json beside them), with one cell changed if asked."""
+        out.mkdir()
+        for name, _, _ in reference.RETURN_TABLES:
+            with open(REPORT / "2024-known-at-2025-01-15" / f"{name}.csv", encoding="utf-8-sig", newline="") as file:
+                rows = list(csv.reader(file))
+            rows.insert(1, ["统计标记 stamp"])
+            if changed and changed[0] == name:
+                _, row, column, value = changed
+                rows[row][column] = value
+            with open(out / f"{name}.csv", "w", encoding="utf-8-sig", newline="") as file:
+                csv.writer(file, lineterminator="\r\n").writerows(rows)
+        stamp = {"year": 2024, "asOf": "2024-12-31", "knownAt": "2025-01-15T00:00:00.000Z", "throughSeq": 66}
+        (out / "manifest.json").write_text(json.dumps({"stamp": stamp}), encoding="utf-8")
+        return out
+
+    def test_compare_reads_the_csv_files_and_names_a_changed_figure(self):
+        with tempfile.TemporaryDirectory() as scratch:
+            export = Path(scratch) / "export.jsonl"
+            with open(REPORT / "events.jsonl", encoding="utf-8") as file:
+                export.write_text("\n".join(export_lines(file)) + "\n", encoding="utf-8")
+            status, out, _ = run_main("--compare", str(self.write_returns(Path(scratch) / "good")), str(export))
+            self.assertEqual(status, 0, out)
+            self.assertIn("every figure agrees: 14 tables of the returns of 2024", out)
+
+            # The first data row of the call centre (policy by phone): one call resolved, not two.
+            returns = self.write_returns(Path(scratch) / "bad", changed=("05-call-centre", 3, 5, "2"))
+            status, out, err = run_main("--compare", str(returns), str(export))
+            self.assertEqual(status, 1)
+            self.assertIn("05-call-centre[policy/phone].resolved: ledger 2, reference 1", out)
+            self.assertIn("1 figure(s) differ", err)
+
+    def test_returns_take_no_as_of_date(self):
+        status, _, _ = run_main("--returns", "2024", "--as-of", "2024-06-30")
+        self.assertEqual(status, 2)
 
 
 if __name__ == "__main__":
