@@ -349,7 +349,7 @@ private func referenceDifferences(
 @Suite("the figures and the returns against an independent reading (tools/kpi-reference)")
 struct KPIReferenceTests {
     @Test(
-        "a generated district: every figure, the caseload and the year-end returns, for year ends, a leap day, mid-year dates and past instants"
+        "a generated district: every figure, the caseload, restatements and the year-end returns, for year ends, a leap day, mid-year dates and past instants"
     )
     func generatedDistrict() throws {
         try withScratch { dir in
@@ -371,9 +371,17 @@ struct KPIReferenceTests {
                 ["--year", "2019", "--known-at", "2020-01-10T00:00:00Z"],
                 ["--year", "2023", "--known-at", "2024-02-01T00:00:00+08:00"],
             ]
+            let restatements: [[String]] = [
+                [
+                    "--as-of", "2019-06-30", "--known-at", "2019-07-01T00:00:00+08:00", "--known-at",
+                    "2019-07-20T00:00:00+08:00",
+                ],
+                ["--as-of", "2020-12-31", "--known-at", "2021-01-10T00:00:00Z", "--known-at", "2021-03-01T00:00:00Z"],
+            ]
             let documents =
                 queries.flatMap { [["kpi", "--json"] + $0, ["caseload", "--json"] + $0] }
                 + returns.map { ["report", "--format", "json"] + $0 }
+                + restatements.map { ["restatement", "--json"] + $0 }
             for arguments in documents {
                 if let found = try referenceDifferences(ledger, export: dir + "/export.jsonl", arguments, in: dir) {
                     Issue.record(Comment(rawValue: found))
@@ -383,7 +391,7 @@ struct KPIReferenceTests {
     }
 
     @Test(
-        "random histories (fixed seeds), late reports among them: every figure at every as-of date and prefix tried, and every year's returns",
+        "random histories (fixed seeds), late reports among them: every figure at every as-of date and prefix tried, restatements, and every year's returns",
         arguments: [UInt64(0x4B52_0001), 0x4B52_0002, 0x4B52_0003])
     func randomHistories(seed: UInt64) throws {
         var random = seededGenerator(seed, salt: 0xA5A5_5A5A)
@@ -405,6 +413,22 @@ struct KPIReferenceTests {
                     {
                         Issue.record(Comment(rawValue: "seed \(seed): " + found))
                     }
+                }
+            }
+            // A restatement between two random instants, as of a random day.
+            for day in history.asOfDays(using: &random).prefix(3) {
+                let (a, b) = (
+                    Int.random(in: 1...history.lines.count, using: &random),
+                    Int.random(in: 1...history.lines.count, using: &random)
+                )
+                guard a != b else { continue }
+                let query = [
+                    "restatement", "--json", "--as-of", day.description,
+                    "--known-at", history.recordedAt[min(a, b) - 1].description,
+                    "--known-at", history.recordedAt[max(a, b) - 1].description,
+                ]
+                if let found = try referenceDifferences(ledger, export: dir + "/export.jsonl", query, in: dir) {
+                    Issue.record(Comment(rawValue: "seed \(seed): " + found))
                 }
             }
             // The returns of every year the history spans, as known at its end and at a random instant.

@@ -1,14 +1,14 @@
-"""Tests of tools/kpi-reference, the auditor's independent reading of kpis.md and of the year-end returns.
+"""Tests of tools/kpi-reference, the auditor's independent reading of the figures.
 
 Run from the repository root:
 
     python3 -m unittest discover -s tools/tests
 
 The reference is held here to the KPI fixtures (fixtures/kpis/, each figure
-worked out by hand from kpis.md) and to the returns of fixtures/report, fed
-as export lines made from the fixtures' interchange lines; the Swift tests
-hold `sunledger kpi`, `caseload` and `report` to the reference on generated
-districts.
+worked out by hand from kpis.md), to fixtures/restatement and to the returns
+of fixtures/report, fed as export lines made from the fixtures' interchange
+lines; the Swift tests hold `sunledger kpi`, `caseload`, `restatement` and
+`report` to the reference on generated districts and random histories.
 """
 
 import contextlib
@@ -308,6 +308,48 @@ class ReturnsTests(unittest.TestCase):
     def test_returns_take_no_as_of_date(self):
         status, _, _ = run_main("--returns", "2024", "--as-of", "2024-06-30")
         self.assertEqual(status, 2)
+
+
+RESTATEMENT = ROOT / "fixtures" / "restatement"
+
+
+class RestatementTests(unittest.TestCase):
+    """A restatement against fixtures/restatement, whose expected document was worked out by hand."""
+
+    def setUp(self):
+        with open(RESTATEMENT / "events.jsonl", encoding="utf-8") as file:
+            self.lines = export_lines(file)
+        self.records = reference.read_export(self.lines)
+        self.expected = json.loads((RESTATEMENT / "expected.json").read_text(encoding="utf-8"))
+
+    def test_the_fixture_document(self):
+        before, after = self.expected["throughSeq"]
+        changes = reference.restatement(self.records, datetime.date(2024, 12, 31), before, after)
+        self.assertEqual(reference.restatement_differences(self.expected, self.records, changes), [])
+        # The late move changes two units and no district figure; the late deregistration the service index.
+        self.assertEqual(changes[("registered_persons", "anting", "value")], (2, 1, [12]))
+        self.assertNotIn(("registered_persons", None, "byCategory.physical"), changes)
+        self.assertEqual(changes[("service", None, "index")], (76.8, 63.2, [13]))
+
+    def test_compare_names_a_wrong_event_and_a_missing_change(self):
+        with tempfile.TemporaryDirectory() as scratch:
+            export = Path(scratch) / "export.jsonl"
+            export.write_text("\n".join(self.lines) + "\n", encoding="utf-8")
+            good = Path(scratch) / "good.json"
+            good.write_text(json.dumps(self.expected), encoding="utf-8")
+            status, out, _ = run_main("--compare", str(good), str(export))
+            self.assertEqual(status, 0, out)
+            self.assertIn("every figure agrees: 24 changed numbers", out)
+
+            document = json.loads(json.dumps(self.expected))
+            document["changes"][0]["events"][0]["seq"] = 12
+            removed = document["changes"].pop()
+            bad = Path(scratch) / "bad.json"
+            bad.write_text(json.dumps(document), encoding="utf-8")
+            status, out, _ = run_main("--compare", str(bad), str(export))
+            self.assertEqual(status, 1)
+            self.assertIn("registered_persons.value: the ledger names the late events [12], the reference [13]", out)
+            self.assertIn(f"{removed['kpi']}.{removed['field']}: not listed by the ledger", out)
 
 
 if __name__ == "__main__":
