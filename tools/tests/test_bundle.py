@@ -11,7 +11,6 @@ writes them (version 1), into a fresh directory per test.
 """
 
 import contextlib
-import copy
 import hashlib
 import io
 import json

@@ -164,7 +164,6 @@ class ReadingTests(unittest.TestCase):
         with self.assertRaises(reference.Failure):
             reference.read_export(["not json"])
 
-
     def test_a_record_whose_data_lacks_a_field_is_named_not_a_crash(self):
         with open(FIXTURES / "worked-example" / "events.jsonl", encoding="utf-8") as file:
             lines = [line.replace('"residence": "anting"', '"place": "anting"') for line in export_lines(file)]
