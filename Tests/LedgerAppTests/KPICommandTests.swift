@@ -327,9 +327,6 @@ struct KPICommandTests {
     }
 }
 
-/// The differences `tools/kpi-reference` finds between `sunledger kpi --json`
-/// (or `caseload --json`) for `query` and its own reading of kpis.md over
-/// `export`: none when they agree.
 /// What `tools/kpi-reference --compare` finds wrong in the document `sunledger`
 /// prints for `arguments` (a command and its query) on `ledger`; nil when every
 /// figure agrees.
@@ -346,7 +343,7 @@ private func referenceDifferences(
         ? nil : "\(arguments.joined(separator: " ")):\n\(reference.stdout)\(reference.stderr)"
 }
 
-@Suite("the figures and the returns against an independent reading (tools/kpi-reference)")
+@Suite("the figures, restatements and returns against an independent reading (tools/kpi-reference)")
 struct KPIReferenceTests {
     @Test(
         "a generated district: every figure, the caseload, restatements and the year-end returns, for year ends, a leap day, mid-year dates and past instants"
