@@ -104,7 +104,7 @@ extension Sunledger {
                 "\(program) export --masked --to-seq 20 \(flag)",
                 "\(program) export \(flag) --out backup.jsonl && tools/verify-export backup.jsonl",
                 "\(program) bundle --person \(person.dropFirst("person-".count)) --out audit-bundle \(flag) && tools/verify-export --bundle audit-bundle",
-                "\(program) report --year \(lastYear) --format csv --out returns-\(lastYear) \(flag)",
+                "\(program) report --year \(lastYear) --format csv --out returns-\(lastYear) \(flag) && tools/kpi-reference --compare returns-\(lastYear) backup.jsonl",
                 "\(program) restatement --as-of \(lastYear)-06-30 --known-at \(lastYear)-07-15T00:00:00+08:00 --known-at \(lastYear)-08-15T00:00:00+08:00 \(flag)",
                 "\(program) verify \(flag)",
                 "\(program) rebuild \(flag)",
