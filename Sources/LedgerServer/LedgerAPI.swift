@@ -86,6 +86,10 @@ public struct LedgerAPI: Sendable {
         },
         Endpoint(method: .get, path: "/kpis") { api, request, _ in try await api.kpis(request) },
         Endpoint(method: .get, path: "/caseload") { api, request, _ in try await api.caseload(request) },
+        Endpoint(method: .get, path: "/restatements") { api, request, _ in try await api.restatement(request) },
+        Endpoint(method: .get, path: "/returns/:year") { api, request, context in
+            try await api.returns(request, year: context.parameters.get("year") ?? "")
+        },
         Endpoint(method: .get, path: "/export") { api, request, _ in try await api.export(request) },
         Endpoint(method: .get, path: "/digest") { api, request, _ in try await api.digest(request) },
         Endpoint(method: .get, path: "/proofs/:seq") { api, request, context in
@@ -427,6 +431,63 @@ public struct LedgerAPI: Sendable {
             return try headFold.withFold { $0.caseload(asOf: query.asOf).json(knownAt: nil) }
         }
         return LedgerAPI.json(caseload)
+    }
+
+    /// `GET /restatements?asOf&knownAt=T1&knownAt=T2`: the numbers of the KPI
+    /// document for `asOf` that differ between what the ledger knew at T1 and at
+    /// T2, each with the late events that changed it, as `restatement --json`.
+    func restatement(_ request: Request) async throws -> Response {
+        _ = try gate.admit(request, for: .read)
+        let asOf = try FigureQuery(
+            asOf: LedgerAPI.parameter(request, "asOf"), knownAt: nil, throughSeq: nil, spelling: .query
+        ).asOf
+        let given = request.uri.queryParameters.getAll("knownAt")
+        guard given.count == 2 else {
+            throw APIProblem.badRequest(
+                "knownAt must be given exactly twice, T1 then T2 (got it \(given.count) time\(given.count == 1 ? "" : "s"))"
+            )
+        }
+        let instants = try given.map { text in
+            guard let instant = Instant(rfc3339: text) else {
+                throw APIProblem.badRequest(FigureQuery.notAnInstant(text, given: "knownAt"))
+            }
+            return instant
+        }
+        guard instants[0] < instants[1] else {
+            throw APIProblem.badRequest(
+                "knownAt: the first instant (T1, \(Echo.quoted(given[0]))) must be earlier than the second (T2, \(Echo.quoted(given[1])))"
+            )
+        }
+        let report = self.report
+        let document = try await reading {
+            try report.restatement(asOf: asOf, knownAt: instants[0], instants[1]).json
+        }
+        return LedgerAPI.json(document)
+    }
+
+    /// `GET /returns/{year}?knownAt`: the year-end statistical returns of the
+    /// year from what the ledger knew at `knownAt` (everything stored without
+    /// it), byte for byte the document `report --format json` prints.
+    func returns(_ request: Request, year text: String) async throws -> Response {
+        _ = try gate.admit(request, for: .read)
+        guard let year = Int(text), (1900...2100).contains(year) else {
+            throw APIProblem.badRequest(
+                "the year must be a year of the ledger's dates, 1900–2100 (got \(Echo.quoted(text)))")
+        }
+        let knownAt = try LedgerAPI.parameter(request, "knownAt").map { given in
+            guard let instant = Instant(rfc3339: given) else {
+                throw APIProblem.badRequest(FigureQuery.notAnInstant(given, given: "knownAt"))
+            }
+            return instant
+        }
+        let ledger = self.ledger
+        let document = try await reading { () -> [UInt8] in
+            let (returns, stamp) = try ComplianceReport(ledger: ledger).returns(year: year, knownAt: knownAt)
+            return ComplianceReport.files(of: returns, stamp: stamp, format: .json)[0].bytes
+        }
+        return Response(
+            status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: document)))
     }
 
     /// `GET /export?fromSeq&toSeq&pii`: the chained records as JSON Lines, as

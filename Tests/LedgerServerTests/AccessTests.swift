@@ -16,7 +16,8 @@ let endpoints: [(method: HTTPRequest.Method, path: String)] = [
     (.post, "/events"), (.get, "/streams/person-P1"), (.get, "/kpis"), (.get, "/caseload"), (.get, "/export"),
     (.get, "/digest"), (.get, "/proofs/1"), (.get, "/consistency/3"), (.get, "/bundles/person-P1"),
     (.post, "/erasures"), (.get, "/health"),
-    (.get, "/metrics"), (.get, "/"),
+    (.get, "/metrics"), (.get, "/"), (.get, "/returns/2024"),
+    (.get, "/restatements?asOf=2024-12-31&knownAt=2025-01-15T00:00:00Z&knownAt=2025-03-01T02:00:00Z"),
 ]
 
 @Suite("Tokens and roles")

@@ -105,6 +105,73 @@ struct ReadingTests {
         }
     }
 
+    @Test("GET /restatements gives the document of `restatement --json`: what changed between T1 and T2, and why")
+    func restatement() async throws {
+        try await withOffice { office, client in
+            let uri = "/restatements?asOf=2024-12-31&knownAt=2025-01-15T00:00:00Z&knownAt=2025-03-01T02:00:00Z"
+            try await client.execute(uri: uri, method: .get, headers: office.headers(.auditor)) { response in
+                #expect(response.status == .ok)
+                let expected = try KPIReport(ledger: office.ledger).restatement(
+                    asOf: LocalDate(iso: "2024-12-31")!, knownAt: Instant(rfc3339: "2025-01-15T00:00:00Z")!,
+                    Instant(rfc3339: "2025-03-01T02:00:00Z")!
+                ).json
+                #expect(text(response) == expected + "\n")
+                let document = try object(response)
+                #expect(document["throughSeq"] == .array([.integer(7), .integer(9)]))
+                #expect(document["changes"]?.arrayValue?.isEmpty == false)
+            }
+        }
+    }
+
+    @Test("GET /returns/{year} gives the document of `report --format json`, stamp and every table")
+    func returns() async throws {
+        try await withOffice { office, client in
+            try await client.execute(
+                uri: "/returns/2024?knownAt=2025-01-15T00:00:00Z", method: .get, headers: office.headers(.clerk)
+            ) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "application/json; charset=utf-8")
+                let (returns, stamp) = try ComplianceReport(ledger: office.ledger).returns(
+                    year: 2024, knownAt: Instant(rfc3339: "2025-01-15T00:00:00Z")!)
+                let expected = ComplianceReport.files(of: returns, stamp: stamp, format: .json)[0].bytes
+                #expect(Array(response.body.readableBytesView) == expected)
+                let document = try object(response)
+                #expect(document["stamp"]?.objectValue?["throughSeq"] == .integer(7))
+                #expect(document["tables"]?.arrayValue?.count == 14)
+            }
+        }
+    }
+
+    @Test("a bad restatement or returns query is refused (400), saying what is wrong")
+    func badRestatementOrReturns() async throws {
+        try await withOffice { office, client in
+            for (uri, words) in [
+                ("/restatements?knownAt=2025-01-15T00:00:00Z", "knownAt must be given exactly twice"),
+                (
+                    "/restatements?knownAt=2025-03-01T00:00:00Z&knownAt=2025-01-15T00:00:00Z",
+                    "knownAt: the first instant (T1, \"2025-03-01T00:00:00Z\") must be earlier"
+                ),
+                (
+                    "/restatements?knownAt=2025-01-15&knownAt=2025-03-01T00:00:00Z",
+                    "knownAt must be an RFC 3339 instant"
+                ),
+                (
+                    "/restatements?asOf=2024-13-01&knownAt=2025-01-15T00:00:00Z&knownAt=2025-03-01T00:00:00Z",
+                    "asOf must be a real date"
+                ),
+                ("/returns/1899", "the year must be a year of the ledger's dates, 1900–2100"),
+                ("/returns/last", "the year must be a year of the ledger's dates"),
+                ("/returns/2024?knownAt=yesterday", "knownAt must be an RFC 3339 instant"),
+            ] {
+                try await client.execute(uri: uri, method: .get, headers: office.headers(.clerk)) { response in
+                    #expect(response.status == .badRequest, "\(uri)")
+                    let message = try object(response)["error"]?.stringValue
+                    #expect(message?.hasPrefix(words) == true, "\(uri): \(message ?? "")")
+                }
+            }
+        }
+    }
+
     @Test("GET /digest gives the digest `sunledger digest` prints")
     func digest() async throws {
         try await withOffice { office, client in
