@@ -8,14 +8,36 @@ import LedgerValues
 public enum FigureNumber: Equatable, Sendable, CustomStringConvertible {
     /// A count, a numerator or a denominator.
     case integer(Int64)
-    /// A rate's value or an index; nil is the document's `null`.
+    /// A rate's value, kept as its numerator and denominator (so that a reader
+    /// can be shown it rounded on the exact quotient); null when the
+    /// denominator is 0. Equal to any quotient of the same value.
+    case rate(Figure)
+    /// An index, or a quotient the document leaves out; nil is the document's `null`.
     case real(Double?)
+
+    /// The quotient (a rate's value); nil for an integer, or a null.
+    var quotient: Double? {
+        switch self {
+        case .integer: nil
+        case .rate(let figure): figure.value
+        case .real(let value): value
+        }
+    }
 
     /// The number as the JSON documents write it.
     public var json: JSONValue {
         switch self {
         case .integer(let value): .integer(value)
-        case .real(let value): value.map { .number($0.description) } ?? .null
+        case .rate, .real: quotient.map { .number($0.description) } ?? .null
+        }
+    }
+
+    /// Integers by value; quotients by value, whatever fraction gave them.
+    public static func == (a: FigureNumber, b: FigureNumber) -> Bool {
+        switch (a, b) {
+        case (.integer(let x), .integer(let y)): x == y
+        case (.integer, _), (_, .integer): false
+        default: a.quotient == b.quotient
         }
     }
 
@@ -324,7 +346,7 @@ public struct Restatement: Equatable, Sendable {
     public static func numbers(of document: KPIDocument) -> [FigurePlace: FigureNumber] {
         var numbers = sums(of: document.figures).mapValues(FigureNumber.integer)
         for result in document.figures.results where result.kpi.kind == .rate {
-            numbers[FigurePlace(.kpi(result.kpi), unit: nil, .part(.value))] = .real(result.district.value)
+            numbers[FigurePlace(.kpi(result.kpi), unit: nil, .part(.value))] = .rate(result.district)
         }
         for index in document.indices {
             numbers[FigurePlace(.index(index.index), unit: nil, .index)] = .real(index.value)

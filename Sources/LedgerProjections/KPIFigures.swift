@@ -25,11 +25,20 @@ public struct Figure: Equatable, Sendable {
     /// A rate as a percentage with one decimal (`38.5%`), rounded half up on
     /// the exact quotient: 1/16 reads 6.3%, where rounding its binary value
     /// gives 6.2%. Nil for a count, or a rate whose denominator is 0.
-    public var percentage: String? {
+    public var percentage: String? { percentage(decimals: 1) }
+
+    /// A rate as a percentage with `decimals` decimals (1–6), rounded half up
+    /// on the exact quotient. Nil for a count, or a rate whose denominator is 0.
+    public func percentage(decimals: Int) -> String? {
+        precondition((1...6).contains(decimals), "one to six decimals")
         guard let denominator, denominator > 0, numerator >= 0 else { return nil }
-        // Tenths of a percent: ⌊1000·n/d + ½⌋ = ⌊(2000·n + d) / 2d⌋.
-        let tenths = (2000 * numerator + denominator) / (2 * denominator)
-        return "\(tenths / 10).\(tenths % 10)%"
+        // In units of 10^-decimals percent: ⌊s·n/d + ½⌋ = ⌊(2s·n + d) / 2d⌋, s = 10^(decimals+2).
+        var scale: Int64 = 100
+        for _ in 0..<decimals { scale *= 10 }
+        let units = (2 * scale * numerator + denominator) / (2 * denominator)
+        let fraction = String(units % (scale / 100))
+        let padding = String(repeating: "0", count: decimals - fraction.count)
+        return "\(units / (scale / 100)).\(padding)\(fraction)%"
     }
 
     /// Whether every part is zero (such a key is left out of a breakdown).

@@ -125,18 +125,15 @@ private func printRestatement(_ restatement: LedgerApp.Restatement, catalogue: K
 
 /// Before and after for a reader: integers as they are; a rate's value as a
 /// percentage with one decimal (more when one decimal would not show the
-/// change); an index with one decimal; null as –.
+/// change), rounded half up on its exact quotient as `kpi` prints it; an
+/// index with one decimal; null as –.
 private func readings(_ change: RestatedFigure) -> (String, String) {
     func text(_ number: FigureNumber, decimals: Int) -> String {
         switch number {
         case .integer(let value): String(value)
+        case .rate(let figure): figure.percentage(decimals: decimals) ?? "–"
         case .real(nil): "–"
-        case .real(let value?):
-            if case .index = change.place.field {
-                String(format: "%.\(decimals)f", value)
-            } else {
-                String(format: "%.\(decimals)f%%", value * 100)
-            }
+        case .real(let value?): String(format: "%.\(decimals)f", value)
         }
     }
     for decimals in 1...6 {

@@ -101,6 +101,30 @@ struct RestatementTests {
         }
     }
 
+    @Test("the table shows a rate's value rounded half up on its exact quotient: 1/16 reads 6.3%, as `kpi` prints it")
+    func exactPercentages() throws {
+        // 16 persons registered and one checked, known at T1 (1/16 = 6.25%); a second check reported late (2/16).
+        let lines =
+            syntheticEvents(persons: 16, perPerson: 0) + [
+                #"{"id":"ev-h0","stream":"person-ev0","type":"HealthCheckCompleted","occurredAt":"2019-12-02","recordedAt":"2020-01-01T00:01:00Z","actor":"staff-002","orgUnit":"anting","data":{}}"#,
+                #"{"id":"ev-h1","stream":"person-ev1","type":"HealthCheckCompleted","occurredAt":"2019-12-03","recordedAt":"2020-02-01T00:00:00Z","actor":"staff-002","orgUnit":"anting","data":{}}"#,
+            ]
+        try withScratch { dir in
+            try write(lines, to: dir + "/checks.jsonl")
+            let imported = try sunledger("import", dir + "/checks.jsonl", "--ledger", dir + "/ledger")
+            try #require(imported.status == 0, "\(imported.stderr)")
+            let table = try sunledger(
+                "restatement", "--ledger", dir + "/ledger", "--as-of", "2019-12-31", "--known-at",
+                "2020-01-15T00:00:00Z", "--known-at", "2020-03-01T00:00:00Z")
+            try #require(table.status == 0, "\(table.stderr)")
+            let row = table.stdout.split(separator: "\n").first {
+                $0.contains("Health check rate") && $0.contains(" value ")
+            }
+            #expect(row?.contains("6.3%") == true && row?.contains("12.5%") == true, "\(table.stdout)")
+            #expect(!table.stdout.contains("6.2%"))
+        }
+    }
+
     @Test(
         "within one stream, a late event whose effect a later late event undoes is not named, nor one dated after D")
     func eventsWithinAStream() throws {

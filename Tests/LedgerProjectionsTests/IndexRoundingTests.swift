@@ -93,9 +93,16 @@ struct IndexRoundingTests {
 
 @Suite("a rate reads as a percentage rounded on its exact quotient")
 struct PercentageTests {
-    @Test("one decimal, a half rounded up: 1/16 is 6.3%, 1/80 is 1.3%, where the binary value prints 6.2%")
+    @Test(
+        "one decimal or as many as asked, a half rounded up: 1/16 is 6.3%, 1/80 is 1.3%, where the binary value prints 6.2%"
+    )
     func percentages() {
         #expect(Figure.rate(1, of: 16).percentage == "6.3%")
+        #expect(Figure.rate(1, of: 16).percentage(decimals: 2) == "6.25%")
+        #expect(Figure.rate(1, of: 3).percentage(decimals: 4) == "33.3333%")
+        #expect(Figure.rate(2, of: 3).percentage(decimals: 2) == "66.67%")
+        #expect(Figure.rate(1, of: 40_000).percentage(decimals: 3) == "0.003%")  // 0.0025% rounds up
+        #expect(Figure.rate(7, of: 7).percentage(decimals: 6) == "100.000000%")
         #expect(Figure.rate(1, of: 80).percentage == "1.3%")
         #expect(Figure.rate(2518, of: 5121).percentage == "49.2%")
         #expect(Figure.rate(1, of: 3).percentage == "33.3%")
