@@ -255,8 +255,9 @@ public struct RestatedFigure: Equatable, Sendable {
 /// - applying the event changed that contribution, after the last point of the
 ///   replay where the contribution stood at its T1 value (so an event whose
 ///   effect a later late event of the stream undid is not named).
-/// A rate's value is named with the events of its numerator and denominator;
-/// an index with those of the district values of its KPIs whose score changed.
+/// A rate's value is named with the events named against its numerator and
+/// denominator (none from one that did not change); an index with those of
+/// the district values of its KPIs whose score changed.
 /// Every changed number names at least one event, and the streams named
 /// against an integer are exactly those whose contribution to it changed.
 public struct Restatement: Equatable, Sendable {
