@@ -330,6 +330,36 @@ class RestatementTests(unittest.TestCase):
         self.assertNotIn(("registered_persons", None, "byCategory.physical"), changes)
         self.assertEqual(changes[("service", None, "index")], (76.8, 63.2, [13]))
 
+    def test_printed_document_is_the_fixtures(self):
+        with tempfile.TemporaryDirectory() as scratch:
+            export = Path(scratch) / "export.jsonl"
+            export.write_text("\n".join(self.lines) + "\n", encoding="utf-8")
+            # Instants given with an offset are written as the ledger writes them, in UTC.
+            status, out, err = run_main("--as-of", "2024-12-31", "--known-at", "2025-01-15T08:00:00+08:00",
+                                        "--known-at", "2025-03-01T02:00:00Z", str(export))
+            self.assertEqual(status, 0, err)
+            self.assertEqual(json.loads(out), self.expected)
+            status, _, err = run_main("--known-at", "2025-03-01T02:00:00Z", "--known-at", "2025-01-15T00:00:00Z",
+                                      str(export))
+            self.assertEqual(status, 2)
+            self.assertIn("must be earlier than T2", err)
+            status, _, _ = run_main("--caseload", "--known-at", "2025-01-15T00:00:00Z",
+                                    "--known-at", "2025-03-01T02:00:00Z", str(export))
+            self.assertEqual(status, 2)
+
+    def test_compare_names_changes_out_of_order(self):
+        with tempfile.TemporaryDirectory() as scratch:
+            export = Path(scratch) / "export.jsonl"
+            export.write_text("\n".join(self.lines) + "\n", encoding="utf-8")
+            document = json.loads(json.dumps(self.expected))
+            changes = document["changes"]
+            changes[0], changes[1] = changes[1], changes[0]
+            swapped = Path(scratch) / "swapped.json"
+            swapped.write_text(json.dumps(document), encoding="utf-8")
+            status, out, _ = run_main("--compare", str(swapped), str(export))
+            self.assertEqual(status, 1)
+            self.assertIn("the ledger lists the changes in another order", out)
+
     def test_compare_names_a_wrong_event_and_a_missing_change(self):
         with tempfile.TemporaryDirectory() as scratch:
             export = Path(scratch) / "export.jsonl"
