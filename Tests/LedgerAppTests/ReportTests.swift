@@ -232,6 +232,50 @@ struct ReportTests {
         }
     }
 
+    @Test(
+        "tools/verify-export --returns ties the returns to an export: every file as its manifest lists it, the stamp a digest of the export; a changed figure or a shorter export is named"
+    )
+    func returnsVerifiedAgainstAnExport() throws {
+        try withScratch { dir in
+            let path = try ledger(from: ReportFixture.events, in: dir)
+            let export = try run(sunledgerPath, ["export", "--ledger", path, "--out", dir + "/export.jsonl"])
+            try #require(export.status == 0, "\(export.stderr)")
+            func verify(_ returns: String, _ exportFile: String = dir + "/export.jsonl") throws -> Run {
+                try run(
+                    "/usr/bin/env",
+                    ["python3", repositoryRoot + "/tools/verify-export", "--returns", returns, exportFile])
+            }
+            for (format, arguments) in [("csv", ["--known-at", ReportFixture.knownAt]), ("json", [])] {
+                let out = dir + "/returns-" + format
+                let written = try run(
+                    sunledgerPath,
+                    ["report", "--year", "2024", "--format", format, "--out", out, "--ledger", path] + arguments)
+                try #require(written.status == 0, "\(written.stderr)")
+                let verified = try verify(out)
+                #expect(verified.status == 0, "\(verified.stderr)")
+                #expect(verified.stderr.contains("returns of 2024 in \(out)"), "\(verified.stderr)")
+            }
+
+            // One figure changed in a CSV file, its size kept: its hash is no longer the manifest's.
+            let csv = URL(fileURLWithPath: dir + "/returns-csv/05-call-centre.csv")
+            var bytes = Array(try Data(contentsOf: csv))
+            let (from, to) = (Array(",phone,电话,1,1,1,1,".utf8), Array(",phone,电话,1,2,1,1,".utf8))
+            let at = try #require(bytes.indices.first { bytes[$0...].starts(with: from) })
+            bytes.replaceSubrange(at..<(at + from.count), with: to)
+            try Data(bytes).write(to: csv)
+            let changed = try verify(dir + "/returns-csv")
+            #expect(changed.status == 1)
+            #expect(changed.stderr.contains("05-call-centre.csv: its SHA-256 is not the one manifest.json gives"))
+
+            // An export that ends before the stamped record cannot vouch for it.
+            let lines = try String(contentsOfFile: dir + "/export.jsonl", encoding: .utf8).split(separator: "\n")
+            try write(lines.prefix(60).map(String.init), to: dir + "/short.jsonl")
+            let short = try verify(dir + "/returns-json", dir + "/short.jsonl")
+            #expect(short.status == 1)
+            #expect(short.stderr.contains("the digest names seq"), "\(short.stderr)")
+        }
+    }
+
     @Test("the returns agree with the KPI document of the same D and T on a generated district")
     func agreesWithKPIs() throws {
         try withScratch { dir in
