@@ -612,6 +612,67 @@ class CommandLineTests(unittest.TestCase):
         self.assertEqual(self.run_script(["--prev-hash"], b"").returncode, 2)
 
 
+# --------------------------------------------------------------------------
+# Year-end returns (--returns DIR)
+
+class ReturnsTests(VerifierTestCase):
+    """A directory of returns as `sunledger report` writes it, stamped through seq 6 of the good chain."""
+
+    def write_returns(self, lines, through=6, root=None, stamp_row_seq=None, leave_out=None):
+        directory = self.directory / "returns"
+        directory.mkdir(exist_ok=True)
+        record = lines[through - 1]
+        root = root or mth([bytes.fromhex(line["hash"]) for line in lines[:through]]).hex()
+        stamp = {"program": "sunledger", "year": 2024, "asOf": "2024-12-31", "knownAt": None,
+                 "throughSeq": through, "headHash": record["hash"], "recordedAt": record["recordedAt"],
+                 "merkleRoot": root}
+        csv_text = ("\ufeff持证残疾人口 Certified persons,2024年度 year 2024\r\n"
+                    "统计标记 stamp,截至记录 through seq %d,记录哈希 head hash %s,默克尔根 Merkle root %s\r\n"
+                    "街镇代码 unit code,街镇 unit\r\nall,全区\r\n"
+                    % (stamp_row_seq or through, stamp["headHash"], root))
+        contents = {"01-population.csv": csv_text.encode("utf-8"),
+                    "report.json": json.dumps({"stamp": stamp, "tables": []}).encode("utf-8")}
+        files = []
+        for name, content in contents.items():
+            files.append({"name": name, "bytes": len(content), "sha256": sha256_hex(content)})
+            if name != leave_out:
+                (directory / name).write_bytes(content)
+        (directory / "manifest.json").write_text(json.dumps({"stamp": stamp, "files": files}), encoding="utf-8")
+        return str(directory)
+
+    def test_returns_stamped_by_the_export_pass(self):
+        lines = good_chain().lines
+        _, stderr = self.assert_passes(lines, "--returns", self.write_returns(lines))
+        self.assertIn("returns of 2024 in", stderr)
+        self.assertIn("2 files as manifest.json lists them, stamped through seq 6 of this export", stderr)
+
+    def test_a_stamp_whose_merkle_root_is_not_the_exports_fails(self):
+        lines = good_chain().lines
+        status, _, stderr = self.run_verifier(lines, "--returns", self.write_returns(lines, root="ab" * 32))
+        self.assertEqual(status, 1)
+        self.assertIn("the Merkle root of seq 1-6 is", stderr)
+
+    def test_a_stamp_row_that_states_another_seq_fails(self):
+        lines = good_chain().lines
+        status, _, stderr = self.run_verifier(lines, "--returns", self.write_returns(lines, stamp_row_seq=5))
+        self.assertEqual(status, 1)
+        self.assertIn("01-population.csv: its stamp row does not state through seq 6", stderr)
+
+    def test_a_listed_file_that_is_missing_fails(self):
+        lines = good_chain().lines
+        returns = self.write_returns(lines, leave_out="report.json")
+        status, _, stderr = self.run_verifier(lines, "--returns", returns)
+        self.assertEqual(status, 1)
+        self.assertIn("report.json: listed in manifest.json, cannot be read", stderr)
+
+    def test_returns_take_no_digest(self):
+        lines = good_chain().lines
+        status, _, stderr = self.run_verifier(lines, "--returns", self.write_returns(lines),
+                                              "--digest", digest_of(lines[5]))
+        self.assertEqual(status, 2)
+        self.assertIn("--returns DIR takes no --bundle, --digest or --prev-hash", stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
 
