@@ -106,6 +106,7 @@ extension Sunledger {
                 "\(program) bundle --person \(person.dropFirst("person-".count)) --out audit-bundle \(flag) && tools/verify-export --bundle audit-bundle",
                 "\(program) report --year \(lastYear) --format csv --out returns-\(lastYear) \(flag) && tools/kpi-reference --compare returns-\(lastYear) backup.jsonl",
                 "\(program) restatement --as-of \(lastYear)-06-30 --known-at \(lastYear)-07-15T00:00:00+08:00 --known-at \(lastYear)-08-15T00:00:00+08:00 \(flag)",
+                "\(program) restatement --as-of \(lastYear)-06-30 --known-at \(lastYear)-07-15T00:00:00+08:00 --known-at \(lastYear)-08-15T00:00:00+08:00 --json \(flag) > restatement.json && tools/kpi-reference --compare restatement.json backup.jsonl",
                 "\(program) verify \(flag)",
                 "\(program) rebuild \(flag)",
             ] {
