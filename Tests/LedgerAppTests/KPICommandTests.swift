@@ -343,6 +343,22 @@ private func referenceDifferences(
         ? nil : "\(arguments.joined(separator: " ")):\n\(reference.stdout)\(reference.stderr)"
 }
 
+/// Exports `ledger` and holds every document `sunledger` prints for `documents`
+/// (each a command and its query) to `tools/kpi-reference` over that export,
+/// recording an issue (after `label`) for each that differs.
+private func expectReferenceAgrees(
+    _ ledger: String, _ documents: [[String]], in dir: String, label: String = ""
+) throws {
+    let export = try sunledger("export", "--ledger", ledger)
+    try #require(export.status == 0, "\(export.stderr)")
+    try export.stdout.write(toFile: dir + "/export.jsonl", atomically: true, encoding: .utf8)
+    for arguments in documents {
+        if let found = try referenceDifferences(ledger, export: dir + "/export.jsonl", arguments, in: dir) {
+            Issue.record(Comment(rawValue: label + found))
+        }
+    }
+}
+
 @Suite("the figures, restatements and returns against an independent reading (tools/kpi-reference)")
 struct KPIReferenceTests {
     @Test(
@@ -354,8 +370,6 @@ struct KPIReferenceTests {
             try #require(generated.status == 0)
             try generated.stdout.write(toFile: dir + "/district.jsonl", atomically: true, encoding: .utf8)
             let ledger = try importedLedger(dir + "/district.jsonl", in: dir)
-            let export = try sunledger("export", "--ledger", ledger)
-            try export.stdout.write(toFile: dir + "/export.jsonl", atomically: true, encoding: .utf8)
             let queries: [[String]] = [
                 ["--as-of", "2015-12-31"], ["--as-of", "2016-12-31"], ["--as-of", "2020-02-29"],
                 ["--as-of", "2022-07-15"], ["--as-of", "2025-12-31"],
@@ -379,11 +393,7 @@ struct KPIReferenceTests {
                 queries.flatMap { [["kpi", "--json"] + $0, ["caseload", "--json"] + $0] }
                 + returns.map { ["report", "--format", "json"] + $0 }
                 + restatements.map { ["restatement", "--json"] + $0 }
-            for arguments in documents {
-                if let found = try referenceDifferences(ledger, export: dir + "/export.jsonl", arguments, in: dir) {
-                    Issue.record(Comment(rawValue: found))
-                }
-            }
+            try expectReferenceAgrees(ledger, documents, in: dir)
         }
     }
 
@@ -396,8 +406,7 @@ struct KPIReferenceTests {
         try withScratch { dir in
             try write(history.lines, to: dir + "/history.jsonl")
             let ledger = try importedLedger(dir + "/history.jsonl", in: dir)
-            let export = try sunledger("export", "--ledger", ledger)
-            try export.stdout.write(toFile: dir + "/export.jsonl", atomically: true, encoding: .utf8)
+            var documents: [[String]] = []
             for day in history.asOfDays(using: &random) {
                 let n = Int.random(in: 1...history.lines.count, using: &random)
                 for query in [
@@ -405,11 +414,7 @@ struct KPIReferenceTests {
                     ["--as-of", day.description, "--through-seq", String(n)],
                     ["--as-of", day.description, "--known-at", history.recordedAt[n - 1].description],
                 ] {
-                    if let found = try referenceDifferences(
-                        ledger, export: dir + "/export.jsonl", ["kpi", "--json"] + query, in: dir)
-                    {
-                        Issue.record(Comment(rawValue: "seed \(seed): " + found))
-                    }
+                    documents.append(["kpi", "--json"] + query)
                 }
             }
             // A restatement between two random instants, as of a random day.
@@ -419,29 +424,22 @@ struct KPIReferenceTests {
                     Int.random(in: 1...history.lines.count, using: &random)
                 )
                 guard a != b else { continue }
-                let query = [
+                documents.append([
                     "restatement", "--json", "--as-of", day.description,
                     "--known-at", history.recordedAt[min(a, b) - 1].description,
                     "--known-at", history.recordedAt[max(a, b) - 1].description,
-                ]
-                if let found = try referenceDifferences(ledger, export: dir + "/export.jsonl", query, in: dir) {
-                    Issue.record(Comment(rawValue: "seed \(seed): " + found))
-                }
+                ])
             }
             // The returns of every year the history spans, as known at its end and at a random instant.
             for year in history.first.year...history.last.year {
                 let n = Int.random(in: 1...history.lines.count, using: &random)
-                for query in [
-                    ["--year", String(year)],
-                    ["--year", String(year), "--known-at", history.recordedAt[n - 1].description],
-                ] {
-                    if let found = try referenceDifferences(
-                        ledger, export: dir + "/export.jsonl", ["report", "--format", "json"] + query, in: dir)
-                    {
-                        Issue.record(Comment(rawValue: "seed \(seed): " + found))
-                    }
-                }
+                documents.append(["report", "--format", "json", "--year", String(year)])
+                documents.append([
+                    "report", "--format", "json", "--year", String(year),
+                    "--known-at", history.recordedAt[n - 1].description,
+                ])
             }
+            try expectReferenceAgrees(ledger, documents, in: dir, label: "seed \(seed): ")
         }
     }
 }
