@@ -63,11 +63,28 @@ public struct LedgerAPI: Sendable {
         appends = AppendQueue(ledger: ledger)
     }
 
-    /// One endpoint: its method, its path (`:name` stands for one segment), and what answers it.
+    /// One endpoint: its method, its path (`:name` stands for one segment), the
+    /// query parameters it reads, who may call it, and what answers it.
     struct Endpoint: Sendable {
         let method: HTTPRequest.Method
         let path: String
-        let answer: @Sendable (LedgerAPI, Request, LedgerRequestContext) async throws -> Response
+        /// The query parameters it reads, each at most once; anything else in the query is refused.
+        var query: [String] = []
+        /// Of those, the ones given more than once on purpose (`knownAt=T1&knownAt=T2`).
+        var repeatable: Set<String> = []
+        let answer: Answer
+
+        /// Who may call an endpoint, and the code that answers it.
+        enum Answer: Sendable {
+            /// For a bearer token whose role may `permission` (nil: any valid
+            /// token). The caller is admitted before the query is looked at:
+            /// one who may not ask learns nothing about the asking.
+            case token(
+                Permission?, @Sendable (LedgerAPI, Request, Caller, LedgerRequestContext) async throws -> Response)
+            /// For a browser: the page admits its reader itself (a cookie, or
+            /// this machine) and answers a stranger with the sign-in page.
+            case browser(@Sendable (LedgerAPI, Request, LedgerRequestContext) async throws -> Response)
+        }
 
         /// Whether `path` (of a request) is this endpoint's.
         func serves(_ requested: String) -> Bool {
@@ -76,37 +93,127 @@ public struct LedgerAPI: Sendable {
             return pattern.count == segments.count
                 && zip(pattern, segments).allSatisfy { $0.first == ":" || $0 == $1 }
         }
+
+        /// Refuses (400) a query parameter the endpoint does not read, and one
+        /// it reads once given more than once: a mistyped `asof` would
+        /// otherwise answer, without a word, for today.
+        func checkQuery(of request: Request) throws {
+            var seen: [String: Int] = [:]
+            for (rawName, value) in request.uri.queryParameters {
+                // An empty segment (`?asOf=…&`, as scripts leave them) carries nothing.
+                if rawName.isEmpty && value.isEmpty { continue }
+                let name = String(rawName).removingPercentEncoding ?? String(rawName)
+                guard query.contains(name) else { throw unknownParameter(name) }
+                seen[name, default: 0] += 1
+            }
+            for name in query where !repeatable.contains(name) {
+                if let times = seen[name], times > 1 {
+                    throw APIProblem.badRequest("\(name) is given \(times) times; give it once")
+                }
+            }
+        }
+
+        /// The endpoint as the README writes it: `GET /proofs/{seq}`.
+        var name: String {
+            let segments = path.split(separator: "/").map { $0.first == ":" ? "{\($0.dropFirst())}" : String($0) }
+            return "\(method.rawValue) /\(segments.joined(separator: "/"))"
+        }
+
+        private func unknownParameter(_ given: String) -> APIProblem {
+            guard !query.isEmpty else {
+                return .badRequest("\(name) takes no query parameters (got \(Echo.quoted(given)))")
+            }
+            let meant = query.first { $0.lowercased() == given.lowercased() }.map { " (did you mean \($0)?)" } ?? ""
+            return .badRequest(
+                "\(name) takes no query parameter \(Echo.quoted(given))\(meant); it takes \(query.joined(separator: ", "))"
+            )
+        }
     }
 
     /// Every endpoint of the API.
     static let endpoints: [Endpoint] = [
-        Endpoint(method: .post, path: "/events") { api, request, _ in try await api.append(request) },
-        Endpoint(method: .get, path: "/streams/:stream") { api, request, context in
-            try await api.stream(request, name: context.parameters.get("stream") ?? "")
-        },
-        Endpoint(method: .get, path: "/kpis") { api, request, _ in try await api.kpis(request) },
-        Endpoint(method: .get, path: "/caseload") { api, request, _ in try await api.caseload(request) },
-        Endpoint(method: .get, path: "/restatements") { api, request, _ in try await api.restatement(request) },
-        Endpoint(method: .get, path: "/returns/:year") { api, request, context in
-            try await api.returns(request, year: context.parameters.get("year") ?? "")
-        },
-        Endpoint(method: .get, path: "/export") { api, request, _ in try await api.export(request) },
-        Endpoint(method: .get, path: "/digest") { api, request, _ in try await api.digest(request) },
-        Endpoint(method: .get, path: "/proofs/:seq") { api, request, context in
-            try await api.inclusionProof(request, seq: context.parameters.get("seq") ?? "")
-        },
-        Endpoint(method: .get, path: "/consistency/:fromSize") { api, request, context in
-            try await api.consistencyProof(request, fromSize: context.parameters.get("fromSize") ?? "")
-        },
-        Endpoint(method: .get, path: "/bundles/:stream") { api, request, context in
-            try await api.bundle(request, stream: context.parameters.get("stream") ?? "")
-        },
-        Endpoint(method: .post, path: "/erasures") { api, request, _ in try await api.erase(request) },
-        Endpoint(method: .get, path: "/health") { api, request, _ in try await api.health(request) },
-        Endpoint(method: .get, path: "/metrics") { api, request, _ in try await api.metricsText(request) },
-        Endpoint(method: .get, path: "/") { api, request, context in try await api.dashboard(request, context) },
-        Endpoint(method: .post, path: "/sign-in") { api, request, _ in try await api.signIn(request) },
+        Endpoint(
+            method: .post, path: "/events",
+            answer: .token(.append) { api, request, caller, _ in
+                try await api.append(request, caller: caller)
+            }),
+        Endpoint(
+            method: .get, path: "/streams/:stream", query: ["knownAt", "pii"],
+            answer: .token(.read) {
+                api, request, caller, context in
+                try await api.stream(request, caller: caller, name: context.parameters.get("stream") ?? "")
+            }),
+        Endpoint(
+            method: .get, path: "/kpis", query: LedgerAPI.figureParameters,
+            answer: .token(.read) {
+                api, request, _, _ in try await api.kpis(request)
+            }),
+        Endpoint(
+            method: .get, path: "/caseload", query: LedgerAPI.figureParameters,
+            answer: .token(.read) {
+                api, request, _, _ in try await api.caseload(request)
+            }),
+        Endpoint(
+            method: .get, path: "/restatements", query: ["asOf", "knownAt"], repeatable: ["knownAt"],
+            answer: .token(.read) { api, request, _, _ in try await api.restatement(request) }),
+        Endpoint(
+            method: .get, path: "/returns/:year", query: ["knownAt"],
+            answer: .token(.read) {
+                api, request, _, context in
+                try await api.returns(request, year: context.parameters.get("year") ?? "")
+            }),
+        Endpoint(
+            method: .get, path: "/export", query: ["fromSeq", "toSeq", "pii"],
+            answer: .token(.read) {
+                api, request, caller, _ in try await api.export(request, caller: caller)
+            }),
+        Endpoint(method: .get, path: "/digest", answer: .token(.read) { api, _, _, _ in try await api.digest() }),
+        Endpoint(
+            method: .get, path: "/proofs/:seq", query: ["treeSize"],
+            answer: .token(.prove) {
+                api, request, _, context in
+                try await api.inclusionProof(request, seq: context.parameters.get("seq") ?? "")
+            }),
+        Endpoint(
+            method: .get, path: "/consistency/:fromSize", query: ["treeSize"],
+            answer: .token(.prove) {
+                api, request, _, context in
+                try await api.consistencyProof(request, fromSize: context.parameters.get("fromSize") ?? "")
+            }),
+        Endpoint(
+            method: .get, path: "/bundles/:stream", query: ["asOf", "knownAt"],
+            answer: .token(.prove) {
+                api, request, caller, context in
+                try await api.bundle(request, caller: caller, stream: context.parameters.get("stream") ?? "")
+            }),
+        Endpoint(
+            method: .post, path: "/erasures",
+            answer: .token(.erase) { api, request, caller, _ in
+                try await api.erase(request, caller: caller)
+            }),
+        Endpoint(method: .get, path: "/health", answer: .token(nil) { api, _, _, _ in try await api.health() }),
+        Endpoint(method: .get, path: "/metrics", answer: .token(.read) { api, _, _, _ in try await api.metricsText() }),
+        Endpoint(
+            method: .get, path: "/", query: ["asOf", "knownAt"],
+            answer: .browser { api, request, context in
+                try await api.dashboard(request, context)
+            }),
+        Endpoint(
+            method: .post, path: "/sign-in", answer: .browser { api, request, _ in try await api.signIn(request) }),
     ]
+
+    /// Answers `request` at `endpoint`: the caller admitted, the query checked, then the endpoint's answer.
+    func answer(_ request: Request, at endpoint: Endpoint, _ context: LedgerRequestContext) async throws -> Response {
+        switch endpoint.answer {
+        case .token(let permission, let answer):
+            let caller = try permission.map { try gate.admit(request, for: $0) } ?? gate.identify(request)
+            try endpoint.checkQuery(of: request)
+            return try await answer(self, request, caller, context)
+        case .browser(let answer):
+            try endpoint.checkQuery(of: request)
+            return try await answer(self, request, context)
+        }
+    }
 
     /// The router of every endpoint; any other method or path is answered in
     /// JSON too: 405 (with `Allow`) for a path the API has, else 404.
@@ -115,7 +222,7 @@ public struct LedgerAPI: Sendable {
         let api = self
         for endpoint in LedgerAPI.endpoints {
             router.on(RouterPath(endpoint.path), method: endpoint.method) { request, context in
-                await api.answer { try await endpoint.answer(api, request, context) }
+                await api.answer { try await api.answer(request, at: endpoint, context) }
             }
         }
         // The router looks no further than the deepest node a path reaches: every
@@ -209,8 +316,7 @@ public struct LedgerAPI: Sendable {
 
     /// `POST /events`: one event (a JSON object) or a batch (a JSON array) in
     /// the interchange form, stored all or nothing.
-    func append(_ request: Request) async throws -> Response {
-        let caller = try gate.admit(request, for: .append)
+    func append(_ request: Request, caller: Caller) async throws -> Response {
         try LedgerAPI.acceptJSON(request)
         let body = try await collectBody(request)
         let batch = try EventBatch(body: body)
@@ -288,8 +394,7 @@ public struct LedgerAPI: Sendable {
 
     /// `POST /erasures`: `{"person": "P000123", "reason": "…", "orgUnit"?, "on"?}`
     /// appends the person's `PersonPiiErased`, recorded as the token's holder.
-    func erase(_ request: Request) async throws -> Response {
-        let caller = try gate.admit(request, for: .erase)
+    func erase(_ request: Request, caller: Caller) async throws -> Response {
         try LedgerAPI.acceptJSON(request)
         let body = try await collectBody(request)
         let shape =
@@ -356,8 +461,7 @@ public struct LedgerAPI: Sendable {
 
     /// `GET /streams/{stream}`: the stream's records as stored, with their
     /// hashes, in version order; `?knownAt=` keeps those recorded by then.
-    func stream(_ request: Request, name: String) async throws -> Response {
-        let caller = try gate.admit(request, for: .read)
+    func stream(_ request: Request, caller: Caller, name: String) async throws -> Response {
         let knownAt = LedgerAPI.parameter(request, "knownAt")
         let limit = knownAt.flatMap(Instant.init(rfc3339:))
         if knownAt != nil, limit == nil {
@@ -394,6 +498,9 @@ public struct LedgerAPI: Sendable {
         return LedgerAPI.json(LedgerAPI.encode(answer))
     }
 
+    /// The query parameters of a figure query.
+    static let figureParameters = ["asOf", "knownAt", "throughSeq"]
+
     /// The figure query of a request's `asOf`, `knownAt` and `throughSeq`.
     static func figureQuery(_ request: Request) throws -> FigureQuery {
         try FigureQuery(
@@ -403,7 +510,6 @@ public struct LedgerAPI: Sendable {
 
     /// `GET /kpis`: the KPI document of kpis.md, byte for byte what `kpi --json` prints.
     func kpis(_ request: Request) async throws -> Response {
-        _ = try gate.admit(request, for: .read)
         let query = try LedgerAPI.figureQuery(request)
         let report = self.report
         let headFold = self.headFold
@@ -420,7 +526,6 @@ public struct LedgerAPI: Sendable {
 
     /// `GET /caseload`: the open cases by unit, service type and worker, as `caseload --json`.
     func caseload(_ request: Request) async throws -> Response {
-        _ = try gate.admit(request, for: .read)
         let query = try LedgerAPI.figureQuery(request)
         let report = self.report
         let headFold = self.headFold
@@ -437,7 +542,6 @@ public struct LedgerAPI: Sendable {
     /// document for `asOf` that differ between what the ledger knew at T1 and at
     /// T2, each with the late events that changed it, as `restatement --json`.
     func restatement(_ request: Request) async throws -> Response {
-        _ = try gate.admit(request, for: .read)
         let asOf = try FigureQuery(
             asOf: LedgerAPI.parameter(request, "asOf"), knownAt: nil, throughSeq: nil, spelling: .query
         ).asOf
@@ -469,7 +573,6 @@ public struct LedgerAPI: Sendable {
     /// year from what the ledger knew at `knownAt` (everything stored without
     /// it), byte for byte the document `report --format json` prints.
     func returns(_ request: Request, year text: String) async throws -> Response {
-        _ = try gate.admit(request, for: .read)
         guard let year = Int(text), (1900...2100).contains(year) else {
             throw APIProblem.badRequest(
                 "the year must be a year of the ledger's dates, 1900–2100 (got \(Echo.quoted(text)))")
@@ -492,8 +595,7 @@ public struct LedgerAPI: Sendable {
 
     /// `GET /export?fromSeq&toSeq&pii`: the chained records as JSON Lines, as
     /// `sunledger export` writes them, streamed a few thousand records at a time.
-    func export(_ request: Request) async throws -> Response {
-        let caller = try gate.admit(request, for: .read)
+    func export(_ request: Request, caller: Caller) async throws -> Response {
         let from = try LedgerAPI.seqParameter(request, "fromSeq") ?? 1
         let to = try LedgerAPI.seqParameter(request, "toSeq")
         if let to, to < from { throw APIProblem.badRequest("toSeq must not be below fromSeq") }
@@ -529,15 +631,13 @@ public struct LedgerAPI: Sendable {
     }
 
     /// `GET /digest`: `{"seq","hash","recordedAt","merkleRoot"}` of the last record.
-    func digest(_ request: Request) async throws -> Response {
-        _ = try gate.admit(request, for: .read)
+    func digest() async throws -> Response {
         let ledger = self.ledger
         return LedgerAPI.json(try await reading { try ledger.digest().json })
     }
 
     /// `GET /proofs/{seq}?treeSize=N`: the inclusion proof of events.md §7.
     func inclusionProof(_ request: Request, seq text: String) async throws -> Response {
-        _ = try gate.admit(request, for: .prove)
         guard let seq = Int64(text), seq >= 1 else {
             throw APIProblem.badRequest(
                 "the seq to prove must be a whole number, at least 1 (got \(Echo.quoted(text)))")
@@ -549,7 +649,6 @@ public struct LedgerAPI: Sendable {
 
     /// `GET /consistency/{fromSize}?treeSize=N`: the consistency proof of events.md §7.
     func consistencyProof(_ request: Request, fromSize text: String) async throws -> Response {
-        _ = try gate.admit(request, for: .prove)
         guard let from = Int64(text), from >= 0 else {
             throw APIProblem.badRequest(
                 "the size to prove consistent with must be a whole number (got \(Echo.quoted(text)))")
@@ -563,8 +662,7 @@ public struct LedgerAPI: Sendable {
     /// `sunledger bundle --stream` writes it: records, an inclusion proof each,
     /// the digest, the KPI document when `asOf` is given, the manifest), without
     /// personal data, as one JSON object `{"files": {"name": "contents", …}}`.
-    func bundle(_ request: Request, stream: String) async throws -> Response {
-        let caller = try gate.admit(request, for: .prove)
+    func bundle(_ request: Request, caller: Caller, stream: String) async throws -> Response {
         var asOf: LocalDate?
         if let text = LedgerAPI.parameter(request, "asOf") {
             guard let date = LocalDate(iso: text) else {
@@ -607,8 +705,7 @@ public struct LedgerAPI: Sendable {
     }
 
     /// `GET /health`: the server is up and the ledger readable; any valid token.
-    func health(_ request: Request) async throws -> Response {
-        _ = try gate.identify(request)
+    func health() async throws -> Response {
         let ledger = self.ledger
         let seq = try await reading { try ledger.log.head().seq }
         var answer = JSONObject()
@@ -618,8 +715,7 @@ public struct LedgerAPI: Sendable {
     }
 
     /// `GET /metrics`: Prometheus's text format.
-    func metricsText(_ request: Request) async throws -> Response {
-        _ = try gate.admit(request, for: .read)
+    func metricsText() async throws -> Response {
         let ledger = self.ledger
         let (stored, lag) = try await reading { (try ledger.log.head().seq, try ledger.figuresLag()) }
         return Response(

@@ -40,6 +40,23 @@ struct AccessTests {
         }
     }
 
+    @Test("the caller is admitted before the query is read: a stranger or a role refused learns nothing of it")
+    func admissionBeforeQuery() async throws {
+        try await withOffice { office, client in
+            try await client.execute(uri: "/kpis?asof=2024-12-31", method: .get) { response in
+                #expect(response.status == .unauthorized)
+            }
+            try await client.execute(uri: "/proofs/1?tree_size=2", method: .get, headers: office.headers(.clerk)) {
+                response in
+                #expect(response.status == .forbidden)
+            }
+            try await client.execute(uri: "/proofs/1?tree_size=2", method: .get, headers: office.headers(.auditor)) {
+                response in
+                #expect(response.status == .badRequest)
+            }
+        }
+    }
+
     @Test("every endpoint refuses a token that was never issued, or was revoked (401)")
     func invalidToken() async throws {
         try await withOffice { office, client in

@@ -91,6 +91,66 @@ struct ReadingTests {
         }
     }
 
+    @Test("a query parameter an endpoint does not read, or one given twice, is refused (400), naming it")
+    func strictQuery() async throws {
+        try await withOffice { office, client in
+            for (uri, words) in [
+                (
+                    "/kpis?asof=2024-12-31",
+                    "GET /kpis takes no query parameter \"asof\" (did you mean asOf?); it takes asOf, knownAt, throughSeq"
+                ),
+                ("/caseload?unit=anting", "GET /caseload takes no query parameter \"unit\"; it takes asOf"),
+                ("/kpis?asOf=2024-12-31&asOf=2023-12-31", "asOf is given 2 times; give it once"),
+                ("/digest?seq=3", "GET /digest takes no query parameters (got \"seq\")"),
+                (
+                    "/proofs/2?tree_size=5",
+                    "GET /proofs/{seq} takes no query parameter \"tree_size\"; it takes treeSize"
+                ),
+                ("/returns/2024?asOf=2024-06-30", "GET /returns/{year} takes no query parameter \"asOf\""),
+                ("/export?fromSeq=1&fromSeq=2", "fromSeq is given 2 times"),
+                (
+                    "/streams/person-P1?PII=full",
+                    "GET /streams/{stream} takes no query parameter \"PII\" (did you mean pii?)"
+                ),
+                ("/bundles/person-P1?throughSeq=3", "GET /bundles/{stream} takes no query parameter \"throughSeq\""),
+                (
+                    "/restatements?asOf=2024-12-31&asOf=2024-12-31&knownAt=2025-01-15T00:00:00Z&knownAt=2025-03-01T00:00:00Z",
+                    "asOf is given 2 times"
+                ),
+                ("/?as_of=2024-12-31", "GET / takes no query parameter \"as_of\""),
+            ] {
+                try await client.execute(uri: uri, method: .get, headers: office.headers(.admin)) { response in
+                    #expect(response.status == .badRequest, "\(uri)")
+                    let message = try object(response)["error"]?.stringValue
+                    #expect(message?.hasPrefix(words) == true, "\(uri): \(message ?? "")")
+                }
+            }
+            // An append asked as a trial stores nothing: the API has no such trial.
+            let before = try headSeq(office)
+            try await client.execute(
+                uri: "/events?dryRun=true", method: .post, headers: office.headers(.clerk),
+                body: body(reassessment(id: "trial-1"))
+            ) { response in
+                #expect(response.status == .badRequest)
+                let message = try object(response)["error"]?.stringValue
+                #expect(message == "POST /events takes no query parameters (got \"dryRun\")")
+            }
+            #expect(try headSeq(office) == before)
+            // What every endpoint reads is taken, and an empty segment a script leaves is passed over.
+            for uri in [
+                "/kpis?asOf=2024-12-31&knownAt=2025-01-15T00:00:00Z&", "/caseload?throughSeq=3",
+                "/streams/person-P1?knownAt=2025-03-01T00:00:00Z&pii=masked", "/export?fromSeq=1&toSeq=2&pii=none",
+                "/proofs/2?treeSize=5", "/consistency/2?treeSize=5", "/returns/2024?knownAt=2025-01-15T00:00:00Z",
+                "/bundles/person-P1?asOf=2024-12-31&knownAt=2025-03-01T00:00:00Z", "/?asOf=2024-12-31&knownAt=",
+                "/digest?",
+            ] {
+                try await client.execute(uri: uri, method: .get, headers: office.headers(.admin)) { response in
+                    #expect(response.status == .ok, "\(uri): \(text(response))")
+                }
+            }
+        }
+    }
+
     @Test("GET /caseload gives the document of `caseload --json`")
     func caseload() async throws {
         try await withOffice { office, client in
