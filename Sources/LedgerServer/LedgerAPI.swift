@@ -99,10 +99,12 @@ public struct LedgerAPI: Sendable {
         /// otherwise answer, without a word, for today.
         func checkQuery(of request: Request) throws {
             var seen: [String: Int] = [:]
-            for (rawName, value) in request.uri.queryParameters {
+            for (given, value) in request.uri.queryParameters {
                 // An empty segment (`?asOf=…&`, as scripts leave them) carries nothing.
-                if rawName.isEmpty && value.isEmpty { continue }
-                let name = String(rawName).removingPercentEncoding ?? String(rawName)
+                if given.isEmpty && value.isEmpty { continue }
+                // Names are judged as sent: the router reads them undecoded, so
+                // a percent-encoded `as%4Ff` would otherwise pass here and be ignored there.
+                let name = String(given)
                 guard query.contains(name) else { throw unknownParameter(name) }
                 seen[name, default: 0] += 1
             }

@@ -101,6 +101,7 @@ struct ReadingTests {
                 ),
                 ("/caseload?unit=anting", "GET /caseload takes no query parameter \"unit\"; it takes asOf"),
                 ("/kpis?asOf=2024-12-31&asOf=2023-12-31", "asOf is given 2 times; give it once"),
+                ("/kpis?as%4Ff=2024-12-31", "GET /kpis takes no query parameter \"as%4Ff\"; it takes asOf"),
                 ("/digest?seq=3", "GET /digest takes no query parameters (got \"seq\")"),
                 (
                     "/proofs/2?tree_size=5",
