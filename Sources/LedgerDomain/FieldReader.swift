@@ -39,6 +39,19 @@ public struct FieldReader {
     /// The longest free text, in characters (events.md §5).
     public static let freeTextLimit = 128
 
+    /// The rule `text` breaks as free text, or nil when it is 1–128 characters.
+    ///
+    /// A character is a Unicode code point, as every JSON reader counts it:
+    /// counted as user-perceived characters, one letter followed by ten
+    /// thousand combining accents would pass as one, and the count would move
+    /// with the Unicode version of whoever checks.
+    public static func freeTextProblem(_ text: String) -> String? {
+        // A code point takes at least one byte: short text needs no counting.
+        guard text.isEmpty || text.utf8.count > freeTextLimit else { return nil }
+        let count = text.unicodeScalars.count
+        return count == 0 || count > freeTextLimit ? "must be 1–\(freeTextLimit) characters (got \(count))" : nil
+    }
+
     /// Reads `object`, whose fields are named `prefix.key` in messages.
     public init(_ object: JSONObject, prefix: String, context: Context) {
         self.object = object
@@ -77,10 +90,7 @@ public struct FieldReader {
     /// Free text of 1–128 characters, which may be left out.
     public mutating func optionalText(_ key: String, required: Bool = false) -> String? {
         guard let text = string(key, optional: !required) else { return nil }
-        // A character takes at least one byte: short text needs no counting.
-        if text.isEmpty || (text.utf8.count > FieldReader.freeTextLimit && text.count > FieldReader.freeTextLimit) {
-            fail(key, "must be 1–\(FieldReader.freeTextLimit) characters (got \(text.count))")
-        }
+        if let problem = FieldReader.freeTextProblem(text) { fail(key, problem) }
         return text
     }
 

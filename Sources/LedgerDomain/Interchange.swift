@@ -330,11 +330,8 @@ public struct InterchangeEvent: Sendable, Equatable {
                         field: "pii.\(Echo.key(member.key))", rule: "must be a string, not \(member.value.kindName)"))
                 continue
             }
-            // A character takes at least one byte: short text needs no counting.
-            if text.isEmpty || (text.utf8.count > 128 && text.count > 128) {
-                errors.append(
-                    FieldError(
-                        field: "pii.\(Echo.key(member.key))", rule: "must be 1–128 characters (got \(text.count))"))
+            if let problem = FieldReader.freeTextProblem(text) {
+                errors.append(FieldError(field: "pii.\(Echo.key(member.key))", rule: problem))
             }
         }
         return object

@@ -174,23 +174,29 @@ private func characters(_ count: Int, of characters: [Character], _ r: inout Ran
     String((0..<count).map { _ in one(characters, &r) })
 }
 
-/// Characters that stay one character wherever they stand.
+/// Letters of one or several code points (free text counts code points), and characters JSON escapes.
 private let clusters: [Character] = [
     "👩‍💻", "👍🏽", "🇨🇳", "e\u{301}", "𠮷", "\"", "\\", "\t", "\n", "/", "\u{7F}", "\u{0}", "\u{1F}", "\u{2028}",
 ]
 
-/// Free text of 1–128 characters: Latin, Chinese, emoji, quotes and control characters.
+/// Free text of 1–128 characters (code points): Latin, Chinese, emoji, quotes and
+/// control characters; a cluster too long for what is left ends the text early.
 private func freeText(_ r: inout Randomness) -> String {
-    let count = Int(integer(in: 1...128, &r))
-    return String(
-        (0..<count).map { _ in
+    var left = Int(integer(in: 1...128, &r))
+    var text = ""
+    while left > 0 {
+        let next: Character =
             switch Gen.int(in: 0...9).run(using: &r) {
             case 0...2: Gen.character(in: " "..."~").run(using: &r)
             case 3...6: Gen.character(in: "\u{4E00}"..."\u{9FA5}").run(using: &r)
             case 7, 8: Gen.character(in: "\u{1F600}"..."\u{1F64F}").run(using: &r)
             default: one(clusters, &r)
             }
-        })
+        guard next.unicodeScalars.count <= left else { break }
+        text.append(next)
+        left -= next.unicodeScalars.count
+    }
+    return text.isEmpty ? "嘉" : text
 }
 
 /// A valid ID number of region 310114 for `birthDate` and `sex` (GB 11643).

@@ -105,6 +105,28 @@ struct PayloadTests {
             ])
     }
 
+    @Test("free text is 1–128 code points, however they cluster into letters, in data and in pii")
+    func freeTextCountsCodePoints() throws {
+        let context = FieldReader.Context(type: .careEnrolled, occurredAt: LocalDate(iso: "2024-06-01")!, units: units)
+        func facility(_ text: String) -> [String] {
+            switch Payload.read(JSONObject([("facility", .string(text))]), context: context) {
+            case .success: []
+            case .failure(let errors): errors.all.map(\.description)
+            }
+        }
+        let accent = "e\u{301}"  // one letter, two code points
+        #expect(facility(String(repeating: accent, count: 64)).isEmpty)
+        #expect(facility(String(repeating: "嘉", count: 128)).isEmpty)
+        #expect(facility(String(repeating: accent, count: 65)) == ["data.facility: must be 1–128 characters (got 130)"])
+        #expect(facility(String(repeating: "嘉", count: 129)) == ["data.facility: must be 1–128 characters (got 129)"])
+        // One letter under ten thousand accents is not one character of free text.
+        let buried = "王" + String(repeating: "\u{301}", count: 10_000)
+        #expect(facility(buried) == ["data.facility: must be 1–128 characters (got 10001)"])
+        #expect(facility("") == ["data.facility: must be 1–128 characters (got 0)"])
+        let name = try errors(goodLine.replacingOccurrences(of: "王芳", with: buried))
+        #expect(name == ["pii.name: must be 1–128 characters (got 10001)"])
+    }
+
     @Test("needs are distinct codes of the list")
     func needs() {
         let context = FieldReader.Context(type: .needsAssessed, occurredAt: LocalDate(iso: "2024-06-01")!, units: units)

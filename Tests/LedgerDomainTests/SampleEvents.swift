@@ -269,8 +269,8 @@ func date(in range: ClosedRange<LocalDate>, _ r: inout Randomness) -> LocalDate 
         dayNumber: Int32(integer(in: Int64(range.lowerBound.dayNumber)...Int64(range.upperBound.dayNumber), &r)))
 }
 
-/// Characters that are each one character however they are put side by side: so
-/// text made of `n` of them is `n` characters long.
+/// Letters of one or several code points (free text counts code points), and
+/// the characters JSON escapes.
 private let clusters: [Character] = [
     "👩‍💻", "👍🏽", "🇨🇳", "e\u{301}", "𠮷", "\n", "\t", "\"", "\\", "/", "\u{0}", "\u{1}", "\u{1F}", "\u{7F}", "\u{2028}",
     "\u{FEFF}", "嘉", "定",
@@ -284,10 +284,18 @@ private let textCharacter = Generator<Character, Shrink.None<Character>> { r in
     }
 }
 
-/// Free text of exactly `count` characters: Latin, Chinese, emoji (some of several
-/// scalars), JSON's quote and backslash, and control characters.
+/// Free text of exactly `count` characters (code points): Latin, Chinese, emoji
+/// (some of several code points), JSON's quote and backslash, and control characters.
 func freeText(count: Int, _ r: inout Randomness) -> String {
-    textCharacter.string(of: count).run(using: &r)
+    var text = ""
+    var left = count
+    while left > 0 {
+        var next = textCharacter.run(using: &r)
+        if next.unicodeScalars.count > left { next = Gen.character(in: " "..."~").run(using: &r) }
+        text.append(next)
+        left -= next.unicodeScalars.count
+    }
+    return text
 }
 
 /// Free text of 1–128 characters (events.md §5).
