@@ -26,6 +26,9 @@ final class Sequencer {
     let clock: Instant
     private(set) var headSeq: Int64
     private(set) var headRecordedAt: Instant?
+    /// The last seq stored before this run: records after it were admitted in
+    /// this run, from the same append, and are not stored until it commits.
+    private let storedThrough: Int64
     /// Streams touched in this run whose state is not yet put, with their state
     /// after its admitted events.
     private(set) var touchedStreams: [StreamName: StreamState] = [:]
@@ -53,6 +56,7 @@ final class Sequencer {
         self.clock = clock
         let head = try lookup.head()
         headSeq = head.seq
+        storedThrough = head.seq
         headRecordedAt = head.recordedAt
         greatestID = try lookup.greatestID() ?? []
     }
@@ -197,12 +201,12 @@ final class Sequencer {
             ])
         }
         if let field = try differingField(stored: stored, event: event) {
+            // An append is stored whole or not at all: an id it already gave is not stored yet.
+            let holder =
+                seq > storedThrough ? "given earlier in this append (as seq \(seq))" : "already stored as seq \(seq)"
+            let difference = "\(field == "data" || field == "pii" ? "other" : "a different") \(field)"
             return .rejected([
-                RuleViolation(
-                    .identity, field: "id",
-                    rule:
-                        "\"\(event.id)\" is already stored as seq \(seq) with \(field == "data" || field == "pii" ? "other" : "a different") \(field)"
-                )
+                RuleViolation(.identity, field: "id", rule: "\"\(event.id)\" is \(holder) with \(difference)")
             ])
         }
         return .duplicate(seq: seq)
