@@ -28,6 +28,23 @@ func parentDirectory(of path: String) -> String {
     return slash == path.startIndex ? "/" : String(path[..<slash])
 }
 
+/// `path`, or the file its last component names when that is a symbolic link
+/// (followed link by link, to a file that need not exist yet). Renaming onto
+/// the path itself would replace the link.
+func followingLinks(_ path: String) -> String {
+    var path = path
+    var target = [CChar](repeating: 0, count: Int(PATH_MAX))
+    // As many links as the kernel follows before it gives up (ELOOP).
+    for _ in 0..<40 {
+        let length = readlink(path, &target, target.count)
+        guard length > 0 else { break }
+        let named = String(decoding: target[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let directory = parentDirectory(of: path)
+        path = named.hasPrefix("/") || directory.isEmpty ? named : directory + "/" + named
+    }
+    return path
+}
+
 /// Buffered writes to a file descriptor.
 final class OutputStream {
     private let fd: Int32
@@ -115,8 +132,20 @@ public struct Exporter {
     public func export(
         from: Int64 = 1, through: Int64? = nil, pii: PIIExposure = .none, to path: String?
     ) throws -> Int64 {
-        if let path {
-            try OutputStream.checkFilePath(path, for: "--out")
+        if let given = path {
+            try OutputStream.checkFilePath(given, for: "--out")
+            // A symbolic link stays: the file it names is the one written.
+            let path = followingLinks(given)
+            if path != given { try OutputStream.checkFilePath(path, for: "--out") }
+            var info = stat()
+            if stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+                // A device or a pipe (/dev/stdout, a FIFO a script reads) is written
+                // into as it is: renamed over, it would be replaced by a file.
+                let out = try OutputStream(path: path)
+                let count = try export(from: from, through: through, pii: pii, into: out)
+                try out.flush()
+                return count
+            }
             // Written beside the target and renamed into place: a reader never sees half an
             // export, and what was written is removed if the export fails. Personal data is
             // readable by the file's owner alone.

@@ -238,7 +238,11 @@ extension Sunledger {
         @Option(help: "Why personal data is read (with --pii; written to the access log).") var purpose: String?
         @Option(help: "Who reads it, for the access log; default: the login name.") var actor: String?
         @Flag(help: "Add piiMasked: personal data masked (events.md §3).") var masked = false
-        @Option(help: "Write to this file (atomically) instead of standard output.") var out: String?
+        @Option(
+            help:
+                "Write to this file (atomically; a named pipe or a device is written into as it is) instead of standard output."
+        )
+        var out: String?
 
         func validate() throws {
             if pii && masked { throw ValidationError("--pii and --masked exclude each other") }

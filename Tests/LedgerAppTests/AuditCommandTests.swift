@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 /// The worked example of kpis.md, as shipped in seeds/.
@@ -375,6 +376,40 @@ struct AuditCommandTests {
         }
     }
 
+    @Test("export --out writes into a named pipe as it is, and through a symbolic link, replacing neither")
+    func exportIntoWhatIsThere() throws {
+        try withScratch { dir in
+            let ledger = dir + "/ledger"
+            #expect(try sunledger("import", workedExample, "--ledger", ledger).status == 0)
+            let expected = try sunledger("export", "--ledger", ledger).stdout
+            // A named pipe: a reader gets the export, and the pipe is still a pipe.
+            let pipe = dir + "/pipe"
+            #expect(mkfifo(pipe, 0o600) == 0)
+            let received = Mutex(Data())
+            let reader = Thread {
+                // Opening a named pipe for reading waits for its writer.
+                if let handle = FileHandle(forReadingAtPath: pipe) {
+                    let data = handle.readDataToEndOfFile()
+                    received.withLock { $0 = data }
+                }
+            }
+            reader.start()
+            let piped = try sunledger("export", "--ledger", ledger, "--out", pipe)
+            #expect(piped.status == 0, "\(piped.stderr)")
+            // A pipe replaced by a file would leave its reader waiting for ever: give it a minute.
+            let deadline = Date().addingTimeInterval(60)
+            while !reader.isFinished, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+            #expect(String(decoding: received.withLock { $0 }, as: UTF8.self) == expected)
+            #expect(fileType(pipe) == S_IFIFO)
+            // A symbolic link: the file it names gets the export, and the link stays.
+            let target = dir + "/target.jsonl"
+            #expect(symlink(target, dir + "/link.jsonl") == 0)
+            #expect(try sunledger("export", "--ledger", ledger, "--out", dir + "/link.jsonl").status == 0)
+            #expect(try String(contentsOfFile: target, encoding: .utf8) == expected)
+            #expect(fileType(dir + "/link.jsonl", following: false) == S_IFLNK)
+        }
+    }
+
     @Test("export --masked masks, plain export carries no personal data at all")
     func maskedExport() throws {
         try withScratch { dir in
@@ -389,6 +424,13 @@ struct AuditCommandTests {
             #expect(ranged.hasPrefix(#"{"actor":"staff-001","data":{"birthDate":"1965-12-31""#))
         }
     }
+}
+
+/// The kind of file at `path` (`S_IFIFO`, `S_IFCHR`, …), or 0 when there is none.
+private func fileType(_ path: String, following: Bool = true) -> mode_t {
+    var info = stat()
+    guard (following ? stat(path, &info) : lstat(path, &info)) == 0 else { return 0 }
+    return info.st_mode & S_IFMT
 }
 
 /// The pages of an LMDB data file (0.9's layout, 4 KiB pages on a 64-bit
