@@ -25,10 +25,10 @@ struct LineChunk {
 }
 
 /// A file the import reads, line by line, in fixed-size chunks: memory stays
-/// the same however large the file. Standard input (`-`) is first copied to a
-/// private temporary file, so that a write transaction that has to start
-/// again (the map grew) can read it again from the start. One thread at a time
-/// reads it.
+/// the same however large the file. Standard input (`-`), a named pipe
+/// (`<(zcat events.jsonl.gz)`) or a device is first copied to a private
+/// temporary file, so that a write transaction that has to start again (the
+/// map grew) can read it again from the start. One thread at a time reads it.
 final class InputFile: @unchecked Sendable {
     /// The name used in messages (`FILE` of `FILE:LINE`).
     let name: String
@@ -37,23 +37,51 @@ final class InputFile: @unchecked Sendable {
     init(path: String) throws {
         if path == "-" {
             name = "<stdin>"
-            fd = try InputFile.spool { buffer in
-                let count = read(0, buffer.baseAddress, buffer.count)
-                guard count >= 0 || errno == EINTR else {
-                    throw AppError.io("cannot read standard input: \(String(cString: strerror(errno)))")
-                }
-                return max(count, -1)
-            }
+            fd = try InputFile.spool(reading: 0, named: "standard input")
         } else {
             name = path
-            fd = open(path, O_RDONLY | O_CLOEXEC)
+            let opened = open(path, O_RDONLY | O_CLOEXEC)
             // A file that is not there, or cannot be read, is a wrong argument (exit 2), said in words.
-            guard fd >= 0 else { throw AppError.usage("cannot read \(path): \(String(cString: strerror(errno)))") }
+            guard opened >= 0 else { throw AppError.usage("cannot read \(path): \(String(cString: strerror(errno)))") }
             var info = stat()
-            if fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFDIR {
-                close(fd)
-                throw AppError.usage("\(path) is a directory: give a file of events, or - for standard input")
+            guard fstat(opened, &info) == 0, info.st_mode & S_IFMT != S_IFREG else {
+                fd = opened
+                return
             }
+            defer { close(opened) }
+            if info.st_mode & S_IFMT == S_IFDIR { throw InputFile.directory(path) }
+            // A pipe is read once, from its start to its end, and cannot be read at an offset.
+            fd = try InputFile.spool(reading: opened, named: path)
+        }
+    }
+
+    private static func directory(_ path: String) -> AppError {
+        .usage("\(path) is a directory: give a file of events, or - for standard input")
+    }
+
+    /// Refuses, as wrong usage, an input that cannot be read (missing,
+    /// unreadable, a directory). A pipe is not opened: opening it would take
+    /// what its writer gives, and the import would then find it empty.
+    static func check(_ path: String) throws {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw AppError.usage("cannot read \(path): \(String(cString: strerror(errno)))")
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFDIR: throw directory(path)
+        case S_IFREG: _ = try InputFile(path: path)
+        default: break
+        }
+    }
+
+    /// A spooled copy of everything `fd` gives until its end.
+    private static func spool(reading fd: Int32, named name: String) throws -> Int32 {
+        try spool { buffer in
+            let count = read(fd, buffer.baseAddress, buffer.count)
+            guard count >= 0 || errno == EINTR else {
+                throw AppError.io("cannot read \(name): \(String(cString: strerror(errno)))")
+            }
+            return max(count, -1)
         }
     }
 
@@ -185,6 +213,6 @@ extension Importer {
     /// unreadable, a directory), before any ledger is opened or made for it.
     public static func checkInput(_ path: String) throws {
         guard path != "-" else { return }
-        _ = try InputFile(path: path)
+        try InputFile.check(path)
     }
 }

@@ -145,7 +145,8 @@ extension Sunledger {
 
         @OptionGroup var options: LedgerOption
         @ParentCommand var root: Sunledger
-        @Argument(help: "Interchange files; - reads standard input.") var files: [String]
+        @Argument(help: "Interchange files (a named pipe too, as <(zcat f.jsonl.gz) gives); - reads standard input.")
+        var files: [String]
         @Flag(help: "Print where the time went: processor time of parsing and of storing, per line.")
         var timings = false
         @Flag(

@@ -1,5 +1,6 @@
 import Foundation
 import LedgerValues
+import Synchronization
 import Testing
 
 @testable import LedgerApp
@@ -73,6 +74,34 @@ struct ImportCommandTests {
             #expect(result.stderr.contains("may be read by others"))
             #expect(!result.stderr.contains("crashed"))
             #expect(try sunledger("digest", "--ledger", ledger).stdout.hasPrefix(#"{"seq":0,"#))
+        }
+    }
+
+    @Test("a named pipe is read once, as `import <(zcat events.jsonl.gz)` gives it")
+    func namedPipe() throws {
+        try withScratch { dir in
+            let lines = syntheticEvents(persons: 2, perPerson: 1).joined(separator: "\n") + "\n"
+            let pipe = dir + "/events"
+            #expect(mkfifo(pipe, 0o600) == 0)
+            let done = Mutex(false)
+            let writer = Thread {
+                // Opening a named pipe for writing waits for its reader.
+                if let handle = FileHandle(forWritingAtPath: pipe) {
+                    handle.write(Data(lines.utf8))
+                    try? handle.close()
+                }
+                // An import that opened the pipe a second time would wait there for ever:
+                // after a minute it is given an empty pipe, and the count below fails.
+                let deadline = Date().addingTimeInterval(60)
+                while !done.withLock({ $0 }), Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+                let late = open(pipe, O_WRONLY | O_NONBLOCK)
+                if late >= 0 { close(late) }
+            }
+            writer.start()
+            let result = try sunledger("import", pipe, "--ledger", dir + "/ledger")
+            done.withLock { $0 = true }
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stdout.contains("\(pipe): 4 stored"), "\(result.stdout)")
         }
     }
 
