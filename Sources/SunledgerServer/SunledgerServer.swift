@@ -15,12 +15,14 @@ struct SunledgerServer: AsyncParsableCommand {
 
     @Option(help: "The ledger directory (default: $SUNLEDGER_LEDGER, else ./ledger).") var ledger: String?
     @Option(help: "The address to listen on.") var host = "127.0.0.1"
-    @Option(help: "The port to listen on.") var port = 8080
+    @Option(parsing: .unconditional, help: "The port to listen on.") var port = 8080
     @Flag(
         name: .customLong("allow-local-dashboard"),
         help: "Serve the dashboard without a token to clients on this machine (loopback).")
     var allowLocalDashboard = false
-    @Option(name: .customLong("max-body-bytes"), help: "The largest request body accepted (default 8 MiB).")
+    @Option(
+        name: .customLong("max-body-bytes"), parsing: .unconditional,
+        help: "The largest request body accepted (default 8 MiB).")
     var maxBodyBytes = ServerSettings.defaultMaxBodyBytes
 
     /// Parses the options as `sunledger` does (wrong usage exits 2, cli.md), then serves.

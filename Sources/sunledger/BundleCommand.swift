@@ -25,8 +25,10 @@ extension Sunledger {
         @ParentCommand var root: Sunledger
         @Option(help: "The stream whose events to bundle, e.g. case-C12.") var stream: String?
         @Option(help: "The person whose stream to bundle: P000123 or person-P000123.") var person: String?
-        @Option(name: .customLong("from-seq"), help: "The first seq of a range.") var fromSeq: Int64?
-        @Option(name: .customLong("to-seq"), help: "The last seq of a range.") var toSeq: Int64?
+        @Option(name: .customLong("from-seq"), parsing: .unconditional, help: "The first seq of a range.") var fromSeq:
+            Int64?
+        @Option(name: .customLong("to-seq"), parsing: .unconditional, help: "The last seq of a range.") var toSeq:
+            Int64?
         @Option(name: .customLong("as-of"), help: "Include the KPI document as of this date (YYYY-MM-DD).")
         var asOf: String?
         @Option(name: .customLong("known-at"), help: "Only what was recorded at or before this RFC 3339 instant.")

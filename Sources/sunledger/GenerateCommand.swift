@@ -27,13 +27,17 @@ extension Sunledger {
                 year in which it is generated: give --to for a file that never changes.
                 """)
 
-        @Option(help: "Person streams in the file (everyone on the register at some time in the years).")
+        @Option(
+            parsing: .unconditional,
+            help: "Person streams in the file (everyone on the register at some time in the years).")
         var persons = SyntheticDistrict.defaultPersons
-        @Option(help: "The seed of the generator: the same seed gives the same file.")
+        @Option(parsing: .unconditional, help: "The seed of the generator: the same seed gives the same file.")
         var seed: UInt64 = 1
-        @Option(name: .customLong("from"), help: "The first year.")
+        @Option(name: .customLong("from"), parsing: .unconditional, help: "The first year.")
         var fromYear = SyntheticDistrict.defaultFromYear
-        @Option(name: .customLong("to"), help: "The last year (default: last year, in Shanghai time).")
+        @Option(
+            name: .customLong("to"), parsing: .unconditional,
+            help: "The last year (default: last year, in Shanghai time).")
         var toYear: Int?
 
         func validate() throws {

@@ -13,7 +13,7 @@ struct FigureQueryOptions: ParsableArguments {
         name: .customLong("known-at"),
         help: "Only what the ledger had recorded at this RFC 3339 instant (e.g. 2025-01-15T00:00:00Z).")
     var knownAt: String?
-    @Option(name: .customLong("through-seq"), help: "Only the records with seq ≤ N.")
+    @Option(name: .customLong("through-seq"), parsing: .unconditional, help: "Only the records with seq ≤ N.")
     var throughSeq: Int64?
     @Flag(help: "Print the JSON document instead of a table.")
     var json = false

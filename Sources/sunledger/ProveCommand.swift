@@ -21,9 +21,13 @@ extension Sunledger {
         @OptionGroup var options: LedgerOption
         @ParentCommand var root: Sunledger
         @Argument(help: "The seq of the record to prove included.") var seq: Int64?
-        @Option(name: .customLong("consistency"), help: "Prove the tree extends the tree of this many records.")
+        @Option(
+            name: .customLong("consistency"), parsing: .unconditional,
+            help: "Prove the tree extends the tree of this many records.")
         var fromSize: Int64?
-        @Option(name: .customLong("tree-size"), help: "The tree of the first N records (default: every record).")
+        @Option(
+            name: .customLong("tree-size"), parsing: .unconditional,
+            help: "The tree of the first N records (default: every record).")
         var treeSize: Int64?
 
         func validate() throws {

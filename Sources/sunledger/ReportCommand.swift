@@ -66,7 +66,7 @@ extension Sunledger {
 
         @OptionGroup var options: LedgerOption
         @ParentCommand var root: Sunledger
-        @Option(help: "The year Y of the returns (1900–2100); D is 31 December of Y.")
+        @Option(parsing: .unconditional, help: "The year Y of the returns (1900–2100); D is 31 December of Y.")
         var year: Int
         @Option(
             name: .customLong("known-at"),

@@ -19,12 +19,14 @@ extension Sunledger {
         @OptionGroup var options: LedgerOption
         @ParentCommand var root: Sunledger
         @Option(help: "The address to listen on.") var host = "127.0.0.1"
-        @Option(help: "The port to listen on.") var port = 8080
+        @Option(parsing: .unconditional, help: "The port to listen on.") var port = 8080
         @Flag(
             name: .customLong("allow-local-dashboard"),
             help: "Serve the dashboard without a token to clients on this machine (loopback).")
         var allowLocalDashboard = false
-        @Option(name: .customLong("max-body-bytes"), help: "The largest request body accepted (default 8 MiB).")
+        @Option(
+            name: .customLong("max-body-bytes"), parsing: .unconditional,
+            help: "The largest request body accepted (default 8 MiB).")
         var maxBodyBytes: Int?
 
         func run() throws {

@@ -233,8 +233,9 @@ extension Sunledger {
 
         @OptionGroup var options: LedgerOption
         @ParentCommand var root: Sunledger
-        @Option(name: .customLong("from-seq"), help: "The first seq to export.") var fromSeq: Int64 = 1
-        @Option(name: .customLong("to-seq"), help: "The last seq to export.") var toSeq: Int64?
+        @Option(name: .customLong("from-seq"), parsing: .unconditional, help: "The first seq to export.") var fromSeq:
+            Int64 = 1
+        @Option(name: .customLong("to-seq"), parsing: .unconditional, help: "The last seq to export.") var toSeq: Int64?
         @Flag(help: "Add pii and piiSalt where the vault still holds them; needs --purpose.") var pii = false
         @Option(help: "Why personal data is read (with --pii; written to the access log).") var purpose: String?
         @Option(help: "Who reads it, for the access log; default: the login name.") var actor: String?
@@ -247,8 +248,10 @@ extension Sunledger {
 
         func validate() throws {
             if pii && masked { throw ValidationError("--pii and --masked exclude each other") }
-            if fromSeq < 1 { throw ValidationError("--from-seq must be at least 1") }
-            if let toSeq, toSeq < fromSeq { throw ValidationError("--to-seq must not be below --from-seq") }
+            if fromSeq < 1 { throw ValidationError("--from-seq must be at least 1 (got \(fromSeq))") }
+            if let toSeq, toSeq < fromSeq {
+                throw ValidationError("--to-seq must not be below --from-seq (got \(fromSeq)–\(toSeq))")
+            }
             if !pii && purpose != nil { throw ValidationError("--purpose goes with --pii") }
         }
 

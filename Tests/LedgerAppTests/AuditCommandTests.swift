@@ -8,7 +8,7 @@ let workedExample = repositoryRoot + "/seeds/worked-example.jsonl"
 @Suite("export, verify, restore and the independent verifier", .serialized)
 struct AuditCommandTests {
     @Test(
-        "a data file cut short is refused in words (exit 1) by every command, and a seq or size the ledger lacks is wrong usage"
+        "a data file cut short is refused in words (exit 1) by every command; a seq, size or range it lacks, negative ones too, is wrong usage"
     )
     func cutShortAndOutOfRange() throws {
         try withScratch { dir in
@@ -25,6 +25,20 @@ struct AuditCommandTests {
             let consistency = try sunledger("prove", "--consistency", "5", "--tree-size", "3", "--ledger", ledger)
             #expect(consistency.status == 2, "\(consistency.stderr)")
             #expect(consistency.stderr.contains("the earlier tree size 5 is larger than the tree size 3"))
+            let negative = try sunledger("prove", "--consistency", "-3", "--ledger", ledger)
+            #expect(
+                negative.status == 2 && negative.stderr.contains("there is no tree of size -3"), "\(negative.stderr)")
+            for (arguments, message) in [
+                (["--from-seq", "-5"], "--from-seq must be at least 1 (got -5)"),
+                (["--from-seq", "0"], "--from-seq must be at least 1 (got 0)"),
+                (["--from-seq", "4", "--to-seq", "-1"], "--to-seq must not be below --from-seq (got 4–-1)"),
+                (["--pii", "--masked"], "--pii and --masked exclude each other"),
+                (["--purpose", "audit"], "--purpose goes with --pii"),
+            ] {
+                let export = try run(sunledgerPath, ["export", "--ledger", ledger] + arguments)
+                #expect(export.status == 2 && export.stderr.contains(message), "\(arguments): \(export.stderr)")
+                #expect(export.stdout.isEmpty)
+            }
             let data = ledger + "/data.mdb"
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: data))
             try handle.truncate(atOffset: 16384)

@@ -172,5 +172,8 @@ struct GenerateTests {
         #expect(none.status == 2)
         #expect(none.stderr.contains("--persons must be"))
         #expect(none.stdout.isEmpty)
+        let negative = try sunledger("generate", "--persons", "-5", "--to", "2023")
+        #expect(negative.status == 2)
+        #expect(negative.stderr.contains("--persons must be"), "\(negative.stderr)")
     }
 }

@@ -231,6 +231,7 @@ struct KPICommandTests {
             (["--known-at", "2025-01-15"], "--known-at must be an RFC 3339 instant"),
             (["--known-at", "2025-01-15T00:00:00Z", "--through-seq", "3"], "exclude each other"),
             (["--through-seq=-1"], "--through-seq must be 0 or more"),
+            (["--through-seq", "-1"], "--through-seq must be 0 or more (got -1)"),
             (["--through-seq", "many"], "through-seq"),
         ])
     func wrongOptions(_ arguments: [String], _ message: String) throws {

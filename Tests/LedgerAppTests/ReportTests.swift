@@ -444,6 +444,7 @@ struct ReportTests {
             (["--format", "json"], "--year"),
             (["--year", "20x4", "--format", "json"], "--year"),
             (["--year", "1899", "--format", "json"], "1900–2100"),
+            (["--year", "-2024", "--format", "json"], "1900–2100 (got -2024)"),
             (["--year", "2024"], "--out"),
             (["--year", "2024", "--format", "csv"], "--out"),
             (["--year", "2024", "--format", "xlsx", "--out", "x"], "--format"),

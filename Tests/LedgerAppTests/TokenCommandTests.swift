@@ -4,12 +4,19 @@ import Testing
 
 @Suite("sunledger token")
 struct TokenCommandTests {
-    @Test("serve refuses options it cannot use as wrong usage (exit 2)")
-    func serveWrongUsage() throws {
+    @Test(
+        "serve refuses options it cannot use as wrong usage (exit 2)",
+        arguments: [
+            (["--max-body-bytes", "0"], "--max-body-bytes must be more than 0"),
+            (["--max-body-bytes", "-1"], "--max-body-bytes must be more than 0"),
+            (["--port", "-1"], "--port must be 0–65535 (got -1)"),
+            (["--port", "65536"], "--port must be 0–65535 (got 65536)"),
+        ])
+    func serveWrongUsage(_ arguments: [String], _ message: String) throws {
         try withScratch { dir in
-            let result = try sunledger("serve", "--max-body-bytes", "0", "--ledger", dir + "/ledger")
+            let result = try run(sunledgerPath, ["serve", "--ledger", dir + "/ledger"] + arguments)
             #expect(result.status == 2, "\(result.stderr)")
-            #expect(result.stderr.contains("--max-body-bytes must be more than 0"))
+            #expect(result.stderr.contains(message), "\(result.stderr)")
         }
     }
 
