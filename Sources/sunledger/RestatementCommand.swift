@@ -142,3 +142,8 @@ private func readings(_ change: RestatedFigure) -> (String, String) {
     }
     return (change.before.description, change.after.description)
 }
+
+extension Sunledger.Restatement: RepeatableOptions {
+    /// T1 and T2.
+    var repeatable: Set<String> { ["--known-at"] }
+}

@@ -29,6 +29,14 @@ struct Sunledger: ParsableCommand {
     static func main() {
         do {
             var command = try parseAsRoot()
+            if let repeated = OptionsGivenOnce.firstRepeated(
+                in: CommandLine.arguments.dropFirst(), except: (command as? any RepeatableOptions)?.repeatable ?? [])
+            {
+                printError(
+                    "Error: \(repeated) is given more than once; give it once\n"
+                        + "Usage: \(usageString(for: type(of: command)))")
+                Foundation.exit(2)
+            }
             try command.run()
         } catch let failure as CommandFailure {
             printError(failure.message)
@@ -76,6 +84,31 @@ struct Sunledger: ParsableCommand {
             printError("sunledger: \(error)")
             Foundation.exit(3)
         }
+    }
+}
+
+/// The options of a command that may be given more than once (restatement's `--known-at`).
+protocol RepeatableOptions {
+    /// Their long names, with the dashes (`--known-at`).
+    var repeatable: Set<String> { get }
+}
+
+/// Every other option is read once: given twice, the parser would keep the last
+/// silently, and `sunledger --ledger A verify --ledger B` would verify B alone,
+/// or a script's second `--as-of` would win unseen. Such a command line is wrong
+/// usage, as a repeated query parameter is over HTTP.
+enum OptionsGivenOnce {
+    /// The first long option (`--as-of`, however its value is given) that
+    /// appears twice in `arguments` before any `--`, other than those in `except`.
+    static func firstRepeated(in arguments: some Sequence<String>, except: Set<String>) -> String? {
+        var seen: Set<Substring> = []
+        for argument in arguments {
+            if argument == "--" { break }
+            guard argument.hasPrefix("--") else { continue }
+            let name = argument.prefix { $0 != "=" }
+            if !seen.insert(name).inserted && !except.contains(String(name)) { return String(name) }
+        }
+        return nil
     }
 }
 

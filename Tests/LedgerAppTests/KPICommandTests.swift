@@ -232,6 +232,9 @@ struct KPICommandTests {
             (["--known-at", "2025-01-15T00:00:00Z", "--through-seq", "3"], "exclude each other"),
             (["--through-seq=-1"], "--through-seq must be 0 or more"),
             (["--through-seq", "-1"], "--through-seq must be 0 or more (got -1)"),
+            (["--as-of", "2024-06-30", "--as-of=2024-12-31"], "--as-of is given more than once"),
+            (["--json", "--json"], "--json is given more than once"),
+            (["--ledger", "elsewhere"], "--ledger is given more than once"),
             (["--through-seq", "many"], "through-seq"),
         ])
     func wrongOptions(_ arguments: [String], _ message: String) throws {
@@ -242,6 +245,21 @@ struct KPICommandTests {
                 #expect(result.status == 2, "\(command) \(arguments): \(result.stderr)")
                 #expect(result.stderr.contains(message), "\(command) \(arguments): \(result.stderr)")
             }
+        }
+    }
+
+    @Test("--ledger before the command's name and again after it is wrong usage, not the second ledger read alone")
+    func ledgerGivenTwice() throws {
+        try withScratch { dir in
+            let ledger = try importedLedger(repositoryRoot + "/seeds/worked-example.jsonl", in: dir)
+            for command in [["verify"], ["digest"], ["kpi"], ["import", "-"]] {
+                let result = try run(
+                    sunledgerPath, ["--ledger", ledger, command[0], "--ledger", dir + "/other"] + command.dropFirst())
+                #expect(result.status == 2, "\(command): \(result.stderr)")
+                #expect(result.stderr.contains("--ledger is given more than once"), "\(command): \(result.stderr)")
+                #expect(result.stdout.isEmpty)
+            }
+            #expect(!FileManager.default.fileExists(atPath: dir + "/other"))
         }
     }
 
