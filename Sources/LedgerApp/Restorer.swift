@@ -28,6 +28,16 @@ public struct RestoreReport: Equatable, Sendable {
     public var firstSeq: Int64?
     /// The last seq restored.
     public var lastSeq: Int64?
+    /// Restored records that commit to personal data and brought it (`pii` and
+    /// `piiSalt`) into the vault.
+    public var personalDataRestored = 0
+    /// Restored records that commit to personal data the export did not carry,
+    /// their person's erasure following them in the export.
+    public var personalDataErased = 0
+    /// Restored records that commit to personal data the export did not carry,
+    /// with no erasure after them in it: most likely an export made without
+    /// `--pii`. The restored ledger does not hold that personal data.
+    public var personalDataMissing = 0
 }
 
 /// Loads an export (chained records, events.md §2) into an empty ledger or one
@@ -70,6 +80,7 @@ public struct Restorer {
     private func restore(_ input: InputFile, onto head: LedgerHead, in session: AppendSession) throws -> RestoreReport {
         var report = RestoreReport()
         var previous: (seq: Int64, hash: [UInt8])?
+        var withoutPersonalData: [String: Int] = [:]  // stream → restored records that came without theirs
         try input.forEachLine { number, bytes in
             func refuse(_ reason: String, seq: Int64? = nil) -> RestoreRefused {
                 RestoreRefused(file: input.name, line: number, seq: seq, reason: reason)
@@ -119,9 +130,20 @@ public struct Restorer {
                 throw refuse(reason, seq: record.seq)
             }
             report.restored += 1
+            if record.piiCommitment != nil {
+                if event.restoration?.piiSalt != nil {
+                    report.personalDataRestored += 1
+                } else {
+                    withoutPersonalData[record.stream, default: 0] += 1
+                }
+            }
+            if EventType(rawValue: record.type)?.erasesPersonalData == true {
+                report.personalDataErased += withoutPersonalData.removeValue(forKey: record.stream) ?? 0
+            }
             report.firstSeq = report.firstSeq ?? record.seq
             report.lastSeq = record.seq
         }
+        report.personalDataMissing = withoutPersonalData.values.reduce(0, +)
         return report
     }
 

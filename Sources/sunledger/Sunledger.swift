@@ -482,6 +482,15 @@ extension Sunledger {
                 let range = report.firstSeq.map { " (seq \($0)–\(report.lastSeq!))" } ?? ""
                 print("restored \(report.restored) records\(range); \(report.alreadyPresent) already present")
                 print(try ledger.digest().json)
+                if report.personalDataMissing > 0 {
+                    let committing =
+                        report.personalDataRestored + report.personalDataErased + report.personalDataMissing
+                    printError(
+                        "note: \(report.personalDataMissing) of the \(committing) restored records that commit to "
+                            + "personal data came without it, and no erasure follows them in the export: this "
+                            + "ledger does not hold their personal data. Was the export made without --pii? To "
+                            + "keep personal data, restore an export made with `sunledger export --pii`.")
+                }
             } catch let refused as RestoreRefused {
                 throw CommandFailure(message: refused.description)
             }

@@ -202,7 +202,9 @@ struct AuditCommandTests {
         }
     }
 
-    @Test("import → export → tools/verify-export → restore into a fresh ledger → byte-identical export")
+    @Test(
+        "import → export → tools/verify-export → restore into a fresh ledger → byte-identical export; a restore without personal data says so"
+    )
     func roundTrip() throws {
         try withScratch { dir in
             let ledger = dir + "/ledger"
@@ -223,12 +225,48 @@ struct AuditCommandTests {
                 let copy = dir + "/copy\(mode.count)"
                 let restored = try sunledger("restore", export, "--ledger", copy)
                 #expect(restored.status == 0, "\(restored.stderr)")
+                // Restoring an export made without --pii leaves the vault empty, and says so.
+                let committing = try String(contentsOfFile: export, encoding: .utf8).split(separator: "\n")
+                    .filter { $0.contains(#""piiCommitment""#) }.count
+                #expect(committing > 0)
+                #expect(
+                    restored.stderr.contains(
+                        "note: \(committing) of the \(committing) restored records that commit to personal data came without it"
+                    ) == mode.isEmpty, "\(restored.stderr)")
                 let again = dir + "/again\(mode.count).jsonl"
                 #expect(try run(sunledgerPath, ["export", "--ledger", copy, "--out", again] + mode).status == 0)
                 #expect(
                     try Data(contentsOf: URL(fileURLWithPath: again)) == Data(contentsOf: URL(fileURLWithPath: export)))
                 #expect(try sunledger("verify", "--ledger", copy).status == 0)
             }
+        }
+    }
+
+    @Test("a restore says how many records came without personal data, not counting those of an erased person")
+    func restoreWithoutPersonalData() throws {
+        try withScratch { dir in
+            let ledger = dir + "/ledger"
+            #expect(try sunledger("import", workedExample, "--ledger", ledger).status == 0)
+            #expect(try sunledger("erase", "P1", "--reason", "the person asked", "--ledger", ledger).status == 0)
+            let withPII = dir + "/pii.jsonl"
+            let plain = dir + "/plain.jsonl"
+            #expect(
+                try sunledger("export", "--pii", "--purpose", "backup", "--out", withPII, "--ledger", ledger).status
+                    == 0)
+            #expect(try sunledger("export", "--out", plain, "--ledger", ledger).status == 0)
+            let committing = try String(contentsOfFile: plain, encoding: .utf8).split(separator: "\n")
+                .filter { $0.contains(#""piiCommitment""#) }
+            let erased = committing.filter { $0.contains(#""stream":"person-P1""#) }.count
+            #expect(erased > 0 && erased < committing.count)
+
+            let full = try sunledger("restore", withPII, "--ledger", dir + "/full")
+            #expect(full.status == 0 && !full.stderr.contains("note:"), "\(full.stderr)")
+            let bare = try sunledger("restore", plain, "--ledger", dir + "/bare")
+            #expect(bare.status == 0, "\(bare.stderr)")
+            #expect(
+                bare.stderr.contains(
+                    "note: \(committing.count - erased) of the \(committing.count) restored records that commit to personal data came without it"
+                ), "\(bare.stderr)")
         }
     }
 
