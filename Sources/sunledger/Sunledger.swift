@@ -189,6 +189,12 @@ extension Sunledger {
                 """)
         var check = false
 
+        func validate() throws {
+            if files.filter({ $0 == "-" }).count > 1 {
+                throw ValidationError("- (standard input) is given more than once: it can be read once")
+            }
+        }
+
         func run() throws {
             for file in files { try Importer.checkInput(file) }
             returnFreedMemorySoon()

@@ -48,13 +48,20 @@ struct ImportCommandTests {
         }
     }
 
-    @Test("standard input is read with -")
+    @Test("standard input is read with -, and once")
     func standardInput() throws {
         try withScratch { dir in
             let lines = syntheticEvents(persons: 2, perPerson: 1).joined(separator: "\n") + "\n"
             let result = try sunledger("import", "-", "--ledger", dir + "/ledger", stdin: Data(lines.utf8))
             #expect(result.status == 0)
             #expect(result.stdout.contains("<stdin>: 4 stored"))
+            // Standard input is read once: a second - would read nothing and say 0 stored.
+            for arguments in [["-", "-"], ["--check", "-", "-"]] {
+                let twice = try run(
+                    sunledgerPath, ["import", "--ledger", dir + "/ledger"] + arguments, stdin: Data(lines.utf8))
+                #expect(twice.status == 2, "\(twice.stderr)")
+                #expect(twice.stderr.contains("- (standard input) is given more than once"), "\(twice.stderr)")
+            }
         }
     }
 
