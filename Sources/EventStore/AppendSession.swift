@@ -25,6 +25,9 @@ public final class AppendSession {
 
     /// Events appended so far in this session.
     private var appended = 0
+    /// Vault entries removed so far in this session by erasures (`PersonPiiErased`):
+    /// records whose personal data is gone.
+    public private(set) var personalDataErased = 0
 
     private let projectionSpaces: [String: LMDBDatabase]
     /// The Merkle tree, which every appended record extends.
@@ -217,8 +220,9 @@ public final class AppendSession {
             let sessionEntries = streamVaults.forget(event.stream)
             for erased in try store.seqs(ofStream: event.stream) + sessionEntries {
                 let key = bigEndianKey(erased)
-                if let slot = try store.txn.withValue(in: store.dbs.vault, forKey: key, VaultKeys.slot(of:)) ?? nil {
-                    slots.insert(slot)
+                if let held = try store.txn.withValue(in: store.dbs.vault, forKey: key, VaultKeys.slot(of:)) {
+                    personalDataErased += 1
+                    if let slot = held { slots.insert(slot) }
                 }
                 try store.txn.delete(key, in: store.dbs.vault)
             }

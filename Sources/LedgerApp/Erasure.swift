@@ -41,6 +41,21 @@ public struct Erasure: Sendable {
         return CanonicalJSON.encode(.object(event)) + [0x0A]
     }
 
+    /// What the erasure appended by `report` did, for the person who asked:
+    /// its seq, and the records whose personal data it removed, or that the
+    /// vault held none (erased before, or never given), the erasure being on
+    /// the record all the same.
+    public func summary(of report: ImportReport) -> String {
+        let seq = report.lastSeq ?? 0
+        switch report.personalDataErased {
+        case 0:
+            return "\(stream): erasure recorded (seq \(seq)); the vault held no personal data of theirs "
+                + "(erased before, or never given)"
+        case let records:
+            return "\(stream): personal data of \(records) record\(records == 1 ? "" : "s") erased (seq \(seq))"
+        }
+    }
+
     /// Appends the erasure to `ledger`; throws `ImportRejected` when a rule refuses it.
     public func append(to ledger: Ledger, waiting: (String) -> Void = { _ in }) throws -> ImportReport {
         do {

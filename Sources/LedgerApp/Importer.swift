@@ -53,6 +53,9 @@ public struct ImportReport: Equatable, Sendable {
     public var firstSeq: Int64?
     /// The last seq stored.
     public var lastSeq: Int64?
+    /// Records whose personal data the erasures stored (`PersonPiiErased`)
+    /// removed from the vault.
+    public var personalDataErased = 0
     /// Where the time went.
     public var timings = ImportTimings()
     /// What became of each line, in order, when the importer was asked to
@@ -210,6 +213,7 @@ public struct Importer {
         var rejectedLines = 0
         var read = 0
         let storingStarted = threadProcessorSeconds()
+        let erasedBefore = session.personalDataErased
         let lines = ParsedLines(input: input, ledger: ledger, chunkSize: chunkSize)
         let access = session.projections
         let figures = folding ? try ImportFigures(access, figures: ledger.figures) : nil
@@ -257,6 +261,7 @@ public struct Importer {
             }
         }
         report.timings.lines = read
+        report.personalDataErased = session.personalDataErased - erasedBefore
         report.timings.storingSeconds = threadProcessorSeconds() - storingStarted
         if rejectedLines > 0 {
             // Thrown inside the transaction, so it is abandoned and nothing is stored.

@@ -426,6 +426,7 @@ public struct LedgerAPI: Sendable {
         var answer = JSONObject()
         answer["stream"] = .string(erasure.stream)
         answer["seq"] = .integer(report.lastSeq ?? 0)
+        answer["personalDataErased"] = .integer(Int64(report.personalDataErased))
         return LedgerAPI.json(LedgerAPI.encode(answer))
     }
 

@@ -35,7 +35,7 @@ extension Sunledger {
                 person: person, reason: reason, actor: try readerName(actor), orgUnit: orgUnit, on: on)
             do {
                 let report = try erasure.append(to: ledger, waiting: waitingNotice)
-                print("\(erasure.stream): personal data erased (seq \(report.lastSeq ?? 0))")
+                print(erasure.summary(of: report))
             } catch let rejected as ImportRejected {
                 throw CommandFailure(
                     message: rejected.errors.map { "\($0.field): \($0.rule)" }.joined(separator: "\n"))

@@ -247,13 +247,19 @@ extension Sunledger {
             print("nothing was stored (--check)")
         }
 
-        /// Prints what became of one file: `FILE: N stored (seq A–B), D duplicates`.
+        /// Prints what became of one file: `FILE: N stored (seq A–B), D duplicates`,
+        /// and how many records' personal data its erasures removed, if any.
         private func show(_ report: ImportReport, stored: String) {
             showProgress(nil)
             if timings { printError(report.timings.summary + "\nmemory:  " + memoryAllocator) }
             let range = report.firstSeq.map { " (seq \($0)–\(report.lastSeq!))" } ?? ""
             let duplicates = "\(report.duplicates) duplicate\(report.duplicates == 1 ? "" : "s")"
-            print("\(report.file): \(report.stored) \(stored)\(range), \(duplicates)")
+            let erased =
+                report.personalDataErased == 0
+                ? ""
+                : ", the personal data of \(report.personalDataErased) record\(report.personalDataErased == 1 ? "" : "s") "
+                    + (stored == "stored" ? "erased" : "would be erased")
+            print("\(report.file): \(report.stored) \(stored)\(range), \(duplicates)\(erased)")
         }
 
         /// A rejected file's lines, and how many files after it were not `done`.

@@ -39,7 +39,13 @@ struct ErasureFiguresTests {
         let personal = ["王芳", "310114198002290025", "13916205817"]
         try withScratch { dir in
             let ledger = dir + "/ledger"
-            #expect(try sunledger("import", fixture, "--ledger", ledger).status == 0)
+            // The file's own erasure (P004's) removes the one record of personal data given before it.
+            let imported = try sunledger("import", fixture, "--ledger", ledger)
+            #expect(imported.status == 0, "\(imported.stderr)")
+            #expect(
+                imported.stdout.contains(
+                    "every-type.jsonl: 46 stored (seq 1–46), 0 duplicates, the personal data of 1 record erased"),
+                "\(imported.stdout)")
             func kpis() throws -> [JSONValue?] {
                 let run = try sunledger("kpi", "--as-of", "2024-12-31", "--json", "--ledger", ledger)
                 let object = try #require(
@@ -56,7 +62,8 @@ struct ErasureFiguresTests {
                 "erase", "P001", "--reason", "the person asked", "--actor", "privacy-01",
                 "--ledger", ledger)
             #expect(erased.status == 0, "\(erased.stderr)")
-            #expect(erased.stdout.contains("person-P001: personal data erased (seq 47)"))
+            #expect(
+                erased.stdout.contains("person-P001: personal data of 2 records erased (seq 47)"), "\(erased.stdout)")
 
             for file in try FileManager.default.contentsOfDirectory(atPath: ledger) {
                 let bytes = try Data(contentsOf: URL(fileURLWithPath: ledger + "/" + file))
@@ -82,6 +89,14 @@ struct ErasureFiguresTests {
             #expect(try kpis() == before)
             let record = try sunledger("history", "person-P001", "--json", "--ledger", ledger).stdout
             #expect(record.contains(#""actor":"privacy-01""#) && record.contains(#""reason":"the person asked""#))
+            // Asked again, the erasure is on the record, and it says the vault held nothing more.
+            let again = try sunledger(
+                "erase", "P001", "--reason", "asked again", "--actor", "privacy-01", "--ledger", ledger)
+            #expect(again.status == 0, "\(again.stderr)")
+            #expect(
+                again.stdout.contains(
+                    "person-P001: erasure recorded (seq 48); the vault held no personal data of theirs"),
+                "\(again.stdout)")
         }
     }
 

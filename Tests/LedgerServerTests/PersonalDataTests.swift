@@ -151,6 +151,8 @@ struct PersonalDataTests {
     @Test("a privacy officer erases a person's personal data; every hash still verifies")
     func erasure() async throws {
         try await withOffice { office, client in
+            let given = try office.ledger.log.history(of: "person-P1").filter { $0.record.piiCommitment != nil }.count
+            #expect(given > 0)
             try await client.execute(
                 uri: "/erasures", method: .post, headers: office.headers(.privacy),
                 body: body(#"{"person": "P1", "reason": "the person asked for erasure"}"#)
@@ -158,6 +160,14 @@ struct PersonalDataTests {
                 #expect(response.status == .ok)
                 let answer = try object(response)
                 #expect(answer["seq"] == .integer(10))
+                #expect(answer["personalDataErased"] == .integer(Int64(given)))
+            }
+            try await client.execute(
+                uri: "/erasures", method: .post, headers: office.headers(.privacy),
+                body: body(#"{"person": "P1", "reason": "asked again"}"#)
+            ) { response in
+                let answer = try object(response)
+                #expect(answer["seq"] == .integer(11) && answer["personalDataErased"] == .integer(0))
             }
             let erased = try #require(try office.ledger.log.record(at: 10))
             #expect(erased.record.type == "PersonPiiErased")
