@@ -27,15 +27,15 @@ struct Sunledger: ParsableCommand {
     /// Runs the command and maps failures to cli.md's exit codes: 1 when the data
     /// was rejected or a check failed, 2 for wrong usage, 3 for anything else.
     static func main() {
+        // The command parsed, so that wrong usage found while it runs shows its usage, not the root's.
+        var parsed: (any ParsableCommand.Type)?
         do {
             var command = try parseAsRoot()
+            parsed = type(of: command)
             if let repeated = OptionsGivenOnce.firstRepeated(
                 in: CommandLine.arguments.dropFirst(), except: (command as? any RepeatableOptions)?.repeatable ?? [])
             {
-                printError(
-                    "Error: \(repeated) is given more than once; give it once\n"
-                        + "Usage: \(usageString(for: type(of: command)))")
-                Foundation.exit(2)
+                throw ValidationError("\(repeated) is given more than once; give it once")
             }
             try command.run()
         } catch let failure as CommandFailure {
@@ -76,6 +76,10 @@ struct Sunledger: ParsableCommand {
                 print(fullMessage(for: error))
                 Foundation.exit(0)
             }
+            if let parsed, let wrong = error as? ValidationError {
+                printError(wrongUsage(wrong.message, in: parsed))
+                Foundation.exit(2)
+            }
             if code == .validationFailure || error is ValidationError {
                 printError(fullMessage(for: error))
                 Foundation.exit(2)
@@ -84,6 +88,30 @@ struct Sunledger: ParsableCommand {
             printError("sunledger: \(error)")
             Foundation.exit(3)
         }
+    }
+
+    /// Wrong usage of `command` found after the command line was parsed, worded
+    /// as the parser words its own: the message, the command's usage, where its help is.
+    static func wrongUsage(_ message: String, in command: any ParsableCommand.Type) -> String {
+        let path = (commandPath(to: command) ?? []).joined(separator: " ")
+        return """
+            Error: \(message)
+            Usage: \(usageString(for: command))
+              See 'sunledger \(path.isEmpty ? "" : path + " ")--help' for more information.
+            """
+    }
+
+    /// The subcommand names that lead from `parent` to `command` (`["token", "add"]`).
+    static func commandPath(
+        to command: any ParsableCommand.Type, from parent: any ParsableCommand.Type = Sunledger.self
+    ) -> [String]? {
+        if command == parent { return [] }
+        for child in parent.configuration.subcommands {
+            if let rest = commandPath(to: command, from: child) {
+                return [child.configuration.commandName ?? ""] + rest
+            }
+        }
+        return nil
     }
 }
 

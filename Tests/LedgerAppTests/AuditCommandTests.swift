@@ -387,6 +387,12 @@ struct AuditCommandTests {
             let bad = try sunledger("verify", "--digest", digest, "--ledger", ledger)
             #expect(bad.status == 1)
             #expect(bad.stderr.contains("seq 6"))
+            // A digest that is not one is wrong usage of verify, and says where verify's help is.
+            let malformed = try sunledger("verify", "--digest", #"{"seq":3}"#, "--ledger", ledger)
+            #expect(malformed.status == 2)
+            #expect(malformed.stderr.contains("Error: --digest: a digest is"), "\(malformed.stderr)")
+            #expect(malformed.stderr.contains("Usage: sunledger verify "), "\(malformed.stderr)")
+            #expect(malformed.stderr.contains("See 'sunledger verify --help'"), "\(malformed.stderr)")
         }
     }
 

@@ -20,6 +20,19 @@ struct TokenCommandTests {
         }
     }
 
+    @Test("an option given twice to a token command is wrong usage, shown with that command's usage and help")
+    func optionGivenTwice() throws {
+        try withScratch { dir in
+            let result = try sunledger(
+                "token", "add", "--role", "clerk", "--name", "desk-1", "--name", "desk-2", "--ledger", dir + "/ledger")
+            #expect(result.status == 2, "\(result.stderr)")
+            #expect(result.stderr.contains("Error: --name is given more than once; give it once"), "\(result.stderr)")
+            #expect(result.stderr.contains("Usage: sunledger token add "), "\(result.stderr)")
+            #expect(result.stderr.contains("See 'sunledger token add --help'"), "\(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: dir + "/ledger"))
+        }
+    }
+
     @Test("token add prints the secret once; list shows holders without secrets; revoke ends a token")
     func lifecycle() throws {
         try withScratch { directory in
