@@ -217,10 +217,11 @@ public struct LedgerAPI: Sendable {
         }
     }
 
-    /// The router of every endpoint; any other method or path is answered in
+    /// The router of every endpoint, each `GET` answering `HEAD` as well (its
+    /// status and headers, no body); any other method or path is answered in
     /// JSON too: 405 (with `Allow`) for a path the API has, else 404.
     public func router() -> Router<LedgerRequestContext> {
-        let router = Router(context: LedgerRequestContext.self)
+        let router = Router(context: LedgerRequestContext.self, options: .autoGenerateHeadEndpoints)
         let api = self
         for endpoint in LedgerAPI.endpoints {
             router.on(RouterPath(endpoint.path), method: endpoint.method) { request, context in
@@ -238,7 +239,8 @@ public struct LedgerAPI: Sendable {
             if !segments.isEmpty { paths.insert(endpoint.path + "/**") }
         }
         for path in paths {
-            let taken = Set(LedgerAPI.endpoints.filter { $0.path == path }.map(\.method))
+            var taken = Set(LedgerAPI.endpoints.filter { $0.path == path }.map(\.method))
+            if taken.contains(.get) { taken.insert(.head) }
             for method: HTTPRequest.Method in [.get, .post, .put, .delete, .patch, .head, .options]
             where !taken.contains(method) {
                 router.on(RouterPath(path), method: method) { request, _ in LedgerAPI.unrouted(request) }
@@ -250,7 +252,9 @@ public struct LedgerAPI: Sendable {
     /// The answer to a request no endpoint takes.
     static func unrouted(_ request: Request) -> Response {
         let path = request.uri.path
-        let allowed = endpoints.filter { $0.serves(path) }.map(\.method.rawValue)
+        let allowed = endpoints.filter { $0.serves(path) }.flatMap {
+            $0.method == .get ? ["GET", "HEAD"] : [$0.method.rawValue]
+        }
         guard !allowed.isEmpty else {
             return APIProblem.notFound(
                 "there is no \(request.method.rawValue) \(path): see the API's endpoints in the README"

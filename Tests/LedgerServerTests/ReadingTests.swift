@@ -13,19 +13,36 @@ import Testing
 
 @Suite("Reading the ledger")
 struct ReadingTests {
-    @Test("a path the API has, asked with another method, is 405 with Allow; any other path is 404; both in JSON")
+    @Test(
+        "a path the API has, asked with another method, is 405 with Allow; any other path is 404; both in JSON; HEAD goes where GET does"
+    )
     func unrouted() async throws {
         try await withOffice { office, client in
             for (method, uri, allow) in [
-                (HTTPRequest.Method.get, "/events", "POST"), (.delete, "/kpis", "GET"),
-                (.put, "/streams/person-P1", "GET"),
-                (.post, "/", "GET"),
+                (HTTPRequest.Method.get, "/events", "POST"), (.head, "/events", "POST"),
+                (.delete, "/kpis", "GET, HEAD"),
+                (.put, "/streams/person-P1", "GET, HEAD"),
+                (.post, "/", "GET, HEAD"),
             ] {
                 try await client.execute(uri: uri, method: method, headers: office.headers(.admin)) { response in
                     #expect(response.status == .methodNotAllowed, "\(method) \(uri)")
                     #expect(response.headers[.allow] == allow)
-                    let error = try object(response)["error"]?.stringValue ?? ""
-                    #expect(error.contains("answers \(allow)"))
+                    if method != .head {
+                        let error = try object(response)["error"]?.stringValue ?? ""
+                        #expect(error.contains("answers \(allow)"))
+                    }
+                }
+            }
+            // HEAD is answered wherever GET is: the same status and headers, no body.
+            for (uri, status) in [("/kpis", HTTPResponse.Status.ok), ("/streams/person-P404", .notFound)] {
+                var got: (HTTPResponse.Status, String?)?
+                try await client.execute(uri: uri, method: .get, headers: office.headers(.admin)) {
+                    got = ($0.status, $0.headers[.contentType])
+                }
+                try await client.execute(uri: uri, method: .head, headers: office.headers(.admin)) { response in
+                    #expect(response.status == status && got?.0 == status, "HEAD \(uri)")
+                    #expect(response.headers[.contentType] == got?.1)
+                    #expect(response.body.readableBytes == 0)
                 }
             }
             for uri in ["/nowhere", "/streams", "/proofs/1/2"] {
