@@ -372,6 +372,11 @@ struct ParsedLines {
     ) {
         chunk.bytes.withUnsafeBufferPointer { bytes in
             for line in chunk.lines {
+                if let length = chunk.overlong[line.number] {
+                    let error = FieldError(field: "line", rule: InputFile.overlongRule(length))
+                    parsed.append(ParsedLine(number: line.number, result: .failure(FieldErrors([error]))))
+                    continue
+                }
                 let result: Result<ParsedEvent, FieldErrors>
                 switch ledger.interchangeEvent(fromLine: UnsafeBufferPointer(rebasing: bytes[line.range])) {
                 case .success(let valid):

@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -9,8 +11,11 @@
 struct LineChunk {
     /// The lines' bytes, one after another.
     private(set) var bytes: [UInt8] = []
-    /// Each line's number and place in `bytes`.
+    /// Each line's number and place in `bytes`; a line longer than
+    /// `InputFile.longestLine` has no bytes here, only its length in `overlong`.
     var lines: [(number: Int, range: Range<Int>)] = []
+    /// The length in bytes of each line too long to be read, by line number.
+    private(set) var overlong: [Int: Int] = [:]
 
     mutating func append(_ line: UnsafeBufferPointer<UInt8>, number: Int) {
         let start = bytes.count
@@ -18,9 +23,15 @@ struct LineChunk {
         lines.append((number, start..<bytes.count))
     }
 
+    mutating func appendOverlong(number: Int, length: Int) {
+        lines.append((number, bytes.count..<bytes.count))
+        overlong[number] = length
+    }
+
     mutating func removeAll() {
         bytes.removeAll(keepingCapacity: true)
         lines.removeAll(keepingCapacity: true)
+        overlong.removeAll()
     }
 }
 
@@ -138,29 +149,53 @@ final class InputFile: @unchecked Sendable {
     /// given beforehand: three times its size.
     var expectedLedgerBytes: Int { size * 3 }
 
+    /// The longest line read, in bytes. No event of the catalogue comes near it
+    /// (its texts are at most 128 code points); a longer line is refused unread,
+    /// so that a file with no line breaks cannot fill memory.
+    static let longestLine = 1 << 20
+
+    /// Why a line of `length` bytes is refused, in the words of an import's errors.
+    static func overlongRule(_ length: Int) -> String {
+        "longer than 1 MiB (\(length.formatted()) bytes), which no event is: is the file JSON Lines, one event to a line?"
+    }
+
     /// Calls `body` with the non-blank lines in chunks of up to `count` lines,
     /// each with its 1-based line number, so that a chunk can be parsed on
     /// several cores at once.
     func forEachChunk(of count: Int, _ body: (_ chunk: LineChunk) throws -> Void) throws {
         var chunk = LineChunk()
         chunk.lines.reserveCapacity(count)
-        try forEachLine { number, line in
-            chunk.append(line, number: number)
+        func added() throws {
             if chunk.lines.count == count {
                 try body(chunk)
                 chunk.removeAll()
             }
         }
+        try forEachLine(
+            { number, line in
+                chunk.append(line, number: number)
+                try added()
+            },
+            overlong: { number, length in
+                chunk.appendOverlong(number: number, length: length)
+                try added()
+            })
         if !chunk.lines.isEmpty { try body(chunk) }
     }
 
     /// Calls `body` with each non-blank line (without its line ending) and its
-    /// 1-based number, from the start of the file. A leading UTF-8 byte-order
-    /// mark is skipped.
-    func forEachLine(_ body: (_ number: Int, _ line: UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+    /// 1-based number, from the start of the file, and `overlong` with the
+    /// number and length of each line longer than `longestLine`, which is not
+    /// kept. A leading UTF-8 byte-order mark is skipped.
+    func forEachLine(
+        _ body: (_ number: Int, _ line: UnsafeBufferPointer<UInt8>) throws -> Void,
+        overlong: (_ number: Int, _ length: Int) throws -> Void
+    ) throws {
         let chunkSize = 4 << 20
         var buffer = [UInt8](repeating: 0, count: chunkSize)
         var carried: [UInt8] = []
+        // The bytes so far of a line found too long; nil while the line is within bounds.
+        var dropped: Int?
         var offset: off_t = 0
         var number = 0
         var first = true
@@ -181,6 +216,31 @@ final class InputFile: @unchecked Sendable {
             try body(number, line)
         }
 
+        /// Takes the part of the current line that lies in this chunk; `ends`: the line ends with it.
+        func take(_ part: UnsafeBufferPointer<UInt8>, ends: Bool) throws {
+            if dropped == nil && carried.count + part.count > InputFile.longestLine {
+                dropped = carried.count
+                carried = []
+            }
+            if let length = dropped {
+                dropped = length + part.count
+                guard ends else { return }
+                number += 1
+                first = false
+                dropped = nil
+                return try overlong(number, length + part.count)
+            }
+            if !ends {
+                carried.append(contentsOf: part)
+            } else if carried.isEmpty {
+                try emit(part)
+            } else {
+                carried.append(contentsOf: part)
+                try carried.withUnsafeBufferPointer { try emit($0) }
+                carried.removeAll(keepingCapacity: true)
+            }
+        }
+
         while true {
             let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, chunkSize, offset) }
             if count < 0 && errno == EINTR { continue }
@@ -192,19 +252,13 @@ final class InputFile: @unchecked Sendable {
                 let end = count
                 while let newline = UnsafeBufferPointer(rebasing: chunk[start..<end]).firstIndex(of: 0x0A) {
                     let lineEnd = start + newline
-                    if carried.isEmpty {
-                        try emit(UnsafeBufferPointer(rebasing: chunk[start..<lineEnd]))
-                    } else {
-                        carried.append(contentsOf: chunk[start..<lineEnd])
-                        try carried.withUnsafeBufferPointer { try emit($0) }
-                        carried.removeAll(keepingCapacity: true)
-                    }
+                    try take(UnsafeBufferPointer(rebasing: chunk[start..<lineEnd]), ends: true)
                     start = lineEnd + 1
                 }
-                carried.append(contentsOf: chunk[start..<end])
+                try take(UnsafeBufferPointer(rebasing: chunk[start..<end]), ends: false)
             }
         }
-        if !carried.isEmpty { try carried.withUnsafeBufferPointer { try emit($0) } }
+        if dropped != nil || !carried.isEmpty { try take(UnsafeBufferPointer(start: nil, count: 0), ends: true) }
     }
 }
 

@@ -142,6 +142,8 @@ public struct Restorer {
             }
             report.firstSeq = report.firstSeq ?? record.seq
             report.lastSeq = record.seq
+        } overlong: { number, length in
+            throw RestoreRefused(file: input.name, line: number, seq: nil, reason: InputFile.overlongRule(length))
         }
         report.personalDataMissing = withoutPersonalData.values.reduce(0, +)
         return report

@@ -211,7 +211,7 @@ struct ImportCommandTests {
         }
     }
 
-    @Test("a line holding a forged report line, terminal escapes and a 5 MB value still gets one short line per error")
+    @Test("a line holding a forged report line, terminal escapes and a 1 MB value still gets one short line per error")
     func hostileLine() throws {
         try withScratch { dir in
             var line = syntheticEvents(persons: 1, perPerson: 1)[0]
@@ -219,7 +219,7 @@ struct ImportCommandTests {
                 of: #""actor":"staff-001""#, with: #""actor":"x\nevil.jsonl:9: id: made up\u001b[2J""#)
             line = line.replacingOccurrences(
                 of: #""orgUnit":"anting""#,
-                with: #""note\u202e":1,"orgUnit":"\#(String(repeating: "y", count: 5_000_000))""#)
+                with: #""note\u202e":1,"orgUnit":"\#(String(repeating: "y", count: 1_000_000))""#)
             let file = dir + "/hostile.jsonl"
             try write([line], to: file)
             let result = try sunledger("import", file, "--ledger", dir + "/ledger")
@@ -232,7 +232,7 @@ struct ImportCommandTests {
                     #"\#(file):1: actor: must match ^[A-Za-z0-9_.@-]{1,64}$ (got "x\nevil.jsonl:9: id: made up\u001b[2J")"#
                 ))
             #expect(result.stderr.contains(#"\#(file):1: "note\u202e": is not a key of the interchange form"#))
-            let cut = "\"" + String(repeating: "y", count: Echo.limit) + "…\" (5,000,000 characters) is not a unit code"
+            let cut = "\"" + String(repeating: "y", count: Echo.limit) + "…\" (1,000,000 characters) is not a unit code"
             #expect(result.stderr.contains("\(file):1: orgUnit: \(cut)"))
             #expect(result.stderr.utf8.count < 1_500)
         }
