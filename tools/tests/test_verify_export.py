@@ -535,6 +535,23 @@ class TamperTests(VerifierTestCase):
         self.assert_fails(ExportBuilder.text(self.lines[:2]).encode() + b'{"seq":3,"id":"\xff"}\n', 3, 3,
                           "line is not valid UTF-8")
 
+    def test_a_line_longer_than_1_mib_is_refused_unread_as_restore_refuses_it(self):
+        # No record comes near 1 MiB; a longer line, even a record padded with
+        # spaces, is refused by its length, as sunledger restore refuses it.
+        record = self.text_lines[2].rstrip("\n")
+        limit = verifier.LONGEST_LINE
+        exact = record + " " * (limit - len(record.encode()))
+        self.assertEqual(self.assert_passes(self.with_line(2, exact + "\n"))[0],
+                         self.assert_passes(ExportBuilder.text(self.lines))[0])
+        self.assert_fails(self.with_line(2, exact + " \n"), 3, 3,
+                          "line is longer than 1 MiB (%s bytes)" % format(limit + 1, ","))
+        last = "".join(self.text_lines) + "x" * (3 * limit + 5)  # no newline at the end
+        self.assert_fails(last, len(self.text_lines) + 1, len(self.text_lines) + 1,
+                          "line is longer than 1 MiB (%s bytes)" % format(3 * limit + 5, ","))
+        lines = list(verifier.bounded_lines(io.BytesIO(b"a\n" + b"b" * (limit + 1) + b"\r\nc")))
+        self.assertEqual([line if isinstance(line, bytes) else line.length for line in lines],
+                         [b"a\n", limit + 2, b"c"])
+
     def test_blank_lines_and_a_byte_order_mark_are_read_as_restore_reads_them(self):
         # sunledger restore skips a line of spaces and tabs and drops a BOM before
         # the first line; so does the verifier, and line numbers still count them.
