@@ -349,7 +349,8 @@ extension Sunledger {
             discussion:
                 "With --digest, also prove the ledger still extends that digest. Exit 1 names the first bad seq. "
                 + "Once the log has passed, every stored KPI fold is checked against its seal and the seq it is "
-                + "stored for; a damaged one also exits 1, and `sunledger rebuild` makes it again.")
+                + "stored for; a damaged one also exits 1, and `sunledger rebuild` makes it again. How far it has "
+                + "come goes to standard error: a bar on a terminal, else a line every tenth of the way.")
 
         @OptionGroup var options: LedgerOption
         @ParentCommand var root: Sunledger
@@ -387,7 +388,14 @@ extension Sunledger {
                 }
             }
             do {
-                let report = try ledger.verify(digest: kept)
+                // Progress as rebuild shows it: a bar on a terminal, else a line every tenth of the way.
+                let meter = ProgressMeter(noun: "records")
+                let total = try ledger.log.head().seq
+                let report: VerificationReport
+                do {
+                    defer { meter.finish() }
+                    report = try ledger.verify(digest: kept) { seq in meter.show(seq, of: total) }
+                }
                 var line =
                     "verified \(report.records) records: chain, seq and version continuity, indexes, head of \(report.streams) streams, \(report.piiCommitments) pii commitments"
                 if let kept { line += "; the ledger extends the digest at seq \(kept.seq)" }

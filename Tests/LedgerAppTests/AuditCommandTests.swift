@@ -347,6 +347,21 @@ struct AuditCommandTests {
         }
     }
 
+    @Test("verify shows how far it has come on standard error, as rebuild does, and its result on standard output")
+    func verifyProgress() throws {
+        try withScratch { dir in
+            let ledger = dir + "/ledger"
+            try write(syntheticEvents(persons: 8_000, perPerson: 4), to: dir + "/e.jsonl")  // 5 events a person
+            #expect(try sunledger("import", dir + "/e.jsonl", "--ledger", ledger).status == 0)
+            let result = try sunledger("verify", "--ledger", ledger)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stdout.hasPrefix("verified 40000 records"))
+            let lines = result.stderr.split(separator: "\n")
+            #expect(!lines.isEmpty && lines.allSatisfy { $0.contains(" of 40,000 records (") }, "\(result.stderr)")
+            #expect(lines.first?.hasPrefix("8,192 of 40,000 records (20%)") == true, "\(result.stderr)")
+        }
+    }
+
     @Test("one byte changed inside a stored record, behind the store's back, makes verify exit 1 naming that seq")
     func tamperedDataFile() throws {
         try withScratch { dir in
