@@ -234,7 +234,7 @@ extension Sunledger {
                     let report = try importer.importFile(file, waiting: waitingNotice) { lines in
                         showProgress("\(file): \(lines.formatted()) lines read…")
                     }
-                    show(report, stored: "stored")
+                    show(report)
                 } catch let rejected as ImportRejected {
                     throw failure(rejected, laterFiles: files.count - index - 1, "imported")
                 }
@@ -266,7 +266,7 @@ extension Sunledger {
                     files, waiting: waitingNotice,
                     progress: { file, lines in showProgress("\(file): \(lines.formatted()) lines read…") },
                     passed: { report in
-                        show(report, stored: "would be stored")
+                        show(report, checking: true)
                         checked += 1
                     })
             } catch let rejected as ImportRejected {
@@ -276,8 +276,10 @@ extension Sunledger {
         }
 
         /// Prints what became of one file: `FILE: N stored (seq A–B), D duplicates`,
-        /// and how many records' personal data its erasures removed, if any.
-        private func show(_ report: ImportReport, stored: String) {
+        /// and how many records' personal data its erasures removed, if any;
+        /// `checking`: what it would store and erase (`--check`).
+        private func show(_ report: ImportReport, checking: Bool = false) {
+            let stored = checking ? "would be stored" : "stored"
             showProgress(nil)
             if timings { printError(report.timings.summary + "\nmemory:  " + memoryAllocator) }
             let range = report.firstSeq.map { " (seq \($0)–\(report.lastSeq!))" } ?? ""
@@ -286,7 +288,7 @@ extension Sunledger {
                 report.personalDataErased == 0
                 ? ""
                 : ", the personal data of \(report.personalDataErased) record\(report.personalDataErased == 1 ? "" : "s") "
-                    + (stored == "stored" ? "erased" : "would be erased")
+                    + (checking ? "would be erased" : "erased")
             print("\(report.file): \(report.stored) \(stored)\(range), \(duplicates)\(erased)")
         }
 
