@@ -44,15 +44,29 @@ public final class Ledger: @unchecked Sendable {
             ?? defaultPath
     }
 
+    /// The files a ledger directory may hold before its ledger is made: the
+    /// master key put there ahead of the first import, or what a first write
+    /// stopped before making `data.mdb` left behind.
+    static let filesBeforeLedger: Set<String> = ["master.key", "lock.mdb", "writer.lock", "vault-keys"]
+
     /// Refuses, in words, a ledger path that cannot be a ledger directory: an
     /// empty one, a file, or (when the ledger is to be made) one whose parent
-    /// directory does not exist.
+    /// directory does not exist, or a directory holding files of something else:
+    /// a mistyped `--ledger .` would otherwise scatter a ledger among them.
     static func checkPath(_ path: String, create: Bool) throws {
         guard !path.isEmpty else { throw AppError.usage("the ledger path is empty: give --ledger PATH") }
         var info = stat()
         if stat(path, &info) == 0 {
             guard info.st_mode & S_IFMT == S_IFDIR else {
                 throw AppError.usage("\(path) is a file, not a ledger directory: give --ledger a directory")
+            }
+            if create, access(path + "/data.mdb", F_OK) != 0,
+                let other = (try? FileManager.default.contentsOfDirectory(atPath: path))?
+                    .filter({ !filesBeforeLedger.contains($0) }).min()
+            {
+                throw AppError.usage(
+                    "\(path) holds no ledger but other files (\(other) among them): give --ledger a new or empty directory"
+                )
             }
             return
         }
