@@ -95,7 +95,9 @@ let package = Package(
         ),
         .target(
             name: "LedgerApp",
-            dependencies: ["EventStore", "LedgerDomain", "LedgerValues", "LedgerSeeds", "LedgerProjections"],
+            dependencies: [
+                "EventStore", "LMDBKit", "LedgerDomain", "LedgerValues", "LedgerSeeds", "LedgerProjections",
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

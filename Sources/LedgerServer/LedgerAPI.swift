@@ -281,6 +281,23 @@ public struct LedgerAPI: Sendable {
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "sunledger"))
     }
 
+    /// Serves the API at the settings' address until the process is told to
+    /// stop. An address that cannot be listened on (in use, not this machine's,
+    /// a port below 1024 for a user) is said in words, as an `AppError.io`; a
+    /// host that names no address, as `AppError.usage`.
+    public func serve() async throws {
+        do {
+            try await application().runService()
+        } catch let error as IOError {
+            throw AppError.io(
+                "cannot listen on \(settings.host) port \(settings.port): \(String(cString: strerror(error.errnoCode)))"
+            )
+        } catch is SocketAddressError {
+            throw AppError.usage(
+                "cannot listen on \(settings.host): no such host is known here; give --host an address")
+        }
+    }
+
     /// Seconds a connection may stay silent before the server closes it.
     static let idleSeconds: Int64 = 30
 

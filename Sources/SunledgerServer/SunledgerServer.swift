@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Hummingbird
 import LedgerApp
 import LedgerServer
 
@@ -30,6 +29,9 @@ struct SunledgerServer: AsyncParsableCommand {
         let command: SunledgerServer
         do {
             command = try parse()
+            if let repeated = OptionsGivenOnce.firstRepeated(in: CommandLine.arguments.dropFirst()) {
+                throw ValidationError("\(repeated) is given more than once; give it once")
+            }
         } catch {
             let code = exitCode(for: error)
             if code == .success {
@@ -42,7 +44,10 @@ struct SunledgerServer: AsyncParsableCommand {
         do {
             try await command.run()
         } catch {
-            exit(withError: error)
+            // A failure ends as in `sunledger` (cli.md), which `sunledger serve` runs this for:
+            // the ledger's by its kind, any other (an address in use) as the machine's, 3.
+            FileHandle.standardError.write(Data("sunledger-server: \(error)\n".utf8))
+            Foundation.exit(ExitStatus.of(error) ?? 3)
         }
     }
 
@@ -57,6 +62,6 @@ struct SunledgerServer: AsyncParsableCommand {
         let settings = ServerSettings(
             host: host, port: port, maxBodyBytes: maxBodyBytes, allowsLocalDashboard: allowLocalDashboard)
         let api = try LedgerAPI(ledger: opened, settings: settings)
-        try await api.application().runService()
+        try await api.serve()
     }
 }

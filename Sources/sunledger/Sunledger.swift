@@ -44,33 +44,11 @@ struct Sunledger: ParsableCommand {
         } catch let failure as ExitCodeMessage {
             printError(failure.message)
             Foundation.exit(failure.code)
-        } catch let error as LedgerError {
-            printError("sunledger: \(error)")
-            switch error {
-            case .noLedger, .rejected, .damaged, .dataFileCutShort, .damagedTree, .noMerkleTree:
-                // What the ledger holds (or lacks) fails the command's check.
-                Foundation.exit(1)
-            case .noSuchTreeSize, .noSuchLeaf, .earlierSizeTooLarge:
-                // A seq or tree size the ledger does not have was asked for.
-                Foundation.exit(2)
-            case .outOfSpace, .noSuchProjection:
-                Foundation.exit(3)
-            }
-        } catch let error as LMDBError where error.isStorageDamage {
-            printError("sunledger: \(error)")
-            Foundation.exit(1)
-        } catch let problem as VaultKeys.Problem {
-            printError("sunledger: \(problem)")
-            Foundation.exit(1)
-        } catch let error as AppError {
-            printError("sunledger: \(error)")
-            switch error {
-            case .usage: Foundation.exit(2)
-            // Stored figures that cannot be trusted fail the command's check.
-            case .figures: Foundation.exit(1)
-            case .io, .seeds: Foundation.exit(3)
-            }
         } catch {
+            if let status = ExitStatus.of(error) {
+                printError("sunledger: \(error)")
+                Foundation.exit(status)
+            }
             let code = exitCode(for: error)
             if code == .success {
                 print(fullMessage(for: error))
@@ -119,25 +97,6 @@ struct Sunledger: ParsableCommand {
 protocol RepeatableOptions {
     /// Their long names, with the dashes (`--known-at`).
     var repeatable: Set<String> { get }
-}
-
-/// Every other option is read once: given twice, the parser would keep the last
-/// silently, and `sunledger --ledger A verify --ledger B` would verify B alone,
-/// or a script's second `--as-of` would win unseen. Such a command line is wrong
-/// usage, as a repeated query parameter is over HTTP.
-enum OptionsGivenOnce {
-    /// The first long option (`--as-of`, however its value is given) that
-    /// appears twice in `arguments` before any `--`, other than those in `except`.
-    static func firstRepeated(in arguments: some Sequence<String>, except: Set<String>) -> String? {
-        var seen: Set<Substring> = []
-        for argument in arguments {
-            if argument == "--" { break }
-            guard argument.hasPrefix("--") else { continue }
-            let name = argument.prefix { $0 != "=" }
-            if !seen.insert(name).inserted && !except.contains(String(name)) { return String(name) }
-        }
-        return nil
-    }
 }
 
 /// A rejection or failed check, already worded for the user: exit status 1.

@@ -20,6 +20,46 @@ struct TokenCommandTests {
         }
     }
 
+    @Test(
+        "the server ends as every command does: a path that is no ledger directory or a repeated option is wrong usage (2), an address in use the machine's failure (3)"
+    )
+    func serverFailures() throws {
+        try withScratch { dir in
+            try "x".write(toFile: dir + "/afile", atomically: true, encoding: .utf8)
+            let server = URL(fileURLWithPath: sunledgerPath).deletingLastPathComponent().path + "/sunledger-server"
+            let notADirectory = try run(sunledgerPath, ["serve", "--ledger", dir + "/afile"])
+            #expect(notADirectory.status == 2, "\(notADirectory.stderr)")
+            #expect(notADirectory.stderr.contains("afile is a file, not a ledger directory"), "\(notADirectory.stderr)")
+            let repeated = try run(server, ["--ledger", dir + "/a", "--port", "0", "--ledger=" + dir + "/afile"])
+            #expect(repeated.status == 2, "\(repeated.stderr)")
+            #expect(repeated.stderr.contains("Error: --ledger is given more than once; give it once"))
+            #expect(repeated.stderr.contains("Usage: sunledger-server "), "\(repeated.stderr)")
+            #expect(
+                !FileManager.default.fileExists(atPath: dir + "/a")
+                    && !FileManager.default.fileExists(atPath: dir + "/b"))
+
+            // A port this test holds open.
+            let held = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(held) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let listening = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(held, $0, length) == 0 && listen(held, 1) == 0 && getsockname(held, $0, &length) == 0
+                }
+            }
+            try #require(listening)
+            let port = Int(UInt16(bigEndian: address.sin_port))
+            let inUse = try run(sunledgerPath, ["serve", "--ledger", dir + "/ledger", "--port", String(port)])
+            #expect(inUse.status == 3, "\(inUse.stderr)")
+            #expect(
+                inUse.stderr.contains("cannot listen on 127.0.0.1 port \(port): Address already in use"),
+                "\(inUse.stderr)")
+        }
+    }
+
     @Test("an option given twice to a token command is wrong usage, shown with that command's usage and help")
     func optionGivenTwice() throws {
         try withScratch { dir in
