@@ -11,6 +11,9 @@ import LedgerValues
 public enum LedgerError: Error, Equatable, CustomStringConvertible {
     /// There is no ledger at the path (read commands never create one).
     case noLedger(path: String)
+    /// The directory holds an LMDB environment of another program: one with
+    /// data but none of the ledger's databases.
+    case notALedger(path: String)
     /// An event in an append batch broke rules; nothing of the batch was stored.
     case rejected(index: Int, violations: [RuleViolation])
     /// The disk (or a quota or file-size limit) has no room for the write; what
@@ -37,6 +40,8 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .noLedger(let path):
             "there is no ledger at \(path) (import events first, or give --ledger PATH)"
+        case .notALedger(let path):
+            "\(path) holds an LMDB database of another program, not a ledger (it has no records): give --ledger a ledger directory, or a new one"
         case .rejected(let index, let violations):
             "event \(index + 1) of the batch was rejected: "
                 + violations.map(\.description).joined(separator: "; ")
@@ -109,6 +114,9 @@ public final class EventLog: @unchecked Sendable {
         if let short = env.dataFileShortfall() {
             throw LedgerError.dataFileCutShort(path: path + "/data.mdb", bytes: short.bytes, needed: short.needed)
         }
+        // Another program's environment is neither read as a ledger nor written into.
+        let names = try env.mainDatabaseKeys()
+        if !names.isEmpty, !names.contains(Array("records".utf8)) { throw LedgerError.notALedger(path: path) }
         let handles = try env.openDatabases(named: LedgerDatabases.names + spaceNames)
         dbs = LedgerDatabases(Array(handles.prefix(LedgerDatabases.names.count)))
         self.projectionSpaces = Dictionary(

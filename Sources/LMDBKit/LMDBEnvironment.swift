@@ -228,6 +228,19 @@ public final class LMDBEnvironment: @unchecked Sendable {
         }
     }
 
+    /// The keys of the main database: the names of the named databases, and
+    /// whatever else a program that made the environment stored there.
+    public func mainDatabaseKeys() throws -> [[UInt8]] {
+        try read { txn in
+            var keys: [[UInt8]] = []
+            try txn.scan(try txn.openMainDatabase()) { key, _ in
+                keys.append(Array(key))
+                return .next
+            }
+            return keys
+        }
+    }
+
     /// Opens the named databases, creating the missing ones.
     ///
     /// It tries a read transaction first, so that a process that only reads never

@@ -34,6 +34,13 @@ public final class LMDBTransaction {
     }
 
     /// Opens a named database in this transaction. The corresponding C function is `mdb_dbi_open`.
+    /// The environment's main (unnamed) database, whose keys name the others.
+    func openMainDatabase() throws(LMDBError) -> LMDBDatabase {
+        var dbi: MDB_dbi = 0
+        try check(mdb_dbi_open(txn, nil, 0, &dbi), "mdb_dbi_open (main)")
+        return LMDBDatabase(handle: dbi, name: "(main)")
+    }
+
     func openDatabase(named name: String, create: Bool) throws(LMDBError) -> LMDBDatabase {
         var dbi: MDB_dbi = 0
         try check(mdb_dbi_open(txn, name, create ? UInt32(MDB_CREATE) : 0, &dbi), "mdb_dbi_open \(name)")

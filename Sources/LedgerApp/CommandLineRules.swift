@@ -16,6 +16,8 @@ public enum ExitStatus {
             case .noLedger, .rejected, .damaged, .dataFileCutShort, .damagedTree, .noMerkleTree: 1
             // A seq or tree size the ledger does not have was asked for.
             case .noSuchTreeSize, .noSuchLeaf, .earlierSizeTooLarge: 2
+            // A path that names no ledger.
+            case .notALedger: 2
             case .outOfSpace, .noSuchProjection: 3
             }
         case let error as LMDBError where error.isStorageDamage: 1

@@ -1,4 +1,5 @@
 import Foundation
+import LMDBKit
 import LedgerValues
 import Synchronization
 import Testing
@@ -140,6 +141,28 @@ struct ImportCommandTests {
         #expect(parentDirectory(of: "/x") == "/")
         #expect(parentDirectory(of: "/") == "/")
         #expect(parentDirectory(of: "/srv/ledgers/jiading") == "/srv/ledgers")
+    }
+
+    @Test("another program's LMDB environment is neither read as a ledger nor written into")
+    func foreignEnvironment() throws {
+        try withScratch { dir in
+            let other = dir + "/other"
+            do {
+                let env = try LMDBEnvironment(path: other)
+                let users = try env.openDatabases(named: ["users"])[0]
+                try env.write { try $0.put(Array("ada".utf8), forKey: Array("1".utf8), in: users) }
+            }
+            for arguments in [["import", workedExample], ["digest"], ["verify"], ["kpi"]] {
+                let result = try run(sunledgerPath, arguments + ["--ledger", other])
+                #expect(result.status == 2, "\(arguments): \(result.stderr)")
+                #expect(
+                    result.stderr.contains(
+                        "\(other) holds an LMDB database of another program, not a ledger (it has no records)"),
+                    "\(arguments): \(result.stderr)")
+            }
+            let keys = try LMDBEnvironment(path: other).mainDatabaseKeys()
+            #expect(keys == [Array("users".utf8)])
+        }
     }
 
     @Test("paths that cannot serve are wrong usage (exit 2) said in words, and a failed export leaves no file behind")
