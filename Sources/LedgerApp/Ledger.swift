@@ -45,9 +45,10 @@ public final class Ledger: @unchecked Sendable {
     }
 
     /// The files a ledger directory may hold before its ledger is made: the
-    /// master key put there ahead of the first import, or what a first write
-    /// stopped before making `data.mdb` left behind.
-    static let filesBeforeLedger: Set<String> = ["master.key", "lock.mdb", "writer.lock", "vault-keys"]
+    /// master key put there ahead of the first import, what a first write
+    /// stopped before making `data.mdb` left behind, and the `lost+found` of a
+    /// file system made for the ledger alone (mounted at its directory).
+    static let filesBeforeLedger: Set<String> = ["master.key", "lock.mdb", "writer.lock", "vault-keys", "lost+found"]
 
     /// Refuses, in words, a ledger path that cannot be a ledger directory: an
     /// empty one, a file, or (when the ledger is to be made) one whose parent

@@ -185,12 +185,14 @@ struct ImportCommandTests {
             try refused(
                 ["import", workedExample, "--ledger", dir + "/no/such"], saying: "is not an existing directory")
             try refused(["digest", "--ledger", ""], saying: "the ledger path is empty")
-            // A directory of other things is not made a ledger; one holding only its master key is.
+            // A directory of other things is not made a ledger; one holding only its master key
+            // (and, on a volume of its own, lost+found) is.
             try refused(
                 ["import", workedExample, "--ledger", dir],
                 saying:
                     "\(dir) holds no ledger but other files (afile among them): give --ledger a new or empty directory")
-            try FileManager.default.createDirectory(atPath: dir + "/keyed", withIntermediateDirectories: false)
+            try FileManager.default.createDirectory(
+                atPath: dir + "/keyed/lost+found", withIntermediateDirectories: true)
             try String(repeating: "ab", count: 32).write(
                 toFile: dir + "/keyed/master.key", atomically: false, encoding: .utf8)
             #expect(chmod(dir + "/keyed/master.key", 0o600) == 0)
