@@ -116,7 +116,9 @@ public final class EventLog: @unchecked Sendable {
         }
         // Another program's environment is neither read as a ledger nor written into.
         let names = try env.mainDatabaseKeys()
-        if !names.isEmpty, !names.contains(Array("records".utf8)) { throw LedgerError.notALedger(path: path) }
+        if !names.isEmpty, !names.contains(Array(LedgerDatabases.recordsName.utf8)) {
+            throw LedgerError.notALedger(path: path)
+        }
         let handles = try env.openDatabases(named: LedgerDatabases.names + spaceNames)
         dbs = LedgerDatabases(Array(handles.prefix(LedgerDatabases.names.count)))
         self.projectionSpaces = Dictionary(

@@ -26,8 +26,11 @@ struct LedgerDatabases: Sendable {
     /// not yet have been overwritten (a crash between commit and shredding).
     let vaultShreds: LMDBDatabase
 
+    /// The database every ledger has from its first write: the records.
+    static let recordsName = "records"
+
     static let names = [
-        "records", "ids", "stream-index", "streams", "vault", "meta", "items", "merkle", "vault-shreds",
+        recordsName, "ids", "stream-index", "streams", "vault", "meta", "items", "merkle", "vault-shreds",
     ]
 
     init(_ handles: [LMDBDatabase]) {

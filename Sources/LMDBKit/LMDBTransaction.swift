@@ -33,7 +33,6 @@ public final class LMDBTransaction {
         public static let noOverwrite = PutOptions(rawValue: UInt32(MDB_NOOVERWRITE))
     }
 
-    /// Opens a named database in this transaction. The corresponding C function is `mdb_dbi_open`.
     /// The environment's main (unnamed) database, whose keys name the others.
     func openMainDatabase() throws(LMDBError) -> LMDBDatabase {
         var dbi: MDB_dbi = 0
@@ -41,6 +40,7 @@ public final class LMDBTransaction {
         return LMDBDatabase(handle: dbi, name: "(main)")
     }
 
+    /// Opens a named database in this transaction. The corresponding C function is `mdb_dbi_open`.
     func openDatabase(named name: String, create: Bool) throws(LMDBError) -> LMDBDatabase {
         var dbi: MDB_dbi = 0
         try check(mdb_dbi_open(txn, name, create ? UInt32(MDB_CREATE) : 0, &dbi), "mdb_dbi_open \(name)")

@@ -34,15 +34,21 @@ public enum ExitStatus {
     }
 }
 
-/// An option of the command line is read once, unless its command says it
-/// may be repeated (restatement's `--known-at`): given twice, the parser would keep the last
-/// silently, and `sunledger --ledger A verify --ledger B` would verify B alone,
-/// or a script's second `--as-of` would win unseen. Such a command line is wrong
-/// usage, as a repeated query parameter is over HTTP.
+/// An option of the command line is read once, unless its command says it may
+/// be repeated (restatement's `--known-at`): given twice, the parser would keep
+/// the last silently, and `sunledger --ledger A verify --ledger B` would verify
+/// B alone, or a script's second `--as-of` would win unseen. Such a command line
+/// is wrong usage, as a repeated query parameter is over HTTP.
 public enum OptionsGivenOnce {
+    /// What is wrong with `arguments` when an option other than those in
+    /// `except` is given twice (`--ledger is given more than once; give it once`); nil when none is.
+    public static func problem(in arguments: some Sequence<String>, except: Set<String> = []) -> String? {
+        firstRepeated(in: arguments, except: except).map { "\($0) is given more than once; give it once" }
+    }
+
     /// The first long option (`--as-of`, however its value is given) that
     /// appears twice in `arguments` before any `--`, other than those in `except`.
-    public static func firstRepeated(in arguments: some Sequence<String>, except: Set<String> = []) -> String? {
+    private static func firstRepeated(in arguments: some Sequence<String>, except: Set<String>) -> String? {
         var seen: Set<Substring> = []
         for argument in arguments {
             if argument == "--" { break }

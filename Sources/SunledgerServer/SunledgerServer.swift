@@ -29,8 +29,8 @@ struct SunledgerServer: AsyncParsableCommand {
         let command: SunledgerServer
         do {
             command = try parse()
-            if let repeated = OptionsGivenOnce.firstRepeated(in: CommandLine.arguments.dropFirst()) {
-                throw ValidationError("\(repeated) is given more than once; give it once")
+            if let problem = OptionsGivenOnce.problem(in: CommandLine.arguments.dropFirst()) {
+                throw ValidationError(problem)
             }
         } catch {
             let code = exitCode(for: error)

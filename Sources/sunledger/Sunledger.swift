@@ -32,10 +32,10 @@ struct Sunledger: ParsableCommand {
         do {
             var command = try parseAsRoot()
             parsed = type(of: command)
-            if let repeated = OptionsGivenOnce.firstRepeated(
+            if let problem = OptionsGivenOnce.problem(
                 in: CommandLine.arguments.dropFirst(), except: (command as? any RepeatableOptions)?.repeatable ?? [])
             {
-                throw ValidationError("\(repeated) is given more than once; give it once")
+                throw ValidationError(problem)
             }
             try command.run()
         } catch let failure as CommandFailure {
