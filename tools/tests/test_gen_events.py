@@ -31,9 +31,9 @@ KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,47}")
 ACTOR_RE = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 EMPLOYMENT_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 WORKER_RE = re.compile(r"[A-Za-z0-9_.-]{1,32}")
-DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 INSTANT_RE = re.compile(
-    r"(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})")
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})")
 KINDS = ("person", "case", "call", "project", "volunteer", "rights", "org")
 TWELVE = ("xinchenglu", "zhenxin", "jiadingzhen", "nanxiang", "anting", "malu",
           "xuhang", "huating", "waigang", "jiangqiao", "juyuan", "industrial")
@@ -438,6 +438,15 @@ class GenEventsTest(unittest.TestCase):
 
     def test_every_line_passes_every_validation_rule(self):
         self.assertValid(self.sample)
+
+    def test_the_restated_rules_refuse_what_the_spec_refuses(self):
+        # The check above is only as strict as these: digits of other
+        # scripts and a trailing line break must not pass for ASCII.
+        self.assertEqual(instant_ms("2024-01-01T00:00:00Z"), 1704067200000)
+        self.assertIsNone(instant_ms("2024-01-01T\u0661\u0662:00:00Z"))
+        self.assertIsNone(instant_ms("2024-01-01T00:00:00+\u0660\u0668:00"))
+        self.assertIsNone(real_date("\u0662\u0660\u0662\u0664-01-01"))
+        self.assertIsNone(ID_RE.fullmatch("ev-1\n"))
 
     def assertValid(self, raw: bytes) -> None:
         ledger = Ledger(clock_ms=instant_ms("2026-01-01T00:00:00Z"))
