@@ -62,6 +62,14 @@ public enum AccessTokens {
         public let role: Role
         /// When it was issued.
         public let issuedAt: Instant
+        /// From when it is refused; nil for a token issued before tokens
+        /// expired, which stays valid until it is revoked.
+        public let expiresAt: Instant?
+
+        /// Whether it is refused at `instant` for having expired.
+        public func hasExpired(at instant: Instant) -> Bool {
+            expiresAt.map { instant >= $0 } ?? false
+        }
 
         /// The token as one line of canonical JSON.
         public var json: String {
@@ -69,13 +77,15 @@ public enum AccessTokens {
             object["name"] = .string(name)
             object["role"] = .string(role.rawValue)
             object["issuedAt"] = .string(issuedAt.description)
+            if let expiresAt { object["expiresAt"] = .string(expiresAt.description) }
             return String(decoding: CanonicalJSON.encode(.object(object)), as: UTF8.self)
         }
 
-        init(name: String, role: Role, issuedAt: Instant) {
+        init(name: String, role: Role, issuedAt: Instant, expiresAt: Instant?) {
             self.name = name
             self.role = role
             self.issuedAt = issuedAt
+            self.expiresAt = expiresAt
         }
 
         init?(stored bytes: UnsafeRawBufferPointer) {
@@ -84,8 +94,28 @@ public enum AccessTokens {
                 let role = object["role"]?.stringValue.flatMap(Role.init(rawValue:)),
                 let issuedAt = object["issuedAt"]?.stringValue.flatMap(Instant.init(rfc3339:))
             else { return nil }
-            self.init(name: name, role: role, issuedAt: issuedAt)
+            var expiresAt: Instant?
+            if let stored = object["expiresAt"] {
+                guard let instant = stored.stringValue.flatMap(Instant.init(rfc3339:)) else { return nil }
+                expiresAt = instant
+            }
+            self.init(name: name, role: role, issuedAt: issuedAt, expiresAt: expiresAt)
         }
+    }
+
+    /// How many days a token is valid when its issuer does not say.
+    public static let defaultValidDays = 365
+    /// How many days a token may be made valid for: a day to ten years.
+    public static let validDays = 1...3650
+
+    /// What a secret admits its bearer as, at some instant.
+    public enum Admission: Equatable, Sendable {
+        /// The token of a holder, issued, not revoked and not expired.
+        case admitted(Token)
+        /// A token issued and not revoked, but expired at `since`.
+        case expired(Token, since: Instant)
+        /// No token has this secret: it was never issued, or has been revoked.
+        case unknown
     }
 
     /// Checks a holder's name: 1–64 characters of letters, digits and `_ . @ -`
@@ -103,25 +133,40 @@ public enum AccessTokens {
         }
     }
 
-    /// Issues a token for `name` with `role`; returns it and its secret, which
-    /// is stored nowhere. A name already holding a token is refused.
+    /// Checks how many days a token is to be valid: 1 to 3650.
+    public static func checkValidDays(_ days: Int) throws {
+        guard validDays.contains(days) else {
+            throw AppError.usage(
+                "a token is valid for \(validDays.lowerBound) to \(validDays.upperBound) days (got \(days))")
+        }
+    }
+
+    /// Issues a token for `name` with `role`, valid for `validDays` days from
+    /// `at`; returns it and its secret, which is stored nowhere. A name that
+    /// holds a token still valid is refused; one whose token has expired is
+    /// given the new token in its place.
     public static func issue(
-        in ledger: Ledger, name: String, role: Role, at: Instant = .now()
+        in ledger: Ledger, name: String, role: Role, validDays: Int = defaultValidDays, at: Instant = .now()
     ) throws -> (token: Token, secret: String) {
         try checkName(name)
+        try checkValidDays(validDays)
         var generator = SystemRandomNumberGenerator()
         let secretBytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let secret = Hex.encode(secretBytes)
-        let token = Token(name: name, role: role, issuedAt: at)
+        let expiresAt = Instant(milliseconds: at.milliseconds + Int64(validDays) * 86_400_000)
+        let token = Token(name: name, role: role, issuedAt: at, expiresAt: expiresAt)
         try ledger.log.updatingProjections { access in
+            var expired: [[UInt8]] = []
             var taken = false
-            try access.forEachEntry(withPrefix: [], in: space) { _, value in
-                if Token(stored: value)?.name == name { taken = true }
+            try access.forEachEntry(withPrefix: [], in: space) { key, value in
+                guard let held = Token(stored: value), held.name == name else { return }
+                if held.hasExpired(at: at) { expired.append(Array(key)) } else { taken = true }
             }
             guard !taken else {
                 throw AppError.usage(
                     "\(name) already holds a token; revoke it first (sunledger token revoke --name \(name))")
             }
+            for key in expired { try access.delete(key, in: space) }
             try access.put(Array(token.json.utf8), forKey: key(of: secret), in: space)
         }
         try ledger.log.sync()
@@ -157,12 +202,22 @@ public enum AccessTokens {
         return revoked
     }
 
-    /// The token whose secret is `secret`, if one is issued and not revoked.
-    public static func holder(of secret: String, in ledger: Ledger) throws -> Token? {
-        guard secret.utf8.count == 64 else { return nil }
-        return try ledger.log.readingProjections { access in
+    /// What `secret` admits its bearer as at `now`: the holder of a valid
+    /// token, the holder of one expired, or nobody.
+    public static func admission(of secret: String, in ledger: Ledger, at now: Instant = .now()) throws -> Admission {
+        guard secret.utf8.count == 64 else { return .unknown }
+        let token = try ledger.log.readingProjections { access in
             try access.withValue(forKey: key(of: secret), in: space) { Token(stored: $0) } ?? nil
         }
+        guard let token else { return .unknown }
+        if let expiresAt = token.expiresAt, now >= expiresAt { return .expired(token, since: expiresAt) }
+        return .admitted(token)
+    }
+
+    /// The token whose secret is `secret`, if one is issued, not revoked and not expired at `now`.
+    public static func holder(of secret: String, in ledger: Ledger, at now: Instant = .now()) throws -> Token? {
+        guard case .admitted(let token) = try admission(of: secret, in: ledger, at: now) else { return nil }
+        return token
     }
 
     /// The stored key of a secret: its SHA-256.

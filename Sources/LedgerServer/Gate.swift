@@ -47,10 +47,16 @@ struct Gate: Sendable {
             throw Gate.unauthorized("the Authorization header must be: Bearer SECRET")
         }
         let secret = parts[1].trimmingCharacters(in: .whitespaces)
-        guard let token = try AccessTokens.holder(of: secret, in: ledger) else {
+        switch try AccessTokens.admission(of: secret, in: ledger) {
+        case .admitted(let token):
+            return Caller(name: token.name, role: token.role)
+        case .expired(let token, let since):
+            throw Gate.unauthorized(
+                "the bearer token of \(token.name) expired at \(since): "
+                    + "an administrator issues a new one (sunledger token add --name \(token.name))")
+        case .unknown:
             throw Gate.unauthorized("the bearer token is not valid: it was never issued or has been revoked")
         }
-        return Caller(name: token.name, role: token.role)
     }
 
     static func unauthorized(_ message: String) -> APIProblem {

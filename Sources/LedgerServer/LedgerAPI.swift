@@ -795,7 +795,7 @@ extension LedgerAPI {
         let secret = fields.first { $0.first == "token" && $0.count == 2 }?[1].trimmingCharacters(in: .whitespaces)
         guard let secret, let token = try AccessTokens.holder(of: secret, in: ledger), token.role.may(.read) else {
             return LedgerAPI.html(
-                Dashboard.signInPage(problem: "令牌无效或已撤销。The token is not valid or has been revoked."),
+                Dashboard.signInPage(problem: "令牌无效、已撤销或已过期。The token is not valid, has been revoked, or has expired."),
                 status: .unauthorized)
         }
         return Response(

@@ -65,7 +65,9 @@ extension Sunledger {
                 Roles: clerk (append, read without personal data), auditor (read, masked \
                 export, proofs, bundles), privacy (personal data with a purpose, erasure), admin \
                 (everything). Only a hash of each secret is kept in the ledger; the secret \
-                is printed once, when it is issued.
+                is printed once, when it is issued. A token is valid for a year unless \
+                `token add --valid-for DAYS` says otherwise; once expired it is refused, and \
+                `token add` issues its holder a new one.
                 """,
             subcommands: [Add.self, List.self, Revoke.self])
 
@@ -80,6 +82,12 @@ extension Sunledger {
             @Option(help: "What the token may do: clerk, auditor, privacy or admin.") var role: String
             @Option(help: "Who holds it (1–64 letters, digits or _ . @ -); named in the access log.")
             var name: String
+            @Option(
+                name: .customLong("valid-for"), parsing: .unconditional,
+                help: ArgumentHelp(
+                    "Days the token is valid, 1–3650; then it is refused until a new one is issued.",
+                    valueName: "days"))
+            var validDays = AccessTokens.defaultValidDays
 
             func validate() throws {
                 guard Role(rawValue: role) != nil else {
@@ -87,23 +95,28 @@ extension Sunledger {
                         "--role must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", ")) (got \(Echo.quoted(role)))"
                     )
                 }
-                do { try AccessTokens.checkName(name) } catch let error as AppError {
+                do {
+                    try AccessTokens.checkName(name)
+                    try AccessTokens.checkValidDays(validDays)
+                } catch let error as AppError {
                     throw ValidationError(error.description)
                 }
             }
 
             func run() throws {
-                let issued = try AccessTokens.issue(in: try open(create: true), name: name, role: Role(rawValue: role)!)
+                let issued = try AccessTokens.issue(
+                    in: try open(create: true), name: name, role: Role(rawValue: role)!, validDays: validDays)
                 print(issued.secret)
+                let until = issued.token.expiresAt.map { ", valid until \($0)" } ?? ""
                 printError(
-                    "token issued to \(name) as \(role); the secret above is shown only now: keep it (Authorization: Bearer SECRET)"
+                    "token issued to \(name) as \(role)\(until); the secret above is shown only now: keep it (Authorization: Bearer SECRET)"
                 )
             }
         }
 
         struct List: LedgerCommand {
             static let configuration = CommandConfiguration(
-                commandName: "list", abstract: "List the tokens issued: name, role, when.")
+                commandName: "list", abstract: "List the tokens issued: name, role, when, and until when.")
 
             @OptionGroup var options: LedgerOption
             @ParentCommand var token: Token
@@ -120,9 +133,15 @@ extension Sunledger {
                     print("no tokens are issued")
                     return
                 }
+                let now = Instant.now()
                 printTable(
-                    header: ["name", "role", "issuedAt"],
-                    rows: tokens.map { [$0.name, $0.role.rawValue, $0.issuedAt.description] })
+                    header: ["name", "role", "issuedAt", "expiresAt"],
+                    rows: tokens.map { token in
+                        let expiry =
+                            token.expiresAt.map { token.hasExpired(at: now) ? "\($0) (expired)" : $0.description }
+                            ?? "never"
+                        return [token.name, token.role.rawValue, token.issuedAt.description, expiry]
+                    })
             }
         }
 

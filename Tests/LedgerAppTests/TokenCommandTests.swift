@@ -1,5 +1,6 @@
 import Foundation
 import LedgerApp
+import LedgerValues
 import Testing
 
 @Suite("sunledger token")
@@ -82,10 +83,17 @@ struct TokenCommandTests {
             let secret = added.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(secret.utf8.count == 64 && secret.allSatisfy(\.isHexDigit))
             #expect(added.stderr.contains("shown only now"))
+            let token = try #require(try AccessTokens.list(in: Ledger(path: ledger, create: false)).first)
+            let expiresAt = try #require(token.expiresAt)
+            // A year unless --valid-for says otherwise.
+            #expect(expiresAt.milliseconds - token.issuedAt.milliseconds == 365 * 86_400_000)
+            #expect(added.stderr.contains("valid until \(expiresAt)"), "\(added.stderr)")
 
             let listed = try sunledger("token", "list", "--ledger", ledger)
             #expect(listed.stdout.contains("audit-office"))
             #expect(listed.stdout.contains("auditor"))
+            #expect(listed.stdout.contains("expiresAt"))
+            #expect(listed.stdout.contains(expiresAt.description))
             #expect(!listed.stdout.contains(secret))
             #expect(try AccessTokens.holder(of: secret, in: Ledger(path: ledger, create: false))?.role == .auditor)
 
@@ -96,6 +104,28 @@ struct TokenCommandTests {
             #expect(try sunledger("--ledger", ledger, "token", "revoke", "--name", "audit-office").status == 0)
             #expect(try AccessTokens.holder(of: secret, in: Ledger(path: ledger, create: false)) == nil)
             #expect(try sunledger("--ledger", ledger, "token", "revoke", "--name", "audit-office").status == 1)
+        }
+    }
+
+    @Test("token add --valid-for sets the days a token is valid, 1 to 3650; anything else is wrong usage (exit 2)")
+    func validFor() throws {
+        try withScratch { directory in
+            let ledger = directory + "/ledger"
+            for days in ["0", "-5", "3651"] {
+                let run = try sunledger(
+                    "--ledger", ledger, "token", "add", "--role", "clerk", "--name", "x", "--valid-for", days)
+                #expect(run.status == 2, "\(days): \(run.stderr)")
+                #expect(run.stderr.contains("a token is valid for 1 to 3650 days (got \(days))"), "\(run.stderr)")
+                #expect(run.stderr.contains("Usage: sunledger token add "), "\(run.stderr)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: ledger))
+            let run = try sunledger(
+                "--ledger", ledger, "token", "add", "--role", "clerk", "--name", "x", "--valid-for", "30")
+            #expect(run.status == 0, "\(run.stderr)")
+            let token = try #require(try AccessTokens.list(in: Ledger(path: ledger, create: false)).first)
+            #expect(try #require(token.expiresAt).milliseconds - token.issuedAt.milliseconds == 30 * 86_400_000)
+            let listed = try sunledger("token", "list", "--json", "--ledger", ledger)
+            #expect(listed.stdout.contains("\"expiresAt\":\"\(token.expiresAt!)\""), "\(listed.stdout)")
         }
     }
 

@@ -79,6 +79,44 @@ struct AccessTests {
         }
     }
 
+    @Test("an expired token is refused everywhere (401, saying whose and since when), by bearer, sign-in or cookie")
+    func expiredToken() async throws {
+        try await withOffice { office, client in
+            let now = Instant.now()
+            let issued = Instant(milliseconds: now.milliseconds - 2 * 86_400_000)
+            let old = try AccessTokens.issue(
+                in: office.ledger, name: "xuhang-desk", role: .admin, validDays: 1, at: issued)
+            let expiresAt = try #require(old.token.expiresAt)
+            for endpoint in endpoints {
+                try await client.execute(
+                    uri: endpoint.path, method: endpoint.method, headers: [.authorization: "Bearer \(old.secret)"]
+                ) { response in
+                    #expect(response.status == .unauthorized, "\(endpoint.path)")
+                    if endpoint.path != "/" {
+                        #expect(
+                            text(response).contains("the bearer token of xuhang-desk expired at \(expiresAt)"),
+                            "\(endpoint.path): \(text(response))")
+                    }
+                }
+            }
+            let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+            try await client.execute(uri: "/sign-in", method: .post, headers: form, body: body("token=\(old.secret)")) {
+                response in
+                #expect(response.status == .unauthorized)
+                #expect(response.headers[.setCookie] == nil)
+                #expect(text(response).contains("has expired"))
+            }
+            try await client.execute(uri: "/", method: .get, headers: [.cookie: "sunledger_token=\(old.secret)"]) {
+                #expect($0.status == .unauthorized)
+            }
+            // Issued anew, the holder is admitted again.
+            let renewed = try AccessTokens.issue(in: office.ledger, name: "xuhang-desk", role: .admin)
+            try await client.execute(
+                uri: "/kpis", method: .get, headers: [.authorization: "Bearer \(renewed.secret)"]
+            ) { #expect($0.status == .ok) }
+        }
+    }
+
     @Test("each role reaches exactly the endpoints it may use, and is refused the rest (403)")
     func roleMatrix() async throws {
         // The status each role gets; reads are open to every role.
