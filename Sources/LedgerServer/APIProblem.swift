@@ -67,9 +67,12 @@ struct APIProblem: Error {
             case .noSuchLeaf, .noSuchTreeSize: return .notFound(error.description)
             case .earlierSizeTooLarge: return .badRequest(error.description)
             case .noMerkleTree: return APIProblem(status: .conflict, message: error.description)
-            case .outOfSpace:
+            case .outOfSpace(let detail):
+                // The command line's words ask to run the command again; a client sends its request again.
                 return APIProblem(
-                    status: .init(code: 507, reasonPhrase: "Insufficient Storage"), message: error.description)
+                    status: .init(code: 507, reasonPhrase: "Insufficient Storage"),
+                    message: "the ledger's disk is full (\(detail)): nothing of this request was stored, "
+                        + "and nothing stored before was lost; send it again once space is freed")
             default: return APIProblem(status: .internalServerError, message: error.description)
             }
         default:
