@@ -53,7 +53,8 @@ struct Gate: Sendable {
         case .expired(let token, let since):
             throw Gate.unauthorized(
                 "the bearer token of \(token.name) expired at \(since): "
-                    + "an administrator issues a new one (sunledger token add --name \(token.name))")
+                    + "an administrator issues a new one (sunledger token add --role \(token.role.rawValue) --name \(token.name))"
+            )
         case .unknown:
             throw Gate.unauthorized("the bearer token is not valid: it was never issued or has been revoked")
         }

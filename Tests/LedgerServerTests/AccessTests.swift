@@ -94,7 +94,9 @@ struct AccessTests {
                     #expect(response.status == .unauthorized, "\(endpoint.path)")
                     if endpoint.path != "/" {
                         #expect(
-                            text(response).contains("the bearer token of xuhang-desk expired at \(expiresAt)"),
+                            text(response).contains(
+                                "the bearer token of xuhang-desk expired at \(expiresAt): an administrator issues a new one "
+                                    + "(sunledger token add --role admin --name xuhang-desk)"),
                             "\(endpoint.path): \(text(response))")
                     }
                 }
