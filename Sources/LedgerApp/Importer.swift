@@ -151,7 +151,7 @@ public struct Importer {
     public func importLines(
         _ bytes: [UInt8], name: String, waiting: (String) -> Void = { _ in }
     ) throws -> ImportReport {
-        try importInput(try InputFile(name: name, bytes: bytes), waiting: waiting, progress: { _ in })
+        try importInput(InputFile(name: name, bytes: bytes), waiting: waiting, progress: { _ in })
     }
 
     /// Judges the files at `paths` as `importFile` would, one after another,

@@ -38,17 +38,27 @@ struct LineChunk {
 /// A file the import reads, line by line, in fixed-size chunks: memory stays
 /// the same however large the file. Standard input (`-`), a named pipe
 /// (`<(zcat events.jsonl.gz)`) or a device is first copied to a private
-/// temporary file, so that a write transaction that has to start again (the
-/// map grew) can read it again from the start. One thread at a time reads it.
+/// temporary file (in `$TMPDIR`, else `/tmp`), so that a write transaction
+/// that has to start again (the map grew) can read it again from the start.
+/// Lines given in memory (a request's events) are read where they are. One
+/// thread at a time reads it.
 final class InputFile: @unchecked Sendable {
     /// The name used in messages (`FILE` of `FILE:LINE`).
     let name: String
-    private let fd: Int32
+    private let source: Source
+
+    /// Where the lines are read from.
+    private enum Source {
+        /// An open file, read at offsets, and closed with this.
+        case file(Int32)
+        /// Bytes in memory.
+        case memory([UInt8])
+    }
 
     init(path: String) throws {
         if path == "-" {
             name = "<stdin>"
-            fd = try InputFile.spool(reading: 0, named: "standard input")
+            source = .file(try InputFile.spool(reading: 0, named: "standard input"))
         } else {
             name = path
             let opened = open(path, O_RDONLY | O_CLOEXEC)
@@ -56,13 +66,13 @@ final class InputFile: @unchecked Sendable {
             guard opened >= 0 else { throw AppError.usage("cannot read \(path): \(String(cString: strerror(errno)))") }
             var info = stat()
             guard fstat(opened, &info) == 0, info.st_mode & S_IFMT != S_IFREG else {
-                fd = opened
+                source = .file(opened)
                 return
             }
             defer { close(opened) }
             if info.st_mode & S_IFMT == S_IFDIR { throw InputFile.directory(path) }
             // A pipe is read once, from its start to its end, and cannot be read at an offset.
-            fd = try InputFile.spool(reading: opened, named: path)
+            source = .file(try InputFile.spool(reading: opened, named: path))
         }
     }
 
@@ -96,27 +106,26 @@ final class InputFile: @unchecked Sendable {
         }
     }
 
-    /// Lines given in memory (a command's own event), named `name` in messages.
-    init(name: String, bytes: [UInt8]) throws {
+    /// Lines given in memory (a request's events, a command's own event), named `name` in messages.
+    init(name: String, bytes: [UInt8]) {
         self.name = name
-        var offset = 0
-        fd = try InputFile.spool { buffer in
-            let count = min(buffer.count, bytes.count - offset)
-            bytes.withUnsafeBytes {
-                UnsafeMutableRawBufferPointer(buffer).copyMemory(
-                    from: UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + count)]))
-            }
-            offset += count
-            return count
-        }
+        source = .memory(bytes)
     }
 
     /// A private, already unlinked temporary file holding everything `read`
-    /// gives (it fills the buffer and returns the count, 0 at the end, -1 to try again).
+    /// gives (it fills the buffer and returns the count, 0 at the end, -1 to
+    /// try again), in the directory `$TMPDIR` names, else `/tmp`.
     private static func spool(_ read: (UnsafeMutableBufferPointer<UInt8>) throws -> Int) throws -> Int32 {
-        var template = Array("/tmp/sunledger-input-XXXXXX".utf8CString)
+        let directory = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        func failure(_ what: String) -> AppError {
+            .io(
+                "cannot \(what) a temporary copy of the input in \(directory): \(String(cString: strerror(errno))); "
+                    + "set TMPDIR to a directory with room for it"
+            )
+        }
+        var template = Array((directory + "/sunledger-input-XXXXXX").utf8CString)
         let tmp = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard tmp >= 0 else { throw AppError.io("cannot create a temporary file for the input") }
+        guard tmp >= 0 else { throw failure("make") }
         let tmpPath = String(cString: template.map { UInt8(bitPattern: $0) } + [0])
         unlink(tmpPath)  // private: gone when closed
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
@@ -127,9 +136,11 @@ final class InputFile: @unchecked Sendable {
             var written = 0
             while written < count {
                 let n = buffer.withUnsafeBytes { write(tmp, $0.baseAddress! + written, count - written) }
+                if n < 0 && errno == EINTR { continue }
                 guard n > 0 else {
+                    let error = failure("write")
                     close(tmp)
-                    throw AppError.io("cannot spool the input: \(String(cString: strerror(errno)))")
+                    throw error
                 }
                 written += n
             }
@@ -137,12 +148,34 @@ final class InputFile: @unchecked Sendable {
         return tmp
     }
 
-    deinit { close(fd) }
+    deinit {
+        if case .file(let fd) = source { close(fd) }
+    }
 
     /// The file's size in bytes.
     var size: Int {
-        var info = stat()
-        return fstat(fd, &info) == 0 ? Int(info.st_size) : 0
+        switch source {
+        case .file(let fd):
+            var info = stat()
+            return fstat(fd, &info) == 0 ? Int(info.st_size) : 0
+        case .memory(let bytes):
+            return bytes.count
+        }
+    }
+
+    /// Fills `buffer` with as many of the bytes from `offset` on as it holds;
+    /// returns how many (0 at the end), or -1 with `errno` set.
+    private func fill(_ buffer: UnsafeMutableRawBufferPointer, from offset: Int) -> Int {
+        switch source {
+        case .file(let fd):
+            return pread(fd, buffer.baseAddress!, buffer.count, off_t(offset))
+        case .memory(let bytes):
+            let count = min(buffer.count, bytes.count - offset)
+            bytes.withUnsafeBytes {
+                buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + count)]))
+            }
+            return count
+        }
     }
 
     /// The room in the ledger's map an import (or a check) of the file is
@@ -196,7 +229,7 @@ final class InputFile: @unchecked Sendable {
         var carried: [UInt8] = []
         // The bytes so far of a line found too long; nil while the line is within bounds.
         var dropped: Int?
-        var offset: off_t = 0
+        var offset = 0
         var number = 0
         var first = true
 
@@ -242,11 +275,11 @@ final class InputFile: @unchecked Sendable {
         }
 
         while true {
-            let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, chunkSize, offset) }
+            let count = buffer.withUnsafeMutableBytes { fill($0, from: offset) }
             if count < 0 && errno == EINTR { continue }
             guard count >= 0 else { throw AppError.io("cannot read \(name): \(String(cString: strerror(errno)))") }
             if count == 0 { break }
-            offset += off_t(count)
+            offset += count
             try buffer.withUnsafeBufferPointer { chunk in
                 var start = 0
                 let end = count

@@ -67,6 +67,37 @@ struct ImportCommandTests {
     }
 
     @Test(
+        "standard input is copied aside into $TMPDIR; a directory that cannot take it is named, and nothing is stored")
+    func temporaryCopy() throws {
+        try withScratch { dir in
+            let lines = Data((syntheticEvents(persons: 2, perPerson: 1).joined(separator: "\n") + "\n").utf8)
+            let ledger = dir + "/ledger"
+            let nowhere = try run(
+                sunledgerPath, ["import", "-", "--ledger", ledger], stdin: lines, environment: ["TMPDIR": dir + "/none"]
+            )
+            #expect(nowhere.status == 3, "\(nowhere.stderr)")
+            #expect(
+                nowhere.stderr.contains(
+                    "cannot make a temporary copy of the input in \(dir)/none: No such file or directory; "
+                        + "set TMPDIR to a directory with room for it"), "\(nowhere.stderr)")
+            #expect(try sunledger("digest", "--ledger", ledger).stdout.hasPrefix(#"{"seq":0,"#))
+            try FileManager.default.createDirectory(atPath: dir + "/spool", withIntermediateDirectories: false)
+            let spooled = try run(
+                sunledgerPath, ["import", "-", "--ledger", ledger], stdin: lines,
+                environment: ["TMPDIR": dir + "/spool"])
+            #expect(spooled.status == 0, "\(spooled.stderr)")
+            #expect(spooled.stdout.contains("<stdin>: 4 stored"))
+            // The copy is unlinked as soon as it is made.
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/spool").isEmpty)
+            // Events given in memory (erase appends its own) need no copy at all.
+            let erased = try run(
+                sunledgerPath, ["erase", "ev0", "--reason", "request", "--ledger", ledger],
+                environment: ["TMPDIR": dir + "/none"])
+            #expect(erased.status == 0, "\(erased.stderr)")
+        }
+    }
+
+    @Test(
         "an error met while storing, with the parser chunks ahead, ends the import with its message and stores nothing")
     func storingFailsMidFile() throws {
         try withScratch { dir in
