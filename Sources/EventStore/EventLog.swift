@@ -19,6 +19,8 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
     /// The disk (or a quota or file-size limit) has no room for the write; what
     /// was committed before is intact.
     case outOfSpace(detail: String)
+    /// The ledger lies on a read-only file system: it is read, not written.
+    case readOnly(path: String)
     /// A stored structure could not be read back.
     case damaged(seq: Int64, reason: String)
     /// A projection database was asked for that the log was not opened with.
@@ -47,6 +49,8 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
                 + violations.map(\.description).joined(separator: "; ")
         case .outOfSpace(let detail):
             "the disk is full (\(detail)); nothing committed before was lost. Free some space and run the same command again"
+        case .readOnly(let path):
+            "the ledger at \(path) is on a read-only file system: it can be read, verified and exported there, not written (nor its personal data read, which is logged in it)"
         case .damaged(let seq, let reason):
             "seq \(seq): \(reason)"
         case .noSuchProjection(let name):
@@ -217,6 +221,8 @@ public final class EventLog: @unchecked Sendable {
             return try body()
         } catch let error as LMDBError where error.isOutOfSpace || (error.code == EIO && storageIsFull()) {
             throw LedgerError.outOfSpace(detail: error.description)
+        } catch LMDBError.readOnlyFileSystem {
+            throw LedgerError.readOnly(path: path)
         }
     }
 
@@ -323,6 +329,7 @@ public final class EventLog: @unchecked Sendable {
     public func exclusively<T>(
         doing purpose: String, waiting: (String) -> Void = { _ in }, _ body: () throws -> T
     ) throws -> T {
+        guard !env.isReadOnly else { throw LedgerError.readOnly(path: path) }
         let lockPath = path + "/writer.lock"
         let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw LMDBError(code: errno, operation: "open \(lockPath)") }

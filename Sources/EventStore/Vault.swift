@@ -345,7 +345,9 @@ public final class VaultKeys: @unchecked Sendable {
 
     private func slotFileDescriptor(_ state: inout State) throws -> Int32 {
         if state.slotFile >= 0 { return state.slotFile }
-        let fd = Glibc.open(slotFilePath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        var fd = Glibc.open(slotFilePath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        // On a read-only file system the keys are only read (the ledger cannot be written there).
+        if fd < 0 && errno == EROFS { fd = Glibc.open(slotFilePath, O_RDONLY | O_CLOEXEC) }
         guard fd >= 0 else { throw Problem.keyFile(path: slotFilePath, reason: String(cString: strerror(errno))) }
         state.slotFile = fd
         return fd

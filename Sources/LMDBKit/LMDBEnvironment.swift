@@ -43,17 +43,38 @@ public final class LMDBEnvironment: @unchecked Sendable {
     private var resizeLock = pthread_rwlock_t()
     /// The directory of the environment.
     public let path: String
+    /// Whether the environment lies on a read-only file system (an archived
+    /// copy, a read-only snapshot): it is read as usual, and every write
+    /// transaction is refused with `EROFS`.
+    public let isReadOnly: Bool
 
     /// Opens (creating if need be) the environment in the directory `path`.
     ///
     /// Commits write the data pages durably but not the meta page
     /// (`MDB_NOMETASYNC`): an operating-system crash may undo the last commit, never
     /// corrupt the file. Call `sync()` before reporting a write as durable.
+    ///
+    /// On a read-only file system the environment is opened for reading only
+    /// (`MDB_RDONLY`); LMDB then reads it without its lock file, which is safe
+    /// because no process can write there.
     public init(path: String, options: Options = Options()) throws(LMDBError) {
         self.path = path
         if mkdir(path, 0o755) != 0 && errno != EEXIST {
             throw LMDBError(code: errno, operation: "mkdir \(path)")
         }
+        let flags = UInt32(MDB_NOTLS | MDB_NOMETASYNC)
+        do {
+            env = try LMDBEnvironment.opened(path, flags: flags, options)
+            isReadOnly = false
+        } catch LMDBError.readOnlyFileSystem {
+            env = try LMDBEnvironment.opened(path, flags: flags | UInt32(MDB_RDONLY), options)
+            isReadOnly = true
+        }
+        pthread_rwlock_init(&resizeLock, nil)
+    }
+
+    /// A new environment handle with `options`, opened on `path` with `flags`.
+    private static func opened(_ path: String, flags: UInt32, _ options: Options) throws(LMDBError) -> OpaquePointer {
         var handle: OpaquePointer?
         try check(mdb_env_create(&handle), "mdb_env_create")
         guard let handle else { throw LMDBError(code: EINVAL, operation: "mdb_env_create") }
@@ -61,17 +82,16 @@ public final class LMDBEnvironment: @unchecked Sendable {
             try check(mdb_env_set_maxdbs(handle, MDB_dbi(options.maxDatabases)), "mdb_env_set_maxdbs")
             try check(mdb_env_set_maxreaders(handle, UInt32(options.maxReaders)), "mdb_env_set_maxreaders")
             try check(mdb_env_set_mapsize(handle, options.initialMapSize), "mdb_env_set_mapsize")
-            let flags = UInt32(MDB_NOTLS | MDB_NOMETASYNC)
             try check(mdb_env_open(handle, path, flags, 0o644), "mdb_env_open \(path)")
             // Free the reader slots of processes that died (kill -9) holding them.
             var dead: Int32 = 0
             try check(mdb_reader_check(handle, &dead), "mdb_reader_check")
         } catch {
+            // A handle whose mdb_env_open failed is good only for closing.
             mdb_env_close(handle)
             throw error
         }
-        env = handle
-        pthread_rwlock_init(&resizeLock, nil)
+        return handle
     }
 
     deinit {
@@ -164,6 +184,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
 
     /// Flushes every committed transaction to disk. The corresponding C function is `mdb_env_sync`.
     public func sync() throws(LMDBError) {
+        guard !isReadOnly else { return }  // nothing was written
         try check(mdb_env_sync(env, 1), "mdb_env_sync")
     }
 
@@ -193,6 +214,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
     /// writer waits here until the first commits or aborts. When the map is full,
     /// the map grows and `body` runs again from the start.
     public func write<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
+        guard !isReadOnly else { throw LMDBError(code: EROFS, operation: "cannot write to \(path)") }
         while true {
             var transaction: LMDBTransaction?
             do {

@@ -39,6 +39,8 @@ public struct LMDBError: Error, Equatable, Hashable, CustomStringConvertible, Se
     public static let diskFull = LMDBError(code: ENOSPC, operation: "")
     /// The file may not grow any further under the process's limits (`EFBIG`).
     public static let fileTooLarge = LMDBError(code: EFBIG, operation: "")
+    /// The file system is mounted read-only (`EROFS`).
+    public static let readOnlyFileSystem = LMDBError(code: EROFS, operation: "")
     /// The disk quota is exhausted (`EDQUOT`).
     public static let quotaExceeded = LMDBError(code: EDQUOT, operation: "")
 

@@ -18,7 +18,7 @@ public enum ExitStatus {
             case .noSuchTreeSize, .noSuchLeaf, .earlierSizeTooLarge: 2
             // A path that names no ledger.
             case .notALedger: 2
-            case .outOfSpace, .noSuchProjection: 3
+            case .outOfSpace, .readOnly, .noSuchProjection: 3
             }
         case let error as LMDBError where error.isStorageDamage: 1
         case is VaultKeys.Problem: 1

@@ -73,6 +73,8 @@ struct APIProblem: Error {
                     status: .init(code: 507, reasonPhrase: "Insufficient Storage"),
                     message: "the ledger's disk is full (\(detail)): nothing of this request was stored, "
                         + "and nothing stored before was lost; send it again once space is freed")
+            // An archived ledger on read-only media is served for reading only.
+            case .readOnly: return APIProblem(status: .serviceUnavailable, message: error.description)
             default: return APIProblem(status: .internalServerError, message: error.description)
             }
         default:

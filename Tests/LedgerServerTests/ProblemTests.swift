@@ -15,4 +15,11 @@ struct ProblemTests {
                 == "the ledger's disk is full (mdb_txn_commit: No space left on device): nothing of this request "
                 + "was stored, and nothing stored before was lost; send it again once space is freed")
     }
+
+    @Test("a ledger on read-only media is served for reading; a write is 503, saying why")
+    func readOnlyLedger() {
+        let problem = APIProblem.from(LedgerError.readOnly(path: "/archive/ledger"))
+        #expect(problem.status == .serviceUnavailable)
+        #expect(problem.message.hasPrefix("the ledger at /archive/ledger is on a read-only file system"))
+    }
 }
