@@ -84,6 +84,8 @@ public final class EventLog: @unchecked Sendable {
     /// The ledger directory.
     public let path: String
     let env: LMDBEnvironment
+    /// Whether the ledger lies on a read-only file system: it is read, and every write is refused.
+    public var isReadOnly: Bool { env.isReadOnly }
     let dbs: LedgerDatabases
     /// The databases of derived state, by name.
     let projectionSpaces: [String: LMDBDatabase]

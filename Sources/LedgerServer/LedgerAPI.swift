@@ -735,6 +735,8 @@ public struct LedgerAPI: Sendable {
         var answer = JSONObject()
         answer["status"] = .string("ok")
         answer["seq"] = .integer(seq)
+        // An archived ledger on read-only media answers reads only.
+        answer["readOnly"] = .bool(ledger.log.isReadOnly)
         return LedgerAPI.json(LedgerAPI.encode(answer))
     }
 

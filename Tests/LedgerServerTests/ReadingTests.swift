@@ -364,12 +364,12 @@ struct ReadingTests {
         }
     }
 
-    @Test("GET /health answers any valid token with the last seq")
+    @Test("GET /health answers any valid token with the last seq, and whether the ledger is read-only")
     func health() async throws {
         try await withOffice { office, client in
             for role in Role.allCases {
                 try await client.execute(uri: "/health", method: .get, headers: office.headers(role)) { response in
-                    #expect(text(response) == "{\"seq\":9,\"status\":\"ok\"}\n")
+                    #expect(text(response) == "{\"readOnly\":false,\"seq\":9,\"status\":\"ok\"}\n")
                 }
             }
         }
