@@ -55,8 +55,14 @@ struct ReadOnlyServerTests {
             _ = try Importer(ledger: ledger).importLines(Array(workedExample.utf8), name: "worked-example.jsonl")
             return try AccessTokens.issue(in: ledger, name: "archive-admin", role: .admin).secret
         }()
-        // The ledger above is closed: nothing holds a file open for writing.
-        try #require(system("mount", ["-o", "remount,ro", media]))
+        // The ledger above is closed, so nothing holds a file open for writing;
+        // a moment is allowed for any thread still letting go of it.
+        var remounted = false
+        for _ in 0..<50 where !remounted {
+            remounted = system("mount", ["-o", "remount,ro", media])
+            if !remounted { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        try #require(remounted)
         let ledger = try Ledger(path: path, create: false)
         #expect(ledger.log.isReadOnly)
         let api = try LedgerAPI(ledger: ledger, settings: ServerSettings(maxBodyBytes: 64 << 10))
