@@ -210,7 +210,7 @@ public enum AccessTokens {
             try access.withValue(forKey: key(of: secret), in: space) { Token(stored: $0) } ?? nil
         }
         guard let token else { return .unknown }
-        if let expiresAt = token.expiresAt, now >= expiresAt { return .expired(token, since: expiresAt) }
+        if token.hasExpired(at: now), let expiresAt = token.expiresAt { return .expired(token, since: expiresAt) }
         return .admitted(token)
     }
 

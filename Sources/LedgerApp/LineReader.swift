@@ -116,7 +116,8 @@ final class InputFile: @unchecked Sendable {
     /// gives (it fills the buffer and returns the count, 0 at the end, -1 to
     /// try again), in the directory `$TMPDIR` names, else `/tmp`.
     private static func spool(_ read: (UnsafeMutableBufferPointer<UInt8>) throws -> Int) throws -> Int32 {
-        let directory = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var directory = NSTemporaryDirectory()  // $TMPDIR, else /tmp, with a slash at the end
+        if directory.count > 1 && directory.hasSuffix("/") { directory.removeLast() }
         func failure(_ what: String) -> AppError {
             .io(
                 "cannot \(what) a temporary copy of the input in \(directory): \(String(cString: strerror(errno))); "
