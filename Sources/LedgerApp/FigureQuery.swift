@@ -76,6 +76,6 @@ public struct FigureQuery: Equatable, Sendable {
     /// What is wrong with `text`, given as the instant `option` (`--known-at`,
     /// `knownAt`), which is not an RFC 3339 instant.
     public static func notAnInstant(_ text: String, given option: String) -> String {
-        "\(option) must be an RFC 3339 instant such as 2025-01-15T00:00:00Z or 2025-01-15T08:00:00+08:00 (got \(Echo.quoted(text)))"
+        "\(option) " + Instant.rule(refusing: text, example: "2025-01-15T00:00:00Z or 2025-01-15T08:00:00+08:00")
     }
 }

@@ -195,9 +195,7 @@ public struct InterchangeEvent: Sendable, Equatable {
             if recordedAt == nil {
                 errors.append(
                     FieldError(
-                        field: "recordedAt",
-                        rule: "must be an RFC 3339 instant such as 2024-03-05T09:12:00+08:00 (got \(Echo.quoted(raw)))")
-                )
+                        field: "recordedAt", rule: Instant.rule(refusing: raw, example: "2024-03-05T09:12:00+08:00")))
             } else if !(LocalDate.earliest...LocalDate.latest).contains(recordedAt!.localDate) {
                 errors.append(FieldError(field: "recordedAt", rule: "must lie in 1900–2100 (got \(Echo.bare(raw)))"))
             }

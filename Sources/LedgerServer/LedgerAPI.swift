@@ -488,8 +488,8 @@ public struct LedgerAPI: Sendable {
     func stream(_ request: Request, caller: Caller, name: String) async throws -> Response {
         let knownAt = LedgerAPI.parameter(request, "knownAt")
         let limit = knownAt.flatMap(Instant.init(rfc3339:))
-        if knownAt != nil, limit == nil {
-            throw APIProblem.badRequest("knownAt must be an RFC 3339 instant such as 2025-01-15T00:00:00Z")
+        if let knownAt, limit == nil {
+            throw APIProblem.badRequest(FigureQuery.notAnInstant(knownAt, given: "knownAt"))
         }
         let exposure = try await exposure(request, caller: caller, reading: "GET /streams/\(name)")
         let ledger = self.ledger
@@ -697,7 +697,7 @@ public struct LedgerAPI: Sendable {
         var knownAt: Instant?
         if let text = LedgerAPI.parameter(request, "knownAt") {
             guard let instant = Instant(rfc3339: text) else {
-                throw APIProblem.badRequest("knownAt must be an RFC 3339 instant such as 2025-01-15T00:00:00Z")
+                throw APIProblem.badRequest(FigureQuery.notAnInstant(text, given: "knownAt"))
             }
             knownAt = instant
         }

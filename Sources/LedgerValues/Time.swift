@@ -209,6 +209,23 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// Earlier instants sort first.
     public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.milliseconds < rhs.milliseconds }
+
+    /// The rule `text` breaks, for an error message that names the field
+    /// first: why `init?(rfc3339:)` refused it. A leap second is told apart,
+    /// since it is well-formed RFC 3339 that the ledger's time line cannot hold.
+    public static func rule(refusing text: String, example: String = "2025-01-15T08:00:00+08:00") -> String {
+        let bytes = Array(text.utf8)
+        if bytes.count >= 20, bytes[17] == UInt8(ascii: "6"), bytes[18] == UInt8(ascii: "0") {
+            var asLastSecond = bytes
+            asLastSecond[17] = UInt8(ascii: "5")
+            asLastSecond[18] = UInt8(ascii: "9")
+            if asLastSecond.withUnsafeBufferPointer({ Instant.parse($0) }) != nil {
+                return "must not be a leap second (:60), which the ledger's UTC time line does not hold;"
+                    + " give :59.999 or the next second (got \(Echo.quoted(text)))"
+            }
+        }
+        return "must be an RFC 3339 instant such as \(example) (got \(Echo.quoted(text)))"
+    }
 }
 
 /// Reads `count` ASCII digits at `offset`; nil if any is not a digit.
@@ -244,10 +261,10 @@ func appendDigits(_ value: Int, _ width: Int, _ out: inout [UInt8]) {
 #endif
 
 extension Instant {
-    /// The system clock now, to the millisecond.
     /// The seconds from this instant until now, to the millisecond: how long something took.
     public var secondsUntilNow: Double { Double(Instant.now().milliseconds - milliseconds) / 1000 }
 
+    /// The system clock now, to the millisecond.
     public static func now() -> Instant {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)

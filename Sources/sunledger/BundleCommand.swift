@@ -62,7 +62,7 @@ extension Sunledger {
             }
             if let knownAt {
                 guard let instant = Instant(rfc3339: knownAt) else {
-                    throw ValidationError("--known-at must be an RFC 3339 instant such as 2025-01-15T00:00:00Z")
+                    throw ValidationError(FigureQuery.notAnInstant(knownAt, given: "--known-at"))
                 }
                 request.knownAt = instant
             }

@@ -93,6 +93,13 @@ struct InterchangeTests {
     func recordedAt() throws {
         #expect(try shapeErrors { $0["recordedAt"] = .string("2020-03-02") } == ["recordedAt"])
         #expect(try shapeErrors { $0["recordedAt"] = nil }.isEmpty)
+        var leap = try #require(try JSONParser.parse(goodLine).objectValue)
+        leap["recordedAt"] = .string("2016-12-31T23:59:60Z")
+        guard case .failure(let errors) = InterchangeEvent.validate(.object(leap), units: units) else {
+            Issue.record("a leap second was accepted")
+            return
+        }
+        #expect(errors.all.map(\.rule).contains { $0.hasPrefix("must not be a leap second") })
     }
 
     @Test(

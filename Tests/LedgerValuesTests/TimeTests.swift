@@ -61,6 +61,21 @@ struct InstantTests {
         #expect(Instant(rfc3339: input) == nil)
     }
 
+    @Test("a refusal says why: a leap second in its own words, anything else by example")
+    func refusalWords() {
+        let leap = Instant.rule(refusing: "2016-12-31T23:59:60Z")
+        #expect(leap.hasPrefix("must not be a leap second (:60)"))
+        #expect(leap.hasSuffix(#"(got "2016-12-31T23:59:60Z")"#))
+        #expect(Instant.rule(refusing: "2016-12-31T23:59:60.5+08:00").hasPrefix("must not be a leap second"))
+        for malformed in [
+            "2016-12-31T23:60:60Z", "2016-12-31T24:59:60Z", "2016-12-32T23:59:60Z", "2016-12-31T23:59:61Z",
+        ] {
+            #expect(
+                Instant.rule(refusing: malformed, example: "2025-01-15T00:00:00Z")
+                    == "must be an RFC 3339 instant such as 2025-01-15T00:00:00Z (got \"\(malformed)\")")
+        }
+    }
+
     @Test("the local date is Shanghai's (UTC+8)")
     func localDate() {
         #expect(Instant(rfc3339: "2024-12-31T15:59:59.999Z")?.localDate.description == "2024-12-31")
