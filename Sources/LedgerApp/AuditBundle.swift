@@ -1,5 +1,6 @@
 import EventStore
 import Foundation
+import LedgerDomain
 import LedgerProjections
 import LedgerValues
 
@@ -176,6 +177,14 @@ public struct AuditBundle {
         switch selection {
         case .stream(let stream), .person(let stream):
             let name = AuditBundle.streamName(selection) ?? stream
+            guard StreamKind.parse(streamName: name) != nil else {
+                if case .person = selection {
+                    throw AppError.usage(
+                        "--person must be a person's key, such as P000123 or person-P000123, matching"
+                            + " ^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$ (got \(Echo.quoted(stream)))")
+                }
+                throw AppError.usage("--stream " + StreamKind.rule(refusing: stream))
+            }
             let seqs = try view.seqs(ofStream: name)
             guard !seqs.isEmpty else { throw AppError.usage("\(name) has no events in the ledger") }
             return seqs

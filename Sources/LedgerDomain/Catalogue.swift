@@ -1,3 +1,5 @@
+import LedgerValues
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -35,6 +37,35 @@ public enum StreamKind: String, CaseIterable, Sendable {
     /// The kind whose name is `name`'s bytes.
     public static func named(_ name: some Collection<UInt8>) -> StreamKind? {
         names.first { $0.bytes.count == name.count && $0.bytes.elementsEqual(name) }?.kind
+    }
+
+    /// The kind and key of the stream named `name`: `<kind>-<key>`, with a
+    /// known kind and a key matching `^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$`;
+    /// nil for any other name.
+    public static func parse(streamName name: String) -> (kind: StreamKind, key: String)? {
+        guard let dash = name.utf8.firstIndex(of: UInt8(ascii: "-")), let kind = named(name.utf8[..<dash]) else {
+            return nil
+        }
+        let key = String(name[name.index(after: dash)...])
+        guard Pattern.identifier(key, first: .alphanumeric, rest: .streamKeyCharacter, maxLength: 48) else {
+            return nil
+        }
+        return (kind, key)
+    }
+
+    /// The rule `name` breaks as a stream name, for an error message that
+    /// names the field first. A bare key (no `-`), such as a person's number
+    /// given without its kind, is shown as it would be named.
+    public static func rule(refusing name: String) -> String {
+        var rule =
+            "must be <kind>-<key> with kind one of \(allCases.map(\.rawValue).joined(separator: " "))"
+            + " and key matching ^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$ (got \(Echo.quoted(name))"
+        if !name.utf8.contains(UInt8(ascii: "-")),
+            Pattern.identifier(name, first: .alphanumeric, rest: .streamKeyCharacter, maxLength: 48)
+        {
+            rule += "; a person's stream, for one, is named \(person.streamName(name))"
+        }
+        return rule + ")"
     }
 }
 

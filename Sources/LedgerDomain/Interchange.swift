@@ -145,20 +145,11 @@ public struct InterchangeEvent: Sendable, Equatable {
         var kind: StreamKind?
         var streamKey: String?
         if let stream {
-            if let dash = stream.utf8.firstIndex(of: UInt8(ascii: "-")),
-                let k = StreamKind.named(stream.utf8[..<dash]),
-                case let key = String(stream[stream.index(after: dash)...]),
-                Pattern.identifier(key, first: .alphanumeric, rest: .streamKeyCharacter, maxLength: 48)
-            {
+            if let (k, key) = StreamKind.parse(streamName: stream) {
                 kind = k
                 streamKey = key
             } else {
-                errors.append(
-                    FieldError(
-                        field: "stream",
-                        rule:
-                            "must be <kind>-<key> with kind one of \(StreamKind.allCases.map(\.rawValue).joined(separator: " ")) and key matching ^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$ (got \(Echo.quoted(stream)))"
-                    ))
+                errors.append(FieldError(field: "stream", rule: StreamKind.rule(refusing: stream)))
             }
         }
 

@@ -486,6 +486,9 @@ public struct LedgerAPI: Sendable {
     /// `GET /streams/{stream}`: the stream's records as stored, with their
     /// hashes, in version order; `?knownAt=` keeps those recorded by then.
     func stream(_ request: Request, caller: Caller, name: String) async throws -> Response {
+        guard StreamKind.parse(streamName: name) != nil else {
+            throw APIProblem.badRequest("the stream " + StreamKind.rule(refusing: name))
+        }
         let knownAt = LedgerAPI.parameter(request, "knownAt")
         let limit = knownAt.flatMap(Instant.init(rfc3339:))
         if let knownAt, limit == nil {
@@ -687,6 +690,9 @@ public struct LedgerAPI: Sendable {
     /// the digest, the KPI document when `asOf` is given, the manifest), without
     /// personal data, as one JSON object `{"files": {"name": "contents", …}}`.
     func bundle(_ request: Request, caller: Caller, stream: String) async throws -> Response {
+        guard StreamKind.parse(streamName: stream) != nil else {
+            throw APIProblem.badRequest("the stream " + StreamKind.rule(refusing: stream))
+        }
         var asOf: LocalDate?
         if let text = LedgerAPI.parameter(request, "asOf") {
             guard let date = LocalDate(iso: text) else {

@@ -416,6 +416,12 @@ extension Sunledger {
         var purpose: String?
         @Option(help: "Who reads it, for the access log; default: the login name.") var actor: String?
 
+        func validate() throws {
+            guard StreamKind.parse(streamName: stream) != nil else {
+                throw ValidationError("<stream> " + StreamKind.rule(refusing: stream))
+            }
+        }
+
         func run() throws {
             let ledger = try open()
             var limit: Instant?

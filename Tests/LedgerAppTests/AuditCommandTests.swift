@@ -426,6 +426,10 @@ struct AuditCommandTests {
             let known = try sunledger("history", "person-P1", "--known-at", "2025-01-15T00:00:00Z", "--ledger", ledger)
             #expect(known.stdout.contains("person-P1: 5 events known at"))
             #expect(!known.stdout.contains("PersonMoved"))
+            let bare = try sunledger("history", "P1", "--ledger", ledger)
+            #expect(bare.status == 2)
+            #expect(bare.stderr.contains("<stream> must be <kind>-<key>"), "\(bare.stderr)")
+            #expect(bare.stderr.contains("named person-P1"), "\(bare.stderr)")
         }
     }
 

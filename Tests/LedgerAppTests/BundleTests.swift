@@ -145,6 +145,12 @@ struct BundleTests {
             let none = try sunledger("bundle", "--stream", "case-NONE", "--out", dir + "/x", "--ledger", ledger)
             #expect(none.status == 2)
             #expect(none.stderr.contains("case-NONE has no events"))
+            let unnamed = try sunledger("bundle", "--stream", "C1", "--out", dir + "/x", "--ledger", ledger)
+            #expect(unnamed.status == 2)
+            #expect(unnamed.stderr.contains(#"--stream must be <kind>-<key>"#), "\(unnamed.stderr)")
+            let oddPerson = try sunledger("bundle", "--person", "P 1", "--out", dir + "/x", "--ledger", ledger)
+            #expect(oddPerson.status == 2)
+            #expect(oddPerson.stderr.contains(#"--person must be a person's key"#), "\(oddPerson.stderr)")
             let beyond = try sunledger(
                 "bundle", "--from-seq", "100000", "--to-seq", "100001", "--out", dir + "/x", "--ledger", ledger)
             #expect(beyond.stderr.contains("beyond the last record"))

@@ -205,6 +205,19 @@ struct InterchangeTests {
             #expect(StreamKind.call.key(ofStream: other) == nil, "\(other)")
         }
     }
+
+    @Test("a stream name parses into its kind and key; a refused one is told the kinds, and a bare key its full name")
+    func streamNames() {
+        #expect(
+            StreamKind.parse(streamName: "call-20240101-0001").map { "\($0.kind) \($0.key)" } == "call 20240101-0001")
+        for refused in ["P000027", "people-P1", "person-", "person-_x", ""] {
+            #expect(StreamKind.parse(streamName: refused) == nil, "\(refused)")
+        }
+        let bare = StreamKind.rule(refusing: "P000027")
+        #expect(bare.hasPrefix("must be <kind>-<key> with kind one of person case call project volunteer rights org"))
+        #expect(bare.hasSuffix(#"(got "P000027"; a person's stream, for one, is named person-P000027)"#))
+        #expect(StreamKind.rule(refusing: "people-P1").hasSuffix(#"(got "people-P1")"#))
+    }
 }
 
 @Suite("masking (events.md §3)")

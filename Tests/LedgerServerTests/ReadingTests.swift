@@ -309,6 +309,13 @@ struct ReadingTests {
             try await client.execute(uri: "/bundles/person-P404", method: .get, headers: office.headers(.auditor)) {
                 #expect($0.status == .notFound)
             }
+            // A name that is no stream's is a bad request, not a stream without events.
+            for uri in ["/bundles/P1", "/streams/P1"] {
+                try await client.execute(uri: uri, method: .get, headers: office.headers(.auditor)) { response in
+                    #expect(response.status == .badRequest, "\(uri)")
+                    #expect(text(response).contains("the stream must be <kind>-<key>"), "\(uri)")
+                }
+            }
             // Nothing of the stream recorded by knownAt: not found, as GET /streams answers.
             for uri in [
                 "/bundles/person-P1?knownAt=2019-01-01T00:00:00Z", "/streams/person-P1?knownAt=2019-01-01T00:00:00Z",
