@@ -54,13 +54,15 @@ public enum StreamKind: String, CaseIterable, Sendable {
     }
 
     /// The rule `name` breaks as a stream name, for an error message that
-    /// names the field first. A bare key (no `-`), such as a person's number
-    /// given without its kind, is shown as it would be named.
+    /// names the field first. A bare key (no `-`, no kind's name at its
+    /// start), such as a person's number given without its kind, is shown as
+    /// it would be named.
     public static func rule(refusing name: String) -> String {
         var rule =
             "must be <kind>-<key> with kind one of \(allCases.map(\.rawValue).joined(separator: " "))"
             + " and key matching ^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$ (got \(Echo.quoted(name))"
-        if !name.utf8.contains(UInt8(ascii: "-")),
+        let lowered = name.lowercased()
+        if !name.utf8.contains(UInt8(ascii: "-")), !allCases.contains(where: { lowered.hasPrefix($0.rawValue) }),
             Pattern.identifier(name, first: .alphanumeric, rest: .streamKeyCharacter, maxLength: 48)
         {
             rule += "; a person's stream, for one, is named \(person.streamName(name))"

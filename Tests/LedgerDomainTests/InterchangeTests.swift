@@ -216,7 +216,9 @@ struct InterchangeTests {
         let bare = StreamKind.rule(refusing: "P000027")
         #expect(bare.hasPrefix("must be <kind>-<key> with kind one of person case call project volunteer rights org"))
         #expect(bare.hasSuffix(#"(got "P000027"; a person's stream, for one, is named person-P000027)"#))
-        #expect(StreamKind.rule(refusing: "people-P1").hasSuffix(#"(got "people-P1")"#))
+        for mistyped in ["people-P1", "person_P1", "Person.P1"] {
+            #expect(StreamKind.rule(refusing: mistyped).hasSuffix("(got \"\(mistyped)\")"), "\(mistyped)")
+        }
     }
 }
 
