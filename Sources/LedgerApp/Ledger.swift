@@ -222,25 +222,37 @@ extension LedgerDigest {
     }
 
     /// Reads a digest from its JSON; `merkleRoot` may be absent (a digest kept
-    /// before the ledger had a Merkle tree), and other keys are ignored.
+    /// before the ledger had a Merkle tree), and other keys are ignored. A
+    /// refusal names the key and its rule, with what was given.
     public init(json text: String) throws {
-        guard case .object(let object) = try JSONParser.parse(text),
-            case .integer(let seq)? = object["seq"], seq >= 0,
-            case .string(let hashText)? = object["hash"], hashText.utf8.count == 64, let hash = Hex.decode(hashText)
-        else {
-            throw AppError.usage("a digest is {\"seq\":N,\"hash\":\"<64 hex digits>\",\"recordedAt\":\"…\"}")
+        guard case .object(let object) = try JSONParser.parse(text) else {
+            throw AppError.usage(
+                "a digest is a JSON object {\"seq\":N,\"hash\":\"<64 hex digits>\",\"recordedAt\":\"…\"}"
+                    + " (got \(Echo.bare(text)))")
         }
+        func refuse(_ key: String, _ rule: String) -> AppError {
+            let given = object[key].map { Echo.bare(String(decoding: CanonicalJSON.encode($0), as: UTF8.self)) }
+            return AppError.usage("the digest's \(key) \(rule) (got \(given ?? "nothing"))")
+        }
+        guard case .integer(let seq)? = object["seq"], seq >= 0 else {
+            throw refuse("seq", "must be the whole number of records it covers, 0 or more")
+        }
+        guard case .string(let hashText)? = object["hash"], hashText.utf8.count == 64, let hash = Hex.decode(hashText)
+        else { throw refuse("hash", "must be the last record's hash, 64 hex digits") }
         var recordedAt: Instant?
-        if case .string(let raw)? = object["recordedAt"] {
+        switch object["recordedAt"] {
+        case .string(let raw)?:
             guard let instant = Instant(rfc3339: raw) else {
-                throw AppError.usage("the digest's recordedAt is not an instant")
+                throw AppError.usage("the digest's recordedAt " + Instant.rule(refusing: raw))
             }
             recordedAt = instant
+        case nil, .null?: break
+        case .some: throw refuse("recordedAt", "must be an RFC 3339 instant, or null for an empty ledger")
         }
         var merkleRoot: [UInt8]?
         if let value = object["merkleRoot"] {
             guard case .string(let text) = value, text.utf8.count == 64, let root = Hex.decode(text) else {
-                throw AppError.usage("the digest's merkleRoot is not 64 hex digits")
+                throw refuse("merkleRoot", "must be 64 hex digits")
             }
             merkleRoot = root
         }

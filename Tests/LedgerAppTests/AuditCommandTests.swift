@@ -405,7 +405,44 @@ struct AuditCommandTests {
             // A digest that is not one is wrong usage of verify, and says where verify's help is.
             let malformed = try sunledger("verify", "--digest", #"{"seq":3}"#, "--ledger", ledger)
             #expect(malformed.status == 2)
-            #expect(malformed.stderr.contains("Error: --digest: a digest is"), "\(malformed.stderr)")
+            #expect(
+                malformed.stderr.contains(
+                    "Error: --digest: the digest's hash must be the last record's hash, 64 hex digits (got nothing)"),
+                "\(malformed.stderr)")
+            // Each key of a digest is judged, and named with what was given.
+            let refusals = [
+                (dir + "/array.json", #"a digest is a JSON object {"seq":N,"#),
+                (
+                    #"{"seq":-1,"hash":"x"}"#,
+                    "the digest's seq must be the whole number of records it covers, 0 or more (got -1)"
+                ),
+                (
+                    #"{"hash":"x"}"#,
+                    "the digest's seq must be the whole number of records it covers, 0 or more (got nothing)"
+                ),
+                (
+                    #"{"seq":3,"hash":"abc"}"#,
+                    #"the digest's hash must be the last record's hash, 64 hex digits (got "abc")"#
+                ),
+                (
+                    #"{"seq":3,"hash":"\#(String(repeating: "a", count: 64))","recordedAt":"2016-12-31T23:59:60Z"}"#,
+                    "the digest's recordedAt must not be a leap second"
+                ),
+                (
+                    #"{"seq":3,"hash":"\#(String(repeating: "a", count: 64))","recordedAt":7}"#,
+                    "the digest's recordedAt must be an RFC 3339 instant, or null for an empty ledger (got 7)"
+                ),
+                (
+                    #"{"seq":3,"hash":"\#(String(repeating: "a", count: 64))","merkleRoot":"ab"}"#,
+                    #"the digest's merkleRoot must be 64 hex digits (got "ab")"#
+                ),
+            ]
+            try "[1]\n".write(toFile: dir + "/array.json", atomically: true, encoding: .utf8)
+            for (given, words) in refusals {
+                let refused = try sunledger("verify", "--digest", given, "--ledger", ledger)
+                #expect(refused.status == 2, "\(given)")
+                #expect(refused.stderr.contains("Error: --digest: " + words), "\(given): \(refused.stderr)")
+            }
             #expect(malformed.stderr.contains("Usage: sunledger verify "), "\(malformed.stderr)")
             #expect(malformed.stderr.contains("See 'sunledger verify --help'"), "\(malformed.stderr)")
         }
