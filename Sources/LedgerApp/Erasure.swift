@@ -17,8 +17,12 @@ public struct Erasure: Sendable {
     /// The date it took effect (`YYYY-MM-DD`); nil: today in Shanghai.
     public let on: String?
 
+    /// The person as given: a personId or a stream name.
+    public let person: String
+
     /// An erasure of `person`, given as a personId (`P000123`) or a stream (`person-P000123`).
     public init(person: String, reason: String, actor: String, orgUnit: String? = nil, on: String? = nil) {
+        self.person = person
         stream = person.hasPrefix("person-") ? person : "person-" + person
         self.reason = reason
         self.actor = actor
@@ -56,8 +60,25 @@ public struct Erasure: Sendable {
         }
     }
 
-    /// Appends the erasure to `ledger`; throws `ImportRejected` when a rule refuses it.
+    /// Appends the erasure to `ledger`; throws `AppError.usage` when `person`
+    /// cannot name a person, `ImportRejected` when no such person is in the
+    /// ledger or a rule refuses the erasure.
     public func append(to ledger: Ledger, waiting: (String) -> Void = { _ in }) throws -> ImportReport {
+        guard StreamKind.parse(streamName: stream)?.kind == .person else {
+            throw AppError.usage(
+                "the person must be given by their personId, such as P000123, or their stream, such as"
+                    + " person-P000123, the id matching ^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$ (got \(Echo.quoted(person)))")
+        }
+        // Streams are never removed: a person not in the ledger now was not a moment ago either.
+        if try ledger.log.history(of: stream).isEmpty {
+            var rule = "names no one in the ledger (\(stream) has no events), so there is nothing to erase"
+            if let (other, _) = StreamKind.parse(streamName: person), other != .person {
+                rule += "; \(person) is the name of a \(other.rawValue) stream, not a person's"
+            }
+            throw ImportRejected(
+                file: "erase", errors: [LineError(file: "erase", line: 1, field: "person", rule: rule)],
+                rejectedLines: 1)
+        }
         do {
             return try Importer(ledger: ledger).importLines(
                 line(district: ledger.units.district), name: "erase", waiting: waiting)

@@ -100,7 +100,9 @@ struct ErasureFiguresTests {
         }
     }
 
-    @Test("sunledger erase names what is wrong: an unknown person, an empty reason")
+    @Test(
+        "sunledger erase names what is wrong: an unknown person, a stream of another kind, a malformed id, an empty reason"
+    )
     func eraseRefusals() throws {
         try withScratch { dir in
             let ledger = dir + "/ledger"
@@ -108,7 +110,20 @@ struct ErasureFiguresTests {
             #expect(try sunledger("import", fixture, "--ledger", ledger).status == 0)
             let unknown = try sunledger("erase", "P404", "--reason", "x", "--actor", "a", "--ledger", ledger)
             #expect(unknown.status == 1)
-            #expect(unknown.stderr.contains("person-P404 has no events yet"))
+            #expect(
+                unknown.stderr.contains(
+                    "person: names no one in the ledger (person-P404 has no events), so there is nothing to erase\n"),
+                "\(unknown.stderr)")
+            let stream = try sunledger("erase", "case-C2022-0001", "--reason", "x", "--actor", "a", "--ledger", ledger)
+            #expect(stream.status == 1)
+            #expect(
+                stream.stderr.contains("; case-C2022-0001 is the name of a case stream, not a person's"),
+                "\(stream.stderr)")
+            let malformed = try sunledger("erase", "P 1", "--reason", "x", "--actor", "a", "--ledger", ledger)
+            #expect(malformed.status == 2)
+            #expect(
+                malformed.stderr.contains(#"the person must be given by their personId, such as P000123"#)
+                    && malformed.stderr.contains(#"(got "P 1")"#), "\(malformed.stderr)")
             let empty = try sunledger("erase", "P001", "--reason", "", "--actor", "a", "--ledger", ledger)
             #expect(empty.status == 1)
             #expect(empty.stderr.contains("data.reason: must be 1–128 characters"))

@@ -185,6 +185,7 @@ struct PersonalDataTests {
                 (#"{"person": "P2", "reason": "asked", "on": 5}"#, #"on\" must be a string"#),
                 (#"{"person": "P2", "reason": "asked", "extra": "x"}"#, #"extra\" is not one of its fields"#),
                 (#"{"person": "P2", "reason": "asked",}"#, "the body is not JSON"),
+                (#"{"person": "P 2", "reason": "asked"}"#, "the person must be given by their personId"),
             ] {
                 try await client.execute(
                     uri: "/erasures", method: .post, headers: office.headers(.privacy), body: body(bad)
@@ -196,7 +197,12 @@ struct PersonalDataTests {
             try await client.execute(
                 uri: "/erasures", method: .post, headers: office.headers(.privacy),
                 body: body(#"{"person": "P77", "reason": "unknown"}"#)
-            ) { #expect($0.status == .unprocessableContent) }
+            ) { response in
+                #expect(response.status == .unprocessableContent)
+                let problem = try #require(try object(response)["problems"]?.arrayValue?.first?.objectValue)
+                #expect(problem["field"] == .string("person"))
+                #expect(problem["rule"]?.stringValue?.hasPrefix("names no one in the ledger (person-P77") == true)
+            }
         }
     }
 }
