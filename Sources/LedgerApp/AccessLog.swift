@@ -13,6 +13,17 @@ public enum AccessLog {
     /// The name of its database in the ledger's environment.
     static let space = "access-log"
 
+    /// The records a reading of personal data covered, so that the readings
+    /// of one person's data can be found again.
+    public enum Scope: Equatable, Sendable {
+        /// The records of one stream (`history`, `GET /streams/…`, a bundle of a stream or person).
+        case stream(String)
+        /// The records from seq `from` through seq `through`, as far as the
+        /// ledger then reached (an export, a bundle of seqs); none when
+        /// `through` is below `from`.
+        case seqs(from: Int64, through: Int64)
+    }
+
     /// One reading of personal data.
     public struct Entry: Equatable, Sendable {
         /// Its number, from 1 in the order written.
@@ -25,8 +36,11 @@ public enum AccessLog {
         public let what: String
         /// Why, in the reader's words.
         public let purpose: String
+        /// The records it covered; nil in an entry written before readings kept it.
+        public let scope: Scope?
 
-        /// The entry as one line of canonical JSON.
+        /// The entry as one line of canonical JSON: `number`, `at`, `who`,
+        /// `what`, `purpose`, and its scope as `stream` or `fromSeq` and `toSeq`.
         public var json: String {
             var object = JSONObject()
             object["number"] = .integer(number)
@@ -34,7 +48,25 @@ public enum AccessLog {
             object["who"] = .string(who)
             object["what"] = .string(what)
             object["purpose"] = .string(purpose)
+            switch scope {
+            case .stream(let stream): object["stream"] = .string(stream)
+            case .seqs(let from, let through):
+                object["fromSeq"] = .integer(from)
+                object["toSeq"] = .integer(through)
+            case nil: break
+            }
             return String(decoding: CanonicalJSON.encode(.object(object)), as: UTF8.self)
+        }
+
+        /// Whether this reading covered any of `records`, the seqs of `stream`'s
+        /// records that carried personal data; nil when the entry does not
+        /// say what it covered.
+        public func covers(stream: String, records: [Int64]) -> Bool? {
+            switch scope {
+            case .stream(let read): read == stream
+            case .seqs(let from, let through): records.contains { from <= $0 && $0 <= through }
+            case nil: nil
+            }
         }
     }
 
@@ -59,16 +91,17 @@ public enum AccessLog {
         return purpose
     }
 
-    /// Writes the trace of a reading and makes it durable; returns its entry.
+    /// Writes the trace of a reading of the records `scope` names and makes it
+    /// durable; returns its entry.
     @discardableResult
     public static func record(
-        in ledger: Ledger, who: String, what: String, purpose: String, at: Instant = .now()
+        in ledger: Ledger, who: String, what: String, purpose: String, scope: Scope, at: Instant = .now()
     ) throws -> Entry {
         let entry = try ledger.log.updatingProjections { access -> Entry in
             let last = try access.withEntry(atOrBefore: [UInt8](repeating: 0xFF, count: 8), in: space) { key, _ in
                 Int64(readBigEndian(key))
             }
-            let entry = Entry(number: (last ?? 0) + 1, at: at, who: who, what: what, purpose: purpose)
+            let entry = Entry(number: (last ?? 0) + 1, at: at, who: who, what: what, purpose: purpose, scope: scope)
             try access.put(Array(entry.json.utf8), forKey: bigEndianKey(entry.number), in: space)
             return entry
         }
@@ -88,10 +121,29 @@ public enum AccessLog {
                 else {
                     throw AppError.io("access log entry \(readBigEndian(key)) cannot be read")
                 }
-                entries.append(Entry(number: Int64(readBigEndian(key)), at: at, who: who, what: what, purpose: purpose))
+                var scope: Scope?
+                if let stream = object["stream"]?.stringValue {
+                    scope = .stream(stream)
+                } else if case .integer(let from)? = object["fromSeq"], case .integer(let through)? = object["toSeq"] {
+                    scope = .seqs(from: from, through: through)
+                }
+                entries.append(
+                    Entry(
+                        number: Int64(readBigEndian(key)), at: at, who: who, what: what, purpose: purpose, scope: scope)
+                )
             }
             return entries
         }
+    }
+
+    /// The entries of readings that covered personal data of `stream`: those
+    /// of the stream itself, and those of runs of seqs holding one of its
+    /// records that carried personal data (whether or not it had been erased
+    /// by then). An entry that does not say what it covered is kept too, so
+    /// that no reading is missed.
+    public static func entries(of ledger: Ledger, concerning stream: String) throws -> [Entry] {
+        let records = try ledger.log.history(of: stream).filter { $0.record.piiCommitment != nil }.map(\.record.seq)
+        return try entries(of: ledger).filter { $0.covers(stream: stream, records: records) ?? true }
     }
 
     /// The login name of the user running the program, if it has one.

@@ -119,9 +119,14 @@ public struct AuditBundle {
         }
         if request.personalData {
             let purpose = try AccessLog.checkPurpose(request.purpose, for: "bundle --pii")
+            let scope: AccessLog.Scope =
+                switch request.selection {
+                case .seqs(let from, let to): .seqs(from: from, through: to)
+                case .stream, .person: .stream(AuditBundle.streamName(request.selection)!)
+                }
             try AccessLog.record(
                 in: ledger, who: request.who, what: "bundle --pii \(AuditBundle.describe(request.selection))",
-                purpose: purpose)
+                purpose: purpose, scope: scope)
         }
         let catalogue = try KPIReport.loadCatalogue()
         let limit = try request.knownAt.map { instant in

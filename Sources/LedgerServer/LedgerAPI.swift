@@ -457,7 +457,9 @@ public struct LedgerAPI: Sendable {
     /// (default: masked where the role may see it, else none); `full` needs
     /// the privacy role and a purpose in the `X-Purpose` header, and is written
     /// to the access log, as `what`, before anything is read.
-    func exposure(_ request: Request, caller: Caller, reading what: String) async throws -> PIIExposure {
+    func exposure(
+        _ request: Request, caller: Caller, reading what: String, of scope: AccessLog.Scope
+    ) async throws -> PIIExposure {
         let asked = LedgerAPI.parameter(request, "pii")
         switch asked {
         case nil:
@@ -475,7 +477,7 @@ public struct LedgerAPI: Sendable {
             let ledger = self.ledger
             let who = caller.name
             _ = try await appends.exclusively {
-                try AccessLog.record(in: ledger, who: who, what: what, purpose: purpose)
+                try AccessLog.record(in: ledger, who: who, what: what, purpose: purpose, scope: scope)
             }
             return .full
         case let other?:
@@ -494,7 +496,7 @@ public struct LedgerAPI: Sendable {
         if let knownAt, limit == nil {
             throw APIProblem.badRequest(FigureQuery.notAnInstant(knownAt, given: "knownAt"))
         }
-        let exposure = try await exposure(request, caller: caller, reading: "GET /streams/\(name)")
+        let exposure = try await exposure(request, caller: caller, reading: "GET /streams/\(name)", of: .stream(name))
         let ledger = self.ledger
         let entries = try await reading {
             try ledger.log.history(of: name, withVault: exposure != .none).filter { entry in
@@ -626,11 +628,13 @@ public struct LedgerAPI: Sendable {
         let from = try LedgerAPI.seqParameter(request, "fromSeq") ?? 1
         let to = try LedgerAPI.seqParameter(request, "toSeq")
         if let to, to < from { throw APIProblem.badRequest("toSeq must not be below fromSeq") }
-        let exposure = try await exposure(
-            request, caller: caller, reading: "GET /export pii seq \(from)–" + (to.map(String.init) ?? "end"))
         let ledger = self.ledger
+        // Pinned to the head before the trace is written, so that the trace names every record sent.
         let head = try await reading { try ledger.log.head().seq }
         let through = min(to ?? head, head)
+        let exposure = try await exposure(
+            request, caller: caller, reading: "GET /export pii seq \(from)–" + (to.map(String.init) ?? "end"),
+            of: .seqs(from: from, through: through))
         let readers = self.readers
         let api = self
         let body = ResponseBody { writer in

@@ -2,6 +2,7 @@ import ArgumentParser
 import EventStore
 import Foundation
 import LedgerApp
+import LedgerDomain
 import LedgerValues
 
 extension Sunledger {
@@ -76,24 +77,54 @@ extension Sunledger {
     struct AccessLogCommand: LedgerCommand {
         static let configuration = CommandConfiguration(
             commandName: "access-log",
-            abstract: "List every reading of personal data: when, who, what and why.")
+            abstract: "List every reading of personal data: when, who, what and why.",
+            discussion: """
+                With --person or --stream, only the readings that covered that stream's personal data: \
+                readings of the stream itself, and exports or bundles whose seqs hold one of its records \
+                that carried personal data.
+                """)
 
         @OptionGroup var options: LedgerOption
         @ParentCommand var root: Sunledger
+        @Option(help: "Only the readings of this person's data: P000123 or person-P000123.") var person: String?
+        @Option(help: "Only the readings of this stream's personal data, e.g. person-P000123.") var stream: String?
         @Flag(help: "Print the entries as JSON Lines.") var json = false
 
+        /// The stream whose readings are asked for, if one is.
+        var concerning: String? {
+            stream ?? person.map { $0.hasPrefix("person-") ? $0 : "person-" + $0 }
+        }
+
+        func validate() throws {
+            if person != nil, stream != nil { throw ValidationError("give --person or --stream, not both") }
+            if let concerning, StreamKind.parse(streamName: concerning) == nil {
+                throw ValidationError(
+                    (stream != nil ? "--stream " : "--person gives the stream \(concerning), which ")
+                        + StreamKind.rule(refusing: concerning))
+            }
+        }
+
         func run() throws {
-            let entries = try AccessLog.entries(of: try open())
+            let ledger = try open()
+            let entries =
+                try concerning.map { try AccessLog.entries(of: ledger, concerning: $0) }
+                ?? AccessLog.entries(of: ledger)
             if json {
                 for entry in entries { print(entry.json) }
                 return
             }
             guard !entries.isEmpty else {
-                print("no personal data has been read")
+                print(concerning.map { "no personal data of \($0) has been read" } ?? "no personal data has been read")
                 return
             }
+            if let concerning {
+                print(
+                    "\(entries.count) reading\(entries.count == 1 ? "" : "s") covered personal data of \(concerning):")
+            }
             for entry in entries {
-                print("\(entry.number)  \(entry.at)  \(entry.who)  \(entry.what)  purpose: \(entry.purpose)")
+                let unknown =
+                    entry.scope == nil && concerning != nil ? "  (kept before readings named their records)" : ""
+                print("\(entry.number)  \(entry.at)  \(entry.who)  \(entry.what)  purpose: \(entry.purpose)\(unknown)")
             }
         }
     }

@@ -291,14 +291,19 @@ extension Sunledger {
 
         func run() throws {
             let ledger = try open()
+            var through = toSeq
             if pii {
                 let purpose = try AccessLog.checkPurpose(purpose, for: "export --pii")
+                // Pinned to the head now, so that the trace names every record this export reads.
+                let last = min(toSeq ?? .max, try ledger.log.head().seq)
                 try AccessLog.record(
                     in: ledger, who: try readerName(actor),
-                    what: "export --pii seq \(fromSeq)–" + (toSeq.map(String.init) ?? "end"), purpose: purpose)
+                    what: "export --pii seq \(fromSeq)–" + (toSeq.map(String.init) ?? "end"), purpose: purpose,
+                    scope: .seqs(from: fromSeq, through: last))
+                through = last
             }
             let exposure: PIIExposure = pii ? .full : masked ? .masked : .none
-            let count = try Exporter(ledger: ledger).export(from: fromSeq, through: toSeq, pii: exposure, to: out)
+            let count = try Exporter(ledger: ledger).export(from: fromSeq, through: through, pii: exposure, to: out)
             if let out { printError("exported \(count) records to \(out)") }
         }
     }
@@ -434,7 +439,7 @@ extension Sunledger {
             if let purpose {
                 try AccessLog.record(
                     in: ledger, who: try readerName(actor), what: "history \(stream)",
-                    purpose: try AccessLog.checkPurpose(purpose, for: "history"))
+                    purpose: try AccessLog.checkPurpose(purpose, for: "history"), scope: .stream(stream))
             }
             let entries = try ledger.log.history(of: stream, withVault: purpose != nil).filter { entry in
                 limit.map { entry.record.recordedAt <= $0 } ?? true

@@ -96,6 +96,10 @@ struct PersonalDataTests {
             #expect(entries.map(\.who) == ["privacy-1", "privacy-1"])
             #expect(entries.map(\.purpose) == [why, "appeal"])
             #expect(entries.map(\.what) == ["GET /export pii seq 1–end", "GET /streams/person-P2"])
+            // The export's trace names the seq it reached, so that a person's readings can be found.
+            let head = try office.ledger.log.head().seq
+            #expect(entries.map(\.scope) == [.seqs(from: 1, through: head), .stream("person-P2")])
+            #expect(try AccessLog.entries(of: office.ledger, concerning: "person-P2").count == 2)
         }
     }
 
