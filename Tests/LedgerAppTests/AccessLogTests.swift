@@ -17,14 +17,22 @@ struct AccessLogTests {
         }
     }
 
+    /// Runs `body` with a scratch directory and a ledger in it holding the
+    /// worked example: seq 1 registers P1 and seq 3 registers P2, each with
+    /// personal data; 9 records.
+    func withWorkedExample(_ body: (_ dir: String, _ ledger: String) throws -> Void) throws {
+        try withScratch { dir in
+            let ledger = dir + "/ledger"
+            #expect(try sunledger("import", workedExample, "--ledger", ledger).status == 0)
+            try body(dir, ledger)
+        }
+    }
+
     @Test(
         "a person's readings are those of their stream and of the exports and bundles whose seqs hold their personal data"
     )
     func readingsOfOnePerson() throws {
-        try withScratch { dir in
-            let ledger = dir + "/ledger"
-            // The worked example: seq 1 registers P1 and seq 3 registers P2, each with personal data; 9 records.
-            #expect(try sunledger("import", workedExample, "--ledger", ledger).status == 0)
+        try withWorkedExample { dir, ledger in
             let readings: [[String]] = [
                 ["export", "--pii", "--purpose", "backup", "--to-seq", "2", "--out", dir + "/a.jsonl"],  // 1: P1
                 ["export", "--pii", "--purpose", "backup", "--from-seq", "3", "--out", dir + "/b.jsonl"],  // 2: P2
@@ -59,9 +67,7 @@ struct AccessLogTests {
 
     @Test("an entry that does not say what it covered is listed for every person, marked as such")
     func entryWithoutScope() throws {
-        try withScratch { dir in
-            let path = dir + "/ledger"
-            #expect(try sunledger("import", workedExample, "--ledger", path).status == 0)
+        try withWorkedExample { _, path in
             let ledger = try Ledger(path: path, create: false)
             let legacy =
                 #"{"at":"2025-01-01T00:00:00.000Z","number":1,"purpose":"old","what":"export --pii","who":"a"}"#
@@ -78,9 +84,7 @@ struct AccessLogTests {
 
     @Test("access-log refuses --person with --stream, and a name that is no stream's")
     func refusals() throws {
-        try withScratch { dir in
-            let ledger = dir + "/ledger"
-            #expect(try sunledger("import", workedExample, "--ledger", ledger).status == 0)
+        try withWorkedExample { _, ledger in
             let both = try sunledger("access-log", "--person", "P1", "--stream", "person-P1", "--ledger", ledger)
             #expect(both.status == 2 && both.stderr.contains("give --person or --stream, not both"), "\(both.stderr)")
             let bare = try sunledger("access-log", "--stream", "P1", "--ledger", ledger)
