@@ -1,5 +1,6 @@
 import EventStore
 import Foundation
+import LedgerDomain
 import LedgerValues
 
 /// The trace left by every reading of personal data: who read what, when and
@@ -134,6 +135,31 @@ public enum AccessLog {
             }
             return entries
         }
+    }
+
+    /// The stream whose readings are asked for by a person (`P000123` or
+    /// `person-P000123`) or a stream, given as the options (or query
+    /// parameters) named `options`; nil when neither is given. Throws
+    /// `AppError.usage` for both, or for a name that is no stream's.
+    public static func stream(
+        person: String?, stream: String?, options: (person: String, stream: String) = ("--person", "--stream")
+    ) throws -> String? {
+        if person != nil, stream != nil {
+            throw AppError.usage("give \(options.person) or \(options.stream), not both")
+        }
+        if let stream {
+            guard StreamKind.parse(streamName: stream) != nil else {
+                throw AppError.usage("\(options.stream) " + StreamKind.rule(refusing: stream))
+            }
+            return stream
+        }
+        guard let person else { return nil }
+        let named = person.hasPrefix("person-") ? person : "person-" + person
+        guard StreamKind.parse(streamName: named) != nil else {
+            throw AppError.usage(
+                "\(options.person) gives the stream \(Echo.bare(named)), which " + StreamKind.rule(refusing: named))
+        }
+        return named
     }
 
     /// The entries of readings that covered personal data of `stream`: those

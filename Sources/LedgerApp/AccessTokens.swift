@@ -6,9 +6,11 @@ public enum Role: String, CaseIterable, Sendable {
     /// A clerk of a sub-centre, the call centre or the online service: appends
     /// events and reads the ledger without personal data.
     case clerk
-    /// An auditor: reads, exports with personal data masked, pulls proofs and bundles.
+    /// An auditor: reads, exports with personal data masked, pulls proofs and
+    /// bundles, and reads the access log.
     case auditor
-    /// A privacy officer: reads personal data, saying why, and erases it.
+    /// A privacy officer: reads personal data, saying why, erases it, and
+    /// reads the access log.
     case privacy
     /// An administrator: may do everything the other roles may.
     case admin
@@ -17,8 +19,8 @@ public enum Role: String, CaseIterable, Sendable {
     public var permissions: Set<Permission> {
         switch self {
         case .clerk: [.append, .read]
-        case .auditor: [.read, .readMasked, .prove]
-        case .privacy: [.read, .readMasked, .readPersonalData, .erase]
+        case .auditor: [.read, .readMasked, .prove, .readAccessLog]
+        case .privacy: [.read, .readMasked, .readPersonalData, .erase, .readAccessLog]
         case .admin: Set(Permission.allCases)
         }
     }
@@ -41,6 +43,8 @@ public enum Permission: String, CaseIterable, Sendable {
     case prove
     /// Erase a person's personal data.
     case erase
+    /// Read the access log: who read personal data, when, what and why.
+    case readAccessLog
 }
 
 /// The access tokens of the HTTP API, kept in the ledger's own environment

@@ -82,6 +82,7 @@ extension Permission {
         case .readPersonalData: "read personal data"
         case .prove: "pull proofs or bundles"
         case .erase: "erase personal data"
+        case .readAccessLog: "read the access log"
         }
     }
 }

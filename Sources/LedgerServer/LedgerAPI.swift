@@ -193,6 +193,9 @@ public struct LedgerAPI: Sendable {
             answer: .token(.erase) { api, request, caller, _ in
                 try await api.erase(request, caller: caller)
             }),
+        Endpoint(
+            method: .get, path: "/access-log", query: ["person", "stream"],
+            answer: .token(.readAccessLog) { api, request, _, _ in try await api.accessLog(request) }),
         Endpoint(method: .get, path: "/health", answer: .token(nil) { api, _, _, _ in try await api.health() }),
         Endpoint(method: .get, path: "/metrics", answer: .token(.read) { api, _, _, _ in try await api.metricsText() }),
         Endpoint(
@@ -665,6 +668,23 @@ public struct LedgerAPI: Sendable {
     func digest() async throws -> Response {
         let ledger = self.ledger
         return LedgerAPI.json(try await reading { try ledger.digest().json })
+    }
+
+    /// `GET /access-log?person&stream`: every reading of personal data, or
+    /// those that covered one person's or stream's, as JSON Lines: what
+    /// `sunledger access-log --json` prints.
+    func accessLog(_ request: Request) async throws -> Response {
+        let concerning = try AccessLog.stream(
+            person: LedgerAPI.parameter(request, "person"), stream: LedgerAPI.parameter(request, "stream"),
+            options: ("person", "stream"))
+        let ledger = self.ledger
+        let entries = try await reading {
+            try concerning.map { try AccessLog.entries(of: ledger, concerning: $0) } ?? AccessLog.entries(of: ledger)
+        }
+        let lines = entries.map { $0.json + "\n" }.joined()
+        return Response(
+            status: .ok, headers: [.contentType: "application/x-ndjson; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: lines)))
     }
 
     /// `GET /proofs/{seq}?treeSize=N`: the inclusion proof of events.md §7.

@@ -2,7 +2,6 @@ import ArgumentParser
 import EventStore
 import Foundation
 import LedgerApp
-import LedgerDomain
 import LedgerValues
 
 extension Sunledger {
@@ -90,22 +89,15 @@ extension Sunledger {
         @Option(help: "Only the readings of this stream's personal data, e.g. person-P000123.") var stream: String?
         @Flag(help: "Print the entries as JSON Lines.") var json = false
 
-        /// The stream whose readings are asked for, if one is.
-        var concerning: String? {
-            stream ?? person.map { $0.hasPrefix("person-") ? $0 : "person-" + $0 }
-        }
-
         func validate() throws {
-            if person != nil, stream != nil { throw ValidationError("give --person or --stream, not both") }
-            if let concerning, StreamKind.parse(streamName: concerning) == nil {
-                throw ValidationError(
-                    (stream != nil ? "--stream " : "--person gives the stream \(concerning), which ")
-                        + StreamKind.rule(refusing: concerning))
+            do { _ = try AccessLog.stream(person: person, stream: stream) } catch let error as AppError {
+                throw ValidationError(error.description)
             }
         }
 
         func run() throws {
             let ledger = try open()
+            let concerning = try AccessLog.stream(person: person, stream: stream)
             let entries =
                 try concerning.map { try AccessLog.entries(of: ledger, concerning: $0) }
                 ?? AccessLog.entries(of: ledger)

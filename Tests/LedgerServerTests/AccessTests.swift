@@ -15,7 +15,7 @@ import Testing
 let endpoints: [(method: HTTPRequest.Method, path: String)] = [
     (.post, "/events"), (.get, "/streams/person-P1"), (.get, "/kpis"), (.get, "/caseload"), (.get, "/export"),
     (.get, "/digest"), (.get, "/proofs/1"), (.get, "/consistency/3"), (.get, "/bundles/person-P1"),
-    (.post, "/erasures"), (.get, "/health"),
+    (.post, "/erasures"), (.get, "/health"), (.get, "/access-log"),
     (.get, "/metrics"), (.get, "/"), (.get, "/returns/2024"),
     (.get, "/restatements?asOf=2024-12-31&knownAt=2025-01-15T00:00:00Z&knownAt=2025-03-01T02:00:00Z"),
 ]
@@ -125,7 +125,7 @@ struct AccessTests {
         let allowed: [String: Set<Role>] = [
             "/events": [.clerk, .admin], "/proofs/1": [.auditor, .admin], "/consistency/3": [.auditor, .admin],
             "/bundles/person-P1": [.auditor, .admin],
-            "/erasures": [.privacy, .admin],
+            "/erasures": [.privacy, .admin], "/access-log": [.auditor, .privacy, .admin],
         ]
         try await withOffice { office, client in
             for endpoint in endpoints {

@@ -100,6 +100,22 @@ struct PersonalDataTests {
             let head = try office.ledger.log.head().seq
             #expect(entries.map(\.scope) == [.seqs(from: 1, through: head), .stream("person-P2")])
             #expect(try AccessLog.entries(of: office.ledger, concerning: "person-P2").count == 2)
+            // The same trace over HTTP, as `access-log --json` prints it.
+            try await client.execute(uri: "/access-log?person=P2", method: .get, headers: office.headers(.auditor)) {
+                response in
+                #expect(response.status == .ok)
+                #expect(text(response) == entries.map { $0.json + "\n" }.joined())
+            }
+            for (query, words) in [
+                ("person=P2&stream=person-P2", "give person or stream, not both"),
+                ("stream=P2", "stream must be <kind>-<key>"),
+            ] {
+                try await client.execute(uri: "/access-log?\(query)", method: .get, headers: office.headers(.privacy)) {
+                    response in
+                    #expect(response.status == .badRequest, "\(query)")
+                    #expect(text(response).contains(words), "\(query): \(text(response))")
+                }
+            }
         }
     }
 
