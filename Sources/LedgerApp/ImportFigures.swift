@@ -120,5 +120,10 @@ final class ImportFigures: @unchecked Sendable {
         if let sealed { try LiveFigures.putState(sealed, throughSeq: seq, in: generation, access) }
     }
 
-    deinit { queue.sync {} }
+    /// Waits until every batch handed over is folded: the storing thread
+    /// calls it on every way out of an import, so that nothing of an
+    /// abandoned one goes on folding after it. Not done on deinitialisation:
+    /// the last batch's block may be the last to let go of this object, on
+    /// `queue` itself, where waiting for `queue` stops the process.
+    func settle() { queue.sync {} }
 }

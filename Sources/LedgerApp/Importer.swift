@@ -217,6 +217,8 @@ public struct Importer {
         let lines = ParsedLines(input: input, ledger: ledger, chunkSize: chunkSize)
         let access = session.projections
         let figures = folding ? try ImportFigures(access, figures: ledger.figures) : nil
+        // However the import ends (a rejected line, a full map or disk), its fold is done before it returns.
+        defer { figures?.settle() }
         func keepOutcome(line: Int, id: String, seq: Int64, duplicate: Bool) throws {
             guard let hash = try session.storedHash(at: seq) else {
                 throw LedgerError.damaged(seq: seq, reason: "the record just judged cannot be read back")
