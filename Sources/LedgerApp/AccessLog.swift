@@ -154,7 +154,7 @@ public enum AccessLog {
             return stream
         }
         guard let person else { return nil }
-        let named = person.hasPrefix("person-") ? person : "person-" + person
+        let named = StreamKind.personStream(person)
         guard StreamKind.parse(streamName: named) != nil else {
             throw AppError.usage(
                 "\(options.person) gives the stream \(Echo.bare(named)), which " + StreamKind.rule(refusing: named))

@@ -186,7 +186,7 @@ public struct AuditBundle {
                 if case .person = selection {
                     throw AppError.usage(
                         "--person must be a person's key, such as P000123 or person-P000123, matching"
-                            + " ^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$ (got \(Echo.quoted(stream)))")
+                            + " \(CodePattern.streamKey.expression) (got \(Echo.quoted(stream)))")
                 }
                 throw AppError.usage("--stream " + StreamKind.rule(refusing: stream))
             }
@@ -208,7 +208,7 @@ public struct AuditBundle {
     static func streamName(_ selection: Selection) -> String? {
         switch selection {
         case .stream(let stream): stream
-        case .person(let person): person.hasPrefix("person-") ? person : "person-" + person
+        case .person(let person): StreamKind.personStream(person)
         case .seqs: nil
         }
     }

@@ -23,7 +23,7 @@ public struct Erasure: Sendable {
     /// An erasure of `person`, given as a personId (`P000123`) or a stream (`person-P000123`).
     public init(person: String, reason: String, actor: String, orgUnit: String? = nil, on: String? = nil) {
         self.person = person
-        stream = person.hasPrefix("person-") ? person : "person-" + person
+        stream = StreamKind.personStream(person)
         self.reason = reason
         self.actor = actor
         self.orgUnit = orgUnit
@@ -67,7 +67,8 @@ public struct Erasure: Sendable {
         guard StreamKind.parse(streamName: stream)?.kind == .person else {
             throw AppError.usage(
                 "the person must be given by their personId, such as P000123, or their stream, such as"
-                    + " person-P000123, the id matching ^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$ (got \(Echo.quoted(person)))")
+                    + " person-P000123, the id matching \(CodePattern.streamKey.expression) (got \(Echo.quoted(person)))"
+            )
         }
         // Streams are never removed: a person not in the ledger now was not a moment ago either.
         if try ledger.log.history(of: stream).isEmpty {

@@ -47,10 +47,14 @@ public enum StreamKind: String, CaseIterable, Sendable {
             return nil
         }
         let key = String(name[name.index(after: dash)...])
-        guard Pattern.identifier(key, first: .alphanumeric, rest: .streamKeyCharacter, maxLength: 48) else {
-            return nil
-        }
+        guard CodePattern.streamKey.matches(key) else { return nil }
         return (kind, key)
+    }
+
+    /// The stream of a person given by their personId (`P000123`) or by their
+    /// stream's name (`person-P000123`).
+    public static func personStream(_ given: String) -> String {
+        given.hasPrefix("person-") ? given : person.streamName(given)
     }
 
     /// The rule `name` breaks as a stream name, for an error message that
@@ -60,10 +64,10 @@ public enum StreamKind: String, CaseIterable, Sendable {
     public static func rule(refusing name: String) -> String {
         var rule =
             "must be <kind>-<key> with kind one of \(allCases.map(\.rawValue).joined(separator: " "))"
-            + " and key matching ^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$ (got \(Echo.quoted(name))"
+            + " and key matching \(CodePattern.streamKey.expression) (got \(Echo.quoted(name))"
         let lowered = name.lowercased()
         if !name.utf8.contains(UInt8(ascii: "-")), !allCases.contains(where: { lowered.hasPrefix($0.rawValue) }),
-            Pattern.identifier(name, first: .alphanumeric, rest: .streamKeyCharacter, maxLength: 48)
+            CodePattern.streamKey.matches(name)
         {
             rule += "; a person's stream, for one, is named \(person.streamName(name))"
         }
