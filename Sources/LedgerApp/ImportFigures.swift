@@ -27,6 +27,8 @@ final class ImportFigures: @unchecked Sendable {
     /// Batches handed over and not yet folded, at most two.
     private let room = DispatchSemaphore(value: 2)
     private let lock = NSLock()
+    /// Wall-clock seconds the storing thread waited for the folding one.
+    private(set) var waitedSeconds = 0.0
     /// Snapshots encoded and sealed on the folding thread, waiting to be put.
     private var ready: [(seq: Int64, sealed: StoredFold.Pieces)] = []
 
@@ -58,7 +60,11 @@ final class ImportFigures: @unchecked Sendable {
         let hashes = boundaryHashes
         boundaryHashes = [:]
         let transaction = access.transactionID
-        room.wait()
+        if room.wait(timeout: .now()) == .timedOut {
+            let started = monotonicSeconds()
+            room.wait()
+            waitedSeconds += monotonicSeconds() - started
+        }
         queue.async { [self] in
             for admitted in events {
                 fold.apply(admitted.event.recorded(seq: admitted.seq, recordedAt: admitted.recordedAt))
@@ -95,6 +101,9 @@ final class ImportFigures: @unchecked Sendable {
         let deferred = figures.deferredStates
         if let put = try deferred?.putEncoded(in: generation, after: checkpoint, access) { checkpoint = put }
         let transaction = access.transactionID
+        let waitStarted = monotonicSeconds()
+        // The fold's own work at the end (a state to seal) counts as waiting too.
+        defer { waitedSeconds += monotonicSeconds() - waitStarted }
         let (sealed, seq) = queue.sync { [self] () -> (StoredFold.Pieces?, Int64) in
             let seq = fold.throughSeq
             let due = figures.isDue(seq, checkpoint: checkpoint) || seq != head.seq

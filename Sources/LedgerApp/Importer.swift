@@ -87,6 +87,16 @@ public struct ImportTimings: Equatable, Sendable {
     public var parsingSeconds = 0.0
     /// Processor seconds spent judging, chaining, hashing and putting events.
     public var storingSeconds = 0.0
+    /// Wall-clock seconds the storing thread waited for parsed lines.
+    public var waitingForLinesSeconds = 0.0
+    /// Wall-clock seconds the storing thread waited for the KPI fold to take
+    /// the events it handed over, or to finish folding them; nil for a check,
+    /// which folds nothing.
+    public var waitingForFoldSeconds: Double?
+    /// Wall-clock seconds from the last line stored to the durable commit:
+    /// putting the index entries held back, committing and syncing; nil for
+    /// a check, which commits nothing.
+    public var committingSeconds: Double?
     /// Wall-clock seconds from the first line to the durable commit.
     public var wallSeconds = 0.0
 
@@ -95,12 +105,26 @@ public struct ImportTimings: Equatable, Sendable {
         func perLine(_ seconds: Double) -> String {
             lines == 0 ? "–" : String(format: "%.2f µs", seconds / Double(lines) * 1e6)
         }
+        func seconds(_ value: Double) -> String { String(format: "%.2f s", value) }
+        let fold = waitingForFoldSeconds.map { ", \(seconds($0)) for the KPI fold" } ?? ""
+        let finish =
+            committingSeconds.map {
+                "finish:  \(seconds($0)) to put the index entries held, commit and sync (wall clock)\n"
+            } ?? ""
         return """
-            parsing: \(perLine(parsingSeconds)) of processor time a line (\(String(format: "%.2f", parsingSeconds)) s)
-            storing: \(perLine(storingSeconds)) of processor time a line (\(String(format: "%.2f", storingSeconds)) s)
-            wall:    \(perLine(wallSeconds)) a line (\(String(format: "%.2f", wallSeconds)) s for \(lines) lines)
+            parsing: \(perLine(parsingSeconds)) of processor time a line (\(seconds(parsingSeconds)))
+            storing: \(perLine(storingSeconds)) of processor time a line (\(seconds(storingSeconds)))
+            waiting: \(seconds(waitingForLinesSeconds)) for parsed lines\(fold) (wall clock, storing thread)
+            \(finish)wall:    \(perLine(wallSeconds)) a line (\(String(format: "%.2f", wallSeconds)) s for \(lines) lines)
             """
     }
+}
+
+/// Seconds on a clock that only goes forwards, for measuring waits.
+func monotonicSeconds() -> Double {
+    var spec = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &spec)
+    return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
 }
 
 /// Processor time used so far by the calling thread, in seconds.
@@ -194,10 +218,13 @@ public struct Importer {
     ) throws -> ImportReport {
         return try ledger.log.exclusively(doing: "import \(input.name)", waiting: waiting) {
             let started = Instant.now()
+            var stored = 0.0
             var report = try ledger.log.appending(clock: .now(), expectedBytes: input.expectedLedgerBytes) { session in
-                try store(input, in: session, folding: true, progress: progress)
+                defer { stored = monotonicSeconds() }
+                return try store(input, in: session, folding: true, progress: progress)
             }
             try ledger.log.sync()
+            report.timings.committingSeconds = monotonicSeconds() - stored
             report.timings.wallSeconds = started.secondsUntilNow
             return report
         }
@@ -225,7 +252,7 @@ public struct Importer {
             }
             report.outcomes.append(LineOutcome(line: line, id: id, seq: seq, hash: hash, duplicate: duplicate))
         }
-        report.timings.parsingSeconds = try lines.forEach { line in
+        (report.timings.parsingSeconds, report.timings.waitingForLinesSeconds) = try lines.forEach { line in
             read += 1
             if read % 100_000 == 0 { progress(read) }
             let problems: [(field: String, rule: String, conflict: Bool)]
@@ -269,7 +296,10 @@ public struct Importer {
             // Thrown inside the transaction, so it is abandoned and nothing is stored.
             throw ImportRejected(file: input.name, errors: errors, rejectedLines: rejectedLines)
         }
-        try figures?.save(access)
+        if let figures {
+            try figures.save(access)
+            report.timings.waitingForFoldSeconds = figures.waitedSeconds
+        }
         return report
     }
 }
@@ -320,8 +350,8 @@ struct ParsedLines {
     let chunkSize: Int
 
     /// Calls `body` with every line in order; returns the processor seconds the
-    /// parsing thread used.
-    func forEach(_ body: (ParsedLine) throws -> Void) throws -> Double {
+    /// parsing thread used and the wall-clock seconds the caller waited for it.
+    func forEach(_ body: (ParsedLine) throws -> Void) throws -> (parsing: Double, waited: Double) {
         let queue = ChunkQueue(capacity: 3)
         let input = self.input
         let ledger = self.ledger
@@ -360,7 +390,7 @@ struct ParsedLines {
                 queue.giveBack(lines)
             case .end:
                 queue.drain()
-                return queue.parsingSeconds
+                return (queue.parsingSeconds, queue.waitedSeconds)
             case .failed(let error):
                 throw error
             }
@@ -415,6 +445,8 @@ private final class ChunkQueue: @unchecked Sendable {
     }
     private let free: DispatchSemaphore
     private let filled = DispatchSemaphore(value: 0)
+    /// Wall-clock seconds the taker waited for an item; read by the taker only.
+    private(set) var waitedSeconds = 0.0
 
     init(capacity: Int) {
         free = DispatchSemaphore(value: capacity)
@@ -437,7 +469,11 @@ private final class ChunkQueue: @unchecked Sendable {
     }
 
     func take() -> Item {
-        filled.wait()
+        if filled.wait(timeout: .now()) == .timedOut {
+            let started = monotonicSeconds()
+            filled.wait()
+            waitedSeconds += monotonicSeconds() - started
+        }
         lock.lock()
         let item = items.removeFirst()
         if case .lines = item {} else { finished = true }

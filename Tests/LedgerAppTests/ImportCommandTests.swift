@@ -33,7 +33,7 @@ struct ImportCommandTests {
     }
 
     @Test(
-        "--timings tells where the time went, per line read, which allocator the process runs on and what it does with freed memory"
+        "--timings tells where the time went, per line read, what the storing thread waited for, which allocator the process runs on and what it does with freed memory"
     )
     func timings() throws {
         try withScratch { dir in
@@ -43,7 +43,16 @@ struct ImportCommandTests {
             #expect(result.stderr.contains("parsing: "))
             #expect(result.stderr.contains("storing: "))
             #expect(result.stderr.contains("for 4 lines"))
+            #expect(result.stderr.contains(" for parsed lines, "))
+            #expect(result.stderr.contains(" for the KPI fold (wall clock, storing thread)"))
+            #expect(result.stderr.contains("finish:  "))
             #expect(result.stderr.contains("memory:  jemalloc 5."))
+            // A check folds and commits nothing: it waits only for the lines.
+            let check = try sunledger("import", "--check", dir + "/e.jsonl", "--timings", "--ledger", dir + "/ledger")
+            #expect(check.status == 0)
+            #expect(check.stderr.contains(" for parsed lines (wall clock, storing thread)"), "\(check.stderr)")
+            #expect(!check.stderr.contains("KPI fold"))
+            #expect(!check.stderr.contains("finish:"))
             // What `import` asks of it (`returnFreedMemorySoon`), read back from it.
             #expect(result.stderr.contains(", freed memory given back after 100 ms, by a thread of its own"))
         }
