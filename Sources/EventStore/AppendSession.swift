@@ -33,6 +33,8 @@ public final class AppendSession {
     /// The Merkle tree, which every appended record extends.
     private let merkle: MerkleAppends
     private let releasePages: () -> Void
+    /// Grows the data file ahead of this session's transaction, when it is a large one.
+    private let preallocator: DataFilePreallocator?
     /// The slot and this session's vault entries of each stream given personal data in it.
     private var streamVaults = SessionVaults()
     /// The slots of stream keys erased in this session, to be overwritten once it commits.
@@ -40,11 +42,12 @@ public final class AppendSession {
 
     init(
         store: StoreTransaction, projectionSpaces: [String: LMDBDatabase], releasePages: @escaping () -> Void,
-        clock: Instant, flushEvery: Int, streamEntriesHeld: Int
+        preallocator: DataFilePreallocator? = nil, clock: Instant, flushEvery: Int, streamEntriesHeld: Int
     ) throws {
         self.store = store
         self.projectionSpaces = projectionSpaces
         self.releasePages = releasePages
+        self.preallocator = preallocator
         self.flushEvery = max(flushEvery, 1)
         self.streamEntriesHeld = max(streamEntriesHeld, 1)
         sequencer = try Sequencer(lookup: store, clock: clock)
@@ -297,12 +300,15 @@ public final class AppendSession {
     private var readsSinceLook = 0
 
     /// Counts one event judged or one random-key put, and every
-    /// `readsBetweenLooks` of them gives the map's pages back if many are resident.
+    /// `readsBetweenLooks` of them gives the map's pages back if many are
+    /// resident, and has the data file prepared ahead of where the
+    /// transaction has got to.
     private func notePageReads() {
         readsSinceLook += 1
         guard readsSinceLook >= AppendSession.readsBetweenLooks else { return }
         readsSinceLook = 0
         if (LMDBEnvironment.residentFileBytes() ?? Int.max) > AppendSession.residentFileLimit { releasePages() }
+        preallocator?.look(at: store.txn)
     }
 
     /// How many stream states a session holds before it puts them.

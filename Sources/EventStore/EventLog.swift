@@ -192,11 +192,15 @@ public final class EventLog: @unchecked Sendable {
         streamEntriesHeld: Int = AppendSession.streamEntriesHeld, _ body: (AppendSession) throws -> T
     ) throws -> T {
         if expectedBytes > 0 { try env.reserve(additionalBytes: expectedBytes) }
+        // A large append has the data file grown ahead of it on another thread.
+        let preallocator = env.dataFilePreallocator(expectedBytes: expectedBytes)
+        defer { preallocator?.finish() }
         let (result, erasedKeys) = try mapStorageErrors {
             try env.write { txn in
+                preallocator?.follow(txn, writing: dbs.all + projectionSpaces.values)
                 let session = try AppendSession(
                     store: StoreTransaction(txn: txn, dbs: dbs, keys: vaultKeys), projectionSpaces: projectionSpaces,
-                    releasePages: env.releaseResidentPages, clock: clock,
+                    releasePages: env.releaseResidentPages, preallocator: preallocator, clock: clock,
                     flushEvery: flushEvery, streamEntriesHeld: streamEntriesHeld)
                 let result = try body(session)
                 try projector?.bringUpToDate(session.projections)

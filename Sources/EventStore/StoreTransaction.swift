@@ -33,6 +33,9 @@ struct LedgerDatabases: Sendable {
         recordsName, "ids", "stream-index", "streams", "vault", "meta", "items", "merkle", "vault-shreds",
     ]
 
+    /// Every one of them, in the order of `names`.
+    var all: [LMDBDatabase] { [records, ids, streamIndex, streams, vault, meta, items, merkle, vaultShreds] }
+
     init(_ handles: [LMDBDatabase]) {
         records = handles[0]
         ids = handles[1]

@@ -112,14 +112,25 @@ public final class LMDBEnvironment: @unchecked Sendable {
     /// disk), and reading the missing pages through the map would kill the
     /// process. Nil when the file is whole.
     public func dataFileShortfall() -> (bytes: Int, needed: Int)? {
+        var file = stat()
+        guard let needed = committedBytes, stat(path + "/data.mdb", &file) == 0 else { return nil }
+        return Int(file.st_size) < needed ? (Int(file.st_size), needed) : nil
+    }
+
+    /// Where the last committed page ends in the data file: the length the
+    /// ledger as committed needs (the file may be longer). Nil when LMDB
+    /// cannot say.
+    public var committedBytes: Int? {
         var info = MDB_envinfo()
         var stats = MDB_stat()
-        var file = stat()
-        guard mdb_env_info(env, &info) == MDB_SUCCESS, mdb_env_stat(env, &stats) == MDB_SUCCESS,
-            stat(path + "/data.mdb", &file) == 0
-        else { return nil }
-        let needed = (info.me_last_pgno + 1) * Int(stats.ms_psize)
-        return Int(file.st_size) < needed ? (Int(file.st_size), needed) : nil
+        guard mdb_env_info(env, &info) == MDB_SUCCESS, mdb_env_stat(env, &stats) == MDB_SUCCESS else { return nil }
+        return (info.me_last_pgno + 1) * Int(stats.ms_psize)
+    }
+
+    /// The size of a page of the data file.
+    var pageSize: Int {
+        var stats = MDB_stat()
+        return mdb_env_stat(env, &stats) == MDB_SUCCESS ? Int(stats.ms_psize) : 4096
     }
 
     /// Gives the map's pages back from this process's resident memory: they stay

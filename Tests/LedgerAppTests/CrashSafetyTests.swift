@@ -1,4 +1,5 @@
 import Foundation
+import LMDBKit
 import Testing
 
 #if canImport(Glibc)
@@ -147,6 +148,37 @@ struct CrashSafetyTests {
             #expect(reads > 0)
             #expect(try headSeq(ledger) == CrashSafetyTests.total + 24)
             #expect(try sunledger("verify", "--ledger", ledger).status == 0)
+        }
+    }
+
+    @Test(
+        "a file-size limit the ledger fits under is not overstepped by the data file prepared ahead of a large import"
+    )
+    func preparedWithinTheFileSizeLimit() throws {
+        try withScratch { dir in
+            let file = dir + "/events.jsonl"
+            // Some 27 MB: an import large enough for its data file to be prepared ahead of it.
+            try write(syntheticEvents(persons: 20_000, perPerson: 5, prefix: "big"), to: file)
+            let reference = dir + "/reference"
+            #expect(try sunledger("import", file, "--ledger", reference).status == 0)
+            let needed = try #require(try LMDBEnvironment(path: reference).committedBytes)
+            let length = { (ledger: String) in
+                ((try? FileManager.default.attributesOfItem(atPath: ledger + "/data.mdb")[.size]) as? Int) ?? 0
+            }
+            #expect(length(reference) > needed + (16 << 20), "the file was prepared past the ledger's pages")
+            // 8 MiB of room past what the ledger needs, less than the preparing's lead: past the
+            // limit, growing the file raises SIGXFSZ, which (as it is by default, whatever this
+            // test runner does with it) ends the process.
+            let limitKiB = needed / 1024 + 8192
+            let limited = try run(
+                "/bin/bash",
+                [
+                    "-c", "ulimit -f \(limitKiB); exec env --default-signal=XFSZ \"$0\" \"$@\"", sunledgerPath,
+                    "import", file, "--ledger", dir + "/ledger",
+                ])
+            #expect(limited.status == 0, "\(limited.stderr)")
+            #expect(length(dir + "/ledger") <= limitKiB * 1024)
+            #expect(try headSeq(dir + "/ledger") == 120_000)
         }
     }
 
