@@ -361,10 +361,19 @@ public final class AppendSession {
 
     /// Puts what is still gathered and the new head.
     func finish() throws {
-        try flush()
-        try putStreamEntries()
+        try putHeldEntries()
         try merkle.finish(into: store.txn, store.dbs.merkle)
-        try putStreamStates()
         try store.txn.put(head.encoded, forKey: StoreTransaction.headKey, in: store.dbs.meta)
+    }
+
+    /// Puts now what the session holds back to put in key order (the id and
+    /// stream index entries, the stream states, the Merkle tree's complete
+    /// nodes), as its end would: a caller with other work to wait for at
+    /// the end of its appends does this meanwhile. Appending may go on after.
+    public func putHeldEntries() throws {
+        try merkle.flush(into: store.txn, store.dbs.merkle)
+        try putIDs()
+        try putStreamEntries()
+        try putStreamStates()
     }
 }

@@ -182,14 +182,15 @@ extension LMDBEnvironment {
     /// The least growth a write transaction is expected to bring for its data
     /// file to be prepared ahead of it.
     public static let preallocatedFrom = 64 << 20
-
 }
 
 extension LMDBTransaction {
     /// The pages this transaction's view of `databases`, of the main database
     /// and of LMDB's free list takes: how far into the data file it reaches,
-    /// as near as can be known from outside LMDB (pages copied on write are
-    /// not counted until freed). Cheap: it reads each database's counts.
+    /// as near as can be told from outside LMDB (a page copied on write in
+    /// place of a committed one grows the file but not the count; a page
+    /// taken from the free list, the count but not the file). Cheap: it
+    /// reads each database's counts.
     public func pagesInUse(of databases: [LMDBDatabase]) -> Int {
         var pages = 0
         for dbi in [MDB_dbi(0), MDB_dbi(1)] + databases.map(\.handle) {

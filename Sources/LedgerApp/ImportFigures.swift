@@ -29,6 +29,9 @@ final class ImportFigures: @unchecked Sendable {
     private let lock = NSLock()
     /// Wall-clock seconds the storing thread waited for the folding one.
     private(set) var waitedSeconds = 0.0
+    /// What `save` had the folding thread seal (nil when no state was due,
+    /// or it was encoded for deferred putting) and the seq it goes to.
+    private var state: (sealed: StoredFold.Pieces?, seq: Int64)?
     /// Snapshots encoded and sealed on the folding thread, waiting to be put.
     private var ready: [(seq: Int64, sealed: StoredFold.Pieces)] = []
 
@@ -94,17 +97,19 @@ final class ImportFigures: @unchecked Sendable {
     /// snapshots and, when `stateLag` records have come since it was last
     /// put (see `LiveFigures`), the fold with its checkpoint. The fold is then
     /// kept in memory for the next append.
-    func save(_ access: ProjectionAccess) throws {
+    ///
+    /// `meanwhile` runs on the calling thread while the fold folds its last
+    /// batches and seals what is due: the store's own finishing (the index
+    /// entries it holds back), which would otherwise wait for the fold, or
+    /// keep it waiting.
+    func save(_ access: ProjectionAccess, meanwhile: () throws -> Void = {}) throws {
         if !batch.isEmpty { try handOver(access) }
         let head = try access.lastRecord
         var checkpoint = try LiveFigures.checkpoint(access, generation: generation)
         let deferred = figures.deferredStates
         if let put = try deferred?.putEncoded(in: generation, after: checkpoint, access) { checkpoint = put }
         let transaction = access.transactionID
-        let waitStarted = monotonicSeconds()
-        // The fold's own work at the end (a state to seal) counts as waiting too.
-        defer { waitedSeconds += monotonicSeconds() - waitStarted }
-        let (sealed, seq) = queue.sync { [self] () -> (StoredFold.Pieces?, Int64) in
+        queue.async { [self, checkpoint] in
             let seq = fold.throughSeq
             let due = figures.isDue(seq, checkpoint: checkpoint) || seq != head.seq
             var sealed: StoredFold.Pieces?
@@ -123,8 +128,13 @@ final class ImportFigures: @unchecked Sendable {
                 memory.keep(fold, generation: generation, seq: head.seq, hash: head.hash)
                 fold = KPIProjection()
             }
-            return (sealed, seq)
+            lock.withLock { state = (sealed, seq) }
         }
+        try meanwhile()
+        let waitStarted = monotonicSeconds()
+        queue.sync {}
+        waitedSeconds += monotonicSeconds() - waitStarted
+        let (sealed, seq) = lock.withLock { state! }
         try putReady(access)
         if let sealed { try LiveFigures.putState(sealed, throughSeq: seq, in: generation, access) }
     }
