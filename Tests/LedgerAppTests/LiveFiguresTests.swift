@@ -695,4 +695,29 @@ struct LiveFiguresTests {
             #expect(try cache.withFold { $0.snapshot() } == (try report.replayedProjection(through: head)).snapshot())
         }
     }
+
+    @Test(
+        "the head fold is loaded from the stored fold, not replayed, when that is more than its replay limit ahead, and answers the same"
+    )
+    func headFoldLoadsAfterALargeImport() throws {
+        let lines = try districtLines(seed: districtSeeds[1])
+        try withScratch { dir in
+            // The stored fold is put at the end of every import of 10 records or more.
+            let ledger = try openLedger(dir + "/ledger", stateLag: 10)
+            let report = try KPIReport(ledger: ledger)
+            let cache = HeadFold(ledger: ledger, replayLimit: 50)
+            var start = 0
+            var loads: [Int] = []
+            for size in [100, 40, 200, 50, 51] where start + size <= lines.count {
+                try importLines(Array(lines[start..<start + size]), into: ledger, dir: dir, name: "part\(start)")
+                start += size
+                let head = try ledger.log.head().seq
+                let cached = try cache.withFold { $0.snapshot() }
+                #expect(cached == (try report.replayedProjection(through: head)).snapshot(), "at seq \(head)")
+                loads.append(cache.loads)
+            }
+            // Loaded first, then replayed 40 and 50 records, loaded after 200 and 51.
+            #expect(loads == [1, 1, 2, 2, 3])
+        }
+    }
 }
