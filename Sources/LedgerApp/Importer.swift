@@ -89,6 +89,10 @@ public struct ImportTimings: Equatable, Sendable {
     public var storingSeconds = 0.0
     /// Wall-clock seconds the storing thread waited for parsed lines.
     public var waitingForLinesSeconds = 0.0
+    /// Seconds the storing thread was ready to run but waited for a
+    /// processor (the other threads had both cores); nil where the system
+    /// does not say (`/proc/thread-self/schedstat`).
+    public var waitingForProcessorSeconds: Double?
     /// Wall-clock seconds the storing thread waited for the KPI fold to take
     /// the events it handed over, or to finish folding them; nil for a check,
     /// which folds nothing.
@@ -107,11 +111,12 @@ public struct ImportTimings: Equatable, Sendable {
         }
         func seconds(_ value: Double) -> String { String(format: "%.2f s", value) }
         let fold = waitingForFoldSeconds.map { ", \(seconds($0)) for the KPI fold" } ?? ""
+        let processor = waitingForProcessorSeconds.map { ", \(seconds($0)) for a processor" } ?? ""
         let commit = committingSeconds.map { "commit:  \(seconds($0)) to commit and sync (wall clock)\n" } ?? ""
         return """
             parsing: \(perLine(parsingSeconds)) of processor time a line (\(seconds(parsingSeconds)))
             storing: \(perLine(storingSeconds)) of processor time a line (\(seconds(storingSeconds)))
-            waiting: \(seconds(waitingForLinesSeconds)) for parsed lines\(fold) (wall clock, storing thread)
+            waiting: \(seconds(waitingForLinesSeconds)) for parsed lines\(fold)\(processor) (wall clock, storing thread)
             \(commit)wall:    \(perLine(wallSeconds)) a line (\(String(format: "%.2f", wallSeconds)) s for \(lines) lines)
             """
     }
@@ -122,6 +127,16 @@ func monotonicSeconds() -> Double {
     var spec = timespec()
     clock_gettime(CLOCK_MONOTONIC, &spec)
     return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+}
+
+/// Seconds the calling thread has spent ready to run but waiting for a
+/// processor, from `/proc/thread-self/schedstat` (its second field, in
+/// nanoseconds); nil where that cannot be read.
+func threadRunQueueSeconds() -> Double? {
+    guard let text = try? String(contentsOfFile: "/proc/thread-self/schedstat", encoding: .utf8) else { return nil }
+    let fields = text.split(separator: " ")
+    guard fields.count >= 2, let nanoseconds = Double(fields[1]) else { return nil }
+    return nanoseconds / 1e9
 }
 
 /// Processor time used so far by the calling thread, in seconds.
@@ -237,6 +252,7 @@ public struct Importer {
         var rejectedLines = 0
         var read = 0
         let storingStarted = threadProcessorSeconds()
+        let queuedBefore = threadRunQueueSeconds()
         let erasedBefore = session.personalDataErased
         let lines = ParsedLines(input: input, ledger: ledger, chunkSize: chunkSize)
         let access = session.projections
@@ -288,7 +304,6 @@ public struct Importer {
         }
         report.timings.lines = read
         report.personalDataErased = session.personalDataErased - erasedBefore
-        report.timings.storingSeconds = threadProcessorSeconds() - storingStarted
         if rejectedLines > 0 {
             // Thrown inside the transaction, so it is abandoned and nothing is stored.
             throw ImportRejected(file: input.name, errors: errors, rejectedLines: rejectedLines)
@@ -297,6 +312,10 @@ public struct Importer {
             // The store puts the index entries it holds while the fold finishes.
             try figures.save(access) { try session.putHeldEntries() }
             report.timings.waitingForFoldSeconds = figures.waitedSeconds
+        }
+        report.timings.storingSeconds = threadProcessorSeconds() - storingStarted
+        if let queuedBefore, let queued = threadRunQueueSeconds() {
+            report.timings.waitingForProcessorSeconds = queued - queuedBefore
         }
         return report
     }
