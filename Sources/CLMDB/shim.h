@@ -20,4 +20,18 @@ static inline int sunledger_fallocate(int fd, long long offset, long long length
     return -1;
 #endif
 }
+
+/* sync_file_range(2) with SYNC_FILE_RANGE_WRITE: starts writing the dirty
+   pages of [offset, offset + length) to disk and returns without waiting.
+   It guarantees nothing (fdatasync still does); it only means less is left
+   to write when that comes. Returns 0, or -1 with errno set. */
+static inline int sunledger_start_writeback(int fd, long long offset, long long length) {
+#ifdef SYS_sync_file_range
+    return (int)syscall(SYS_sync_file_range, fd, offset, length, 2 /* SYNC_FILE_RANGE_WRITE */);
+#else
+    (void)fd; (void)offset; (void)length;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
 #endif

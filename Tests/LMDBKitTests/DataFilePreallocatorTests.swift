@@ -75,6 +75,27 @@ struct DataFilePreallocatorTests {
         }
     }
 
+    @Test("what the writer has left well behind is sent to disk in steps, never what is near it")
+    func writesBackBehindTheWriter() throws {
+        try withTemporaryDirectory { path in
+            let fd = open(path + "/data", O_RDWR | O_CREAT, 0o644)
+            #expect(fd >= 0)
+            defer { close(fd) }
+            let preallocator = DataFilePreallocator(
+                fd: fd, pageSize: 4096, committedBytes: 0, fileBytes: 0, limit: 1 << 20, lead: 1 << 20)
+            let step = DataFilePreallocator.writebackStep
+            let lag = DataFilePreallocator.writebackLag
+            preallocator.writerReached(lag + 2 * step + step / 2)
+            let deadline = Date().addingTimeInterval(10)
+            while preallocator.writtenBackBytes < 2 * step && Date() < deadline { usleep(1000) }
+            preallocator.finish()
+            // Two whole steps lie more than the lag behind the writer; the half step does not count yet.
+            #expect(preallocator.writtenBackBytes == 2 * step)
+            // Preparing stops at its limit all the same.
+            #expect(preallocator.preparedBytes == 1 << 20)
+        }
+    }
+
     @Test("a small write has no preallocation")
     func onlyForLargeWrites() throws {
         try withTemporaryDirectory { path in
