@@ -34,9 +34,10 @@ struct LedgerDatabases: Sendable {
     ]
 
     /// Every one of them, in the order of `names`.
-    var all: [LMDBDatabase] { [records, ids, streamIndex, streams, vault, meta, items, merkle, vaultShreds] }
+    let all: [LMDBDatabase]
 
     init(_ handles: [LMDBDatabase]) {
+        all = handles
         records = handles[0]
         ids = handles[1]
         streamIndex = handles[2]

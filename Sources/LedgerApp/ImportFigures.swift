@@ -63,11 +63,7 @@ final class ImportFigures: @unchecked Sendable {
         let hashes = boundaryHashes
         boundaryHashes = [:]
         let transaction = access.transactionID
-        if room.wait(timeout: .now()) == .timedOut {
-            let started = monotonicSeconds()
-            room.wait()
-            waitedSeconds += monotonicSeconds() - started
-        }
+        room.wait(countingInto: &waitedSeconds)
         queue.async { [self] in
             for admitted in events {
                 fold.apply(admitted.event.recorded(seq: admitted.seq, recordedAt: admitted.recordedAt))

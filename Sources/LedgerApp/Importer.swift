@@ -129,6 +129,17 @@ func monotonicSeconds() -> Double {
     return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
 }
 
+extension DispatchSemaphore {
+    /// Waits as `wait()` does, adding to `seconds` the wall-clock time it
+    /// blocked (nothing, and no clock read, when it did not have to).
+    func wait(countingInto seconds: inout Double) {
+        guard wait(timeout: .now()) == .timedOut else { return }
+        let started = monotonicSeconds()
+        wait()
+        seconds += monotonicSeconds() - started
+    }
+}
+
 /// Seconds the calling thread has spent ready to run but waiting for a
 /// processor, from `/proc/thread-self/schedstat` (its second field, in
 /// nanoseconds); nil where that cannot be read.
@@ -486,11 +497,7 @@ private final class ChunkQueue: @unchecked Sendable {
     }
 
     func take() -> Item {
-        if filled.wait(timeout: .now()) == .timedOut {
-            let started = monotonicSeconds()
-            filled.wait()
-            waitedSeconds += monotonicSeconds() - started
-        }
+        filled.wait(countingInto: &waitedSeconds)
         lock.lock()
         let item = items.removeFirst()
         if case .lines = item {} else { finished = true }
