@@ -72,13 +72,14 @@ public struct FigureRebuild {
         // retain per array.
         let checkpointer = Checkpointer(log: log, generation: target)
         defer { checkpointer.finish() }
-        try RecordReplay(units: ledger.units).replay(from: fold.throughSeq + 1, through: total, log: log) {
-            fold.apply($0)
-            if $0.seq % figures.snapshotEvery == 0 {
+        try RecordReplay(units: ledger.units).replay(from: fold.throughSeq + 1, through: total, log: log, into: &fold) {
+            fold in
+            let seq = fold.throughSeq
+            if seq % figures.snapshotEvery == 0 {
                 fold.orderStreamNames()
-                checkpointer.commit(snapshot: fold.snapshot(), throughSeq: fold.throughSeq)
+                checkpointer.commit(snapshot: fold.snapshot(), throughSeq: seq)
             }
-            if $0.seq % 16_384 == 0 { progress($0.seq - started, total - started) }
+            if seq % 16_384 == 0 { progress(seq - started, total - started) }
         }
         checkpointer.finish()
         try checkpointer.failure.map { throw $0 }

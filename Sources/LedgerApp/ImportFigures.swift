@@ -65,16 +65,20 @@ final class ImportFigures: @unchecked Sendable {
         let transaction = access.transactionID
         room.wait(countingInto: &waitedSeconds)
         queue.async { [self] in
-            for admitted in events {
-                fold.apply(admitted.event.recorded(seq: admitted.seq, recordedAt: admitted.recordedAt))
-                guard admitted.seq % snapshotEvery == 0 else { continue }
-                // Only the names folded since the last snapshot are sorted for this one.
-                fold.orderStreamNames()
-                if let deferred = figures.deferredStates, let hash = hashes[admitted.seq] {
-                    deferred.encode(fold, generation: generation, hash: hash, asState: false, transaction: transaction)
-                } else {
-                    let sealed = StoredFold.sealed(fold)
-                    lock.withLock { ready.append((admitted.seq, sealed)) }
+            let recorded = events.map { $0.event.recorded(seq: $0.seq, recordedAt: $0.recordedAt) }
+            recorded.withUnsafeBufferPointer { recorded in
+                fold.apply(recorded) { fold in
+                    let seq = fold.throughSeq
+                    guard seq % snapshotEvery == 0 else { return }
+                    // Only the names folded since the last snapshot are sorted for this one.
+                    fold.orderStreamNames()
+                    if let deferred = figures.deferredStates, let hash = hashes[seq] {
+                        deferred.encode(
+                            fold, generation: generation, hash: hash, asState: false, transaction: transaction)
+                    } else {
+                        let sealed = StoredFold.sealed(fold)
+                        lock.withLock { ready.append((seq, sealed)) }
+                    }
                 }
             }
             room.signal()

@@ -107,7 +107,7 @@ public struct KPIReport: Sendable {
     public func replayedProjection(through seq: Int64) throws -> KPIProjection {
         var projection = KPIProjection()
         try ledger.log.readingProjections { access in
-            try RecordReplay(units: ledger.units).replay(from: 1, through: seq, access) { projection.apply($0) }
+            try RecordReplay(units: ledger.units).replay(from: 1, through: seq, access, into: &projection)
         }
         return projection
     }

@@ -301,9 +301,8 @@ public struct LiveFigures: LedgerProjector {
         boundary: (KPIProjection) throws -> Void = { _ in }
     ) throws {
         guard seq > fold.throughSeq else { return }
-        try RecordReplay(units: units).replay(from: fold.throughSeq + 1, through: seq, access) { event in
-            fold.apply(event)
-            if event.seq % snapshotEvery == 0 {
+        try RecordReplay(units: units).replay(from: fold.throughSeq + 1, through: seq, access, into: &fold) { fold in
+            if fold.throughSeq % snapshotEvery == 0 {
                 fold.orderStreamNames()
                 try boundary(fold)
             }
@@ -465,16 +464,18 @@ struct RecordReplay {
     /// time, a 5M one 0.92×).
     var ahead = 64
 
-    /// Calls `body` with every record with `from ≤ seq ≤ through`, in seq order.
+    /// Folds every record with `from ≤ seq ≤ through` into `fold`, in seq
+    /// order, calling `after` with the fold once each is in.
     func replay(
-        from: Int64, through: Int64, _ access: ProjectionAccess, _ body: (RecordedEvent) throws -> Void
+        from: Int64, through: Int64, _ access: ProjectionAccess, into fold: inout KPIProjection,
+        after: (inout KPIProjection) throws -> Void = { _ in }
     ) throws {
         var chunk: [(seq: Int64, canonical: UnsafeRawBufferPointer)] = []
         chunk.reserveCapacity(chunkSize)
         var inFlight: [ChunkDecoding] = []
         inFlight.reserveCapacity(ahead + 1)
         let units = self.units
-        func foldOldest() throws { try RecordReplay.fold(inFlight.removeFirst(), body) }
+        func foldOldest() throws { try RecordReplay.fold(inFlight.removeFirst(), into: &fold, after: after) }
         try access.forEachRecord(from: from, through: through) { seq, canonical in
             chunk.append((seq, canonical))
             guard chunk.count == chunkSize else { return }
@@ -486,21 +487,26 @@ struct RecordReplay {
         while !inFlight.isEmpty { try foldOldest() }
     }
 
-    /// Calls `body` with every record with `from ≤ seq ≤ through`, in seq
-    /// order, each chunk read as well as decoded by a worker, in a read
-    /// transaction of its own: this thread only folds. A stored record never
-    /// changes, so every transaction reads the same bytes for the seqs asked,
-    /// whatever was appended after them.
+    /// Folds every record with `from ≤ seq ≤ through` into `fold` as the
+    /// replay above does, each chunk read as well as decoded by a worker, in a
+    /// read transaction of its own: this thread only folds. A stored record
+    /// never changes, so every transaction reads the same bytes for the seqs
+    /// asked, whatever was appended after them.
     ///
     /// The chunks are read and decoded by threads of the replay's own, one a
     /// core, that yield the processor to this one (see `DecodingThreads`).
-    func replay(from: Int64, through: Int64, log: EventLog, _ body: (RecordedEvent) throws -> Void) throws {
+    func replay(
+        from: Int64, through: Int64, log: EventLog, into fold: inout KPIProjection,
+        after: (inout KPIProjection) throws -> Void
+    ) throws {
         var inFlight: [ChunkDecoding] = []
         inFlight.reserveCapacity(ahead + 1)
         let units = self.units
         let workers = DecodingThreads(count: ProcessInfo.processInfo.activeProcessorCount)
         defer { workers.finish() }
-        func foldOldest() throws { try RecordReplay.fold(inFlight.removeFirst(), body, freedBy: workers) }
+        func foldOldest() throws {
+            try RecordReplay.fold(inFlight.removeFirst(), into: &fold, after: after, freedBy: workers)
+        }
         var first = from
         var chunks = 0
         while first <= through {
@@ -519,16 +525,15 @@ struct RecordReplay {
     /// Chunks read between two releases of the map's resident pages.
     static let chunksBetweenReleases = 64
 
-    /// Calls `body` with each event of `chunk`, once decoded. Each is read
-    /// where it lies, not copied out (a retain and a release of each of its
-    /// strings), and the chunk is freed on a worker: the folding thread is the
-    /// one the others wait for.
+    /// Folds the events of `chunk` into `fold` once decoded, calling `after`
+    /// for each (`KPIProjection.apply(_:after:)`). Each is read where it lies,
+    /// not copied out (a retain and a release of each of its strings), and the
+    /// chunk is freed on a worker: the folding thread is the one the others wait for.
     private static func fold(
-        _ chunk: ChunkDecoding, _ body: (RecordedEvent) throws -> Void, freedBy workers: DecodingThreads? = nil
+        _ chunk: ChunkDecoding, into fold: inout KPIProjection, after: (inout KPIProjection) throws -> Void,
+        freedBy workers: DecodingThreads? = nil
     ) throws {
-        try chunk.withEvents { events in
-            for index in events.indices { try body(events[index]) }
-        }
+        try chunk.withEvents { events in try fold.apply(events, after: after) }
         let free: @Sendable () -> Void = { withExtendedLifetime(chunk) {} }
         if let workers { workers.submit(free) } else { DispatchQueue.global().async(execute: free) }
     }

@@ -124,6 +124,23 @@ public enum Payload: Equatable, Sendable {
         }
     }
 
+    /// The kind of stream its event belongs to (`EventType.kind` of its type).
+    public var streamKind: StreamKind {
+        switch self {
+        case .personRegistered, .personReassessed, .personMoved, .personPiiCorrected, .personPiiErased,
+            .personDeregistered, .needsAssessed, .employmentStarted, .employmentEnded, .trainingCompleted,
+            .rehabServiceDelivered, .assistiveDeviceFitted, .homeModificationCompleted, .healthCheckCompleted,
+            .familyDoctorContracted, .familyDoctorContractEnded, .careEnrolled, .careEnded:
+            .person
+        case .caseOpened, .caseReassigned, .caseClosed: .case
+        case .callReceived, .callResolved: .call
+        case .projectLaunched, .projectEvaluated, .projectAdopted, .projectEliminated: .project
+        case .volunteerRegistered, .volunteerServiceLogged: .volunteer
+        case .rightsCaseOpened, .rightsCaseClosed: .rights
+        case .legalEducationHeld: .org
+        }
+    }
+
     /// The payload as the `data` object of the interchange form and the record.
     public var data: JSONObject {
         var writer = FieldWriter()

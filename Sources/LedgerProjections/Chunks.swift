@@ -1,3 +1,5 @@
+import LedgerValues
+
 /// Values kept in fixed chunks of 4,096, for the fold's tables of streams.
 ///
 /// An array grows by doubling: it holds room for up to twice its values, and
@@ -39,6 +41,16 @@ struct Chunks<Element> {
     subscript(position: Int) -> Element {
         get { chunks[position >> Self.chunkShift][position & Self.offsetMask] }
         _modify { yield &chunks[position >> Self.chunkShift][position & Self.offsetMask] }
+    }
+
+    /// Asks the processor to fetch the value at `position` (its first two cache lines).
+    @inline(__always)
+    func prefetch(at position: Int) {
+        chunks[position >> Self.chunkShift].withUnsafeBufferPointer {
+            let value = UnsafeRawPointer($0.baseAddress! + (position & Self.offsetMask))
+            CacheHint.prefetch(value)
+            CacheHint.prefetch(value + 64)
+        }
     }
 
     /// Calls `body` with the value at `position`, read in place.

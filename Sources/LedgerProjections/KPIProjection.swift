@@ -17,6 +17,11 @@ public struct RecordedEvent: Sendable {
     public let orgUnit: String
     /// The typed `data`, which also says the event's type.
     public let payload: Payload
+    /// The kind of its stream (its type's), which names the fold's table it goes to.
+    let streamKind: StreamKind
+    /// Its stream's key in that table, hashed: made where the event is made
+    /// (on a decoding core, in a replay) rather than on the thread that folds.
+    let tableKey: TableKey
 
     public init(
         seq: Int64, stream: String, occurredAt: LocalDate, recordedAt: Instant, orgUnit: String, payload: Payload
@@ -27,6 +32,8 @@ public struct RecordedEvent: Sendable {
         self.recordedAt = recordedAt
         self.orgUnit = orgUnit
         self.payload = payload
+        streamKind = payload.streamKind
+        tableKey = TableKey(streamKind.tableKey(stream))
     }
 }
 
@@ -85,6 +92,28 @@ public struct KPIProjection: Sendable {
         for event in events { apply(event) }
     }
 
+    /// Folds in `events`, in seq order, calling `after` with the fold once
+    /// each is in (its `throughSeq` is then the event's seq).
+    ///
+    /// Each event's stream is looked up in a table of hundreds of thousands,
+    /// at random: its slot, then its key and facts, then (for a person) the
+    /// facts' own array, each a cache miss that the one after waits for. So
+    /// the processor is asked for each of them some events ahead, one step
+    /// nearer each time, and the misses of several events overlap.
+    public mutating func apply(
+        _ events: UnsafeBufferPointer<RecordedEvent>, after: (inout KPIProjection) throws -> Void
+    ) rethrows {
+        guard let first = events.baseAddress else { return }
+        let count = events.count
+        for index in 0..<count {
+            if index + FoldLookahead.slot < count { prefetch(first + index + FoldLookahead.slot, .slot) }
+            if index + FoldLookahead.entry < count { prefetch(first + index + FoldLookahead.entry, .entry) }
+            if index + FoldLookahead.facts < count { prefetch(first + index + FoldLookahead.facts, .facts) }
+            apply(first[index])
+            try after(&self)
+        }
+    }
+
     /// Folds in the next record. Records must come in seq order, each stream's
     /// opener first (as the ledger stores them); an event of a stream whose
     /// opener was never seen is ignored.
@@ -93,42 +122,40 @@ public struct KPIProjection: Sendable {
         throughSeq = event.seq
         lastRecordedAt = event.recordedAt
         let day = event.occurredAt
-        let stream = event.stream
-        // The stream's key in the table of its kind, made only for events of that kind.
-        var person: String { StreamKind.person.tableKey(stream) }
-        var project: String { StreamKind.project.tableKey(stream) }
+        // The stream's key in the table of its kind (the kind of the event's type).
+        let key = event.tableKey
         switch event.payload {
         case .personRegistered(let registration):
             let residence = units.number(registration.residence)
             persons.put(
                 PersonFacts(
                     registered: day, birth: registration.birthDate, residence: residence,
-                    category: registration.category), for: person)
+                    category: registration.category), for: key)
         case .personMoved(let move):
             let residence = units.number(move.residence)
-            persons.update(person) { $0.record(.residence, residence, on: day) }
+            persons.update(key) { $0.record(.residence, residence, on: day) }
         case .personReassessed(let reassessment):
-            persons.update(person) {
+            persons.update(key) {
                 $0.record(.category, UInt32(reassessment.category.snapshotCode), on: day)
             }
         case .personDeregistered:
-            persons.update(person) { $0.deregister(on: day) }
+            persons.update(key) { $0.deregister(on: day) }
         case .needsAssessed(let assessment):
-            persons.update(person) { $0.record(.assessment, Assessment(assessment).bits, on: day) }
+            persons.update(key) { $0.record(.assessment, Assessment(assessment).bits, on: day) }
         case .employmentStarted(let start):
-            persons.update(person) { $0.employments.append(Employment(id: start.employmentID, start: day)) }
+            persons.update(key) { $0.employments.append(Employment(id: start.employmentID, start: day)) }
         case .employmentEnded(let end):
-            persons.update(person) { $0.endEmployment(end.employmentID, on: day) }
+            persons.update(key) { $0.endEmployment(end.employmentID, on: day) }
         case .trainingCompleted(let training):
-            if training.programme == .smartSkills { persons.update(person) { $0.noteSmartTraining(on: day) } }
-        case .rehabServiceDelivered: persons.update(person) { $0.noteService(.rehab, on: day) }
-        case .assistiveDeviceFitted: persons.update(person) { $0.noteService(.device, on: day) }
-        case .homeModificationCompleted: persons.update(person) { $0.noteService(.homeModification, on: day) }
-        case .healthCheckCompleted: persons.update(person) { $0.noteService(.healthCheck, on: day) }
-        case .familyDoctorContracted: persons.update(person) { $0.record(.familyDoctor, 1, on: day) }
-        case .familyDoctorContractEnded: persons.update(person) { $0.record(.familyDoctor, 0, on: day) }
-        case .careEnrolled: persons.update(person) { $0.record(.care, 1, on: day) }
-        case .careEnded: persons.update(person) { $0.record(.care, 0, on: day) }
+            if training.programme == .smartSkills { persons.update(key) { $0.noteSmartTraining(on: day) } }
+        case .rehabServiceDelivered: persons.update(key) { $0.noteService(.rehab, on: day) }
+        case .assistiveDeviceFitted: persons.update(key) { $0.noteService(.device, on: day) }
+        case .homeModificationCompleted: persons.update(key) { $0.noteService(.homeModification, on: day) }
+        case .healthCheckCompleted: persons.update(key) { $0.noteService(.healthCheck, on: day) }
+        case .familyDoctorContracted: persons.update(key) { $0.record(.familyDoctor, 1, on: day) }
+        case .familyDoctorContractEnded: persons.update(key) { $0.record(.familyDoctor, 0, on: day) }
+        case .careEnrolled: persons.update(key) { $0.record(.care, 1, on: day) }
+        case .careEnded: persons.update(key) { $0.record(.care, 0, on: day) }
         case .personPiiCorrected, .personPiiErased:
             break  // personal data is in no figure; erasing it changes none (events.md §3)
 
@@ -136,39 +163,39 @@ public struct KPIProjection: Sendable {
             var facts = CaseFacts(opened: day, serviceType: opening.serviceType)
             facts.assignment.record(
                 Assignment(worker: workers.number(opening.worker), unit: units.number(event.orgUnit)), on: day)
-            cases.put(facts, for: StreamKind.case.tableKey(stream))
+            cases.put(facts, for: key)
         case .caseReassigned(let reassignment):
             let assignment = Assignment(
                 worker: workers.number(reassignment.worker), unit: units.number(reassignment.unit))
-            cases.update(StreamKind.case.tableKey(stream)) { $0.assignment.record(assignment, on: day) }
+            cases.update(key) { $0.assignment.record(assignment, on: day) }
         case .caseClosed:
-            cases.update(StreamKind.case.tableKey(stream)) { $0.close(on: day) }
+            cases.update(key) { $0.close(on: day) }
 
         case .callReceived(let receipt):
             calls.put(
                 CallFacts(received: day, unit: units.number(event.orgUnit), online: receipt.channel != .phone),
-                for: StreamKind.call.tableKey(stream))
+                for: key)
         case .callResolved(let resolution):
-            calls.update(StreamKind.call.tableKey(stream)) {
+            calls.update(key) {
                 $0.resolve(on: day, satisfied: resolution.satisfied)
             }
 
         case .projectLaunched:
-            projects.put(ProjectFacts(launched: day, unit: units.number(event.orgUnit)), for: project)
+            projects.put(ProjectFacts(launched: day, unit: units.number(event.orgUnit)), for: key)
         case .projectEvaluated(let evaluation):
-            projects.update(project) { $0.noteEvaluation(of: evaluation.year, on: day) }
+            projects.update(key) { $0.noteEvaluation(of: evaluation.year, on: day) }
         case .projectAdopted(let adoption):
-            guard projects.contains(project) else { break }
+            guard projects.contains(key) else { break }
             adoptions[DayAndUnit(day: day, unit: units.number(event.orgUnit)), default: 0] += adoption.amountYuan
         case .projectEliminated:
-            projects.update(project) { $0.eliminate(on: day) }
+            projects.update(key) { $0.eliminate(on: day) }
 
         case .volunteerRegistered(let registration):
             volunteers.put(
                 VolunteerFacts(partyMember: registration.partyMember, alliance: registration.alliance),
-                for: StreamKind.volunteer.tableKey(stream))
+                for: key)
         case .volunteerServiceLogged(let service):
-            guard let volunteer = volunteers[StreamKind.volunteer.tableKey(stream)] else { break }
+            guard let volunteer = volunteers[key] else { break }
             let key = MinutesKey(
                 day: day, unit: units.number(event.orgUnit), alliance: volunteer.alliance,
                 partyMember: volunteer.partyMember)
@@ -176,12 +203,66 @@ public struct KPIProjection: Sendable {
 
         case .rightsCaseOpened:
             rights.put(
-                RightsFacts(opened: day, unit: units.number(event.orgUnit)), for: StreamKind.rights.tableKey(stream))
+                RightsFacts(opened: day, unit: units.number(event.orgUnit)), for: key)
         case .rightsCaseClosed:
-            rights.update(StreamKind.rights.tableKey(stream)) { $0.close(on: day) }
+            rights.update(key) { $0.close(on: day) }
 
         case .legalEducationHeld(let session):
             legalEducation[DayAndUnit(day: day, unit: units.number(event.orgUnit)), default: 0] += session.attendees
+        }
+    }
+}
+
+/// How many events ahead the fold asks for each step of an event's lookup
+/// (`KPIProjection.apply(_:after:)`): the slot first, then what the slot
+/// points to, then what that holds.
+enum FoldLookahead {
+    static let slot = 12
+    static let entry = 6
+    static let facts = 3
+}
+
+extension KPIProjection {
+    /// The steps of a lookup that `prefetch` asks the processor for.
+    enum PrefetchStep {
+        /// The key's slot in its table.
+        case slot
+        /// The key and facts at the place its slot (by now at hand) holds.
+        case entry
+        /// What the facts point to: a person's dated facts.
+        case facts
+    }
+
+    /// Asks the processor to fetch what folding `event` will read at `step`
+    /// of its lookup (reading two of its fields where it lies, copying nothing).
+    @inline(__always)
+    func prefetch(_ event: UnsafePointer<RecordedEvent>, _ step: PrefetchStep) {
+        let hash = event.pointee.tableKey.hash
+        switch event.pointee.streamKind {
+        case .person:
+            switch step {
+            case .slot: persons.prefetchSlot(hash: hash)
+            case .entry: persons.prefetchEntry(hash: hash)
+            case .facts: persons.prefetchDatedFacts(hash: hash)
+            }
+        case .case: cases.prefetch(hash: hash, step)
+        case .call: calls.prefetch(hash: hash, step)
+        case .project: projects.prefetch(hash: hash, step)
+        case .volunteer: volunteers.prefetch(hash: hash, step)
+        case .rights: rights.prefetch(hash: hash, step)
+        case .org: break
+        }
+    }
+}
+
+extension StreamTable {
+    /// `KPIProjection.prefetch` for a table whose facts point to nothing worth fetching.
+    @inline(__always)
+    fileprivate func prefetch(hash: Int, _ step: KPIProjection.PrefetchStep) {
+        switch step {
+        case .slot: prefetchSlot(hash: hash)
+        case .entry: prefetchEntry(hash: hash)
+        case .facts: break
         }
     }
 }

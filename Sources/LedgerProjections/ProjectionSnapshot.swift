@@ -840,7 +840,7 @@ private struct SnapshotReader: @unchecked Sendable {
                 throw named
             }
             // Names of distinct bytes are distinct streams, unless Unicode deems them the same.
-            guard streams.put(consume value, for: consume key) else {
+            guard streams.put(consume value, for: TableKey(consume key)) else {
                 var twice = error(.malformed, "a stream whose name Unicode deems the same as another's")
                 twice.stream = name()
                 throw twice

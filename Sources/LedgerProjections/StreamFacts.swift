@@ -248,6 +248,15 @@ extension PersonFacts {
         }
     }
 
+    /// Asks the processor to fetch the dated facts' count and first ones.
+    @inline(__always)
+    func prefetchDatedFacts() {
+        dated.withUnsafeBufferPointer { facts in
+            // The count lies in the array's header, just before the elements.
+            if let first = facts.baseAddress { CacheHint.prefetch(UnsafeRawPointer(first) - 16) }
+        }
+    }
+
     /// Notes a smart-skills training on `day`, after every one stored before.
     mutating func noteSmartTraining(on day: LocalDate) {
         // The last kind: its facts end the array.

@@ -36,43 +36,64 @@ struct StreamTable<Facts> {
         places.reserveCapacity(count, held: names.count) { names[$0].hashValue }
     }
 
-    /// The place of `name` in `names` and `facts`, if it is in the table.
+    /// The place of `key` in `names` and `facts`, if it is in the table.
     @inline(__always)
-    private func place(of name: String) -> Int? {
-        places.place(hash: name.hashValue) { names[$0] == name }
+    private func place(of key: TableKey) -> Int? {
+        places.place(hash: key.hash) { names[$0] == key.name }
     }
 
-    /// The facts of `name`, if it is in the table.
-    subscript(name: String) -> Facts? {
-        place(of: name).map { facts[$0] }
+    /// The facts of `key`, if it is in the table.
+    subscript(key: TableKey) -> Facts? {
+        place(of: key).map { facts[$0] }
     }
 
-    /// Whether `name` is in the table.
-    func contains(_ name: String) -> Bool { place(of: name) != nil }
+    /// Whether `key` is in the table.
+    func contains(_ key: TableKey) -> Bool { place(of: key) != nil }
 
-    /// Sets the facts of `name`, adding it if it is new; returns whether it was.
+    /// Sets the facts of `key`, adding it if it is new; returns whether it was.
     @discardableResult
-    mutating func put(_ value: consuming Facts, for name: String) -> Bool {
-        if let place = place(of: name) {
+    mutating func put(_ value: consuming Facts, for key: TableKey) -> Bool {
+        if let place = place(of: key) {
             facts[place] = value
             return false
         }
         do {
             // Let go of before `names` grows, which would copy it otherwise.
             let held = names
-            places.add(hash: name.hashValue, place: held.count) { held[$0].hashValue }
+            places.add(hash: key.hash, place: held.count) { held[$0].hashValue }
         }
-        names.append(name)
+        names.append(key.name)
         facts.append(value)
         return true
     }
 
-    /// Changes the facts of `name` in place, if it is in the table: one hash
+    /// Changes the facts of `key` in place, if it is in the table: one hash
     /// probe, and no copy of the facts' arrays.
     @inline(__always)
-    mutating func update(_ name: String, _ change: (inout Facts) -> Void) {
-        guard let place = place(of: name) else { return }
+    mutating func update(_ key: TableKey, _ change: (inout Facts) -> Void) {
+        guard let place = place(of: key) else { return }
         change(&facts[place])
+    }
+
+    /// Asks the processor to fetch the slot where a lookup of the key hashed `hash` starts.
+    @inline(__always)
+    func prefetchSlot(hash: Int) { places.prefetchSlot(hash: hash) }
+
+    /// Asks the processor to fetch the name and the facts at the place that
+    /// the slot where a lookup of `hash` starts holds (the slot itself should
+    /// be at hand by now): most likely the key's, though no name is compared.
+    @inline(__always)
+    func prefetchEntry(hash: Int) {
+        guard let place = places.likelyPlace(hash: hash), place < names.count else { return }
+        names.withUnsafeBufferPointer { CacheHint.prefetch($0.baseAddress! + place) }
+        facts.prefetch(at: place)
+    }
+
+    /// The place that the slot where a lookup of `hash` starts holds, if in the table.
+    @inline(__always)
+    fileprivate func likelyPlace(hash: Int) -> Int? {
+        guard let place = places.likelyPlace(hash: hash), place < facts.count else { return nil }
+        return place
     }
 
     /// Calls `body` with the name and facts of each stream at `places` (all by
@@ -195,6 +216,29 @@ enum StreamNameOrder {
     }
 }
 
+extension StreamTable where Facts == PersonFacts {
+    /// Asks the processor to fetch the dated facts of the person at the place
+    /// that the slot where a lookup of `hash` starts holds (the slot and the
+    /// facts should be at hand by now).
+    @inline(__always)
+    func prefetchDatedFacts(hash: Int) {
+        guard let place = likelyPlace(hash: hash) else { return }
+        facts.withValue(at: place) { $0.prefetchDatedFacts() }
+    }
+}
+
+/// A stream's key in the fold's table of its kind (`StreamKind.tableKey`),
+/// with its hash (`String.hashValue`, seeded anew in every process).
+struct TableKey: Sendable {
+    let name: String
+    let hash: Int
+
+    init(_ name: String) {
+        self.name = name
+        hash = name.hashValue
+    }
+}
+
 extension StreamTable: Sequence {
     /// Each stream's name and facts (copied), in the order first seen.
     func makeIterator() -> Zip2Sequence<[String], Chunks<Facts>>.Iterator { zip(names, facts).makeIterator() }
@@ -207,7 +251,7 @@ extension StreamTable: Equatable where Facts: Equatable {
     static func == (lhs: StreamTable, rhs: StreamTable) -> Bool {
         guard lhs.count == rhs.count else { return false }
         for (place, name) in lhs.names.enumerated() {
-            guard let other = rhs.place(of: name), lhs.facts[place] == rhs.facts[other] else {
+            guard let other = rhs.place(of: TableKey(name)), lhs.facts[place] == rhs.facts[other] else {
                 return false
             }
         }

@@ -487,16 +487,14 @@ struct LiveFiguresTests {
                 var scanned = KPIProjection()
                 var scannedSeqs: [Int64] = []
                 try ledger.log.readingProjections { access in
-                    try replay.replay(from: from, through: through, access) {
-                        scanned.apply($0)
-                        scannedSeqs.append($0.seq)
+                    try replay.replay(from: from, through: through, access, into: &scanned) { fold in
+                        scannedSeqs.append(fold.throughSeq)
                     }
                 }
                 var read = KPIProjection()
                 var readSeqs: [Int64] = []
-                try replay.replay(from: from, through: through, log: ledger.log) {
-                    read.apply($0)
-                    readSeqs.append($0.seq)
+                try replay.replay(from: from, through: through, log: ledger.log, into: &read) { fold in
+                    readSeqs.append(fold.throughSeq)
                 }
                 #expect(readSeqs == Array(from..<max(from, through + 1)), "from \(from) through \(through)")
                 #expect(readSeqs == scannedSeqs)

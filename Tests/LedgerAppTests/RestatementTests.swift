@@ -253,8 +253,8 @@ struct RestatementTests {
             let report = try KPIReport(ledger: ledger)
             var events: [RecordedEvent] = []
             try ledger.log.readingProjections { access in
-                try RecordReplay(units: ledger.units).replay(from: 1, through: try access.lastSeq, access) {
-                    events.append($0)
+                try access.forEachRecord(from: 1, through: try access.lastSeq) { seq, canonical in
+                    events.append(try RecordReplay.event(seq: seq, canonical: canonical, units: ledger.units))
                 }
             }
             let count = history.recordedAt.count

@@ -199,6 +199,10 @@ struct InterchangeTests {
     func streamKeys() {
         for kind in StreamKind.allCases {
             #expect(kind.key(ofStream: kind.streamName("K-1.a")) == "K-1.a")
+            // A key too long to lie inline in a string.
+            let long = String(repeating: "K0.", count: 16)
+            #expect(kind.key(ofStream: kind.streamName(long)) == long)
+            #expect(kind.key(ofStream: String(kind.streamName(long).dropLast(long.count))) == nil)
         }
         #expect(StreamKind.call.key(ofStream: "call-20240101-0001") == "20240101-0001")
         for other in ["case-C1", "calls-C1", "call", "call-", "callC1", ""] {

@@ -72,6 +72,9 @@ struct PropertyTests {
                 if Payload.read(event.payload.data, context: context) != .success(event.payload) {
                     failures.add("\(entry.type): Payload → data → Payload is not the identity", example: example)
                 }
+                if event.payload.streamKind != event.type.kind {
+                    failures.add("\(entry.type): the payload's stream kind is not its type's", example: example)
+                }
                 if !sameEnvelope(event, sample) {
                     failures.add("\(entry.type): a top-level value or the pii changed on the way", example: example)
                 }

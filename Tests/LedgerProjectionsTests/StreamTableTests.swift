@@ -1,3 +1,4 @@
+import LedgerDomain
 import Testing
 
 @testable import LedgerProjections
@@ -132,6 +133,32 @@ struct StreamTableTests {
         #expect(streams.count == 5_000)
     }
 
+    @Test("asking the processor ahead for a lookup changes nothing, whether the name is in, absent, or the table empty")
+    func prefetchChangesNothing() {
+        var persons = StreamTable<PersonFacts>()
+        let hashes = (0..<64).map { TableKey("P\($0)").hash } + [0, -1, Int.min, Int.max]
+        for hash in hashes {
+            persons.prefetchSlot(hash: hash)
+            persons.prefetchEntry(hash: hash)
+            persons.prefetchDatedFacts(hash: hash)
+        }
+        for number in 0..<32 {
+            let facts = PersonFacts(
+                registered: day("2020-01-01"), birth: day("1980-06-01"), residence: UInt32(number), category: .visual)
+            persons.put(facts, for: TableKey("P\(number)"))
+        }
+        let before = persons
+        for hash in hashes {
+            persons.prefetchSlot(hash: hash)
+            persons.prefetchEntry(hash: hash)
+            persons.prefetchDatedFacts(hash: hash)
+        }
+        #expect(persons == before && persons.count == 32)
+        #expect(
+            persons[TableKey("P7")]?.asOf(day("2021-01-01"), window: YearWindow(asOf: day("2021-01-01"))).residence == 7
+        )
+    }
+
     @Test(
         "names kept in order as they come, in runs mostly after the last and sometimes among the first, read as a full sort of their bytes"
     )
@@ -167,4 +194,13 @@ struct StreamTableTests {
         }
         #expect(names.count > 500)
     }
+}
+
+/// The tests name streams by their text; the fold passes keys hashed beforehand.
+extension StreamTable {
+    fileprivate subscript(name: String) -> Facts? { self[TableKey(name)] }
+    fileprivate func contains(_ name: String) -> Bool { contains(TableKey(name)) }
+    @discardableResult
+    fileprivate mutating func put(_ value: Facts, for name: String) -> Bool { put(value, for: TableKey(name)) }
+    fileprivate mutating func update(_ name: String, _ change: (inout Facts) -> Void) { update(TableKey(name), change) }
 }
