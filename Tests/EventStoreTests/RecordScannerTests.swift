@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import EventStore
@@ -68,6 +69,35 @@ struct RecordScannerTests {
                 #expect(read.seq == 7)
             }
         }
+    }
+
+    @Test(
+        "a replay's reading leaves the hashes undecoded but still refuses one of the wrong length; a full reading decodes them"
+    )
+    func hashesReadOrSkipped() {
+        func read(_ bytes: [UInt8], hashes: Bool) -> RecordFields? {
+            bytes.withUnsafeBytes { RecordFields(canonical: $0, readingHashes: hashes) }
+        }
+        let sound = record(data: "{}")
+        let full = read(sound, hashes: true)
+        #expect(
+            full?.prevHash.bytes
+                == Array(repeating: [0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef], count: 4).flatMap { $0 })
+        let skipped = read(sound, hashes: false)
+        #expect(skipped?.prevHash == .zero && skipped?.seq == 7 && skipped?.stream.string == "person-P000001")
+        // Not hex: a full reading refuses it, a replay's does not look.
+        let notHex = Array(String(decoding: sound, as: UTF8.self).replacingOccurrences(of: "0123", with: "x123").utf8)
+        #expect(read(notHex, hashes: true) == nil && read(notHex, hashes: false) != nil)
+        // A character short: both refuse it.
+        let short = Array(String(decoding: sound, as: UTF8.self).replacingOccurrences(of: "cdef\"", with: "cde\"").utf8)
+        #expect(read(short, hashes: true) == nil && read(short, hashes: false) == nil)
+        let commitment = Array(
+            String(decoding: sound, as: UTF8.self)
+                .replacingOccurrences(of: #""prevHash""#, with: #""piiCommitment":""# + hash + #"","prevHash""#).utf8)
+        #expect(
+            read(commitment, hashes: true)?.piiCommitment != nil
+                && read(commitment, hashes: false)?.piiCommitment == nil)
+        #expect(read(commitment, hashes: false) != nil)
     }
 
     @Test("an escape in the stream's name, or a string left open, makes the record unreadable")
