@@ -540,6 +540,15 @@ struct RecordReplay {
 
     /// Decodes one stored record.
     static func event(seq: Int64, canonical: UnsafeRawBufferPointer, units: UnitDirectory) throws -> RecordedEvent {
+        var memo = PayloadMemo.none
+        return try event(seq: seq, canonical: canonical, units: units, memo: &memo)
+    }
+
+    /// Decodes one stored record, its payload taken from `memo` when a record
+    /// of the same type and `data` was read before (and kept there when not).
+    static func event(
+        seq: Int64, canonical: UnsafeRawBufferPointer, units: UnitDirectory, memo: inout PayloadMemo
+    ) throws -> RecordedEvent {
         guard let view = RecordView(seq: seq, canonical: canonical) else {
             throw LedgerError.damaged(seq: seq, reason: "the stored record is not a well-formed chained record")
         }
@@ -548,11 +557,14 @@ struct RecordReplay {
                 seq: seq,
                 reason: "the stored type \(String(decoding: view.type, as: UTF8.self)) is not in the catalogue")
         }
-        guard case .object(let data)? = try? JSONParser.parse(view.data.bindMemory(to: UInt8.self)) else {
-            throw LedgerError.damaged(seq: seq, reason: "the stored data is not a JSON object")
+        let read = try memo.payload(type: type, data: view.data) {
+            guard case .object(let data)? = try? JSONParser.parse(view.data.bindMemory(to: UInt8.self)) else {
+                throw LedgerError.damaged(seq: seq, reason: "the stored data is not a JSON object")
+            }
+            return Payload.reading(
+                data, context: FieldReader.Context(type: type, occurredAt: view.occurredAt, units: units))
         }
-        let context = FieldReader.Context(type: type, occurredAt: view.occurredAt, units: units)
-        switch Payload.read(data, context: context) {
+        switch read {
         case .success(let payload):
             return RecordedEvent(
                 seq: seq, stream: String(decoding: view.stream, as: UTF8.self), occurredAt: view.occurredAt,
@@ -562,6 +574,57 @@ struct RecordReplay {
                 seq: seq,
                 reason: "the stored data does not read: " + errors.all.map(\.description).joined(separator: "; "))
         }
+    }
+}
+
+/// The payloads read while decoding one chunk of records, by type and `data`
+/// bytes. A district's records repeat a few payloads over and over (a health
+/// check's `{}`, a rehabilitation session's kind, a call's resolution: four in
+/// five records of a chunk of the synthetic district repeat one read before
+/// in it), and reading the same bytes again gives the same payload, unless a
+/// rule asked for the event's date: such readings are never kept.
+struct PayloadMemo {
+    private struct Key: Hashable {
+        let type: EventType
+        let data: [UInt8]
+
+        /// The bytes hashed in one call (an array of bytes is hashed one byte at a time).
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(type)
+            data.withUnsafeBytes { hasher.combine(bytes: $0) }
+        }
+    }
+
+    private var payloads: [Key: Payload] = Dictionary(minimumCapacity: 256)
+    /// The most payloads kept; 0 keeps none.
+    private let limit: Int
+    /// Records whose payload was one kept.
+    private(set) var reused = 0
+
+    /// A memo that keeps at most `limit` payloads.
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    /// A memo that keeps nothing: every record is read.
+    static var none: PayloadMemo { PayloadMemo(limit: 0) }
+
+    /// The payload of a record of `type` whose `data` holds these bytes: the
+    /// one kept for them, else what `read` gives (kept when it is a payload
+    /// and asked nothing of the event's date).
+    mutating func payload(
+        type: EventType, data: UnsafeRawBufferPointer,
+        read: () throws -> (result: Result<Payload, FieldErrors>, askedForEventDate: Bool)
+    ) throws -> Result<Payload, FieldErrors> {
+        guard limit > 0 else { return try read().result }
+        let key = Key(type: type, data: Array(data))
+        if let known = payloads[key] {
+            reused += 1
+            return .success(known)
+        }
+        let (result, dated) = try read()
+        if !dated, case .success(let payload) = result, payloads.count < limit { payloads[key] = payload }
+        return result
     }
 }
 
@@ -582,9 +645,10 @@ private final class ChunkDecoding: @unchecked Sendable {
         done.enter()
         let decode: @Sendable () -> Void = { [self] in
             decoded.reserveCapacity(count)
+            var memo = PayloadMemo(limit: count)
             do {
                 try self.records { seq, canonical in
-                    decoded.append(try RecordReplay.event(seq: seq, canonical: canonical, units: units))
+                    decoded.append(try RecordReplay.event(seq: seq, canonical: canonical, units: units, memo: &memo))
                 }
             } catch {
                 failure = error

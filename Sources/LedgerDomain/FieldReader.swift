@@ -27,8 +27,12 @@ public struct FieldReader {
 
     private let object: JSONObject
     private let prefix: String
-    /// The event being read.
-    public let context: Context
+    /// The event being read. Its date is read through `eventDate()` only, so
+    /// that a reading knows whether its outcome depends on the date.
+    private let context: Context
+    /// Whether a rule asked for the event's date (`eventDate()`). A reading
+    /// that did not has the same outcome for the same type and object on any date.
+    public private(set) var askedForEventDate = false
     /// Every broken rule found so far.
     public private(set) var errors: [FieldError] = []
     /// How many of the keys asked for were present.
@@ -57,6 +61,15 @@ public struct FieldReader {
         self.object = object
         self.prefix = prefix
         self.context = context
+    }
+
+    /// The type of the event being read.
+    public var eventType: EventType { context.type }
+
+    /// The event's effective date, for a rule that depends on it (noted in `askedForEventDate`).
+    public mutating func eventDate() -> LocalDate {
+        askedForEventDate = true
+        return context.occurredAt
     }
 
     /// Records a broken rule on `key`.
@@ -165,7 +178,7 @@ public struct FieldReader {
 
     /// A year from `earliest` to the year of the event's own date.
     public mutating func year(_ key: String, from earliest: Int64) -> Int64 {
-        let latest = Int64(context.occurredAt.year)
+        let latest = Int64(eventDate().year)
         guard let value = value(key, optional: false) else { return earliest }
         guard case .integer(let year) = value, year >= earliest, year <= latest else {
             fail(key, "must be a year from \(earliest) to the year of occurredAt, \(latest) (got \(value.quoted))")

@@ -39,6 +39,15 @@ public enum Payload: Equatable, Sendable {
     /// (events.md §6 rule 1, and the ranges that depend on the event's date).
     /// Returns the payload, or every field that is wrong.
     public static func read(_ data: JSONObject, context: FieldReader.Context) -> Result<Payload, FieldErrors> {
+        reading(data, context: context).result
+    }
+
+    /// `read`, and whether any of its rules asked for the event's date: when
+    /// none did, the outcome is the same for the same type and data on any
+    /// date (and a replay may reuse it for a record of the same type and data).
+    public static func reading(
+        _ data: JSONObject, context: FieldReader.Context
+    ) -> (result: Result<Payload, FieldErrors>, askedForEventDate: Bool) {
         var reader = FieldReader(data, prefix: "data", context: context)
         let payload = read(with: &reader)
         if reader.hasUnaskedFields {
@@ -47,12 +56,14 @@ public enum Payload: Equatable, Sendable {
             listing.reportUnaskedFields()
             reader = listing
         }
-        return reader.errors.isEmpty ? .success(payload) : .failure(FieldErrors(reader.errors))
+        let result: Result<Payload, FieldErrors> =
+            reader.errors.isEmpty ? .success(payload) : .failure(FieldErrors(reader.errors))
+        return (result, reader.askedForEventDate)
     }
 
     private static func read(with f: inout FieldReader) -> Payload {
         func one<P: PayloadFields>(_ make: (P) -> Payload) -> Payload { make(P(reading: &f)) }
-        switch f.context.type {
+        switch f.eventType {
         case .personRegistered: return one(Payload.personRegistered)
         case .personReassessed: return one(Payload.personReassessed)
         case .personMoved: return one(Payload.personMoved)

@@ -39,8 +39,9 @@ public struct PersonRegistration: PayloadFields {
         category = f.choice("category")
         grade = f.grade("grade")
         residence = f.unit("residence")
-        if birthDate > f.context.occurredAt {
-            f.fail("birthDate", "\(birthDate) is after the registration (\(f.context.occurredAt))")
+        let registered = f.eventDate()
+        if birthDate > registered {
+            f.fail("birthDate", "\(birthDate) is after the registration (\(registered))")
         }
     }
 

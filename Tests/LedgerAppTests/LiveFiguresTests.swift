@@ -478,6 +478,50 @@ struct LiveFiguresTests {
         }
     }
 
+    @Test("a payload kept for its type and data bytes is the one reading them gives, for every record of a district")
+    func keptPayloadsAreRead() throws {
+        try withDistrictLedger(seed: districtSeeds[0]) { ledger, head in
+            var memo = PayloadMemo(limit: 4096)
+            try ledger.log.readingProjections { access in
+                try access.forEachRecord(from: 1, through: head) { seq, canonical in
+                    let read = try RecordReplay.event(seq: seq, canonical: canonical, units: ledger.units)
+                    let kept = try RecordReplay.event(seq: seq, canonical: canonical, units: ledger.units, memo: &memo)
+                    #expect(kept.payload == read.payload && kept.stream == read.stream, "seq \(seq)")
+                    #expect(kept.occurredAt == read.occurredAt && kept.orgUnit == read.orgUnit, "seq \(seq)")
+                }
+            }
+            // Most records repeat a payload read before.
+            #expect(memo.reused * 2 > Int(head), "\(memo.reused) of \(head)")
+        }
+    }
+
+    @Test("a payload whose reading asked for the event's date is read again for every record, never kept")
+    func datedPayloadsAreNotKept() throws {
+        func stored(_ seq: Int64, _ type: String, on day: String, _ data: String) -> [UInt8] {
+            let zeros = String(repeating: "0", count: 64)
+            return Array(
+                (#"{"actor":"clerk-1","data":"# + data + #","id":"e\#(seq)","occurredAt":"\#(day)","#
+                    + #""orgUnit":"anting","prevHash":"\#(zeros)","recordedAt":"2024-03-01T08:00:00.125Z","#
+                    + #""schema":1,"seq":\#(seq),"stream":"project-J1","type":"\#(type)","version":\#(seq)}"#).utf8)
+        }
+        let units = try Ledger.loadUnits()
+        var memo = PayloadMemo(limit: 16)
+        func decode(_ bytes: [UInt8], seq: Int64) throws -> RecordedEvent {
+            try bytes.withUnsafeBytes { try RecordReplay.event(seq: seq, canonical: $0, units: units, memo: &memo) }
+        }
+        // The year evaluated may not lie after the evaluation's own year.
+        let evaluation = #"{"score":80,"year":2020}"#
+        _ = try decode(stored(1, "ProjectEvaluated", on: "2021-03-01", evaluation), seq: 1)
+        #expect(throws: LedgerError.self) {
+            try decode(stored(2, "ProjectEvaluated", on: "2019-03-01", evaluation), seq: 2)
+        }
+        #expect(memo.reused == 0)
+        // One that asks nothing of the date is kept and given again.
+        _ = try decode(stored(3, "ProjectEliminated", on: "2021-03-01", #"{"reason":"completed"}"#), seq: 3)
+        _ = try decode(stored(4, "ProjectEliminated", on: "2019-03-01", #"{"reason":"completed"}"#), seq: 4)
+        #expect(memo.reused == 1)
+    }
+
     @Test("records read and decoded by the workers, a chunk each, are the records of one scan, in order")
     func workersReadWhatOneScanReads() throws {
         try withDistrictLedger(seed: districtSeeds[0]) { ledger, head in

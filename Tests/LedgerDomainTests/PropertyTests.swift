@@ -72,6 +72,24 @@ struct PropertyTests {
                 if Payload.read(event.payload.data, context: context) != .success(event.payload) {
                     failures.add("\(entry.type): Payload → data → Payload is not the identity", example: example)
                 }
+                // A reading that asked nothing of the event's date reads the same on any date.
+                let reading = Payload.reading(event.payload.data, context: context)
+                if [.personRegistered, .projectEvaluated].contains(event.type) != reading.askedForEventDate {
+                    failures.add(
+                        "\(entry.type): the reading asked for the date where it should not, or not where it should",
+                        example: example)
+                }
+                if !reading.askedForEventDate {
+                    for shift in [-20_000, -1, 1, 20_000] {
+                        let elsewhen = FieldReader.Context(
+                            type: event.type, occurredAt: event.occurredAt.adding(days: shift), units: district)
+                        if Payload.read(event.payload.data, context: elsewhen) != reading.result {
+                            failures.add(
+                                "\(entry.type): a reading that asked no date reads otherwise \(shift) days away",
+                                example: example)
+                        }
+                    }
+                }
                 if event.payload.streamKind != event.type.kind {
                     failures.add("\(entry.type): the payload's stream kind is not its type's", example: example)
                 }
