@@ -135,20 +135,41 @@ public enum Payload: Equatable, Sendable {
         }
     }
 
-    /// The kind of stream its event belongs to (`EventType.kind` of its type).
-    public var streamKind: StreamKind {
+    /// The type of the event it is the data of.
+    public var type: EventType {
         switch self {
-        case .personRegistered, .personReassessed, .personMoved, .personPiiCorrected, .personPiiErased,
-            .personDeregistered, .needsAssessed, .employmentStarted, .employmentEnded, .trainingCompleted,
-            .rehabServiceDelivered, .assistiveDeviceFitted, .homeModificationCompleted, .healthCheckCompleted,
-            .familyDoctorContracted, .familyDoctorContractEnded, .careEnrolled, .careEnded:
-            .person
-        case .caseOpened, .caseReassigned, .caseClosed: .case
-        case .callReceived, .callResolved: .call
-        case .projectLaunched, .projectEvaluated, .projectAdopted, .projectEliminated: .project
-        case .volunteerRegistered, .volunteerServiceLogged: .volunteer
-        case .rightsCaseOpened, .rightsCaseClosed: .rights
-        case .legalEducationHeld: .org
+        case .personRegistered: .personRegistered
+        case .personReassessed: .personReassessed
+        case .personMoved: .personMoved
+        case .personPiiCorrected: .personPiiCorrected
+        case .personPiiErased: .personPiiErased
+        case .personDeregistered: .personDeregistered
+        case .needsAssessed: .needsAssessed
+        case .employmentStarted: .employmentStarted
+        case .employmentEnded: .employmentEnded
+        case .trainingCompleted: .trainingCompleted
+        case .rehabServiceDelivered: .rehabServiceDelivered
+        case .assistiveDeviceFitted: .assistiveDeviceFitted
+        case .homeModificationCompleted: .homeModificationCompleted
+        case .healthCheckCompleted: .healthCheckCompleted
+        case .familyDoctorContracted: .familyDoctorContracted
+        case .familyDoctorContractEnded: .familyDoctorContractEnded
+        case .careEnrolled: .careEnrolled
+        case .careEnded: .careEnded
+        case .caseOpened: .caseOpened
+        case .caseReassigned: .caseReassigned
+        case .caseClosed: .caseClosed
+        case .callReceived: .callReceived
+        case .callResolved: .callResolved
+        case .projectLaunched: .projectLaunched
+        case .projectEvaluated: .projectEvaluated
+        case .projectAdopted: .projectAdopted
+        case .projectEliminated: .projectEliminated
+        case .volunteerRegistered: .volunteerRegistered
+        case .volunteerServiceLogged: .volunteerServiceLogged
+        case .rightsCaseOpened: .rightsCaseOpened
+        case .rightsCaseClosed: .rightsCaseClosed
+        case .legalEducationHeld: .legalEducationHeld
         }
     }
 

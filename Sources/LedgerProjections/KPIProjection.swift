@@ -32,7 +32,7 @@ public struct RecordedEvent: Sendable {
         self.recordedAt = recordedAt
         self.orgUnit = orgUnit
         self.payload = payload
-        streamKind = payload.streamKind
+        streamKind = payload.type.kind
         tableKey = TableKey(streamKind.tableKey(stream))
     }
 }
