@@ -33,6 +33,10 @@ struct RecordFields {
     /// reads neither, spends on decoding them is its own.
     init?(canonical bytes: UnsafeRawBufferPointer, readingHashes: Bool = true) {
         let b = bytes.bindMemory(to: UInt8.self)
+        // A hash's value: decoded, or (not reading hashes) zero once it is 64 characters in quotes.
+        func hashField(_ value: UnsafeBufferPointer<UInt8>) -> HashValue? {
+            readingHashes ? RecordFields.hash(value) : value.count == 66 ? .zero : nil
+        }
         var i = 0
         guard b.count > 2, b[0] == UInt8(ascii: "{") else { return nil }
         i = 1
@@ -79,12 +83,8 @@ struct RecordFields {
                 version = n
                 seen |= 16
             case 8 where key[0] == UInt8(ascii: "p") && key[1] == UInt8(ascii: "r"):
-                if readingHashes {
-                    guard let h = RecordFields.hash(value) else { return nil }
-                    prevHash = h
-                } else {
-                    guard value.count == 66 else { return nil }
-                }
+                guard let h = hashField(value) else { return nil }
+                prevHash = h
                 seen |= 32
             case 10 where key[0] == UInt8(ascii: "o"):
                 guard value.count == 12, let d = LocalDate.parse(UnsafeBufferPointer(rebasing: value[1..<11]))
@@ -97,12 +97,8 @@ struct RecordFields {
                 recordedAt = t
                 seen |= 128
             case 13 where key[0] == UInt8(ascii: "p") && key[1] == UInt8(ascii: "i"):
-                if readingHashes {
-                    guard let h = RecordFields.hash(value) else { return nil }
-                    piiCommitment = h
-                } else {
-                    guard value.count == 66 else { return nil }
-                }
+                guard let h = hashField(value) else { return nil }
+                if readingHashes { piiCommitment = h }
             default:
                 break
             }

@@ -16,31 +16,16 @@ public enum StreamKind: String, CaseIterable, Sendable {
     /// The key of `stream`, its name without the kind (`person-P1` → `P1`);
     /// nil when `stream` is not of this kind.
     public func key(ofStream stream: String) -> String? {
-        // Read as bytes where they lie (every fold of a record asks this).
-        let key = stream.utf8.withContiguousStorageIfAvailable { name in
-            namePrefix.withUTF8Buffer { prefix -> String? in
-                guard name.count > prefix.count, memcmp(name.baseAddress!, prefix.baseAddress!, prefix.count) == 0
+        var name = stream
+        var kind = rawValue
+        // Compared as bytes where they lie (every fold of a record asks this).
+        return name.withUTF8 { name in
+            kind.withUTF8 { kind -> String? in
+                guard name.count > kind.count + 1, name[kind.count] == UInt8(ascii: "-"),
+                    memcmp(name.baseAddress!, kind.baseAddress!, kind.count) == 0
                 else { return nil }
-                return String(decoding: UnsafeBufferPointer(rebasing: name[prefix.count...]), as: UTF8.self)
+                return String(decoding: UnsafeBufferPointer(rebasing: name[(kind.count + 1)...]), as: UTF8.self)
             }
-        }
-        if let key { return key }
-        let name = stream.utf8
-        let prefix = "\(rawValue)-".utf8
-        guard name.count > prefix.count, name.starts(with: prefix) else { return nil }
-        return String(decoding: name.dropFirst(prefix.count), as: UTF8.self)
-    }
-
-    /// `<kind>-`, with which every stream name of the kind begins.
-    private var namePrefix: StaticString {
-        switch self {
-        case .person: "person-"
-        case .case: "case-"
-        case .call: "call-"
-        case .project: "project-"
-        case .volunteer: "volunteer-"
-        case .rights: "rights-"
-        case .org: "org-"
         }
     }
 

@@ -84,7 +84,7 @@ struct StreamTable<Facts> {
     /// be at hand by now): most likely the key's, though no name is compared.
     @inline(__always)
     func prefetchEntry(hash: Int) {
-        guard let place = places.likelyPlace(hash: hash), place < names.count else { return }
+        guard let place = likelyPlace(hash: hash) else { return }
         names.withUnsafeBufferPointer { CacheHint.prefetch($0.baseAddress! + place) }
         facts.prefetch(at: place)
     }
