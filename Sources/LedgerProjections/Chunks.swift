@@ -46,10 +46,19 @@ struct Chunks<Element> {
     /// Asks the processor to fetch the value at `position` (its first two cache lines).
     @inline(__always)
     func prefetch(at position: Int) {
-        chunks[position >> Self.chunkShift].withUnsafeBufferPointer {
-            let value = UnsafeRawPointer($0.baseAddress! + (position & Self.offsetMask))
-            CacheHint.prefetch(value)
-            CacheHint.prefetch(value + 64)
+        let value = address(of: position)
+        CacheHint.prefetch(value)
+        CacheHint.prefetch(value + 64)
+    }
+
+    /// Where the value at `position` lies, read through the chunks' storage
+    /// without copying a chunk (`CacheHint.elements(ofArrayAt:)`): for
+    /// prefetching only.
+    @inline(__always)
+    func address(of position: Int) -> UnsafeRawPointer {
+        chunks.withUnsafeBufferPointer { chunks in
+            CacheHint.elements(ofArrayAt: chunks.baseAddress! + (position >> Self.chunkShift))
+                + (position & Self.offsetMask) * MemoryLayout<Element>.stride
         }
     }
 

@@ -109,7 +109,7 @@ public struct KPIProjection: Sendable {
             if index + FoldLookahead.slot < count { prefetch(first + index + FoldLookahead.slot, .slot) }
             if index + FoldLookahead.entry < count { prefetch(first + index + FoldLookahead.entry, .entry) }
             if index + FoldLookahead.facts < count { prefetch(first + index + FoldLookahead.facts, .facts) }
-            apply(first[index])
+            fold(first + index)
             try after(&self)
         }
     }
@@ -118,13 +118,21 @@ public struct KPIProjection: Sendable {
     /// opener first (as the ledger stores them); an event of a stream whose
     /// opener was never seen is ignored.
     public mutating func apply(_ event: RecordedEvent) {
-        precondition(event.seq > throughSeq, "records are folded in seq order (\(event.seq) after \(throughSeq))")
-        throughSeq = event.seq
-        lastRecordedAt = event.recordedAt
-        let day = event.occurredAt
+        withUnsafePointer(to: event) { fold($0) }
+    }
+
+    /// `apply` of the event at `event`, read where it lies: a batch's events
+    /// are not copied (nor their strings and payloads retained) to be folded.
+    @inline(__always)
+    private mutating func fold(_ event: UnsafePointer<RecordedEvent>) {
+        let seq = event.pointee.seq
+        precondition(seq > throughSeq, "records are folded in seq order (\(seq) after \(throughSeq))")
+        throughSeq = seq
+        lastRecordedAt = event.pointee.recordedAt
+        let day = event.pointee.occurredAt
         // The stream's key in the table of its kind (the kind of the event's type).
-        let key = event.tableKey
-        switch event.payload {
+        let key = event.pointee.tableKey
+        switch event.pointee.payload {
         case .personRegistered(let registration):
             let residence = units.number(registration.residence)
             persons.put(
@@ -162,7 +170,7 @@ public struct KPIProjection: Sendable {
         case .caseOpened(let opening):
             var facts = CaseFacts(opened: day, serviceType: opening.serviceType)
             facts.assignment.record(
-                Assignment(worker: workers.number(opening.worker), unit: units.number(event.orgUnit)), on: day)
+                Assignment(worker: workers.number(opening.worker), unit: units.number(event.pointee.orgUnit)), on: day)
             cases.put(facts, for: key)
         case .caseReassigned(let reassignment):
             let assignment = Assignment(
@@ -173,7 +181,7 @@ public struct KPIProjection: Sendable {
 
         case .callReceived(let receipt):
             calls.put(
-                CallFacts(received: day, unit: units.number(event.orgUnit), online: receipt.channel != .phone),
+                CallFacts(received: day, unit: units.number(event.pointee.orgUnit), online: receipt.channel != .phone),
                 for: key)
         case .callResolved(let resolution):
             calls.update(key) {
@@ -181,12 +189,13 @@ public struct KPIProjection: Sendable {
             }
 
         case .projectLaunched:
-            projects.put(ProjectFacts(launched: day, unit: units.number(event.orgUnit)), for: key)
+            projects.put(ProjectFacts(launched: day, unit: units.number(event.pointee.orgUnit)), for: key)
         case .projectEvaluated(let evaluation):
             projects.update(key) { $0.noteEvaluation(of: evaluation.year, on: day) }
         case .projectAdopted(let adoption):
             guard projects.contains(key) else { break }
-            adoptions[DayAndUnit(day: day, unit: units.number(event.orgUnit)), default: 0] += adoption.amountYuan
+            adoptions[DayAndUnit(day: day, unit: units.number(event.pointee.orgUnit)), default: 0] +=
+                adoption.amountYuan
         case .projectEliminated:
             projects.update(key) { $0.eliminate(on: day) }
 
@@ -197,18 +206,19 @@ public struct KPIProjection: Sendable {
         case .volunteerServiceLogged(let service):
             guard let volunteer = volunteers[key] else { break }
             let key = MinutesKey(
-                day: day, unit: units.number(event.orgUnit), alliance: volunteer.alliance,
+                day: day, unit: units.number(event.pointee.orgUnit), alliance: volunteer.alliance,
                 partyMember: volunteer.partyMember)
             volunteerMinutes[key, default: 0] += service.minutes
 
         case .rightsCaseOpened:
             rights.put(
-                RightsFacts(opened: day, unit: units.number(event.orgUnit)), for: key)
+                RightsFacts(opened: day, unit: units.number(event.pointee.orgUnit)), for: key)
         case .rightsCaseClosed:
             rights.update(key) { $0.close(on: day) }
 
         case .legalEducationHeld(let session):
-            legalEducation[DayAndUnit(day: day, unit: units.number(event.orgUnit)), default: 0] += session.attendees
+            legalEducation[DayAndUnit(day: day, unit: units.number(event.pointee.orgUnit)), default: 0] +=
+                session.attendees
         }
     }
 }

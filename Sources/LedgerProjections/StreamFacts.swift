@@ -248,13 +248,21 @@ extension PersonFacts {
         }
     }
 
-    /// Asks the processor to fetch the dated facts' count and first ones.
+    /// Where `dated` lies within a person's facts.
+    private static let datedOffset = MemoryLayout<PersonFacts>.offset(of: \PersonFacts.dated)!
+
+    /// Asks the processor to fetch the dated facts' count and first ones, of
+    /// the person's facts at `person` (read in place: nothing is copied or retained).
     @inline(__always)
-    func prefetchDatedFacts() {
-        dated.withUnsafeBufferPointer { facts in
-            // The count lies in the array's header, just before the elements.
-            if let first = facts.baseAddress { CacheHint.prefetch(UnsafeRawPointer(first) - 16) }
-        }
+    static func prefetchDatedFacts(ofPersonAt person: UnsafeRawPointer) {
+        // The count lies in the array's header, just before the elements.
+        CacheHint.prefetch(datedFacts(ofPersonAt: person) - 16)
+    }
+
+    /// Where the dated facts of the person's facts at `person` lie: for prefetching only.
+    @inline(__always)
+    static func datedFacts(ofPersonAt person: UnsafeRawPointer) -> UnsafeRawPointer {
+        CacheHint.elements(ofArrayAt: person + datedOffset)
     }
 
     /// Notes a smart-skills training on `day`, after every one stored before.

@@ -96,6 +96,13 @@ struct StreamTable<Facts> {
         return place
     }
 
+    /// Where the facts at the place that the slot where a lookup of `hash`
+    /// starts holds lie (`Chunks.address(of:)`): for prefetching only.
+    @inline(__always)
+    func likelyFactsAddress(hash: Int) -> UnsafeRawPointer? {
+        likelyPlace(hash: hash).map { facts.address(of: $0) }
+    }
+
     /// Calls `body` with the name and facts of each stream at `places` (all by
     /// default), in the order first seen, each read in place.
     func forEach(in places: Range<Int>? = nil, _ body: (String, borrowing Facts) throws -> Void) rethrows {
@@ -222,8 +229,8 @@ extension StreamTable where Facts == PersonFacts {
     /// facts should be at hand by now).
     @inline(__always)
     func prefetchDatedFacts(hash: Int) {
-        guard let place = likelyPlace(hash: hash) else { return }
-        facts.withValue(at: place) { $0.prefetchDatedFacts() }
+        guard let person = likelyFactsAddress(hash: hash) else { return }
+        PersonFacts.prefetchDatedFacts(ofPersonAt: person)
     }
 }
 

@@ -72,6 +72,12 @@ struct StreamTableTests {
             #expect(seen == Array(range))
         }
         #expect(chunks.withValue(at: edge) { $0 } == [edge])
+        // A value's address, read without copying a chunk, is where the value lies.
+        var numbers = Chunks<Int>()
+        for value in 0..<count { numbers.append(value * 3) }
+        for position in [0, 1, edge - 1, edge, 2 * edge + 1, count - 1] {
+            #expect(numbers.address(of: position).load(as: Int.self) == position * 3)
+        }
         let changed = 7 * (2 * edge / 7 + 1)
         #expect(chunks.withValue(at: changed) { $0 } == [changed, -1])
     }
@@ -154,6 +160,19 @@ struct StreamTableTests {
             persons.prefetchDatedFacts(hash: hash)
         }
         #expect(persons == before && persons.count == 32)
+        // The addresses the prefetches ask for are where the facts and their dated facts lie.
+        var found = 0
+        for number in 0..<32 {
+            let key = TableKey("P\(number)")
+            // Nil only where another key took the slot a lookup starts at.
+            guard let person = persons.likelyFactsAddress(hash: key.hash) else { continue }
+            found += 1
+            let facts = person.assumingMemoryBound(to: PersonFacts.self).pointee
+            #expect(facts == persons[key])
+            let dated = facts.dated.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress!) }
+            #expect(PersonFacts.datedFacts(ofPersonAt: person) == dated)
+        }
+        #expect(found >= 24)
         #expect(
             persons[TableKey("P7")]?.asOf(day("2021-01-01"), window: YearWindow(asOf: day("2021-01-01"))).residence == 7
         )
