@@ -584,18 +584,22 @@ struct RecordReplay {
 /// in it), and reading the same bytes again gives the same payload, unless a
 /// rule asked for the event's date: such readings are never kept.
 struct PayloadMemo {
-    private struct Key: Hashable {
+    /// A kept payload's key: the record's type and where its `data` bytes are
+    /// in `keptBytes` (plain values: comparing one copies nothing to retain).
+    private struct Key {
         let type: EventType
-        let data: [UInt8]
-
-        /// The bytes hashed in one call (an array of bytes is hashed one byte at a time).
-        func hash(into hasher: inout Hasher) {
-            hasher.combine(type)
-            data.withUnsafeBytes { hasher.combine(bytes: $0) }
-        }
+        let start: Int
+        let count: Int
+        let hash: Int
     }
 
-    private var payloads: [Key: Payload] = Dictionary(minimumCapacity: 256)
+    private var keys: [Key] = []
+    /// The payload kept for each key, at the same place.
+    private var payloads: [Payload] = []
+    /// The `data` bytes of the kept payloads, one after another: a record is
+    /// looked up without copying its bytes anywhere.
+    private var keptBytes: [UInt8] = []
+    private var places = HashPlaces()
     /// The most payloads kept; 0 keeps none.
     private let limit: Int
     /// Records whose payload was one kept.
@@ -617,13 +621,31 @@ struct PayloadMemo {
         read: () throws -> (result: Result<Payload, FieldErrors>, askedForEventDate: Bool)
     ) throws -> Result<Payload, FieldErrors> {
         guard limit > 0 else { return try read().result }
-        let key = Key(type: type, data: Array(data))
-        if let known = payloads[key] {
+        // The bytes alone are hashed (a type's hash would be its name's): the
+        // few types whose data are alike are told apart by the comparison.
+        var hasher = Hasher()
+        hasher.combine(bytes: data)
+        let hash = hasher.finalize()
+        let found = keys.withUnsafeBufferPointer { keys in
+            keptBytes.withUnsafeBytes { kept in
+                places.place(hash: hash) { place in
+                    let key = keys[place]
+                    return key.type == type && key.count == data.count
+                        && memcmp(kept.baseAddress! + key.start, data.baseAddress!, data.count) == 0
+                }
+            }
+        }
+        if let found {
             reused += 1
-            return .success(known)
+            return .success(payloads[found])
         }
         let (result, dated) = try read()
-        if !dated, case .success(let payload) = result, payloads.count < limit { payloads[key] = payload }
+        if !dated, case .success(let payload) = result, keys.count < limit {
+            places.add(hash: hash, place: keys.count) { keys[$0].hash }
+            keys.append(Key(type: type, start: keptBytes.count, count: data.count, hash: hash))
+            payloads.append(payload)
+            keptBytes.append(contentsOf: data)
+        }
         return result
     }
 }
