@@ -13,7 +13,7 @@ import LedgerValues
 /// well-formed JSON of the expected shape yields nil, and the caller reports
 /// that seq as damaged; so does an escape in `id`, `stream` or `type`, which
 /// their patterns never allow.
-struct RecordFields {
+struct RecordFields: Equatable {
     var seq: Int64 = 0
     var version: Int64 = 0
     var id = FieldBytes.empty
@@ -31,7 +31,66 @@ struct RecordFields {
     /// `readingHashes`, `prevHash` and `piiCommitment` are only checked to be
     /// 64 characters in quotes, and left zero and nil: what a replay, which
     /// reads neither, spends on decoding them is its own.
+    ///
+    /// A record laid out as the ledger writes it is read by matching each key
+    /// where it must be (`init(ledgerLayout:)`); any other is read key by key,
+    /// which gives the same fields for the records the first reads.
     init?(canonical bytes: UnsafeRawBufferPointer, readingHashes: Bool = true) {
+        if let fields = RecordFields(ledgerLayout: bytes, readingHashes: readingHashes) {
+            self = fields
+        } else if let fields = RecordFields(keyByKey: bytes, readingHashes: readingHashes) {
+            self = fields
+        } else {
+            return nil
+        }
+    }
+
+    private init() {}
+
+    /// Reads a record whose keys are those `LedgerRecord.canonicalBytes`
+    /// writes, in its order, each matched as a whole where it must start;
+    /// strings hold no escape, dates and hashes are of their fixed lengths,
+    /// numbers are digits. Nil for anything else, which need not be damaged:
+    /// `init(keyByKey:)` decides.
+    init?(ledgerLayout bytes: UnsafeRawBufferPointer, readingHashes: Bool) {
+        var layout = LayoutReading(bytes.bindMemory(to: UInt8.self))
+        guard layout.key("{\"actor\":\""), layout.string() != nil,
+            layout.key(",\"data\":"), let data = layout.object(),
+            layout.key(",\"id\":\""), let id = layout.string(),
+            layout.key(",\"occurredAt\":\""), let occurredAt = layout.date(),
+            layout.key(",\"orgUnit\":\""), let orgUnit = layout.string()
+        else { return nil }
+        var piiCommitment: HashValue?
+        if layout.key(",\"piiCommitment\":\"") {
+            guard let commitment = layout.hash(reading: readingHashes) else { return nil }
+            if readingHashes { piiCommitment = commitment }
+        }
+        guard layout.key(",\"prevHash\":\""), let prevHash = layout.hash(reading: readingHashes),
+            layout.key(",\"recordedAt\":\""), let recordedAt = layout.instant(),
+            layout.key(",\"schema\":"), layout.integer() != nil,
+            layout.key(",\"seq\":"), let seq = layout.integer(),
+            layout.key(",\"stream\":\""), let stream = layout.string(),
+            layout.key(",\"type\":\""), let type = layout.string(),
+            layout.key(",\"version\":"), let version = layout.integer(),
+            layout.key("}"), layout.atEnd
+        else { return nil }
+        self.init()
+        self.seq = seq
+        self.version = version
+        self.id = id
+        self.stream = stream
+        self.type = type
+        self.orgUnit = orgUnit
+        self.data = data
+        self.occurredAt = occurredAt
+        self.recordedAt = recordedAt
+        self.prevHash = prevHash
+        self.piiCommitment = piiCommitment
+    }
+
+    /// Reads the fields of a record key by key, in whatever order and among
+    /// whatever other keys: the reading for any layout.
+    init?(keyByKey bytes: UnsafeRawBufferPointer, readingHashes: Bool) {
         let b = bytes.bindMemory(to: UInt8.self)
         // A hash's value: decoded, or (not reading hashes) zero once it is 64 characters in quotes.
         func hashField(_ value: UnsafeBufferPointer<UInt8>) -> HashValue? {
@@ -115,7 +174,7 @@ struct RecordFields {
 
     /// The index just past the JSON value starting at `start`; `escaped` is set
     /// when a string in it holds an escape.
-    private static func skipValue(_ b: UnsafeBufferPointer<UInt8>, from start: Int, escaped: inout Bool) -> Int? {
+    fileprivate static func skipValue(_ b: UnsafeBufferPointer<UInt8>, from start: Int, escaped: inout Bool) -> Int? {
         var i = start
         var depth = 0
         while i < b.count {
@@ -194,17 +253,23 @@ struct RecordFields {
         return FieldBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: value[1..<(value.count - 1)])))
     }
 
-    private static func integer(_ value: UnsafeBufferPointer<UInt8>) -> Int64? {
+    /// The number the digits of `value` write: nil for anything but 1 to 19
+    /// digits, or for a number past Int64's largest.
+    fileprivate static func integer(_ value: UnsafeBufferPointer<UInt8>) -> Int64? {
         guard !value.isEmpty, value.count <= 19 else { return nil }
         var n: Int64 = 0
         for byte in value {
             guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
-            n = n * 10 + Int64(byte - UInt8(ascii: "0"))
+            let (tens, overflow) = n.multipliedReportingOverflow(by: 10)
+            let (sum, past) = tens.addingReportingOverflow(Int64(byte - UInt8(ascii: "0")))
+            guard !overflow, !past else { return nil }
+            n = sum
         }
         return n
     }
 
-    private static func hash(_ value: UnsafeBufferPointer<UInt8>) -> HashValue? {
+    /// The hash whose value (64 characters in quotes) is `value`.
+    fileprivate static func hash(_ value: UnsafeBufferPointer<UInt8>) -> HashValue? {
         guard value.count == 66 else { return nil }
         var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         let ok = nibbles.withUnsafeBufferPointer { table in
@@ -233,6 +298,88 @@ struct RecordFields {
     @inline(__always) private static func nibble(_ byte: UInt8, in table: UnsafeBufferPointer<UInt8>) -> UInt8? {
         let value = table[Int(byte)]
         return value == 0xFF ? nil : value
+    }
+}
+
+/// A record's bytes read in the order the ledger writes its keys
+/// (`RecordFields.init(ledgerLayout:)`): each step reads what must come next,
+/// or gives nil (or false) and the reading is abandoned.
+private struct LayoutReading {
+    let b: UnsafeBufferPointer<UInt8>
+    var i = 0
+
+    init(_ b: UnsafeBufferPointer<UInt8>) {
+        self.b = b
+    }
+
+    var atEnd: Bool { i == b.count }
+
+    /// Whether `text` comes next (and steps past it).
+    @inline(__always)
+    mutating func key(_ text: StaticString) -> Bool {
+        let count = text.utf8CodeUnitCount
+        guard b.count - i >= count, memcmp(b.baseAddress! + i, text.utf8Start, count) == 0 else { return false }
+        i += count
+        return true
+    }
+
+    /// The rest of a string whose opening quote is read: the bytes up to its
+    /// closing quote, which must come before any backslash.
+    @inline(__always)
+    mutating func string() -> FieldBytes? {
+        guard let end = RecordFields.firstByte(of: .quotesAndBackslashes, in: b, from: i),
+            b[end] == UInt8(ascii: "\"")
+        else { return nil }
+        defer { i = end + 1 }
+        return FieldBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: b[i..<end])))
+    }
+
+    /// An object, braces included.
+    mutating func object() -> FieldBytes? {
+        guard i < b.count, b[i] == UInt8(ascii: "{") else { return nil }
+        var escaped = false
+        guard let end = RecordFields.skipValue(b, from: i, escaped: &escaped) else { return nil }
+        defer { i = end }
+        return FieldBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: b[i..<end])))
+    }
+
+    /// The rest of a date's string: ten characters and the closing quote.
+    mutating func date() -> LocalDate? {
+        guard b.count - i >= 11, b[i + 10] == UInt8(ascii: "\""),
+            let date = LocalDate.parse(UnsafeBufferPointer(rebasing: b[i..<(i + 10)]))
+        else { return nil }
+        i += 11
+        return date
+    }
+
+    /// The rest of an instant's string: 24 characters and the closing quote.
+    mutating func instant() -> Instant? {
+        guard b.count - i >= 25, b[i + 24] == UInt8(ascii: "\""),
+            let instant = Instant.parse(UnsafeBufferPointer(rebasing: b[i..<(i + 24)]))
+        else { return nil }
+        i += 25
+        return instant
+    }
+
+    /// The rest of a hash's string: 64 characters and the closing quote,
+    /// decoded when `reading` (else zero, once no quote or backslash is among them).
+    mutating func hash(reading: Bool) -> HashValue? {
+        guard b.count - i >= 65, b[i + 64] == UInt8(ascii: "\"") else { return nil }
+        let hash: HashValue?
+        if reading {
+            hash = RecordFields.hash(UnsafeBufferPointer(rebasing: b[(i - 1)..<(i + 65)]))
+        } else {
+            hash = RecordFields.firstByte(of: .quotesAndBackslashes, in: b, from: i) == i + 64 ? .zero : nil
+        }
+        i += 65
+        return hash
+    }
+
+    /// A number's digits, up to the byte that ends them.
+    mutating func integer() -> Int64? {
+        let start = i
+        while i < b.count, b[i] &- UInt8(ascii: "0") < 10 { i += 1 }
+        return RecordFields.integer(UnsafeBufferPointer(rebasing: b[start..<i]))
     }
 }
 

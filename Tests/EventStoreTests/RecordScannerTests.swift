@@ -108,4 +108,81 @@ struct RecordScannerTests {
         #expect(fields(record(data: #"{"note":"open}"#)) == nil)
         #expect(fields(record(data: #"{"note":"ends in a backslash\"}"#)) == nil)
     }
+
+    @Test(
+        "a record in the ledger's layout is read by matching its keys in place, to the same fields as key by key, and bytes changed anywhere are read the same by both or left to the second"
+    )
+    func ledgerLayoutAgreesWithKeyByKey() {
+        let commitment = #""piiCommitment":""# + hash + #"","#
+        let samples: [[UInt8]] = [
+            record(data: "{}"), record(data: #"{"serviceKind":"physical_therapy"}"#),
+            record(data: #"{"note":"a \"quoted\" word","items":[1,{"b":[]}],"n":-1.5}"#, stream: "call-20160101-0001"),
+            Array(
+                String(decoding: record(data: #"{"residence":"anting"}"#), as: UTF8.self)
+                    .replacingOccurrences(of: #""prevHash""#, with: commitment + #""prevHash""#).utf8),
+        ]
+        func read(
+            _ bytes: [UInt8], hashes: Bool
+        ) -> (layout: RecordFields?, keyed: RecordFields?, either: RecordFields?) {
+            bytes.withUnsafeBytes {
+                (
+                    RecordFields(ledgerLayout: $0, readingHashes: hashes),
+                    RecordFields(keyByKey: $0, readingHashes: hashes),
+                    RecordFields(canonical: $0, readingHashes: hashes)
+                )
+            }
+        }
+        for sample in samples {
+            for hashes in [true, false] {
+                let (layout, keyed, either) = read(sample, hashes: hashes)
+                #expect(
+                    layout != nil && layout == keyed && either == keyed, "\(String(decoding: sample, as: UTF8.self))")
+            }
+        }
+        // Bytes changed, dropped or put in at random places: where the layout
+        // reading reads a record, it reads what key by key does.
+        var random = Sequence(state: 0x1A70_0C75)
+        let alphabet = Array(#"0123456789abcdef"{}[],:\-TZ.x "#.utf8)
+        var readByLayout = 0
+        for round in 0..<4_000 {
+            var bytes = samples[round % samples.count]
+            for _ in 0...random.next(below: 2) {
+                let at = random.next(below: bytes.count)
+                switch random.next(below: 3) {
+                case 0: bytes[at] = alphabet[random.next(below: alphabet.count)]
+                case 1: bytes.remove(at: at)
+                default: bytes.insert(alphabet[random.next(below: alphabet.count)], at: at)
+                }
+            }
+            let hashes = round % 2 == 0
+            let (layout, keyed, either) = read(bytes, hashes: hashes)
+            if layout != nil {
+                readByLayout += 1
+                #expect(layout == keyed, "\(String(decoding: bytes, as: UTF8.self))")
+            }
+            #expect(either == (layout ?? keyed))
+        }
+        // Some changes leave a readable record (a digit of the seq, a letter of the actor).
+        #expect(readByLayout > 100)
+    }
+
+    @Test(
+        "keys in another order, or one the ledger does not write, are read key by key; a number past Int64 is refused")
+    func otherLayoutsReadKeyByKey() {
+        let text = String(decoding: record(data: "{}"), as: UTF8.self)
+        let reordered = Array(
+            text.replacingOccurrences(of: #"{"actor":"clerk-1","#, with: "{")
+                .replacingOccurrences(of: #","version":3}"#, with: #","version":3,"actor":"clerk-1"}"#).utf8)
+        let extra = Array(text.replacingOccurrences(of: #""schema":1,"#, with: #""schema":1,"note":[true],"#).utf8)
+        for bytes in [reordered, extra] {
+            bytes.withUnsafeBytes { buffer in
+                #expect(RecordFields(ledgerLayout: buffer, readingHashes: true) == nil)
+                #expect(RecordFields(canonical: buffer)?.seq == 7)
+            }
+        }
+        for seq in ["9223372036854775807", "9223372036854775808", "9999999999999999999", "12345678901234567890"] {
+            let bytes = Array(text.replacingOccurrences(of: #""seq":7"#, with: #""seq":"# + seq).utf8)
+            bytes.withUnsafeBytes { #expect(RecordFields(canonical: $0)?.seq == Int64(seq), "\(seq)") }
+        }
+    }
 }
