@@ -366,6 +366,13 @@ extension Alliance {
 private func zigzag(_ value: Int64) -> UInt64 { UInt64(bitPattern: (value << 1) ^ (value >> 63)) }
 
 /// Writes the parts of a snapshot into one growing array.
+/// How many streams ahead a snapshot's writer asks for a stream's facts,
+/// and for what they point to (a person's dated facts).
+private enum SnapshotLookahead {
+    static let facts = 8
+    static let inner = 4
+}
+
 private struct SnapshotWriter {
     var bytes: [UInt8] = []
 
@@ -438,7 +445,16 @@ private struct SnapshotWriter {
         count(streams.count)
         let names = streams.names
         let prefix = Array(kind.streamName("").utf8)
-        for place in streams.placesInNameOrder() {
+        let order = streams.placesInNameOrder()
+        for (index, place) in order.enumerated() {
+            // The facts lie in the order first seen, and are written in the
+            // order of names: each a cache miss, asked for some streams ahead.
+            if index + SnapshotLookahead.facts < order.count {
+                streams.prefetchFacts(at: Int(order[index + SnapshotLookahead.facts]))
+            }
+            if index + SnapshotLookahead.inner < order.count {
+                streams.prefetchInner(at: Int(order[index + SnapshotLookahead.inner]))
+            }
             let name = names[Int(place)].utf8
             count(prefix.count + name.count)
             bytes.append(contentsOf: prefix)

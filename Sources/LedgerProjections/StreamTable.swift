@@ -96,6 +96,17 @@ struct StreamTable<Facts> {
         return place
     }
 
+    /// Asks the processor to fetch the facts at `place` (their first two cache lines).
+    @inline(__always)
+    func prefetchFacts(at place: Int) { facts.prefetch(at: place) }
+
+    /// Asks the processor to fetch what the facts at `place` point to, if
+    /// anything worth it: a person's dated facts (the facts should be at hand by now).
+    @inline(__always)
+    func prefetchInner(at place: Int) {
+        if Facts.self == PersonFacts.self { PersonFacts.prefetchDatedFacts(ofPersonAt: facts.address(of: place)) }
+    }
+
     /// Where the facts at the place that the slot where a lookup of `hash`
     /// starts holds lie (`Chunks.address(of:)`): for prefetching only.
     @inline(__always)
