@@ -344,21 +344,20 @@ private struct LayoutReading {
     }
 
     /// The rest of a date's string: ten characters and the closing quote.
-    mutating func date() -> LocalDate? {
-        guard b.count - i >= 11, b[i + 10] == UInt8(ascii: "\""),
-            let date = LocalDate.parse(UnsafeBufferPointer(rebasing: b[i..<(i + 10)]))
-        else { return nil }
-        i += 11
-        return date
-    }
+    mutating func date() -> LocalDate? { fixedLength(10, LocalDate.parse) }
 
     /// The rest of an instant's string: 24 characters and the closing quote.
-    mutating func instant() -> Instant? {
-        guard b.count - i >= 25, b[i + 24] == UInt8(ascii: "\""),
-            let instant = Instant.parse(UnsafeBufferPointer(rebasing: b[i..<(i + 24)]))
+    mutating func instant() -> Instant? { fixedLength(24, Instant.parse) }
+
+    /// The rest of a string of `length` characters, as `parse` reads them, and its closing quote.
+    private mutating func fixedLength<Value>(
+        _ length: Int, _ parse: (UnsafeBufferPointer<UInt8>) -> Value?
+    ) -> Value? {
+        guard b.count - i > length, b[i + length] == UInt8(ascii: "\""),
+            let value = parse(UnsafeBufferPointer(rebasing: b[i..<(i + length)]))
         else { return nil }
-        i += 25
-        return instant
+        i += length + 1
+        return value
     }
 
     /// The rest of a hash's string: 64 characters and the closing quote,
