@@ -449,15 +449,74 @@ struct ChainWalk {
     }
 
     /// Checks a chunk read beforehand, record by record in seq order, once every core is done with it.
+    ///
+    /// A record is checked from its `WalkStep` when the step shows it sound;
+    /// one that is not, or that breaks a rule of the walk, is checked again
+    /// from its whole reading, which names what is wrong in the order the
+    /// checks are made (`check(seq:value:_:…)`).
     mutating func check(_ chunk: ChunkReading) throws {
-        let read = chunk.readings()
+        let steps = chunk.walkSteps()
         let blocks = chunk.merkleBlocks()
         let versions = chunk.streamVersions()
-        for (index, entry) in chunk.chunk.enumerated() {
-            try check(
-                seq: entry.seq, value: entry.value, read[index], merkleNodes: chunk.merkle.nodes,
-                block: blocks.leaf(at: index), blockLevel: blocks.level, versionBefore: versions[index])
+        let nodes = chunk.merkle.nodes
+        for index in 0..<chunk.chunk.count {
+            let block = blocks.leaf(at: index)
+            let checked = try check(
+                steps.baseAddress! + index, merkleNodes: nodes, block: block, blockLevel: blocks.level,
+                versionBefore: versions[index])
+            if !checked {
+                let entry = chunk.chunk[index]
+                try check(
+                    seq: entry.seq, value: entry.value, chunk.reading(at: index), merkleNodes: nodes, block: block,
+                    blockLevel: blocks.level, versionBefore: versions[index])
+            }
         }
+    }
+
+    /// Checks a record from its walk step; false, having changed nothing, when
+    /// the record must be checked from its whole reading (something about it
+    /// is wrong, or it starts or ends an item, which is rebuilt from the record).
+    private mutating func check(
+        _ step: UnsafePointer<WalkStep>, merkleNodes: MerkleNodes?, block: MerkleBlocks.Leaf, blockLevel: Int,
+        versionBefore: Int64
+    ) throws -> Bool {
+        let step = step.pointee
+        guard step.sound, step.seq == previous.seq + 1, step.prevHash == previous.hash,
+            previous.recordedAt.map({ step.recordedAt >= $0 }) ?? true, step.version == versionBefore + 1,
+            !(itemOf != nil && step.carriesItem), step.piiOpensCommitment != false
+        else { return false }
+        var nodesMatch = true
+        switch block {
+        case .alone:
+            merkle.append(leaf: step.leaf) { number, node in
+                if let merkleNodes, !merkleNodes.holds(node, at: number) { nodesMatch = false }
+            }
+        case .inside(let matches):
+            nodesMatch = matches
+        case .last(let root, let matches):
+            let appended = merkle.append(subtree: root, level: blockLevel) { number, node in
+                if let merkleNodes, !merkleNodes.holds(node, at: number) { nodesMatch = false }
+            }
+            nodesMatch = nodesMatch && matches && appended
+        }
+        guard nodesMatch else {
+            throw VerificationFailure(
+                seq: step.seq, reason: "the Merkle tree's nodes for this record do not match the records")
+        }
+        idSum.add(step.idTerm)
+        streamSum.add(step.streamTerm)
+        if step.piiOpensCommitment == true { piiChecked += 1 }
+        if let digest, digest.seq == step.seq {
+            guard step.hash == digestHash, digest.recordedAt == nil || digest.recordedAt == step.recordedAt else {
+                throw VerificationFailure(
+                    seq: step.seq,
+                    reason: "the ledger no longer extends the digest: this record's hash or recordedAt differs from it")
+            }
+            digestSeen = true
+            digestRoot = merkle.root
+        }
+        previous = (step.seq, step.hash, step.recordedAt)
+        return true
     }
 
     private mutating func check(
@@ -584,7 +643,7 @@ final class ByteArena {
 
 /// A chunk of records being hashed and read on every core in the background.
 /// The pointers lie in the memory map of the read transaction, which outlives
-/// the reading: `readings()` is always waited for before the transaction ends.
+/// the reading: `finish()` is always waited for before the transaction ends.
 final class ChunkReading: @unchecked Sendable {
     let chunk: [(seq: Int64, value: UnsafeRawBufferPointer)]
     /// Where the chunk's leaves lie in the Merkle tree, and its stored nodes.
@@ -592,11 +651,11 @@ final class ChunkReading: @unchecked Sendable {
     private let vault: [UnsafeRawBufferPointer?]
     private let opening: VaultOpening
     private let roles: TypeRoles
-    /// Each record's reading, made in place (a reading is large: copies cost).
-    private let result: UnsafeMutableBufferPointer<RecordReading?>
     /// What the stream partitions need of each record, apart from the rest:
     /// they read these, not the whole readings.
     private let steps: UnsafeMutableBufferPointer<StreamStep?>
+    /// What the walk needs of each record, apart from the rest, for the same reason.
+    private let walk: UnsafeMutableBufferPointer<WalkStep>
     private var blocks = MerkleBlocks.none
     private let done = DispatchGroup()
     /// Each record's stream version before it, found by the stream partitions.
@@ -616,7 +675,7 @@ final class ChunkReading: @unchecked Sendable {
         versions.initialize(repeating: -1)
         steps = .allocate(capacity: chunk.count)
         steps.initialize(repeating: nil)
-        result = .allocate(capacity: chunk.count)
+        walk = .allocate(capacity: chunk.count)
         done.enter()
         DispatchQueue.global().async { [self] in
             read()
@@ -660,21 +719,28 @@ final class ChunkReading: @unchecked Sendable {
 
     private func read() {
         var leaves = [HashValue](repeating: .zero, count: chunk.count)
-        leaves.withUnsafeMutableBufferPointer { buffer in
-            let leaves = buffer
-            // Each index is written by one worker only.
-            Parallel.forEach(chunk.count) { index in
-                // Each run of indices goes up one by one: the next record's
-                // bytes are asked for while this one is hashed and read.
-                if index + 1 < chunk.count {
-                    CacheHint.prefetch(UnsafeRawBufferPointer(rebasing: chunk[index + 1].value.prefix(1024)))
-                }
-                let slot = result.baseAddress! + index
-                slot.initialize(to: readRecord(at: index))
-                if let reading = slot.pointee {
-                    leaves[index] = reading.leaf
-                    if let fields = reading.fields {
-                        steps[index] = StreamStep(fields, hash: reading.streamHash, role: reading.role)
+        // Buffers and values taken out of `self` beforehand: reached through
+        // it, each would be retained and released for every record.
+        let (walk, steps, opening, roles) = (walk, steps, opening, roles)
+        chunk.withUnsafeBufferPointer { chunk in
+            vault.withUnsafeBufferPointer { vault in
+                leaves.withUnsafeMutableBufferPointer { leaves in
+                    // Each index is written by one worker only.
+                    Parallel.forEach(chunk.count) { index in
+                        // Each run of indices goes up one by one: the next record's
+                        // bytes are asked for while this one is hashed and read.
+                        if index + 1 < chunk.count {
+                            CacheHint.prefetch(UnsafeRawBufferPointer(rebasing: chunk[index + 1].value.prefix(1024)))
+                        }
+                        let reading = ChunkReading.read(
+                            chunk[index], vault: vault[index], opening: opening, roles: roles)
+                        (walk.baseAddress! + index).initialize(to: WalkStep(reading, stored: chunk[index]))
+                        if let reading {
+                            leaves[index] = reading.leaf
+                            if let fields = reading.fields {
+                                steps[index] = StreamStep(fields, hash: reading.streamHash, role: reading.role)
+                            }
+                        }
                     }
                 }
             }
@@ -682,22 +748,28 @@ final class ChunkReading: @unchecked Sendable {
         blocks = MerkleBlocks(leaves: leaves, merkle)
     }
 
-    private func readRecord(at index: Int) -> RecordReading? {
-        guard let stored = vault[index] else {
-            return VerificationChunk.read(chunk[index].value, vault: nil, roles: roles)
+    /// The record `stored` read, with its vault entry if it has one.
+    @inline(__always)
+    private static func read(
+        _ stored: (seq: Int64, value: UnsafeRawBufferPointer), vault: UnsafeRawBufferPointer?,
+        opening: VaultOpening, roles: TypeRoles
+    ) -> RecordReading? {
+        guard let entry = vault, let opened = opening.open(entry, seq: stored.seq) else {
+            return VerificationChunk.read(stored.value, vault: nil, roles: roles)
         }
-        guard let opened = opening.open(stored, seq: chunk[index].seq) else {
-            return VerificationChunk.read(chunk[index].value, vault: nil, roles: roles)
-        }
-        return opened.withUnsafeBytes {
-            VerificationChunk.read(chunk[index].value, vault: $0, roles: roles)
-        }
+        return opened.withUnsafeBytes { VerificationChunk.read(stored.value, vault: $0, roles: roles) }
     }
 
-    /// The readings, once every core is done with the chunk.
-    func readings() -> UnsafeMutableBufferPointer<RecordReading?> {
+    /// The reading of the record at `index`, made again: the walk asks for it
+    /// only where the record's step shows something wrong, to name it.
+    func reading(at index: Int) -> RecordReading? {
+        ChunkReading.read(chunk[index], vault: vault[index], opening: opening, roles: roles)
+    }
+
+    /// The walk's steps, once every core is done with the chunk.
+    func walkSteps() -> UnsafeMutableBufferPointer<WalkStep> {
         done.wait()
-        return result
+        return walk
     }
 
     /// The chunk's whole Merkle blocks, once every core is done with the chunk.
@@ -711,8 +783,64 @@ final class ChunkReading: @unchecked Sendable {
         versionsDone.wait()
         versions.deallocate()
         steps.deallocate()
-        result.deinitialize()
-        result.deallocate()
+        walk.deallocate()
+    }
+}
+
+/// A record as the walk sees it when nothing is wrong with it, made on the
+/// reading core while the record's bytes are at hand: two cache lines that
+/// the walk reads in order, where the whole reading spans five, and the
+/// stored hash would be read from the map again.
+struct WalkStep {
+    let hash: HashValue
+    let prevHash: HashValue
+    /// Its Merkle leaf hash.
+    let leaf: HashValue
+    let recordedAt: Instant
+    /// The seq it is stored under.
+    let seq: Int64
+    let version: Int64
+    let idTerm: EntrySum.Term
+    let streamTerm: EntrySum.Term
+    /// Whether the record reads, says the seq it is stored under, and its stored hash is its own.
+    let sound: Bool
+    /// Whether it starts or ends an item.
+    let carriesItem: Bool
+    /// As in `RecordReading`.
+    let piiOpensCommitment: Bool?
+
+    /// The step of the record `stored`, read as `reading`.
+    init(_ reading: RecordReading?, stored: (seq: Int64, value: UnsafeRawBufferPointer)) {
+        guard let reading, let fields = reading.fields else {
+            self.init(
+                hash: .zero, prevHash: .zero, leaf: .zero, recordedAt: Instant(milliseconds: 0), seq: stored.seq,
+                version: 0, idTerm: .zero, streamTerm: .zero, sound: false, carriesItem: false,
+                piiOpensCommitment: nil)
+            return
+        }
+        self.init(
+            hash: reading.hash, prevHash: fields.prevHash, leaf: reading.leaf, recordedAt: fields.recordedAt,
+            seq: stored.seq, version: fields.version, idTerm: reading.idTerm, streamTerm: reading.streamTerm,
+            sound: fields.seq == stored.seq && reading.hash == HashValue(stored.value),
+            carriesItem: reading.carriesItem,
+            piiOpensCommitment: fields.piiCommitment == nil ? nil : reading.piiOpensCommitment)
+    }
+
+    private init(
+        hash: HashValue, prevHash: HashValue, leaf: HashValue, recordedAt: Instant, seq: Int64, version: Int64,
+        idTerm: EntrySum.Term, streamTerm: EntrySum.Term, sound: Bool, carriesItem: Bool, piiOpensCommitment: Bool?
+    ) {
+        self.hash = hash
+        self.prevHash = prevHash
+        self.leaf = leaf
+        self.recordedAt = recordedAt
+        self.seq = seq
+        self.version = version
+        self.idTerm = idTerm
+        self.streamTerm = streamTerm
+        self.sound = sound
+        self.carriesItem = carriesItem
+        self.piiOpensCommitment = piiOpensCommitment
     }
 }
 
@@ -989,6 +1117,8 @@ struct RecordReading {
     let streamTerm: EntrySum.Term
     /// The hash of the stream's name, for the walk's table of streams.
     var streamHash = 0
+    /// Whether it starts or ends an item.
+    var carriesItem = false
     /// Whether the vault entry opens the record's commitment; nil without either.
     var piiOpensCommitment: Bool?
 }
@@ -1018,9 +1148,11 @@ enum VerificationChunk {
             }
             return EntrySum.term(UnsafeRawBufferPointer(key), seq: fields.seq)
         }
+        let type = roles.lookup(fields.type)
         var reading = RecordReading(
-            hash: hash, leaf: leaf, fields: fields, role: roles.role(of: fields.type),
+            hash: hash, leaf: leaf, fields: fields, role: type.role,
             idTerm: EntrySum.term(fields.id.bytes, seq: fields.seq), streamTerm: streamTerm)
+        reading.carriesItem = type.carriesItem
         reading.streamHash = StreamStates.hash(of: fields.stream)
         // The vault holds salt ‖ canonical pii: the commitment is its SHA-256.
         // An entry that cannot be opened (changed, or its key lost) reaches here empty.
@@ -1031,26 +1163,59 @@ enum VerificationChunk {
     }
 }
 
-/// The opener and closer types, compared as bytes.
+/// The opener, closer and item types, found by a type's bytes: a record's
+/// type is looked up once among the few that have a role, by length and
+/// first 16 bytes before any byte-by-byte comparison.
 struct TypeRoles: @unchecked Sendable {
-    private let closers: [[UInt8]]
-    private let openers: [[UInt8]]
-    private let itemTypes: [[UInt8]]
+    private struct Entry {
+        let length: Int
+        let head: (UInt64, UInt64)
+        let name: [UInt8]
+        let role: StreamRole
+        let carriesItem: Bool
+    }
+
+    private let entries: [Entry]
 
     init(closers: Set<String>, openers: Set<String>, items: Set<String> = []) {
-        self.closers = closers.map { Array($0.utf8) }
-        self.openers = openers.map { Array($0.utf8) }
-        itemTypes = items.map { Array($0.utf8) }
+        entries = closers.union(openers).union(items).sorted().map { name in
+            let bytes = Array(name.utf8)
+            let role: StreamRole = closers.contains(name) ? .closer : openers.contains(name) ? .opener : .ordinary
+            return bytes.withUnsafeBytes {
+                Entry(
+                    length: bytes.count, head: TypeRoles.head($0), name: bytes, role: role,
+                    carriesItem: items.contains(name))
+            }
+        }
+    }
+
+    /// The first 16 bytes of `name`, zero past its end.
+    @inline(__always)
+    private static func head(_ name: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
+        if name.count >= 16 {
+            return (name.loadUnaligned(as: UInt64.self), name.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        }
+        var head: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &head) { $0.copyMemory(from: name) }
+        return head
+    }
+
+    /// The role of records of `type` in their stream, and whether they start or end an item.
+    func lookup(_ type: FieldBytes) -> (role: StreamRole, carriesItem: Bool) {
+        let name = type.bytes
+        let head = TypeRoles.head(name)
+        for entry in entries where entry.length == name.count && entry.head == head {
+            if name.count <= 16 || entry.name.withUnsafeBytes({ $0.elementsEqual(name) }) {
+                return (entry.role, entry.carriesItem)
+            }
+        }
+        return (.ordinary, false)
     }
 
     /// Whether records of `type` start or end an item.
-    func carriesItem(_ type: FieldBytes) -> Bool { itemTypes.contains(where: type.equals) }
+    func carriesItem(_ type: FieldBytes) -> Bool { lookup(type).carriesItem }
 
-    func role(of type: FieldBytes) -> StreamRole {
-        if closers.contains(where: type.equals) { return .closer }
-        if openers.contains(where: type.equals) { return .opener }
-        return .ordinary
-    }
+    func role(of type: FieldBytes) -> StreamRole { lookup(type).role }
 }
 
 /// An order-independent sum of (key, seq) entries, keyed by the process's

@@ -68,31 +68,75 @@ struct VerificationTests {
         #expect(failure?.seq == 3 || failure?.seq == 4)
     }
 
+    /// Rewrites record `seq`'s canonical text with `edit`, and hashes and links
+    /// the chain from it to the last record (7) and the head again, so that
+    /// only what the edit broke gives it away. The Merkle tree goes, as in a
+    /// ledger made before it.
+    private func rechain(
+        _ txn: LMDBTransaction, _ dbs: [String: LMDBDatabase], at seq: Int64, _ edit: (inout String) -> Void
+    ) throws {
+        try txn.removeAll(in: dbs["merkle"]!)
+        var previous = Array(try #require(try txn.value(in: dbs["records"]!, forKey: key(seq - 1))).prefix(32))
+        for rewritten in seq...7 {
+            let value = try #require(try txn.value(in: dbs["records"]!, forKey: key(rewritten)))
+            var text = String(decoding: value[32...], as: UTF8.self)
+            let link = try #require(text.range(of: #""prevHash":""#))
+            let hex = link.upperBound..<text.index(link.upperBound, offsetBy: 64)
+            text.replaceSubrange(hex, with: previous.map { String(format: "%02x", $0) }.joined())
+            if rewritten == seq { edit(&text) }
+            let canonical = Array(text.utf8)
+            previous = Array(Crypto.SHA256.hash(data: canonical))
+            try txn.put(previous + canonical, forKey: key(rewritten), in: dbs["records"]!)
+        }
+        var head = try #require(try txn.value(in: dbs["meta"]!, forKey: Array("head".utf8)))
+        head.replaceSubrange(8..<40, with: previous)
+        try txn.put(head, forKey: Array("head".utf8), in: dbs["meta"]!)
+    }
+
     @Test("a version skipped in a stream is named, even when every hash after it is made again")
     func skippedVersion() throws {
+        // Seq 5 is person-P1's fourth event: it is made to say version 5.
         let failure = try verifyAfterTampering { txn, dbs in
-            // Seq 5 is person-P1's fourth event: it is made to say version 5, and the chain
-            // from it on is hashed again, so that only the stream's versions give it away.
-            // (The Merkle tree goes, as in a ledger made before it.)
-            try txn.removeAll(in: dbs["merkle"]!)
-            var previous = Array(try #require(try txn.value(in: dbs["records"]!, forKey: key(4))).prefix(32))
-            for seq: Int64 in 5...7 {
-                let value = try #require(try txn.value(in: dbs["records"]!, forKey: key(seq)))
-                var text = String(decoding: value[32...], as: UTF8.self)
-                let link = try #require(text.range(of: #""prevHash":""#))
-                let hex = link.upperBound..<text.index(link.upperBound, offsetBy: 64)
-                text.replaceSubrange(hex, with: previous.map { String(format: "%02x", $0) }.joined())
-                if seq == 5 { text = text.replacingOccurrences(of: #""version":4}"#, with: #""version":5}"#) }
-                let canonical = Array(text.utf8)
-                previous = Array(Crypto.SHA256.hash(data: canonical))
-                try txn.put(previous + canonical, forKey: key(seq), in: dbs["records"]!)
+            try rechain(txn, dbs, at: 5) {
+                $0 = $0.replacingOccurrences(of: #""version":4}"#, with: #""version":5}"#)
             }
-            var head = try #require(try txn.value(in: dbs["meta"]!, forKey: Array("head".utf8)))
-            head.replaceSubrange(8..<40, with: previous)
-            try txn.put(head, forKey: Array("head".utf8), in: dbs["meta"]!)
         }
         #expect(failure?.seq == 5)
         #expect(failure?.reason == "person-P1 jumps from version 3 to 5")
+    }
+
+    @Test("each fault of a record is named for what it is, whichever the record")
+    func faultsNamed() throws {
+        let changed = try verifyAfterTampering { txn, dbs in
+            var value = try #require(try txn.value(in: dbs["records"]!, forKey: key(4)))
+            value[value.count - 2] ^= 1
+            try txn.put(value, forKey: key(4), in: dbs["records"]!)
+        }
+        #expect(changed?.seq == 4)
+        #expect(changed?.reason == "the stored record does not match its hash (it was changed)")
+        let earlier = try verifyAfterTampering { txn, dbs in
+            try rechain(txn, dbs, at: 6) {
+                $0 = $0.replacingOccurrences(of: "2024-02-01T00:00:05.000Z", with: "2024-02-01T00:00:01.000Z")
+            }
+        }
+        #expect(earlier?.seq == 6)
+        #expect(
+            earlier?.reason == "recordedAt 2024-02-01T00:00:01.000Z is before that of seq 5 (2024-02-01T00:00:04.000Z)")
+        let misnumbered = try verifyAfterTampering { txn, dbs in
+            try rechain(txn, dbs, at: 5) { $0 = $0.replacingOccurrences(of: #""seq":5,"#, with: #""seq":8,"#) }
+        }
+        #expect(misnumbered?.seq == 5)
+        #expect(misnumbered?.reason == "the record says seq 8")
+        let unlinked = try verifyAfterTampering { txn, dbs in
+            let value = try #require(try txn.value(in: dbs["records"]!, forKey: key(3)))
+            var canonical = Array(value[32...])
+            let at = try #require(canonical.firstIndex(of: UInt8(ascii: "s")))
+            canonical[at] = UInt8(ascii: "t")
+            try txn.removeAll(in: dbs["merkle"]!)
+            try txn.put(Array(Crypto.SHA256.hash(data: canonical)) + canonical, forKey: key(3), in: dbs["records"]!)
+        }
+        #expect(unlinked?.seq == 4)
+        #expect(unlinked?.reason == "prevHash does not link to the hash of seq 3")
     }
 
     @Test("a missing record is named")
