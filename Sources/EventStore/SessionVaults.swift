@@ -102,9 +102,5 @@ struct SessionVaults {
         return stream.withUTF8 { hash($0) }
     }
 
-    private static func hash(_ name: UnsafeBufferPointer<UInt8>) -> Int {
-        var hasher = Hasher()
-        hasher.combine(bytes: UnsafeRawBufferPointer(name))
-        return hasher.finalize()
-    }
+    private static func hash(_ name: UnsafeBufferPointer<UInt8>) -> Int { KeyedHash.hash(UnsafeRawBufferPointer(name)) }
 }

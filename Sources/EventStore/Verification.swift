@@ -67,7 +67,7 @@ extension EventLog {
     /// proves that the ledger still extends it. Throws the first failure.
     ///
     /// The indexes are checked by comparing order-independent sums of their
-    /// entries (keyed by this process's random hash seed, so they cannot be
+    /// entries (keyed by this process's random hash key, so they cannot be
     /// forged) with sums over the records, which costs sequential scans only;
     /// when the sums differ, a second, exact pass names the first bad seq.
     ///
@@ -273,22 +273,29 @@ extension EventLog {
         throw VerificationFailure(seq: extra, reason: "the \(name) index has an entry that names no such record")
     }
 
+    /// Compares every stream's stored state with the one rebuilt from its
+    /// records, on every core (a lookup each, in tables larger than the
+    /// caches); the first that differs, in key order, is named.
     private func checkStreamStates(_ computed: StreamPartitions, store: StoreTransaction) throws {
-        var seen = 0
-        var failure: VerificationFailure?
+        var stored: [(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)] = []
+        stored.reserveCapacity(computed.count)
         try store.txn.scan(dbs.streams) { key, value in
-            let stream = String(decoding: key, as: UTF8.self)
-            seen += 1
-            if let state = StreamState(encoded: value), computed.state(of: FieldBytes(key)) == state {
-                return .next
-            }
-            let seqs = (try? store.seqs(ofStream: stream)) ?? []
-            failure = VerificationFailure(
-                seq: seqs.last ?? 0, reason: "the stored state of \(stream) does not match its events")
-            return .stop
+            stored.append((key, value))
+            return .next
         }
-        if let failure { throw failure }
-        if seen != computed.count {
+        let matches = stored.withUnsafeBufferPointer { stored in
+            Parallel.map(stored.count, minimumPerCore: 4096) { index in
+                guard let state = StreamState(encoded: stored[index].value) else { return false }
+                return computed.state(of: FieldBytes(stored[index].key)) == state
+            }
+        }
+        if let differing = matches.firstIndex(of: false) {
+            let stream = String(decoding: stored[differing].key, as: UTF8.self)
+            let seqs = (try? store.seqs(ofStream: stream)) ?? []
+            throw VerificationFailure(
+                seq: seqs.last ?? 0, reason: "the stored state of \(stream) does not match its events")
+        }
+        if stored.count != computed.count {
             let missing =
                 computed.names.sorted().first { (try? store.streamState($0)) == nil } ?? "?"
             throw VerificationFailure(
@@ -462,8 +469,8 @@ struct ChainWalk {
         for index in 0..<chunk.chunk.count {
             let block = blocks.leaf(at: index)
             let checked = try check(
-                steps.baseAddress! + index, merkleNodes: nodes, block: block, blockLevel: blocks.level,
-                versionBefore: versions[index])
+                steps.baseAddress! + index, value: chunk.chunk[index].value, merkleNodes: nodes, block: block,
+                blockLevel: blocks.level, versionBefore: versions[index])
             if !checked {
                 let entry = chunk.chunk[index]
                 try check(
@@ -473,17 +480,17 @@ struct ChainWalk {
         }
     }
 
-    /// Checks a record from its walk step; false, having changed nothing, when
-    /// the record must be checked from its whole reading (something about it
-    /// is wrong, or it starts or ends an item, which is rebuilt from the record).
+    /// Checks a record (stored as `value`) from its walk step; false, having
+    /// changed nothing, when it must be checked from its whole reading, which
+    /// names what is wrong with it.
     private mutating func check(
-        _ step: UnsafePointer<WalkStep>, merkleNodes: MerkleNodes?, block: MerkleBlocks.Leaf, blockLevel: Int,
-        versionBefore: Int64
+        _ step: UnsafePointer<WalkStep>, value: UnsafeRawBufferPointer, merkleNodes: MerkleNodes?,
+        block: MerkleBlocks.Leaf, blockLevel: Int, versionBefore: Int64
     ) throws -> Bool {
         let step = step.pointee
         guard step.sound, step.seq == previous.seq + 1, step.prevHash == previous.hash,
             previous.recordedAt.map({ step.recordedAt >= $0 }) ?? true, step.version == versionBefore + 1,
-            !(itemOf != nil && step.carriesItem), step.piiOpensCommitment != false
+            step.piiOpensCommitment != false
         else { return false }
         var nodesMatch = true
         switch block {
@@ -505,6 +512,7 @@ struct ChainWalk {
         }
         idSum.add(step.idTerm)
         streamSum.add(step.streamTerm)
+        if let itemOf, step.carriesItem { try rebuildItem(seq: step.seq, value: value, itemOf: itemOf) }
         if step.piiOpensCommitment == true { piiChecked += 1 }
         if let digest, digest.seq == step.seq {
             guard step.hash == digestHash, digest.recordedAt == nil || digest.recordedAt == step.recordedAt else {
@@ -890,6 +898,11 @@ final class StreamPartitions: @unchecked Sendable {
 
         func owns(_ hash: Int) -> Bool { Int(UInt(bitPattern: hash) % UInt(count)) == number }
 
+        /// The state rebuilt for the stream `name`, read in place (readers on other cores share the table).
+        func state(of name: StreamStates.Name) -> StreamState? {
+            table.place(of: name).map { table.state(at: $0) }
+        }
+
         /// Takes a record of one of its streams; returns the stream's version before it (0 for a new stream).
         func advance(_ step: StreamStep) -> Int64 {
             let name = step.name
@@ -927,8 +940,7 @@ final class StreamPartitions: @unchecked Sendable {
     /// The state rebuilt for the stream named `stream`.
     func state(of stream: FieldBytes) -> StreamState? {
         let name = StreamStates.Name(stream, hash: StreamStates.hash(of: stream))
-        let table = partitions[Int(UInt(bitPattern: name.hash) % UInt(partitions.count))].table
-        return table.place(of: name).map(table.state(at:))
+        return partitions[Int(UInt(bitPattern: name.hash) % UInt(partitions.count))].state(of: name)
     }
 
     /// The names of the streams seen.
@@ -1008,11 +1020,7 @@ struct StreamStates {
     }
 
     /// The hash that places `name`: the same in every partition and for every reader of this process.
-    static func hash(of name: FieldBytes) -> Int {
-        var hasher = Hasher()
-        hasher.combine(bytes: name.bytes)
-        return hasher.finalize()
-    }
+    static func hash(of name: FieldBytes) -> Int { KeyedHash.hash(name.bytes) }
 
     /// How many streams there are.
     var count: Int { entries.count }
@@ -1219,8 +1227,8 @@ struct TypeRoles: @unchecked Sendable {
 }
 
 /// An order-independent sum of (key, seq) entries, keyed by the process's
-/// random hash seed: an entry changed, missing or added changes the sum, and
-/// nobody who does not know the seed can make two different sets sum alike.
+/// random hash key (`KeyedHash`): an entry changed, missing or added changes the sum, and
+/// nobody who does not know the key can make two different sets sum alike.
 struct EntrySum: Equatable {
     /// One entry's contribution.
     struct Term {
@@ -1232,10 +1240,7 @@ struct EntrySum: Equatable {
     var count = 0
 
     static func term(_ key: UnsafeRawBufferPointer, seq: Int64) -> Term {
-        var hasher = Hasher()
-        hasher.combine(seq)
-        hasher.combine(bytes: key)
-        return Term(value: UInt64(bitPattern: Int64(hasher.finalize())))
+        Term(value: UInt64(bitPattern: Int64(KeyedHash.hash(UInt64(bitPattern: seq), key))))
     }
 
     mutating func add(_ term: Term) {

@@ -623,9 +623,7 @@ struct PayloadMemo {
         guard limit > 0 else { return try read().result }
         // The bytes alone are hashed (a type's hash would be its name's): the
         // few types whose data are alike are told apart by the comparison.
-        var hasher = Hasher()
-        hasher.combine(bytes: data)
-        let hash = hasher.finalize()
+        let hash = KeyedHash.hash(data)
         let found = keys.withUnsafeBufferPointer { keys in
             keptBytes.withUnsafeBytes { kept in
                 places.place(hash: hash) { place in
