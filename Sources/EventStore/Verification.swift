@@ -94,7 +94,9 @@ extension EventLog {
     ) throws -> VerificationReport {
         try env.read { txn in
             // The trees first: LMDB follows a damaged page as it stands, and every check below reads through them.
-            if let problem = try env.structureProblem(in: txn) {
+            // The records' leaves, most of the file, are checked as the walk reads them, below.
+            let structure = try env.structureCheck(in: txn, leavesInOrderOf: dbs.records)
+            if let problem = structure.problem {
                 throw LedgerError.damagedTree(database: problem.database, page: problem.page, reason: problem.reason)
             }
             let store = StoreTransaction(txn: txn, dbs: dbs, keys: vaultKeys)
@@ -148,7 +150,7 @@ extension EventLog {
                     }
                 }
                 var pages = ScannedPages(release: env.releaseResidentPages)
-                try txn.scan(dbs.records) { key, value in
+                func take(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws {
                     pages.read(value.count)
                     guard key.count == 8 else {
                         throw VerificationFailure(
@@ -157,7 +159,18 @@ extension EventLog {
                     }
                     chunk.append((Int64(readBigEndian(key)), value))
                     if chunk.count == chunkSize { try advance() }
-                    return .next
+                }
+                if let leaves = structure.leaves {
+                    // Each leaf page of the records is checked, then its records taken: one pass over them.
+                    if let problem = try leaves.forEachEntry(take) {
+                        throw LedgerError.damagedTree(
+                            database: problem.database, page: problem.page, reason: problem.reason)
+                    }
+                } else {
+                    try txn.scan(dbs.records) { key, value in
+                        try take(key, value)
+                        return .next
+                    }
                 }
                 try advance()
                 while !inFlight.isEmpty { try walk.check(inFlight.removeFirst()) }

@@ -40,10 +40,26 @@ extension LMDBEnvironment {
     /// the ledger has none. Nothing is checked unless the LMDB in use is 0.9,
     /// the version whose layout this knows.
     public func structureProblem(in txn: LMDBTransaction) throws -> LMDBStructureProblem? {
+        try structureCheck(in: txn, leavesInOrderOf: nil).problem
+    }
+
+    /// `structureProblem(in:)`, with the leaf pages of `database`'s tree left
+    /// out of the walk (its branch pages are walked with the rest) and handed
+    /// back in key order, to be checked as they are read: a caller that reads
+    /// every entry of that database reads each of its pages once, not once to
+    /// check it and once more through LMDB. Its leaves are sound only once
+    /// `LeavesInOrder.forEachEntry` has returned nil.
+    ///
+    /// `leaves` is nil when there is a problem elsewhere, when the database
+    /// is empty or was not found, or when nothing is checked (not LMDB 0.9):
+    /// the caller then reads the database through LMDB.
+    public func structureCheck(
+        in txn: LMDBTransaction, leavesInOrderOf database: LMDBDatabase?
+    ) throws -> (problem: LMDBStructureProblem?, leaves: LeavesInOrder?) {
         var major: Int32 = 0
         var minor: Int32 = 0
         _ = mdb_version(&major, &minor, nil)
-        guard major == 0, minor == 9, MemoryLayout<Int>.size == 8 else { return nil }
+        guard major == 0, minor == 9, MemoryLayout<Int>.size == 8 else { return (nil, nil) }
         var info = MDB_envinfo()
         var stats = MDB_stat()
         try check(mdb_env_info(env, &info), "mdb_env_info")
@@ -56,7 +72,7 @@ extension LMDBEnvironment {
                 $0.offset == 0 && $0.end - $0.start >= UInt(end)
             }),
             let map = UnsafeRawPointer(bitPattern: mapping.start)
-        else { return nil }
+        else { return (nil, nil) }
         let walk = PageWalk(
             map: map, pageSize: pageSize, lastPage: info.me_last_pgno, release: { [self] in releaseResidentPages() })
 
@@ -72,8 +88,44 @@ extension LMDBEnvironment {
             }
             return problem == nil ? .next : .stop
         }
-        if let problem { return problem }
-        return walk.check(trees)
+        if let problem { return (problem, nil) }
+        let checked = walk.check(trees, deferring: database?.name)
+        return (checked.problem, checked.deferred.map { LeavesInOrder(walk: walk, $0) })
+    }
+}
+
+/// The leaf pages of one database's tree in key order, whose branch pages a
+/// structure walk has found sound (`LMDBEnvironment.structureCheck`), to be
+/// checked as they are read. Valid while the read transaction of that walk is.
+public final class LeavesInOrder: @unchecked Sendable {
+    private let walk: PageWalk
+    private let tree: Tree
+    private let leaves: [Visit]
+    private var tally: Tally
+
+    fileprivate init(walk: PageWalk, _ deferred: (tree: Tree, leaves: [Visit], tally: Tally)) {
+        self.walk = walk
+        tree = deferred.tree
+        leaves = deferred.leaves
+        tally = deferred.tally
+    }
+
+    /// Checks the leaf pages one after another, in key order, as the walk
+    /// checks any page, and calls `body` with the key and value of each entry
+    /// of a page once the whole page is found sound. Returns the first fault
+    /// (nothing after it is read), or, once every leaf is read, a disagreement
+    /// of the tree's pages and entries with the counts LMDB keeps; nil when
+    /// the whole tree is sound. `body` may stop the reading by throwing.
+    public func forEachEntry(
+        _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Void
+    ) rethrows -> LMDBStructureProblem? {
+        for visit in leaves {
+            if case .failure(let problem) = walk.checkPage(visit, of: tree, tally: &tally, marked: true) {
+                return problem
+            }
+            try walk.forEachEntry(ofLeaf: visit.page, body)
+        }
+        return walk.countProblem(of: tree, total: tally)
     }
 }
 
@@ -194,21 +246,34 @@ private struct PageWalk: @unchecked Sendable {
     /// every core: near-sequential reading, which the kernel serves fast and
     /// whose pages can be given back as it goes. Told is the fault of the lowest
     /// page among the leaves, or the first met among the branches.
-    func check(_ trees: [Tree]) -> LMDBStructureProblem? {
+    ///
+    /// The leaves of the tree named `deferred` are left out, and given back in
+    /// key order with the tally of its branch pages (`LeavesInOrder`).
+    func check(
+        _ trees: [Tree], deferring deferredName: String? = nil
+    ) -> (problem: LMDBStructureProblem?, deferred: (tree: Tree, leaves: [Visit], tally: Tally)?) {
         var tallies = [Tally](repeating: Tally(), count: trees.count)
         var leaves: [(tree: Int, visit: Visit)] = []
+        var deferredLeaves: [Visit] = []
+        let deferredIndex = trees.firstIndex { $0.name == deferredName }
         for (index, tree) in trees.enumerated() {
+            func leaf(_ visit: Visit) {
+                if index == deferredIndex { deferredLeaves.append(visit) } else { leaves.append((index, visit)) }
+            }
             var pending = [Visit(page: tree.root, level: 1, lower: nil, upper: nil, from: 0)]
             if tree.depth == 1 {
                 guard tree.root >= 2, tree.root <= lastPage, reached.mark(tree.root) else {
-                    return LMDBStructureProblem(
-                        database: tree.name, page: tree.root, reason: "is a root that is not a page of its own")
+                    return (
+                        LMDBStructureProblem(
+                            database: tree.name, page: tree.root, reason: "is a root that is not a page of its own"),
+                        nil
+                    )
                 }
-                leaves.append((index, pending.removeLast()))
+                leaf(pending.removeLast())
             }
             while let visit = pending.popLast() {
                 switch checkPage(visit, of: tree, tally: &tallies[index]) {
-                case .failure(let problem): return problem
+                case .failure(let problem): return (problem, nil)
                 case .success(let children):
                     guard visit.level + 1 == tree.depth else {
                         pending += children.reversed()
@@ -216,16 +281,20 @@ private struct PageWalk: @unchecked Sendable {
                     }
                     for child in children {
                         guard child.page >= 2, child.page <= lastPage else {
-                            return LMDBStructureProblem(
-                                database: tree.name, page: visit.page,
-                                reason: "points to page \(child.page), which is not a page of the file")
+                            return (
+                                LMDBStructureProblem(
+                                    database: tree.name, page: visit.page,
+                                    reason: "points to page \(child.page), which is not a page of the file"), nil
+                            )
                         }
                         guard reached.mark(child.page) else {
-                            return LMDBStructureProblem(
-                                database: tree.name, page: child.page,
-                                reason: "is reached a second time (from page \(visit.page))")
+                            return (
+                                LMDBStructureProblem(
+                                    database: tree.name, page: child.page,
+                                    reason: "is reached a second time (from page \(visit.page))"), nil
+                            )
                         }
-                        leaves.append((index, child))
+                        leaf(child)
                     }
                 }
             }
@@ -251,20 +320,51 @@ private struct PageWalk: @unchecked Sendable {
             }
         }
         release()
-        if let first = found.withLock({ $0.lazy.compactMap { $0 }.first }) { return first }
+        if let first = found.withLock({ $0.lazy.compactMap { $0 }.first }) { return (first, nil) }
         let totals = counted.withLock { $0 }
-        for (tree, total) in zip(trees, totals) where total != tree.expected {
-            return LMDBStructureProblem(
-                database: tree.name, page: tree.root,
-                reason:
-                    "is the root of a tree of \(total.branches) branch, \(total.leaves) leaf and \(total.overflow) overflow pages holding \(total.entries) entries, where the database counts \(tree.expected.branches), \(tree.expected.leaves), \(tree.expected.overflow) and \(tree.expected.entries)"
-            )
+        for (index, (tree, total)) in zip(trees, totals).enumerated() where index != deferredIndex {
+            if let problem = countProblem(of: tree, total: total) { return (problem, nil) }
         }
-        return nil
+        return (nil, deferredIndex.map { (trees[$0], deferredLeaves, totals[$0]) })
+    }
+
+    /// The fault of a tree whose pages and entries, counted, are not what the database counts.
+    func countProblem(of tree: Tree, total: Tally) -> LMDBStructureProblem? {
+        guard total != tree.expected else { return nil }
+        return LMDBStructureProblem(
+            database: tree.name, page: tree.root,
+            reason:
+                "is the root of a tree of \(total.branches) branch, \(total.leaves) leaf and \(total.overflow) overflow pages holding \(total.entries) entries, where the database counts \(tree.expected.branches), \(tree.expected.leaves), \(tree.expected.overflow) and \(tree.expected.entries)"
+        )
+    }
+
+    /// Calls `body` with the key and value of each node of leaf page `number`,
+    /// which `checkPage` has found sound, in order.
+    func forEachEntry(
+        ofLeaf number: Int, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void
+    ) rethrows {
+        let page = map + number * pageSize
+        let count = (Int(page.loadUnaligned(fromByteOffset: 12, as: UInt16.self)) - PageWalk.headerSize) / 2
+        for index in 0..<count {
+            let node = page + Int(page.loadUnaligned(fromByteOffset: PageWalk.headerSize + 2 * index, as: UInt16.self))
+            let size =
+                Int(node.loadUnaligned(as: UInt16.self)) | Int(node.loadUnaligned(fromByteOffset: 2, as: UInt16.self))
+                << 16
+            let keySize = Int(node.loadUnaligned(fromByteOffset: 6, as: UInt16.self))
+            let key = UnsafeRawBufferPointer(start: node + PageWalk.nodeHeaderSize, count: keySize)
+            let value: UnsafeRawPointer
+            if node.loadUnaligned(fromByteOffset: 4, as: UInt16.self) & PageWalk.bigData != 0 {
+                let first = Int(node.loadUnaligned(fromByteOffset: PageWalk.nodeHeaderSize + keySize, as: UInt64.self))
+                value = map + first * pageSize + PageWalk.headerSize
+            } else {
+                value = node + PageWalk.nodeHeaderSize + keySize
+            }
+            try body(key, UnsafeRawBufferPointer(start: value, count: size))
+        }
     }
 
     /// Checks one page; gives its children to visit, leftmost first (none for a leaf).
-    private func checkPage(
+    func checkPage(
         _ visit: Visit, of tree: Tree, tally: inout Tally, marked: Bool = false
     ) -> Result<[Visit], LMDBStructureProblem> {
         func problem(_ page: Int, _ reason: String) -> Result<[Visit], LMDBStructureProblem> {

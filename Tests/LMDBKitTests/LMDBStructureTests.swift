@@ -65,6 +65,9 @@ struct LMDBStructureTests {
     /// A database "t" of 3,000 entries (keys 8-byte big-endian, values 100
     /// bytes: a tree of depth 2 or more) and one 20 KB value on overflow pages;
     /// `damage` then changes the closed file, and the walk's finding is returned.
+    ///
+    /// The walk that leaves t's leaves to be read in key order afterwards
+    /// must find the same, after it or while reading them.
     private func problem(after damage: (inout DataFile) throws -> Void) throws -> LMDBStructureProblem? {
         try withTemporaryDirectory { path in
             do {
@@ -82,8 +85,51 @@ struct LMDBStructureTests {
             try damage(&file)
             try file.write(to: path)
             let env = try LMDBEnvironment(path: path)
-            _ = try env.openDatabases(named: ["t", "u"])
-            return try env.read { try env.structureProblem(in: $0) }
+            let t = try env.openDatabases(named: ["t", "u"])[0]
+            return try env.read { txn in
+                let whole = try env.structureProblem(in: txn)
+                let deferred = try env.structureCheck(in: txn, leavesInOrderOf: t)
+                let found = deferred.problem ?? deferred.leaves?.forEachEntry { _, _ in }
+                #expect(found == whole)
+                #expect((deferred.leaves == nil) == (deferred.problem != nil))
+                return whole
+            }
+        }
+    }
+
+    @Test("leaves left to be read in key order give every entry LMDB gives, in its order, overflow values included")
+    func leavesInOrder() throws {
+        try withTemporaryDirectory { path in
+            let env = try LMDBEnvironment(path: path)
+            let dbs = try env.openDatabases(named: ["t", "u", "empty"])
+            try env.write { txn in
+                // Keys put out of order, values of every size up to overflow pages, and another database between.
+                for step in 0..<4_000 {
+                    let number = step * 1_567 % 4_000 + 1
+                    let key = withUnsafeBytes(of: UInt64(number).bigEndian) { Array($0) }
+                    let size = number % 97 == 0 ? 3_000 + number : number % 300
+                    try txn.put([UInt8](repeating: UInt8(number % 251), count: size), forKey: key, in: dbs[0])
+                    try txn.put([UInt8(number % 7)], forKey: key, in: dbs[1])
+                }
+            }
+            try env.read { txn in
+                var expected: [([UInt8], [UInt8])] = []
+                try txn.scan(dbs[0]) { key, value in
+                    expected.append((Array(key), Array(value)))
+                    return .next
+                }
+                let check = try env.structureCheck(in: txn, leavesInOrderOf: dbs[0])
+                #expect(check.problem == nil)
+                let leaves = try #require(check.leaves)
+                var read: [([UInt8], [UInt8])] = []
+                #expect(leaves.forEachEntry { read.append((Array($0), Array($1))) } == nil)
+                #expect(read.count == 4_000)
+                #expect(read.map(\.0) == expected.map(\.0))
+                #expect(read.map(\.1) == expected.map(\.1))
+                // An empty database has no leaves to read: it is read through LMDB.
+                let empty = try env.structureCheck(in: txn, leavesInOrderOf: dbs[2])
+                #expect(empty.problem == nil && empty.leaves == nil)
+            }
         }
     }
 
