@@ -346,7 +346,7 @@ public final class AppendSession {
         var states = KeyRun()
         var encoded: [[UInt8]] = []
         encoded.reserveCapacity(sequencer.touchedStreams.count)
-        for (stream, state) in sequencer.touchedStreams {
+        for (stream, state) in zip(sequencer.touchedStreams.names, sequencer.touchedStreams.states) {
             states.append(stream.name.utf8, seq: Int64(encoded.count))
             encoded.append(state.encoded)
         }

@@ -31,7 +31,7 @@ final class Sequencer {
     private let storedThrough: Int64
     /// Streams touched in this run whose state is not yet put, with their state
     /// after its admitted events.
-    private(set) var touchedStreams: [StreamName: StreamState] = [:]
+    private(set) var touchedStreams = TouchedStreams()
     /// Ids admitted in this run that are not yet in the id index and did not
     /// rise above every id before them, with their seqs. Their records are
     /// already in the transaction, so a repeat is judged against the stored
@@ -69,7 +69,7 @@ final class Sequencer {
 
     /// The touched streams' states are now all put.
     func streamStatesStored() {
-        touchedStreams.removeAll(keepingCapacity: true)
+        touchedStreams.removeAll()
     }
 
     /// Whether judging `id` needs the pending index entries of rising ids put
@@ -80,7 +80,7 @@ final class Sequencer {
 
     /// The state of `stream` as this run sees it.
     func streamState(_ stream: StreamName) throws -> StreamState? {
-        if let touched = touchedStreams[stream] { return touched }
+        if let place = touchedStreams.place(of: stream) { return touchedStreams[place] }
         return try lookup.streamState(stream.name)
     }
 
@@ -116,7 +116,9 @@ final class Sequencer {
         }
 
         let stream = StreamName(event.stream, hash: event.streamHash)
-        let state = try streamState(stream)
+        // Found once, read now and written below: nothing in between adds a stream.
+        let touched = touchedStreams.place(of: stream)
+        let state = try touched.map { touchedStreams[$0] } ?? lookup.streamState(stream.name)
         violations += Sequencer.streamRules(event, state: state)
         if let item = event.item, let problem = try itemRule(item, of: event) { violations.append(problem) }
         for reference in event.references where try streamState(StreamName(reference.stream)) == nil {
@@ -131,7 +133,7 @@ final class Sequencer {
         let next =
             state.map { $0.appending(event.occurredAt, role: event.role) }
             ?? StreamState.opened(on: event.occurredAt, role: event.role)
-        touchedStreams[stream] = next
+        if let touched { touchedStreams[touched] = next } else { touchedStreams.add(stream, next) }
         headSeq = seq
         headRecordedAt = recordedAt
         if rises(event.id) {
@@ -297,6 +299,50 @@ final class Sequencer {
         return violations
     }
 
+}
+
+/// The streams touched in a run whose state is not yet put, with their state
+/// after its admitted events: a table of places (`HashPlaces`) over arrays of
+/// names and states, found by the hash the event's parsing made of its
+/// stream's name, and changed in place. (A dictionary hashed that hash again,
+/// and was searched twice an event: once to read the state, once to write it.)
+struct TouchedStreams {
+    private var places = HashPlaces()
+    /// The streams, in the order first touched.
+    private(set) var names: [StreamName] = []
+    /// Their states, by the same place.
+    private(set) var states: [StreamState] = []
+
+    var count: Int { names.count }
+
+    /// The place of `stream`'s state, when it is touched.
+    func place(of stream: StreamName) -> Int? {
+        names.withUnsafeBufferPointer { names in places.place(hash: stream.hash) { names[$0] == stream } }
+    }
+
+    /// The state at `place`.
+    subscript(place: Int) -> StreamState {
+        get { states[place] }
+        set { states[place] = newValue }
+    }
+
+    /// Notes `stream`, not touched so far, at `state`.
+    mutating func add(_ stream: StreamName, _ state: StreamState) {
+        do {
+            // Let go of before `names` grows, which would copy it otherwise.
+            let held = names
+            places.add(hash: stream.hash, place: held.count) { held[$0].hash }
+        }
+        names.append(stream)
+        states.append(state)
+    }
+
+    /// Forgets every stream (their states are put).
+    mutating func removeAll() {
+        places = HashPlaces()
+        names.removeAll(keepingCapacity: true)
+        states.removeAll(keepingCapacity: true)
+    }
 }
 
 /// Lowercase hex SHA-256(salt ‖ JCS(pii)): what a record commits to about its
