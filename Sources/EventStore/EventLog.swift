@@ -184,12 +184,14 @@ public final class EventLog: @unchecked Sendable {
     /// This is how a whole file becomes one transaction: the session keeps only
     /// a bounded amount in memory (id index entries are put, sorted, every
     /// `flushEvery` appended events, stream index entries once
-    /// `streamEntriesHeld` are gathered), so a file of any size can be offered.
+    /// `streamEntriesHeld` are gathered, stream states once `streamStatesHeld`
+    /// streams are touched), so a file of any size can be offered.
     /// The map is grown beforehand by `expectedBytes`, so that a large import
     /// does not run out of map halfway and start again.
     public func appending<T>(
         clock: Instant, expectedBytes: Int = 0, flushEvery: Int = 50_000,
-        streamEntriesHeld: Int = AppendSession.streamEntriesHeld, _ body: (AppendSession) throws -> T
+        streamEntriesHeld: Int = AppendSession.streamEntriesHeld,
+        streamStatesHeld: Int = AppendSession.streamStatesHeld, _ body: (AppendSession) throws -> T
     ) throws -> T {
         if expectedBytes > 0 { try env.reserve(additionalBytes: expectedBytes) }
         // A large append has the data file grown ahead of it on another thread.
@@ -201,7 +203,7 @@ public final class EventLog: @unchecked Sendable {
                 let session = try AppendSession(
                     store: StoreTransaction(txn: txn, dbs: dbs, keys: vaultKeys), projectionSpaces: projectionSpaces,
                     releasePages: env.releaseResidentPages, preallocator: preallocator, clock: clock,
-                    flushEvery: flushEvery, streamEntriesHeld: streamEntriesHeld)
+                    flushEvery: flushEvery, streamEntriesHeld: streamEntriesHeld, streamStatesHeld: streamStatesHeld)
                 let result = try body(session)
                 try projector?.bringUpToDate(session.projections)
                 try session.finish()

@@ -129,3 +129,46 @@ struct PersonalDataTests {
         }
     }
 }
+
+@Suite("an append that puts its streams' states before it ends")
+struct StreamStatePassTests {
+    @Test(
+        "states put halfway through an append are judged from the store, as those held are: versions, openers, closers")
+    func statesPutMidway() throws {
+        try withLedgerDirectory { path in
+            let log = try EventLog(path: path, create: true)
+            var admissions: [Admission] = []
+            // States are put once 2 streams are touched: P1's is put after P2's first event, and so on.
+            try log.appending(clock: laterClock, flushEvery: 1, streamStatesHeld: 2) { session in
+                let events = [
+                    registration("a1"), registration("b1", stream: "person-P2"), personEvent("a2"),
+                    registration("c1", stream: "person-P3", recorded: "2024-01-10T09:00:00Z"),
+                    // P1 was registered (its state is put): registering it again breaks rule 5.
+                    registration("a3", recorded: "2024-01-10T10:00:00Z"),
+                    personEvent("b2", stream: "person-P2", on: "2024-01-12", recorded: "2024-01-12T00:00:00Z"),
+                    personEvent(
+                        "a4", type: "PersonDeregistered", on: "2024-01-13", recorded: "2024-01-13T00:00:00Z"),
+                    personEvent("c2", stream: "person-P3", on: "2024-01-13", recorded: "2024-01-13T00:00:00Z"),
+                    // P1 is closed (its closed state put since): nothing after its closing date.
+                    personEvent("a5", on: "2024-01-14", recorded: "2024-01-14T00:00:00Z"),
+                    personEvent("b3", stream: "person-P2", on: "2024-01-14", recorded: "2024-01-14T00:00:00Z"),
+                ]
+                for event in events { admissions.append(try session.offer(event)) }
+            }
+            let versions = admissions.map { admission -> Int64? in
+                if case .append(_, let version, _) = admission { return version }
+                return nil
+            }
+            #expect(versions == [1, 1, 2, 1, nil, 2, 3, 2, nil, 3])
+            guard case .rejected(let opened) = admissions[4], case .rejected(let closed) = admissions[8] else {
+                Issue.record("the second registration and the event after the closing were admitted")
+                return
+            }
+            #expect(opened.map(\.field) == ["type"])
+            #expect(closed.map(\.field) == ["occurredAt"])
+            let report = try log.verify(closerTypes: closers, openerTypes: openers)
+            #expect(report.records == 8)
+            #expect(report.streams == 3)
+        }
+    }
+}
