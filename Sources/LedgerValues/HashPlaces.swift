@@ -6,9 +6,10 @@
 /// a key only when those agree. A `[String: Int]` held every key again beside
 /// its place, 24 bytes a slot where this takes 8: `kpi` now on a 3M-event
 /// ledger peaks at 100.8 MB with this, 113.5 MB with that, in the same time.
-/// The KPI fold's tables of streams and verify's table of stream states use
-/// it; their keys are hashed by `Hasher`, seeded anew in every process, so
-/// that no input can be made to collide.
+/// The KPI fold's tables of streams, verify's table of stream states and the
+/// writer's touched streams use it; their keys are hashed by `Hasher` or
+/// `KeyedHash`, both keyed anew in every process, so that no input can be
+/// made to collide.
 public struct HashPlaces: Sendable {
     @usableFromInline
     var slots: [UInt64] = []
