@@ -502,42 +502,70 @@ struct ChainWalk {
     ) throws -> Bool {
         let step = step.pointee
         guard step.sound, step.seq == previous.seq + 1, step.prevHash == previous.hash,
-            previous.recordedAt.map({ step.recordedAt >= $0 }) ?? true, step.version == versionBefore + 1,
-            step.piiOpensCommitment != false
+            previous.recordedAt.map({ step.recordedAt >= $0 }) ?? true, step.version == versionBefore + 1
         else { return false }
-        var nodesMatch = true
-        switch block {
-        case .alone:
-            merkle.append(leaf: step.leaf) { number, node in
-                if let merkleNodes, !merkleNodes.holds(node, at: number) { nodesMatch = false }
-            }
-        case .inside(let matches):
-            nodesMatch = matches
-        case .last(let root, let matches):
-            let appended = merkle.append(subtree: root, level: blockLevel) { number, node in
-                if let merkleNodes, !merkleNodes.holds(node, at: number) { nodesMatch = false }
-            }
-            nodesMatch = nodesMatch && matches && appended
-        }
-        guard nodesMatch else {
+        guard appendLeaf(step.leaf, block: block, blockLevel: blockLevel, merkleNodes: merkleNodes) else {
             throw VerificationFailure(
                 seq: step.seq, reason: "the Merkle tree's nodes for this record do not match the records")
         }
-        idSum.add(step.idTerm)
-        streamSum.add(step.streamTerm)
-        if let itemOf, step.carriesItem { try rebuildItem(seq: step.seq, value: value, itemOf: itemOf) }
-        if step.piiOpensCommitment == true { piiChecked += 1 }
-        if let digest, digest.seq == step.seq {
-            guard step.hash == digestHash, digest.recordedAt == nil || digest.recordedAt == step.recordedAt else {
+        try take(
+            seq: step.seq, value: value, hash: step.hash, recordedAt: step.recordedAt, idTerm: step.idTerm,
+            streamTerm: step.streamTerm, carriesItem: step.carriesItem, piiOpensCommitment: step.piiOpensCommitment)
+        return true
+    }
+
+    /// Appends a record's leaf to the recomputed Merkle tree (or, for a block's
+    /// last leaf, the block's root); whether every node it completes, inside
+    /// its block and above, is the stored one.
+    private mutating func appendLeaf(
+        _ leaf: HashValue, block: MerkleBlocks.Leaf, blockLevel: Int, merkleNodes: MerkleNodes?
+    ) -> Bool {
+        var nodesMatch = true
+        func compare(_ number: UInt64, _ node: HashValue) {
+            if let merkleNodes, !merkleNodes.holds(node, at: number) { nodesMatch = false }
+        }
+        switch block {
+        case .alone:
+            merkle.append(leaf: leaf, compare)
+        case .inside(let matches):
+            nodesMatch = matches
+        case .last(let root, let matches):
+            // `compare` clears nodesMatch for a node above the block that differs.
+            let appended = merkle.append(subtree: root, level: blockLevel, compare)
+            nodesMatch = nodesMatch && matches && appended
+        }
+        return nodesMatch
+    }
+
+    /// Takes a record whose links, version and Merkle nodes hold: its terms of
+    /// the index sums, the item it starts or ends, its personal data's
+    /// commitment, the digest when it is the digest's record.
+    private mutating func take(
+        seq: Int64, value: UnsafeRawBufferPointer, hash: HashValue, recordedAt: Instant, idTerm: EntrySum.Term,
+        streamTerm: EntrySum.Term, carriesItem: Bool, piiOpensCommitment: Bool?
+    ) throws {
+        idSum.add(idTerm)
+        streamSum.add(streamTerm)
+        if let itemOf, carriesItem { try rebuildItem(seq: seq, value: value, itemOf: itemOf) }
+        if let opens = piiOpensCommitment {
+            guard opens else {
                 throw VerificationFailure(
-                    seq: step.seq,
+                    seq: seq,
+                    reason:
+                        "the personal data in the vault cannot be opened with its key, or does not match piiCommitment")
+            }
+            piiChecked += 1
+        }
+        if let digest, digest.seq == seq {
+            guard hash == digestHash, digest.recordedAt == nil || digest.recordedAt == recordedAt else {
+                throw VerificationFailure(
+                    seq: seq,
                     reason: "the ledger no longer extends the digest: this record's hash or recordedAt differs from it")
             }
             digestSeen = true
             digestRoot = merkle.root
         }
-        previous = (step.seq, step.hash, step.recordedAt)
-        return true
+        previous = (seq, hash, recordedAt)
     }
 
     private mutating func check(
@@ -556,20 +584,7 @@ struct ChainWalk {
         guard let fields = reading.fields else {
             throw VerificationFailure(seq: seq, reason: "the stored record is not a well-formed chained record")
         }
-        var nodesMatch = true
-        func compare(_ number: UInt64, _ node: HashValue) {
-            if let merkleNodes, !merkleNodes.holds(node, at: number) { nodesMatch = false }
-        }
-        switch block {
-        case .alone:
-            merkle.append(leaf: reading.leaf, compare)
-        case .inside(let matches):
-            nodesMatch = matches
-        case .last(let root, let matches):
-            // `compare` clears nodesMatch for a node above the block that differs.
-            let appended = merkle.append(subtree: root, level: blockLevel, compare)
-            nodesMatch = nodesMatch && matches && appended
-        }
+        let nodesMatch = appendLeaf(reading.leaf, block: block, blockLevel: blockLevel, merkleNodes: merkleNodes)
         guard fields.seq == seq else {
             throw VerificationFailure(seq: seq, reason: "the record says seq \(fields.seq)")
         }
@@ -589,30 +604,10 @@ struct ChainWalk {
             throw VerificationFailure(
                 seq: seq, reason: "\(fields.stream.string) jumps from version \(versionBefore) to \(fields.version)")
         }
-        idSum.add(reading.idTerm)
-        streamSum.add(reading.streamTerm)
-        if let itemOf, roles.carriesItem(fields.type) {
-            try rebuildItem(seq: seq, value: value, itemOf: itemOf)
-        }
-        if fields.piiCommitment != nil, let opens = reading.piiOpensCommitment {
-            guard opens else {
-                throw VerificationFailure(
-                    seq: seq,
-                    reason:
-                        "the personal data in the vault cannot be opened with its key, or does not match piiCommitment")
-            }
-            piiChecked += 1
-        }
-        if let digest, digest.seq == seq {
-            guard hash == digestHash, digest.recordedAt == nil || digest.recordedAt == fields.recordedAt else {
-                throw VerificationFailure(
-                    seq: seq,
-                    reason: "the ledger no longer extends the digest: this record's hash or recordedAt differs from it")
-            }
-            digestSeen = true
-            digestRoot = merkle.root
-        }
-        previous = (seq, hash, fields.recordedAt)
+        try take(
+            seq: seq, value: value, hash: hash, recordedAt: fields.recordedAt, idTerm: reading.idTerm,
+            streamTerm: reading.streamTerm, carriesItem: reading.carriesItem,
+            piiOpensCommitment: fields.piiCommitment == nil ? nil : reading.piiOpensCommitment)
     }
 }
 
@@ -1232,11 +1227,6 @@ struct TypeRoles: @unchecked Sendable {
         }
         return (.ordinary, false)
     }
-
-    /// Whether records of `type` start or end an item.
-    func carriesItem(_ type: FieldBytes) -> Bool { lookup(type).carriesItem }
-
-    func role(of type: FieldBytes) -> StreamRole { lookup(type).role }
 }
 
 /// An order-independent sum of (key, seq) entries, keyed by the process's
